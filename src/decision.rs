@@ -1,0 +1,447 @@
+//! The termination decision: a pure function of the event's action, the Employee and now.
+
+use crate::dates::parse_hr_date;
+use crate::employee::{Employee, EmploymentStatus, RawDate};
+use crate::envelope::Action;
+use chrono::{DateTime, Utc};
+
+/// What the function concluded about an employee's access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Employment has ended: revoke access now.
+    Terminated,
+    /// A termination date lies in the future: revoke access then.
+    Scheduled,
+    /// Nothing says employment ended.
+    Active,
+    /// A termination date is present but unreadable, and nothing else decides.
+    Undetermined,
+}
+
+impl Decision {
+    /// The decision as it appears in responses and log records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Terminated => "terminated",
+            Decision::Scheduled => "scheduled",
+            Decision::Active => "active",
+            Decision::Undetermined => "undetermined",
+        }
+    }
+}
+
+/// One fact that led to a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The event was `Employee.removed` (or `deleted`).
+    EmployeeRemoved,
+    /// `remote_was_deleted` is true.
+    RemoteWasDeleted,
+    /// `employment_status` is `INACTIVE`.
+    StatusInactive,
+    /// `termination_date` is at or before now.
+    TerminationDatePassed,
+    /// `termination_date` is after now.
+    TerminationDateInFuture,
+    /// `termination_date` is present but could not be parsed.
+    TerminationDateUnreadable,
+    /// A `start_date` or `hire_date` after the `termination_date` makes it stale.
+    RehiredAfterTermination,
+    /// `employment_status` is `PENDING` (pre-hire).
+    StatusPending,
+    /// `employment_status` is a value outside Merge's enum.
+    UnknownStatus,
+    /// No field says employment ended.
+    NoTerminationSignal,
+}
+
+impl Reason {
+    /// The reason as it appears in responses and log records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::EmployeeRemoved => "employee_removed",
+            Reason::RemoteWasDeleted => "remote_was_deleted",
+            Reason::StatusInactive => "status_inactive",
+            Reason::TerminationDatePassed => "termination_date_passed",
+            Reason::TerminationDateInFuture => "termination_date_in_future",
+            Reason::TerminationDateUnreadable => "termination_date_unreadable",
+            Reason::RehiredAfterTermination => "rehired_after_termination",
+            Reason::StatusPending => "status_pending",
+            Reason::UnknownStatus => "unknown_status",
+            Reason::NoTerminationSignal => "no_termination_signal",
+        }
+    }
+}
+
+/// A decision with the facts behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The conclusion.
+    pub decision: Decision,
+    /// Every fact that supports it, in a fixed order.
+    pub reasons: Vec<Reason>,
+    /// The parsed `termination_date`, whenever it was readable.
+    pub termination_date: Option<DateTime<Utc>>,
+    /// For `Scheduled`: when access should end.
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// The termination date as the rules see it.
+enum DateState {
+    Absent,
+    Unreadable,
+    Superseded(DateTime<Utc>),
+    Passed(DateTime<Utc>),
+    Future(DateTime<Utc>),
+}
+
+/// Decides whether the employee is terminated, scheduled for termination, active, or
+/// cannot be determined.
+///
+/// `terminated` when the event is a removal, the record was deleted in the HR system,
+/// the status is `INACTIVE`, or the termination date is at or before `now` and not
+/// superseded by a later hire or start date. `scheduled` when the only signal is a
+/// future termination date. `undetermined` when the only signal is an unreadable
+/// termination date. `active` otherwise.
+pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>) -> Verdict {
+    let date = date_state(employee, now);
+    let termination_date = match date {
+        DateState::Superseded(t) | DateState::Passed(t) | DateState::Future(t) => Some(t),
+        DateState::Absent | DateState::Unreadable => None,
+    };
+
+    let mut reasons = Vec::new();
+    if action == Action::Removed {
+        reasons.push(Reason::EmployeeRemoved);
+    }
+    if employee.remote_was_deleted == Some(true) {
+        reasons.push(Reason::RemoteWasDeleted);
+    }
+    if employee.employment_status == Some(EmploymentStatus::Inactive) {
+        reasons.push(Reason::StatusInactive);
+    }
+    if let DateState::Passed(_) = date {
+        reasons.push(Reason::TerminationDatePassed);
+    }
+    if !reasons.is_empty() {
+        return Verdict {
+            decision: Decision::Terminated,
+            reasons,
+            termination_date,
+            effective_at: None,
+        };
+    }
+
+    let (decision, effective_at) = match date {
+        DateState::Future(t) => {
+            reasons.push(Reason::TerminationDateInFuture);
+            (Decision::Scheduled, Some(t))
+        }
+        DateState::Unreadable => {
+            reasons.push(Reason::TerminationDateUnreadable);
+            (Decision::Undetermined, None)
+        }
+        DateState::Superseded(_) => {
+            reasons.push(Reason::RehiredAfterTermination);
+            (Decision::Active, None)
+        }
+        DateState::Absent | DateState::Passed(_) => (Decision::Active, None),
+    };
+    if decision == Decision::Active {
+        match &employee.employment_status {
+            Some(EmploymentStatus::Pending) => reasons.push(Reason::StatusPending),
+            Some(EmploymentStatus::Other(_)) => reasons.push(Reason::UnknownStatus),
+            _ => {}
+        }
+        if reasons.is_empty() {
+            reasons.push(Reason::NoTerminationSignal);
+        }
+    }
+    Verdict {
+        decision,
+        reasons,
+        termination_date,
+        effective_at,
+    }
+}
+
+fn date_state(employee: &Employee, now: DateTime<Utc>) -> DateState {
+    let termination = match &employee.termination_date {
+        None => return DateState::Absent,
+        Some(raw) => match readable(raw) {
+            None => return DateState::Unreadable,
+            Some(t) => t,
+        },
+    };
+    // hire_date and start_date hold the most recent hire, so one later than the
+    // termination date means the person came back and the old date is stale.
+    let rehired = [&employee.start_date, &employee.hire_date]
+        .into_iter()
+        .flatten()
+        .filter_map(readable)
+        .any(|hired| hired > termination);
+    if rehired {
+        DateState::Superseded(termination)
+    } else if termination <= now {
+        DateState::Passed(termination)
+    } else {
+        DateState::Future(termination)
+    }
+}
+
+fn readable(raw: &RawDate) -> Option<DateTime<Utc>> {
+    match raw {
+        RawDate::Text(text) => parse_hr_date(text),
+        RawDate::NotText => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    fn rfc3339(t: DateTime<Utc>) -> Option<RawDate> {
+        Some(RawDate::text(t.to_rfc3339()))
+    }
+
+    fn terminated_on(t: DateTime<Utc>) -> Employee {
+        Employee {
+            termination_date: rfc3339(t),
+            ..Employee::default()
+        }
+    }
+
+    fn changed(employee: &Employee) -> Verdict {
+        decide(Action::Changed, employee, now())
+    }
+
+    #[test]
+    fn terminated_when_termination_date_has_passed() {
+        let verdict = changed(&terminated_on(now() - Duration::days(7)));
+        assert_eq!(verdict.decision, Decision::Terminated);
+        assert_eq!(verdict.reasons, vec![Reason::TerminationDatePassed]);
+        assert_eq!(verdict.termination_date, Some(now() - Duration::days(7)));
+    }
+
+    #[test]
+    fn terminated_at_the_exact_termination_instant() {
+        assert_eq!(
+            changed(&terminated_on(now())).decision,
+            Decision::Terminated
+        );
+    }
+
+    #[test]
+    fn terminated_one_second_after_the_termination_instant() {
+        assert_eq!(
+            changed(&terminated_on(now() - Duration::seconds(1))).decision,
+            Decision::Terminated
+        );
+    }
+
+    #[test]
+    fn scheduled_one_second_before_the_termination_instant() {
+        let date = now() + Duration::seconds(1);
+        let verdict = changed(&terminated_on(date));
+        assert_eq!(verdict.decision, Decision::Scheduled);
+        assert_eq!(verdict.reasons, vec![Reason::TerminationDateInFuture]);
+        assert_eq!(verdict.effective_at, Some(date));
+    }
+
+    #[test]
+    fn terminated_when_status_is_inactive_without_a_date() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Inactive),
+            ..Employee::default()
+        };
+        let verdict = changed(&employee);
+        assert_eq!(verdict.decision, Decision::Terminated);
+        assert_eq!(verdict.reasons, vec![Reason::StatusInactive]);
+        assert_eq!(verdict.termination_date, None);
+    }
+
+    #[test]
+    fn terminated_when_inactive_even_with_a_future_date() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Inactive),
+            ..terminated_on(now() + Duration::days(3))
+        };
+        let verdict = changed(&employee);
+        assert_eq!(verdict.decision, Decision::Terminated);
+        assert_eq!(verdict.reasons, vec![Reason::StatusInactive]);
+        assert_eq!(verdict.effective_at, None);
+    }
+
+    #[test]
+    fn terminated_when_the_hr_record_was_deleted() {
+        let employee = Employee {
+            remote_was_deleted: Some(true),
+            ..Employee::default()
+        };
+        let verdict = changed(&employee);
+        assert_eq!(verdict.decision, Decision::Terminated);
+        assert_eq!(verdict.reasons, vec![Reason::RemoteWasDeleted]);
+    }
+
+    #[test]
+    fn terminated_when_the_employee_is_removed_with_only_ids() {
+        let employee = Employee {
+            id: Some("e1".into()),
+            remote_id: Some("r1".into()),
+            ..Employee::default()
+        };
+        let verdict = decide(Action::Removed, &employee, now());
+        assert_eq!(verdict.decision, Decision::Terminated);
+        assert_eq!(verdict.reasons, vec![Reason::EmployeeRemoved]);
+    }
+
+    #[test]
+    fn every_terminating_signal_is_listed() {
+        let employee = Employee {
+            remote_was_deleted: Some(true),
+            employment_status: Some(EmploymentStatus::Inactive),
+            ..terminated_on(now() - Duration::days(1))
+        };
+        let verdict = decide(Action::Removed, &employee, now());
+        assert_eq!(
+            verdict.reasons,
+            vec![
+                Reason::EmployeeRemoved,
+                Reason::RemoteWasDeleted,
+                Reason::StatusInactive,
+                Reason::TerminationDatePassed
+            ]
+        );
+    }
+
+    #[test]
+    fn active_when_a_later_hire_supersedes_an_old_termination() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Active),
+            hire_date: rfc3339(now() - Duration::days(30)),
+            ..terminated_on(now() - Duration::days(400))
+        };
+        let verdict = changed(&employee);
+        assert_eq!(verdict.decision, Decision::Active);
+        assert_eq!(verdict.reasons, vec![Reason::RehiredAfterTermination]);
+        assert_eq!(verdict.termination_date, Some(now() - Duration::days(400)));
+    }
+
+    #[test]
+    fn a_later_start_date_alone_also_supersedes() {
+        let employee = Employee {
+            start_date: rfc3339(now() - Duration::days(1)),
+            ..terminated_on(now() - Duration::days(2))
+        };
+        assert_eq!(changed(&employee).decision, Decision::Active);
+    }
+
+    #[test]
+    fn a_hire_on_the_termination_instant_does_not_supersede() {
+        let date = now() - Duration::days(2);
+        let employee = Employee {
+            hire_date: rfc3339(date),
+            ..terminated_on(date)
+        };
+        assert_eq!(changed(&employee).decision, Decision::Terminated);
+    }
+
+    #[test]
+    fn an_earlier_hire_does_not_supersede() {
+        let employee = Employee {
+            hire_date: rfc3339(now() - Duration::days(900)),
+            start_date: rfc3339(now() - Duration::days(899)),
+            ..terminated_on(now() - Duration::days(2))
+        };
+        assert_eq!(changed(&employee).decision, Decision::Terminated);
+    }
+
+    #[test]
+    fn undetermined_when_the_date_cannot_be_parsed() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Active),
+            termination_date: Some(RawDate::text("last friday")),
+            ..Employee::default()
+        };
+        let verdict = changed(&employee);
+        assert_eq!(verdict.decision, Decision::Undetermined);
+        assert_eq!(verdict.reasons, vec![Reason::TerminationDateUnreadable]);
+    }
+
+    #[test]
+    fn undetermined_when_the_date_is_not_a_string() {
+        let employee = Employee {
+            termination_date: Some(RawDate::NotText),
+            ..Employee::default()
+        };
+        assert_eq!(changed(&employee).decision, Decision::Undetermined);
+    }
+
+    #[test]
+    fn an_unreadable_date_does_not_hide_an_inactive_status() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Inactive),
+            termination_date: Some(RawDate::text("soon")),
+            ..Employee::default()
+        };
+        assert_eq!(changed(&employee).decision, Decision::Terminated);
+    }
+
+    #[test]
+    fn active_with_no_signal_at_all() {
+        let verdict = changed(&Employee::default());
+        assert_eq!(verdict.decision, Decision::Active);
+        assert_eq!(verdict.reasons, vec![Reason::NoTerminationSignal]);
+    }
+
+    #[test]
+    fn active_for_a_pre_hire() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Pending),
+            ..Employee::default()
+        };
+        let verdict = changed(&employee);
+        assert_eq!(verdict.decision, Decision::Active);
+        assert_eq!(verdict.reasons, vec![Reason::StatusPending]);
+    }
+
+    #[test]
+    fn active_for_an_unknown_status_with_no_other_signal() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Other("ON_LEAVE".into())),
+            ..Employee::default()
+        };
+        let verdict = changed(&employee);
+        assert_eq!(verdict.decision, Decision::Active);
+        assert_eq!(verdict.reasons, vec![Reason::UnknownStatus]);
+    }
+
+    #[test]
+    fn an_unreadable_hire_date_does_not_supersede() {
+        let employee = Employee {
+            hire_date: Some(RawDate::text("recently")),
+            ..terminated_on(now() - Duration::days(2))
+        };
+        assert_eq!(changed(&employee).decision, Decision::Terminated);
+    }
+
+    #[test]
+    fn date_forms_are_compared_as_instants() {
+        let employee = Employee {
+            termination_date: Some(RawDate::text("2026-11-27T13:00:00+02:00")),
+            ..Employee::default()
+        };
+        // 13:00 at +02:00 is 11:00 UTC, an hour before now.
+        assert_eq!(changed(&employee).decision, Decision::Terminated);
+        let bare = Employee {
+            termination_date: Some(RawDate::text("2026-11-28")),
+            ..Employee::default()
+        };
+        assert_eq!(changed(&bare).decision, Decision::Scheduled);
+    }
+}

@@ -1,0 +1,57 @@
+//! The ways a request can be refused. Messages name fields and positions, never values.
+
+/// A request this function will not act on, with a human sentence safe to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// Anything but POST.
+    #[error("only POST is accepted")]
+    MethodNotAllowed,
+    /// The body exceeds the configured limit.
+    #[error("the request body is larger than the {limit}-byte limit")]
+    PayloadTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+    },
+    /// No `X-Merge-Webhook-Signature` header.
+    #[error("the X-Merge-Webhook-Signature header is missing")]
+    MissingSignature,
+    /// The signature does not verify under any configured key.
+    #[error("the X-Merge-Webhook-Signature header does not match the request body")]
+    InvalidSignature,
+    /// The body is not JSON.
+    #[error("the request body is not valid JSON (line {line}, column {column})")]
+    MalformedJson {
+        /// 1-based line of the first error.
+        line: usize,
+        /// 1-based column of the first error.
+        column: usize,
+    },
+    /// The body is JSON but not an object.
+    #[error("the request body is not a JSON object")]
+    NotAnObject,
+    /// A member of the envelope has the wrong shape.
+    #[error("the envelope member `{field}` has the wrong shape")]
+    InvalidEnvelope {
+        /// Which member.
+        field: &'static str,
+    },
+    /// An Employee event whose `data` is missing or not an object.
+    #[error("the Employee event's `data` is not a JSON object")]
+    InvalidEmployee,
+}
+
+impl RequestError {
+    /// A short, stable code for responses, logs and alarms.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::MethodNotAllowed => "method_not_allowed",
+            RequestError::PayloadTooLarge { .. } => "payload_too_large",
+            RequestError::MissingSignature => "missing_signature",
+            RequestError::InvalidSignature => "invalid_signature",
+            RequestError::MalformedJson { .. } => "malformed_json",
+            RequestError::NotAnObject => "body_not_object",
+            RequestError::InvalidEnvelope { .. } => "invalid_envelope",
+            RequestError::InvalidEmployee => "invalid_employee",
+        }
+    }
+}

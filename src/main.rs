@@ -1,0 +1,33 @@
+//! Lambda entry point: read configuration once, initialise logging, serve requests.
+
+use lambda_http::{Error, run, service_fn, tracing};
+use merge_deprovision::config::Config;
+use merge_deprovision::runtime_init::report_init_error;
+use merge_deprovision::webhook::Receiver;
+use merge_deprovision::{http, logging};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    logging::init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            let message = error.to_string();
+            tracing::error!(
+                error = message.as_str(),
+                "configuration invalid: refusing to start"
+            );
+            if let Err(report) = report_init_error(&message).await {
+                tracing::error!(error = %report, "could not report the init error to the Runtime API");
+            }
+            return Err(error.into());
+        }
+    };
+    if config.rotation_in_progress {
+        tracing::info!(
+            "previous signature key configured: accepting deliveries signed with either key"
+        );
+    }
+    let receiver = Receiver::new(&config);
+    run(service_fn(|request| http::handle(&receiver, request))).await
+}

@@ -1,0 +1,118 @@
+//! The structured log records operators and downstream automation act on.
+//!
+//! One record per delivery. Only the fields listed here are ever logged: the Employee
+//! model does not even hold the sensitive ones, and rejected requests log no payload.
+
+use crate::dates::to_rfc3339;
+use crate::decision::{Decision, Reason};
+use crate::error::RequestError;
+use crate::webhook::{Decided, Outcome};
+use lambda_http::tracing::{self, Level};
+
+/// Message of the record for a `terminated` decision: the line to alert on.
+pub const TERMINATED_MESSAGE: &str = "employee terminated: revoke access";
+/// Message of the record for a `scheduled` decision.
+pub const SCHEDULED_MESSAGE: &str = "employee termination scheduled";
+/// Message of the record for an `active` decision.
+pub const ACTIVE_MESSAGE: &str = "employee active";
+/// Message of the record for an `undetermined` decision.
+pub const UNDETERMINED_MESSAGE: &str =
+    "employee termination date unreadable: decision undetermined";
+/// Message of the record for an ignored delivery.
+pub const IGNORED_MESSAGE: &str = "webhook ignored";
+/// Message of the record for a rejected request.
+pub const REJECTED_MESSAGE: &str = "webhook rejected";
+
+/// Facts about the HTTP request that are safe to log: no header or body content.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    /// The caller's address, as the function URL saw it.
+    pub source_ip: Option<&'a str>,
+    /// The body's length in bytes.
+    pub body_bytes: usize,
+}
+
+/// Comma-separated reasons, e.g. `status_inactive,termination_date_passed`.
+pub fn join_reasons(reasons: &[Reason]) -> String {
+    let mut joined = String::with_capacity(reasons.len() * 24);
+    for (i, reason) in reasons.iter().enumerate() {
+        if i > 0 {
+            joined.push(',');
+        }
+        joined.push_str(reason.as_str());
+    }
+    joined
+}
+
+// Each level needs its own call site, so the field list is written once here.
+macro_rules! decision_record {
+    ($level:expr, $message:expr, $d:expr, $facts:expr) => {{
+        let d: &Decided = $d;
+        let employee = &d.employee;
+        let account = &d.linked_account;
+        tracing::event!(
+            $level,
+            decision = d.verdict.decision.as_str(),
+            reasons = join_reasons(&d.verdict.reasons).as_str(),
+            event = d.event.as_str(),
+            employee_id = employee.id.as_deref(),
+            remote_id = employee.remote_id.as_deref(),
+            employee_number = employee.employee_number.as_deref(),
+            work_email = employee.work_email.as_deref(),
+            username = employee.username.as_deref(),
+            display_full_name = employee.display_full_name.as_deref(),
+            employment_status = employee.employment_status.as_ref().map(|s| s.as_str()),
+            termination_date = d.verdict.termination_date.map(to_rfc3339).as_deref(),
+            effective_at = d.verdict.effective_at.map(to_rfc3339).as_deref(),
+            linked_account_id = account.id.as_deref(),
+            integration = account.integration_slug.as_deref(),
+            end_user_organization_name = account.end_user_organization_name.as_deref(),
+            signature_key = d.key.as_str(),
+            source_ip = $facts.source_ip,
+            "{}",
+            $message
+        )
+    }};
+}
+
+/// Writes the one record for an authenticated delivery.
+pub fn log_outcome(outcome: &Outcome, facts: RequestFacts<'_>) {
+    match outcome {
+        Outcome::Decided(d) => match d.verdict.decision {
+            Decision::Terminated => decision_record!(Level::WARN, TERMINATED_MESSAGE, d, facts),
+            Decision::Undetermined => decision_record!(Level::WARN, UNDETERMINED_MESSAGE, d, facts),
+            Decision::Scheduled => decision_record!(Level::INFO, SCHEDULED_MESSAGE, d, facts),
+            Decision::Active => decision_record!(Level::INFO, ACTIVE_MESSAGE, d, facts),
+        },
+        Outcome::Ignored {
+            reason,
+            event,
+            linked_account,
+            key,
+        } => tracing::info!(
+            decision = "ignored",
+            reasons = reason.as_str(),
+            event = event.as_deref(),
+            linked_account_id = linked_account.id.as_deref(),
+            integration = linked_account.integration_slug.as_deref(),
+            signature_key = key.as_str(),
+            source_ip = facts.source_ip,
+            "{}",
+            IGNORED_MESSAGE
+        ),
+    }
+}
+
+/// Writes the one record for a rejected request: the error code and request facts,
+/// never payload content.
+pub fn log_rejection(error: &RequestError, status: u16, facts: RequestFacts<'_>) {
+    tracing::warn!(
+        decision = "rejected",
+        error = error.code(),
+        status,
+        source_ip = facts.source_ip,
+        body_bytes = facts.body_bytes,
+        "{}",
+        REJECTED_MESSAGE
+    );
+}

@@ -1,0 +1,477 @@
+//! The sample function URL events in `events/`, built here and signed with the local
+//! test key, so that editing a sample can never leave a stale signature.
+//!
+//! `cargo run --example generate-events` writes them; a test fails when the files in
+//! `events/` differ from what this module builds.
+
+use crate::signature::sign;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+
+/// The documented key the sample events are signed with. It is public: never configure
+/// it on a deployed function.
+pub const LOCAL_TEST_KEY: &str = "merge-deprovision-local-test-key";
+
+/// A realistic `Employee.changed` envelope, shaped by Merge's own SDK model, with every
+/// field present and related objects expanded.
+pub const TYPICAL_ENVELOPE: &str = include_str!("../tests/fixtures/employee-changed.json");
+
+/// The file, inside `events/`, that lists every sample and its expected answer.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// What a sample should produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// A 200 with this `decision`.
+    Decision(&'static str),
+    /// An error response with this `error` code.
+    Error(&'static str),
+}
+
+/// One sample delivery.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// File stem in `events/`.
+    pub name: &'static str,
+    /// What the sample shows.
+    pub description: &'static str,
+    /// The expected HTTP status.
+    pub status: u16,
+    /// The expected decision or error code.
+    pub expected: Expected,
+    /// The function URL (payload format 2.0) event.
+    pub event: Value,
+}
+
+impl Sample {
+    /// The file name in `events/`.
+    pub fn file_name(&self) -> String {
+        format!("{}.json", self.name)
+    }
+
+    /// The event file's exact contents.
+    pub fn render(&self) -> String {
+        pretty(&self.event)
+    }
+}
+
+/// How a sample's request is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// With [`LOCAL_TEST_KEY`].
+    TestKey,
+    /// With a key the function does not know.
+    WrongKey,
+    /// No signature header.
+    Unsigned,
+}
+
+/// Builds a function URL event (payload format 2.0) as Lambda delivers it.
+///
+/// With `base64`, the body is base64-encoded and `isBase64Encoded` is true, as function
+/// URLs do for content types they do not treat as text.
+pub fn function_url_event(
+    method: &str,
+    body: &[u8],
+    signing: Signing,
+    base64: bool,
+    request_id: &str,
+) -> Value {
+    let mut headers = Map::new();
+    headers.insert("content-type".into(), json!("application/json"));
+    headers.insert(
+        "host".into(),
+        json!(format!("{URL_ID}.lambda-url.eu-west-1.on.aws")),
+    );
+    headers.insert("user-agent".into(), json!("Merge-Webhooks"));
+    headers.insert(
+        "x-amzn-trace-id".into(),
+        json!("Root=1-6747a2b0-3f2d1c0b9a8e7d6c5b4a3928"),
+    );
+    headers.insert("x-forwarded-for".into(), json!(SOURCE_IP));
+    headers.insert("x-forwarded-port".into(), json!("443"));
+    headers.insert("x-forwarded-proto".into(), json!("https"));
+    let signature = match signing {
+        Signing::TestKey => Some(sign(LOCAL_TEST_KEY.as_bytes(), body)),
+        Signing::WrongKey => Some(sign(b"not-the-configured-key", body)),
+        Signing::Unsigned => None,
+    };
+    if let Some(signature) = signature {
+        headers.insert("x-merge-webhook-signature".into(), json!(signature));
+    }
+    let body_text = if base64 {
+        Some(STANDARD.encode(body))
+    } else if body.is_empty() {
+        None
+    } else {
+        Some(String::from_utf8_lossy(body).into_owned())
+    };
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": URL_ID,
+            "domainName": format!("{URL_ID}.lambda-url.eu-west-1.on.aws"),
+            "domainPrefix": URL_ID,
+            "http": {
+                "method": method,
+                "path": "/",
+                "protocol": "HTTP/1.1",
+                "sourceIp": SOURCE_IP,
+                "userAgent": "Merge-Webhooks"
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "27/Nov/2026:09:00:00 +0000",
+            "timeEpoch": 1_795_770_000_000_u64
+        },
+        "isBase64Encoded": base64
+    });
+    if let Some(text) = body_text {
+        event["body"] = json!(text);
+    }
+    event
+}
+
+const URL_ID: &str = "abcdefghijklmnopqrstuvwxyz012345";
+// An address from the documentation range (RFC 5737).
+const SOURCE_IP: &str = "203.0.113.10";
+
+/// The typical envelope with `event` as its event name and `edit` applied to `data`.
+pub fn employee_envelope(event: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> Value {
+    let mut envelope: Value =
+        serde_json::from_str(TYPICAL_ENVELOPE).expect("the typical envelope is JSON");
+    envelope["hook"]["event"] = json!(event);
+    edit(
+        envelope["data"]
+            .as_object_mut()
+            .expect("the typical envelope has data"),
+    );
+    envelope
+}
+
+fn body(envelope: &Value) -> Vec<u8> {
+    serde_json::to_vec(envelope).expect("a JSON value serialises")
+}
+
+fn set(data: &mut Map<String, Value>, fields: &[(&str, Value)]) {
+    for (name, value) in fields {
+        data.insert((*name).to_owned(), value.clone());
+    }
+}
+
+/// Every sample, in manifest order.
+pub fn samples() -> Vec<Sample> {
+    let employee =
+        |event: &str, fields: &[(&str, Value)]| body(&employee_envelope(event, |d| set(d, fields)));
+    let active = json!("ACTIVE");
+    let terminated_body = employee(
+        "Employee.changed",
+        &[
+            ("employment_status", active.clone()),
+            ("termination_date", json!("2026-11-20T00:00:00Z")),
+        ],
+    );
+
+    let mut list = Vec::new();
+    let mut add =
+        |name, description, status, expected, method: &str, body: &[u8], signing, base64| {
+            let request_id = format!("00000000-0000-4000-8000-{:012}", list.len() + 1);
+            let event = function_url_event(method, body, signing, base64, &request_id);
+            list.push(Sample {
+                name,
+                description,
+                status,
+                expected,
+                event,
+            });
+        };
+
+    use Expected::{Decision, Error};
+    use Signing::{TestKey, Unsigned, WrongKey};
+    add(
+        "employee-terminated",
+        "Employee.changed with a termination date in the past",
+        200,
+        Decision("terminated"),
+        "POST",
+        &terminated_body,
+        TestKey,
+        false,
+    );
+    add(
+        "employee-scheduled",
+        "Employee.changed with a termination date in the future",
+        200,
+        Decision("scheduled"),
+        "POST",
+        &employee(
+            "Employee.changed",
+            &[
+                ("employment_status", active.clone()),
+                ("termination_date", json!("2099-06-30T00:00:00Z")),
+            ],
+        ),
+        TestKey,
+        false,
+    );
+    add(
+        "employee-active",
+        "Employee.changed for an active employee with no termination date",
+        200,
+        Decision("active"),
+        "POST",
+        &employee(
+            "Employee.changed",
+            &[
+                ("employment_status", active.clone()),
+                ("termination_date", Value::Null),
+            ],
+        ),
+        TestKey,
+        false,
+    );
+    add(
+        "employee-inactive-no-date",
+        "Employee.changed with status INACTIVE and no termination date",
+        200,
+        Decision("terminated"),
+        "POST",
+        &employee(
+            "Employee.changed",
+            &[
+                ("employment_status", json!("INACTIVE")),
+                ("termination_date", Value::Null),
+            ],
+        ),
+        TestKey,
+        false,
+    );
+    add(
+        "employee-remote-deleted",
+        "Employee.changed for a record deleted in the HR system",
+        200,
+        Decision("terminated"),
+        "POST",
+        &employee(
+            "Employee.changed",
+            &[
+                ("employment_status", active.clone()),
+                ("termination_date", Value::Null),
+                ("remote_was_deleted", json!(true)),
+            ],
+        ),
+        TestKey,
+        false,
+    );
+    let removed = {
+        let mut envelope = employee_envelope("Employee.removed", |_| {});
+        envelope["data"] =
+            json!({"id": "0958cbc6-6040-430a-848e-aafacbadf4ae", "remote_id": "19202938"});
+        body(&envelope)
+    };
+    add(
+        "employee-removed",
+        "Employee.removed carrying only the ids",
+        200,
+        Decision("terminated"),
+        "POST",
+        &removed,
+        TestKey,
+        false,
+    );
+    add(
+        "employee-rehired",
+        "employee.updated (older spelling) for a rehire: the hire date supersedes an old termination date",
+        200,
+        Decision("active"),
+        "POST",
+        &employee(
+            "employee.updated",
+            &[
+                ("employment_status", active.clone()),
+                ("termination_date", json!("2023-03-31T00:00:00Z")),
+                ("hire_date", json!("2024-01-15T00:00:00Z")),
+                ("start_date", json!("2024-01-15T00:00:00Z")),
+            ],
+        ),
+        TestKey,
+        false,
+    );
+    add(
+        "employee-undetermined",
+        "Employee.changed whose termination date cannot be parsed",
+        200,
+        Decision("undetermined"),
+        "POST",
+        &employee(
+            "Employee.changed",
+            &[
+                ("employment_status", active.clone()),
+                ("termination_date", json!("31/12/2026")),
+            ],
+        ),
+        TestKey,
+        false,
+    );
+    add(
+        "employee-terminated-base64",
+        "the terminated delivery with a base64-encoded body, as function URLs send non-text content",
+        200,
+        Decision("terminated"),
+        "POST",
+        &terminated_body,
+        TestKey,
+        true,
+    );
+    let synced = body(&json!({
+        "hook": {"id": "5d3f1c2a-9b8e-4f7a-8c6d-1e2f3a4b5c6d", "event": "LinkedAccount.synced",
+                 "target": "https://example.lambda-url.eu-west-1.on.aws/"},
+        "linked_account": {"id": "a3602c03-aba7-4d9d-a349-dbc338504092", "integration": "Humaans",
+                           "integration_slug": "humaans", "category": "hris", "status": "COMPLETE"},
+        "data": {"integration_name": "Humaans", "last_sync_result": "DONE", "is_initial_sync": false}
+    }));
+    add(
+        "linked-account-synced",
+        "LinkedAccount.synced: acknowledged and ignored",
+        200,
+        Decision("ignored"),
+        "POST",
+        &synced,
+        TestKey,
+        false,
+    );
+    add(
+        "dashboard-test",
+        "a delivery with no hook.event, as the dashboard's test sends: acknowledged and ignored",
+        200,
+        Decision("ignored"),
+        "POST",
+        br#"{"message":"test webhook"}"#,
+        TestKey,
+        false,
+    );
+    add(
+        "bad-signature",
+        "the terminated delivery signed with another key",
+        401,
+        Error("invalid_signature"),
+        "POST",
+        &terminated_body,
+        WrongKey,
+        false,
+    );
+    add(
+        "missing-signature",
+        "the terminated delivery without a signature header",
+        401,
+        Error("missing_signature"),
+        "POST",
+        &terminated_body,
+        Unsigned,
+        false,
+    );
+    add(
+        "malformed-json",
+        "a correctly signed body that is not JSON",
+        400,
+        Error("malformed_json"),
+        "POST",
+        br#"{"hook": {"event": "Employee.changed"}, "data": {"id": "#,
+        TestKey,
+        false,
+    );
+    add(
+        "get-request",
+        "a GET, as a browser or scanner sends",
+        405,
+        Error("method_not_allowed"),
+        "GET",
+        b"",
+        Unsigned,
+        false,
+    );
+    list
+}
+
+/// The manifest: each sample's file, description and expected answer.
+pub fn manifest(samples: &[Sample]) -> String {
+    let events: Vec<Value> = samples
+        .iter()
+        .map(|s| {
+            let mut entry =
+                json!({"file": s.file_name(), "description": s.description, "status": s.status});
+            match s.expected {
+                Expected::Decision(d) => entry["decision"] = json!(d),
+                Expected::Error(e) => entry["error"] = json!(e),
+            }
+            entry
+        })
+        .collect();
+    pretty(&json!({
+        "signature_key": LOCAL_TEST_KEY,
+        "function": "merge-deprovision",
+        "events": events
+    }))
+}
+
+fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("a JSON value serialises");
+    text.push('\n');
+    text
+}
+
+/// One entry of `events/manifest.json`, as read back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ManifestEntry {
+    /// The event file's name.
+    pub file: String,
+    /// What the sample shows.
+    pub description: String,
+    /// The expected HTTP status.
+    pub status: u16,
+    /// The expected `decision`, for 200 answers.
+    #[serde(default)]
+    pub decision: Option<String>,
+    /// The expected `error` code, for refusals.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestFile {
+    events: Vec<ManifestEntry>,
+}
+
+/// Reads the entries of a manifest written by [`manifest`].
+pub fn read_manifest(text: &str) -> Result<Vec<ManifestEntry>, serde_json::Error> {
+    serde_json::from_str::<ManifestFile>(text).map(|m| m.events)
+}
+
+impl ManifestEntry {
+    /// Compares an answer (status and JSON body) with this entry, describing any
+    /// difference.
+    pub fn check(&self, status: u16, body: &str) -> Result<(), String> {
+        let body: Value = serde_json::from_str(body)
+            .map_err(|_| format!("{}: the body is not JSON", self.file))?;
+        let got = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
+        let (got_decision, got_error) = (got("decision"), got("error"));
+        if status != self.status || got_decision != self.decision || got_error != self.error {
+            return Err(format!(
+                "{}: expected {} {:?}, got {} {:?}",
+                self.file,
+                self.status,
+                self.decision.as_ref().or(self.error.as_ref()),
+                status,
+                got_decision.or(got_error)
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! One delivery from raw body to outcome: size, signature, envelope, route, decision.
+//!
+//! This is the domain entry point. It takes plain bytes and a time, so it knows nothing
+//! of HTTP or Lambda.
+
+use crate::config::Config;
+use crate::decision::{Verdict, decide};
+use crate::employee::Employee;
+use crate::envelope::{
+    Action, EnvelopeError, LinkedAccount, Route, is_object, parse_envelope, route,
+};
+use crate::error::RequestError;
+use crate::signature::{KeyUsed, SignatureFailure, Verifier};
+use chrono::{DateTime, Utc};
+
+/// Why an authenticated delivery was acknowledged without a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreReason {
+    /// No `hook.event`, as in the dashboard's test delivery.
+    NoEvent,
+    /// An event for another model, category or action.
+    NotAnEmployeeEvent,
+}
+
+impl IgnoreReason {
+    /// The reason as it appears in responses and log records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IgnoreReason::NoEvent => "no_event",
+            IgnoreReason::NotAnEmployeeEvent => "not_an_employee_event",
+        }
+    }
+}
+
+/// An Employee delivery and the decision taken on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    /// `hook.event` as received.
+    pub event: String,
+    /// The action it names.
+    pub action: Action,
+    /// The Employee, reduced to what the log needs.
+    pub employee: Employee,
+    /// Which linked account it came from.
+    pub linked_account: LinkedAccount,
+    /// The decision and its reasons.
+    pub verdict: Verdict,
+    /// Which key verified the delivery.
+    pub key: KeyUsed,
+}
+
+/// What became of an authenticated delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// An Employee event was decided.
+    Decided(Box<Decided>),
+    /// Acknowledged and ignored.
+    Ignored {
+        /// Why.
+        reason: IgnoreReason,
+        /// `hook.event`, when present.
+        event: Option<String>,
+        /// Which linked account it came from.
+        linked_account: LinkedAccount,
+        /// Which key verified the delivery.
+        key: KeyUsed,
+    },
+}
+
+/// Accepts deliveries: holds the verifier and the body limit, built once at init.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    verifier: Verifier,
+    max_body_bytes: usize,
+}
+
+impl Receiver {
+    /// Builds a receiver from validated configuration.
+    pub fn new(config: &Config) -> Self {
+        Receiver {
+            verifier: config.verifier.clone(),
+            max_body_bytes: config.max_body_bytes,
+        }
+    }
+
+    /// Processes one delivery's raw body and signature header at time `now`.
+    ///
+    /// The order matters: the size is checked before any hashing, and nothing is parsed
+    /// before the signature verifies.
+    pub fn receive(
+        &self,
+        body: &[u8],
+        signature: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, RequestError> {
+        if body.len() > self.max_body_bytes {
+            return Err(RequestError::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            });
+        }
+        let key = self
+            .verifier
+            .verify(body, signature)
+            .map_err(|failure| match failure {
+                SignatureFailure::Missing => RequestError::MissingSignature,
+                SignatureFailure::Mismatch => RequestError::InvalidSignature,
+            })?;
+        let envelope = parse_envelope(body).map_err(|e| match e {
+            EnvelopeError::Malformed { line, column } => {
+                RequestError::MalformedJson { line, column }
+            }
+            EnvelopeError::NotAnObject => RequestError::NotAnObject,
+            EnvelopeError::InvalidField { field } => RequestError::InvalidEnvelope { field },
+        })?;
+        let linked_account = envelope.linked_account;
+        let Some(event) = envelope.event else {
+            return Ok(Outcome::Ignored {
+                reason: IgnoreReason::NoEvent,
+                event: None,
+                linked_account,
+                key,
+            });
+        };
+        let Route::Employee(action) = route(&event) else {
+            return Ok(Outcome::Ignored {
+                reason: IgnoreReason::NotAnEmployeeEvent,
+                event: Some(event),
+                linked_account,
+                key,
+            });
+        };
+        let data = envelope
+            .data
+            .filter(|raw| is_object(raw))
+            .ok_or(RequestError::InvalidEmployee)?;
+        let employee: Employee =
+            serde_json::from_str(data.get()).map_err(|_| RequestError::InvalidEmployee)?;
+        let verdict = decide(action, &employee, now);
+        Ok(Outcome::Decided(Box::new(Decided {
+            event,
+            action,
+            employee,
+            linked_account,
+            verdict,
+            key,
+        })))
+    }
+}
