@@ -1,0 +1,84 @@
+//! The sample events in `events/` are current, valid function URL events, and the real
+//! handler gives each the answer its manifest records.
+
+mod support;
+
+use merge_deprovision::samples::{MANIFEST_FILE, manifest, read_manifest, samples};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use support::{answer, receiver, request};
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(events_dir().join(name))
+        .unwrap_or_else(|e| panic!("reading events/{name}: {e}"))
+}
+
+const REGENERATE: &str = "events/ is out of date: run `cargo run --example generate-events`";
+
+#[test]
+fn checked_in_events_match_what_the_generator_builds() {
+    for sample in samples() {
+        assert_eq!(
+            read(&sample.file_name()),
+            sample.render(),
+            "{}: {REGENERATE}",
+            sample.name
+        );
+    }
+    assert_eq!(read(MANIFEST_FILE), manifest(&samples()), "{REGENERATE}");
+}
+
+#[test]
+fn events_holds_no_file_the_generator_does_not_build() {
+    let on_disk: BTreeSet<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut generated: BTreeSet<String> = samples().iter().map(|s| s.file_name()).collect();
+    generated.insert(MANIFEST_FILE.to_owned());
+    assert_eq!(on_disk, generated, "{REGENERATE}");
+}
+
+#[test]
+fn every_sample_event_gets_its_manifest_answer_from_the_real_handler() {
+    let receiver = receiver();
+    let entries = read_manifest(&read(MANIFEST_FILE)).unwrap();
+    assert!(
+        entries.len() >= 11,
+        "the manifest lists every required case"
+    );
+    for entry in entries {
+        let event: serde_json::Value = serde_json::from_str(&read(&entry.file)).unwrap();
+        let answer = answer(&receiver, &request(&event));
+        entry.check(answer.status, &answer.body).unwrap();
+    }
+}
+
+#[test]
+fn the_manifest_covers_every_case_the_samples_promise() {
+    let entries = read_manifest(&read(MANIFEST_FILE)).unwrap();
+    let answers: BTreeSet<(u16, String)> = entries
+        .iter()
+        .map(|e| (e.status, e.decision.clone().or(e.error.clone()).unwrap()))
+        .collect();
+    for expected in [
+        (200, "terminated"),
+        (200, "scheduled"),
+        (200, "active"),
+        (200, "undetermined"),
+        (200, "ignored"),
+        (401, "invalid_signature"),
+        (401, "missing_signature"),
+        (400, "malformed_json"),
+        (405, "method_not_allowed"),
+    ] {
+        assert!(
+            answers.contains(&(expected.0, expected.1.to_owned())),
+            "no sample answers {expected:?}"
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! Helpers shared by the integration tests: building function URL requests, running
+//! them through the real handler, and capturing what it logs.
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use lambda_http::tracing::subscriber::filter::LevelFilter;
+use lambda_http::tracing::subscriber::fmt::MakeWriter;
+use lambda_http::{Body, Request, Response};
+use merge_deprovision::config::{
+    Config, MAX_BODY_BYTES_VAR, PREVIOUS_SIGNATURE_KEY_VAR, SIGNATURE_KEY_VAR,
+};
+use merge_deprovision::http::respond;
+use merge_deprovision::logging::{LogSettings, subscriber};
+use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, function_url_event};
+use merge_deprovision::webhook::Receiver;
+use serde_json::Value;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// The fixed "now" the tests decide at: after the sample terminated date (2026-11-20),
+/// before the sample scheduled one (2099-06-30).
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+/// A receiver configured with the local test key and the given extra variables.
+pub fn receiver_with(vars: &[(&str, &str)]) -> Receiver {
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| (name == SIGNATURE_KEY_VAR).then(|| LOCAL_TEST_KEY.to_owned()))
+    })
+    .expect("test configuration is valid");
+    Receiver::new(&config)
+}
+
+/// A receiver with only the local test key.
+pub fn receiver() -> Receiver {
+    receiver_with(&[])
+}
+
+/// A receiver whose current key is new and whose previous key is the local test key.
+pub fn rotating_receiver() -> Receiver {
+    receiver_with(&[
+        (SIGNATURE_KEY_VAR, "the-new-key"),
+        (PREVIOUS_SIGNATURE_KEY_VAR, LOCAL_TEST_KEY),
+    ])
+}
+
+/// A receiver with a small body limit.
+pub fn limited_receiver(limit: usize) -> Receiver {
+    let limit = limit.to_string();
+    receiver_with(&[(MAX_BODY_BYTES_VAR, &limit)])
+}
+
+/// Parses a function URL event the way `lambda_http` does for the runtime.
+pub fn request(event: &Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid function URL event")
+}
+
+/// A POST of `body`, signed as `signing` says.
+pub fn post(body: &[u8], signing: Signing) -> Request {
+    request(&function_url_event(
+        "POST",
+        body,
+        signing,
+        false,
+        "test-request",
+    ))
+}
+
+/// What the handler answered, with what it logged meanwhile.
+pub struct Answer {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: String,
+    pub logs: String,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("responses are JSON")
+    }
+
+    /// The log lines as JSON objects (for answers captured with JSON logs).
+    pub fn records(&self) -> Vec<Value> {
+        self.logs
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each log line is JSON"))
+            .collect()
+    }
+}
+
+/// Runs `request` through the real handler at [`now`], capturing logs in JSON or text.
+pub fn answer_with(receiver: &Receiver, request: &Request, json_logs: bool) -> Answer {
+    let (response, logs) = capture_logs(json_logs, || respond(receiver, request, now()));
+    let response: Response<Body> = response.expect("the handler answers");
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: String::from_utf8(response.body().as_ref().to_vec()).expect("responses are UTF-8"),
+        logs,
+    }
+}
+
+/// Runs `request` through the real handler with JSON logs.
+pub fn answer(receiver: &Receiver, request: &Request) -> Answer {
+    answer_with(receiver, request, true)
+}
+
+/// Runs `f` with the function's own subscriber writing into a buffer, at TRACE so that
+/// nothing any level could emit escapes the check.
+pub fn capture_logs<T>(json: bool, f: impl FnOnce() -> T) -> (T, String) {
+    let buffer = Buffer::default();
+    let settings = LogSettings {
+        json,
+        level: LevelFilter::TRACE,
+    };
+    let dispatch = lambda_http::tracing::Dispatch::new(subscriber(settings, buffer.clone()));
+    let result = lambda_http::tracing::dispatcher::with_default(&dispatch, f);
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).expect("logs are UTF-8");
+    (result, logs)
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = BufferWriter;
+    fn make_writer(&'a self) -> BufferWriter {
+        BufferWriter(self.0.clone())
+    }
+}
