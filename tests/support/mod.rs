@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod runtime_api;
+
 use chrono::{DateTime, TimeZone, Utc};
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::tracing::subscriber::fmt::MakeWriter;

@@ -1,0 +1,39 @@
+"""Checks function URL responses against events/manifest.json.
+
+Usage: check-manifest.py MANIFEST RESPONSES_DIR
+RESPONSES_DIR holds one file per event, named like the event, with the raw JSON that
+`cargo lambda invoke` printed. Exits non-zero on any difference or missing answer.
+"""
+
+import json
+import pathlib
+import sys
+
+
+def main() -> int:
+    manifest = json.loads(pathlib.Path(sys.argv[1]).read_text())
+    responses = pathlib.Path(sys.argv[2])
+    failures = 0
+    for entry in manifest["events"]:
+        path = responses / entry["file"]
+        try:
+            response = json.loads(path.read_text())
+            status = response["statusCode"]
+            body = json.loads(response["body"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            print(f"FAIL  {entry['file']}: no usable response ({error})")
+            failures += 1
+            continue
+        expected = (entry["status"], entry.get("decision"), entry.get("error"))
+        got = (status, body.get("decision"), body.get("error"))
+        if got == expected:
+            print(f"ok    {entry['file']:<34} {status} {body.get('decision') or body.get('error')}")
+        else:
+            print(f"FAIL  {entry['file']}: expected {expected}, got {got}")
+            failures += 1
+    print(f"{len(manifest['events']) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The template as users deploy it: cfn-lint (with the serverless rules), `sam validate
+# --lint`, and `sam build --beta-features`, whose artifact must be an arm64 bootstrap.
+# `sam local invoke` needs Docker and is not run here; the same events pass through
+# `cargo lambda invoke` in cargo-lambda-check.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(scripts/install-tools.sh | tail -n 1)
+export PATH="$bin:$PATH"
+export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-eu-west-1}
+export SAM_CLI_TELEMETRY=0
+
+echo "--- cfn-lint"
+cfn-lint template.yaml
+echo "--- cfn-lint with the serverless rules"
+cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+echo "--- sam validate --lint"
+sam validate --lint --template-file template.yaml
+
+build_dir=$(mktemp -d)
+trap 'rm -rf "$build_dir"' EXIT
+echo "--- sam build --beta-features"
+sam build --beta-features --template-file template.yaml --build-dir "$build_dir"
+artifact="$build_dir/DeprovisionFunction/bootstrap"
+python3 scripts/elf-arch.py "$artifact" aarch64
+echo "sam build artifact: $(stat -c %s "$artifact") bytes"
