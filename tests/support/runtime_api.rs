@@ -191,18 +191,14 @@ async fn route(state: Arc<Shared>, request: Request<Incoming>) -> Result<Answer,
         state.init_error_posted.notify_waiters();
         return Ok(status(StatusCode::ACCEPTED));
     }
-    let reply = if let Some(id) = rest
-        .strip_prefix("/invocation/")
-        .and_then(|r| r.strip_suffix("/response"))
-    {
-        Some((id.to_owned(), Reply::Response(body)))
-    } else if let Some(id) = rest
-        .strip_prefix("/invocation/")
-        .and_then(|r| r.strip_suffix("/error"))
-    {
-        Some((id.to_owned(), Reply::Error(body)))
-    } else {
-        None
+    let invocation = rest.strip_prefix("/invocation/").unwrap_or_default();
+    let reply = match (
+        invocation.strip_suffix("/response"),
+        invocation.strip_suffix("/error"),
+    ) {
+        (Some(id), _) => Some((id.to_owned(), Reply::Response(body))),
+        (None, Some(id)) => Some((id.to_owned(), Reply::Error(body))),
+        (None, None) => None,
     };
     let Some((id, reply)) = reply else {
         return Ok(status(StatusCode::NOT_FOUND));
@@ -269,6 +265,13 @@ impl Function {
             .await
             .ok()
             .and_then(Result::ok)
+    }
+
+    /// The peak resident set size so far (`VmHWM`), in KiB, while the process runs.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// True while the process runs.
