@@ -8,6 +8,8 @@ use serde_json::value::RawValue;
 /// The longest event name kept for logging. Real names are short (`LinkedAccount.fully_synced_initial`).
 const MAX_EVENT_NAME_LEN: usize = 64;
 
+const HOOK_EVENT_NOT_TEXT: &str = "`hook.event` is not a string, or `hook` repeats a member";
+
 /// A parsed envelope. `data` is left unparsed until routing shows it is an Employee.
 #[derive(Debug)]
 pub struct Envelope<'a> {
@@ -35,15 +37,15 @@ pub struct LinkedAccount {
     pub end_user_organization_name: Option<String>,
 }
 
-/// Why a body is not a usable envelope. Carries positions and field names, never values.
+/// Why a body is not a usable envelope. Carries positions and member names, never values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvelopeError {
     /// Not JSON at all, or truncated.
     Malformed { line: usize, column: usize },
     /// JSON, but not an object.
     NotAnObject,
-    /// An object whose named member has the wrong shape.
-    InvalidField { field: &'static str },
+    /// An object of the wrong shape; the detail names the member.
+    Invalid { detail: &'static str },
 }
 
 #[derive(Deserialize)]
@@ -74,7 +76,10 @@ pub fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
     }
     let outer: Outer<'_> = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
-            EnvelopeError::InvalidField { field: "envelope" }
+            // Every member is taken raw, so the only data error is a repeated one.
+            EnvelopeError::Invalid {
+                detail: "a top-level member appears more than once",
+            }
         } else {
             malformed(&e)
         }
@@ -82,12 +87,16 @@ pub fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
     let event = match outer.hook.filter(|raw| !is_null(raw)) {
         None => None,
         Some(raw) if is_object(raw) => serde_json::from_str::<Hook>(raw.get())
-            .map_err(|_| EnvelopeError::InvalidField {
-                field: "hook.event",
+            .map_err(|_| EnvelopeError::Invalid {
+                detail: HOOK_EVENT_NOT_TEXT,
             })?
             .event
             .map(|name| truncate(name, MAX_EVENT_NAME_LEN)),
-        Some(_) => return Err(EnvelopeError::InvalidField { field: "hook" }),
+        Some(_) => {
+            return Err(EnvelopeError::Invalid {
+                detail: "`hook` is not an object",
+            });
+        }
     };
     let linked_account = outer
         .linked_account
@@ -274,26 +283,26 @@ mod tests {
                 column: 10
             }
         );
-        assert!(matches!(
-            parse_envelope(b"").unwrap_err(),
-            EnvelopeError::Malformed { .. }
-        ));
-        assert!(matches!(
-            parse_envelope(b"{} x").unwrap_err(),
-            EnvelopeError::Malformed { .. }
-        ));
+        for body in [&b""[..], b"{} x", b"\xef\xbb\xbf{}"] {
+            assert!(matches!(
+                parse_envelope(body).unwrap_err(),
+                EnvelopeError::Malformed { .. }
+            ));
+        }
     }
 
     #[test]
-    fn a_hook_of_the_wrong_shape_is_an_invalid_field() {
+    fn a_hook_of_the_wrong_shape_names_the_member() {
         assert_eq!(
             parse_envelope(br#"{"hook":"Employee.changed"}"#).unwrap_err(),
-            EnvelopeError::InvalidField { field: "hook" }
+            EnvelopeError::Invalid {
+                detail: "`hook` is not an object"
+            }
         );
         assert_eq!(
             parse_envelope(br#"{"hook":{"event":7}}"#).unwrap_err(),
-            EnvelopeError::InvalidField {
-                field: "hook.event"
+            EnvelopeError::Invalid {
+                detail: HOOK_EVENT_NOT_TEXT
             }
         );
     }
@@ -303,7 +312,9 @@ mod tests {
         let body = br#"{"data":{"id":"a"},"data":{"id":"b"}}"#;
         assert_eq!(
             parse_envelope(body).unwrap_err(),
-            EnvelopeError::InvalidField { field: "envelope" }
+            EnvelopeError::Invalid {
+                detail: "a top-level member appears more than once"
+            }
         );
     }
 

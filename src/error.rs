@@ -29,15 +29,26 @@ pub enum RequestError {
     /// The body is JSON but not an object.
     #[error("the request body is not a JSON object")]
     NotAnObject,
-    /// A member of the envelope has the wrong shape.
-    #[error("the envelope member `{field}` has the wrong shape")]
+    /// The envelope has the wrong shape.
+    #[error("the webhook envelope is invalid: {detail}")]
     InvalidEnvelope {
-        /// Which member.
-        field: &'static str,
+        /// What is wrong, naming the member.
+        detail: &'static str,
     },
     /// An Employee event whose `data` is missing or not an object.
-    #[error("the Employee event's `data` is not a JSON object")]
+    #[error("the Employee event's `data` is missing or not a JSON object")]
     InvalidEmployee,
+    /// An Employee whose fields cannot be read: a member repeated, a number out of
+    /// range, an unpaired surrogate.
+    #[error(
+        "a field of the Employee in `data` cannot be read (line {line}, column {column} of `data`)"
+    )]
+    UnreadableEmployee {
+        /// 1-based line within `data`.
+        line: usize,
+        /// 1-based column within `data`.
+        column: usize,
+    },
 }
 
 impl RequestError {
@@ -51,7 +62,9 @@ impl RequestError {
             RequestError::MalformedJson { .. } => "malformed_json",
             RequestError::NotAnObject => "body_not_object",
             RequestError::InvalidEnvelope { .. } => "invalid_envelope",
-            RequestError::InvalidEmployee => "invalid_employee",
+            RequestError::InvalidEmployee | RequestError::UnreadableEmployee { .. } => {
+                "invalid_employee"
+            }
         }
     }
 }

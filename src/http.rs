@@ -94,7 +94,8 @@ pub fn status_of(error: &RequestError) -> StatusCode {
         RequestError::MalformedJson { .. }
         | RequestError::NotAnObject
         | RequestError::InvalidEnvelope { .. }
-        | RequestError::InvalidEmployee => StatusCode::BAD_REQUEST,
+        | RequestError::InvalidEmployee
+        | RequestError::UnreadableEmployee { .. } => StatusCode::BAD_REQUEST,
     }
 }
 

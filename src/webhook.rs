@@ -110,7 +110,7 @@ impl Receiver {
                 RequestError::MalformedJson { line, column }
             }
             EnvelopeError::NotAnObject => RequestError::NotAnObject,
-            EnvelopeError::InvalidField { field } => RequestError::InvalidEnvelope { field },
+            EnvelopeError::Invalid { detail } => RequestError::InvalidEnvelope { detail },
         })?;
         let linked_account = envelope.linked_account;
         let Some(event) = envelope.event else {
@@ -133,8 +133,14 @@ impl Receiver {
             .data
             .filter(|raw| is_object(raw))
             .ok_or(RequestError::InvalidEmployee)?;
+        // Values the Employee does not read are skipped without recursion, so nesting
+        // depth cannot exhaust the stack; what can fail is a repeated member, a number
+        // out of range or an unpaired surrogate in a field that is read.
         let employee: Employee =
-            serde_json::from_str(data.get()).map_err(|_| RequestError::InvalidEmployee)?;
+            serde_json::from_str(data.get()).map_err(|e| RequestError::UnreadableEmployee {
+                line: e.line(),
+                column: e.column(),
+            })?;
         let verdict = decide(action, &employee, now);
         Ok(Outcome::Decided(Box::new(Decided {
             event,

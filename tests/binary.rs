@@ -225,3 +225,31 @@ async fn cold_start_is_measured_from_spawn_to_first_response() {
     // Reported, not asserted: timings belong to the benchmarks.
     println!("cold start (debug build, spawn to first response): {elapsed:?}");
 }
+
+#[tokio::test]
+async fn hostile_bodies_never_take_down_the_warm_process() {
+    use merge_deprovision::samples::{Signing, function_url_event};
+    let api = RuntimeApi::start().await;
+    let mut function = Function::spawn(
+        &binary(),
+        &api,
+        &[TEST_KEY, JSON_LOGS, ("MAX_BODY_BYTES", "6291456")],
+    );
+    let valid = std::fs::read_to_string(events_dir().join("employee-terminated.json")).unwrap();
+    for (name, expected, body) in support::hostile::hostile_bodies() {
+        let event =
+            function_url_event("POST", &body, Signing::TestKey, true, "hostile").to_string();
+        let (status, answer) = http_answer(&api.invoke(&event).await);
+        assert!(status == 200 || status == 400, "{name}: {status}");
+        let got = answer.get("decision").or(answer.get("error")).cloned();
+        assert_eq!(got, Some(Value::from(expected)), "{name}");
+        assert!(function.is_running(), "{name} stopped the process");
+        let (status, answer) = http_answer(&api.invoke(&valid).await);
+        assert_eq!(
+            (status, &answer["decision"]),
+            (200, &Value::from("terminated")),
+            "after {name}"
+        );
+    }
+    function.stop().await;
+}

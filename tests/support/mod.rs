@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod runtime_api;
 
 use chrono::{DateTime, TimeZone, Utc};
