@@ -6,7 +6,6 @@
 
 use merge_deprovision::config::{Config, SIGNATURE_KEY_VAR};
 use merge_deprovision::samples::{LOCAL_TEST_KEY, MANIFEST_FILE, read_manifest};
-use merge_deprovision::webhook::Receiver;
 use merge_deprovision::{http, logging};
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,7 +20,7 @@ async fn main() -> Result<ExitCode, lambda_http::Error> {
             std::env::var(name).ok()
         }
     })?;
-    let receiver = Receiver::new(&config);
+    let app = http::App::new(&config);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let entries = read_manifest(&std::fs::read_to_string(dir.join(MANIFEST_FILE))?)?;
 
@@ -29,7 +28,7 @@ async fn main() -> Result<ExitCode, lambda_http::Error> {
     for entry in &entries {
         let event = std::fs::read_to_string(dir.join(&entry.file))?;
         let request = lambda_http::request::from_str(&event)?;
-        let response = http::handle(&receiver, request).await?;
+        let response = http::handle(&app, request).await?;
         let status = response.status().as_u16();
         let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         match entry.check(status, &body) {

@@ -1,6 +1,8 @@
 //! The function's configuration, read once from the environment and validated at init.
 
+use crate::decision::{InactiveMeaning, Policy};
 use crate::signature::Verifier;
+use chrono::TimeDelta;
 
 /// Environment variable holding the current webhook signature key.
 pub const SIGNATURE_KEY_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_KEY";
@@ -8,6 +10,23 @@ pub const SIGNATURE_KEY_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_KEY";
 pub const PREVIOUS_SIGNATURE_KEY_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_KEY_PREVIOUS";
 /// Environment variable holding the largest accepted body, in bytes.
 pub const MAX_BODY_BYTES_VAR: &str = "MAX_BODY_BYTES";
+
+/// Environment variable holding the hours added to a termination date before it takes
+/// effect.
+pub const TERMINATION_OFFSET_HOURS_VAR: &str = "TERMINATION_OFFSET_HOURS";
+/// Environment variable saying what `INACTIVE` without a termination date means.
+pub const INACTIVE_WITHOUT_DATE_VAR: &str = "INACTIVE_WITHOUT_DATE";
+/// The largest offset, either way: a week.
+pub const MAX_TERMINATION_OFFSET_HOURS: i64 = 168;
+
+/// Environment variable naming the service in every record (as AWS Powertools does).
+pub const SERVICE_NAME_VAR: &str = "POWERTOOLS_SERVICE_NAME";
+/// Environment variable naming the CloudWatch namespace of the metrics.
+pub const METRICS_NAMESPACE_VAR: &str = "POWERTOOLS_METRICS_NAMESPACE";
+/// The service name when none is configured.
+pub const DEFAULT_SERVICE_NAME: &str = "merge-deprovision";
+/// The metrics namespace when none is configured.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "MergeDeprovision";
 
 /// Default body limit: 1 MiB, several times a typical Employee with `remote_data`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -22,6 +41,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// True while a previous key is still accepted.
     pub rotation_in_progress: bool,
+    /// How the organisation's HR data is read.
+    pub policy: Policy,
+    /// The `service` key of every record.
+    pub service: String,
+    /// The CloudWatch namespace the metrics go to.
+    pub metrics_namespace: String,
 }
 
 /// Why the function cannot start. Messages name variables, never their values.
@@ -39,6 +64,24 @@ pub enum ConfigError {
         "{MAX_BODY_BYTES_VAR} must be a whole number of bytes from 1 to {MAX_BODY_BYTES_CEILING}"
     )]
     InvalidMaxBodyBytes,
+    /// `TERMINATION_OFFSET_HOURS` is not a whole number in range.
+    #[error(
+        "{TERMINATION_OFFSET_HOURS_VAR} must be a whole number of hours from \
+         -{MAX_TERMINATION_OFFSET_HOURS} to {MAX_TERMINATION_OFFSET_HOURS}"
+    )]
+    InvalidTerminationOffset,
+    /// `POWERTOOLS_METRICS_NAMESPACE` is not a valid CloudWatch namespace.
+    #[error(
+        "{METRICS_NAMESPACE_VAR} must be 1 to 255 letters, digits or . - _ / # : and \
+         must not start with AWS/"
+    )]
+    InvalidMetricsNamespace,
+    /// `POWERTOOLS_SERVICE_NAME` is too long or holds control characters.
+    #[error("{SERVICE_NAME_VAR} must be 1 to 128 printable characters")]
+    InvalidServiceName,
+    /// `INACTIVE_WITHOUT_DATE` is neither `terminated` nor `undetermined`.
+    #[error("{INACTIVE_WITHOUT_DATE_VAR} must be `terminated` or `undetermined`")]
+    InvalidInactiveMeaning,
 }
 
 impl Config {
@@ -65,12 +108,53 @@ impl Config {
                 .filter(|n| (1..=MAX_BODY_BYTES_CEILING).contains(n))
                 .ok_or(ConfigError::InvalidMaxBodyBytes)?,
         };
+        let effective_offset = match present(TERMINATION_OFFSET_HOURS_VAR) {
+            None => TimeDelta::zero(),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|h| h.abs() <= MAX_TERMINATION_OFFSET_HOURS)
+                .map(TimeDelta::hours)
+                .ok_or(ConfigError::InvalidTerminationOffset)?,
+        };
+        let inactive = match present(INACTIVE_WITHOUT_DATE_VAR) {
+            None => InactiveMeaning::default(),
+            Some(text) if text.eq_ignore_ascii_case("terminated") => InactiveMeaning::Terminated,
+            Some(text) if text.eq_ignore_ascii_case("undetermined") => {
+                InactiveMeaning::Undetermined
+            }
+            Some(_) => return Err(ConfigError::InvalidInactiveMeaning),
+        };
+        let metrics_namespace =
+            present(METRICS_NAMESPACE_VAR).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned());
+        if !valid_namespace(&metrics_namespace) {
+            return Err(ConfigError::InvalidMetricsNamespace);
+        }
+        let service = present(SERVICE_NAME_VAR).unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned());
+        if service.chars().count() > 128 || service.chars().any(char::is_control) {
+            return Err(ConfigError::InvalidServiceName);
+        }
         Ok(Config {
+            policy: Policy {
+                effective_offset,
+                inactive,
+            },
+            service,
+            metrics_namespace,
             verifier: Verifier::new(current.as_bytes(), previous.as_deref().map(str::as_bytes)),
             max_body_bytes,
             rotation_in_progress: previous.is_some(),
         })
     }
+}
+
+/// CloudWatch's rule for namespaces.
+fn valid_namespace(namespace: &str) -> bool {
+    (1..=255).contains(&namespace.len())
+        && !namespace.starts_with("AWS/")
+        && namespace.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#' | ':' | ' ')
+        })
 }
 
 #[cfg(test)]
@@ -136,6 +220,84 @@ mod tests {
         assert_eq!(
             config.verifier.verify(b"{}", Some(signature.as_bytes())),
             Ok(KeyUsed::Previous)
+        );
+    }
+
+    fn with(name: &'static str, value: &'static str) -> Result<Config, ConfigError> {
+        Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k"), (name, value)]))
+    }
+
+    #[test]
+    fn the_default_policy_is_the_documented_behaviour() {
+        let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
+        assert_eq!(config.policy, Policy::default());
+        assert_eq!(config.policy.effective_offset, TimeDelta::zero());
+        assert_eq!(config.policy.inactive, InactiveMeaning::Terminated);
+    }
+
+    #[test]
+    fn the_termination_offset_accepts_its_bounds() {
+        for (value, hours) in [("-168", -168), ("0", 0), ("24", 24), ("168", 168)] {
+            let config = with(TERMINATION_OFFSET_HOURS_VAR, value).unwrap();
+            assert_eq!(
+                config.policy.effective_offset,
+                TimeDelta::hours(hours),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_termination_offset_rejects_values_outside_its_bounds() {
+        for value in ["169", "-169", "1.5", "24h", "one"] {
+            assert_eq!(
+                with(TERMINATION_OFFSET_HOURS_VAR, value).err(),
+                Some(ConfigError::InvalidTerminationOffset),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn inactive_without_date_takes_either_meaning_in_any_case() {
+        let undetermined = with(INACTIVE_WITHOUT_DATE_VAR, "Undetermined").unwrap();
+        assert_eq!(undetermined.policy.inactive, InactiveMeaning::Undetermined);
+        let terminated = with(INACTIVE_WITHOUT_DATE_VAR, "TERMINATED").unwrap();
+        assert_eq!(terminated.policy.inactive, InactiveMeaning::Terminated);
+        assert_eq!(
+            with(INACTIVE_WITHOUT_DATE_VAR, "ignore").err(),
+            Some(ConfigError::InvalidInactiveMeaning)
+        );
+    }
+
+    #[test]
+    fn service_and_namespace_have_defaults_and_can_be_set() {
+        let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
+        assert_eq!(
+            (config.service.as_str(), config.metrics_namespace.as_str()),
+            ("merge-deprovision", "MergeDeprovision")
+        );
+        let config = with(METRICS_NAMESPACE_VAR, "Security/Offboarding").unwrap();
+        assert_eq!(config.metrics_namespace, "Security/Offboarding");
+        assert_eq!(
+            with(SERVICE_NAME_VAR, "offboarding").unwrap().service,
+            "offboarding"
+        );
+    }
+
+    #[test]
+    fn an_invalid_namespace_or_service_fails_init() {
+        for namespace in ["AWS/Lambda", "bad\"quote", &"n".repeat(256)] {
+            let leaked: &'static str = Box::leak(namespace.to_owned().into_boxed_str());
+            assert_eq!(
+                with(METRICS_NAMESPACE_VAR, leaked).err(),
+                Some(ConfigError::InvalidMetricsNamespace),
+                "{namespace}"
+            );
+        }
+        assert_eq!(
+            with(SERVICE_NAME_VAR, "a\u{7}b").err(),
+            Some(ConfigError::InvalidServiceName)
         );
     }
 

@@ -3,7 +3,7 @@
 use crate::dates::parse_hr_date;
 use crate::employee::{Employee, EmploymentStatus, RawDate};
 use crate::envelope::Action;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// What the function concluded about an employee's access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,27 @@ impl Reason {
     }
 }
 
+/// What `employment_status: INACTIVE` means for an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InactiveMeaning {
+    /// Employment has ended (Merge's own guidance).
+    #[default]
+    Terminated,
+    /// Not conclusive, for HR systems that report leave of absence as inactive: a date
+    /// still decides, and without one the decision is `undetermined`.
+    Undetermined,
+}
+
+/// How an organisation's HR data is read. The default is the documented behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// Added to a termination date to get the instant the termination takes effect; 24
+    /// hours makes a last-working-day date mean the end of that day.
+    pub effective_offset: TimeDelta,
+    /// What `INACTIVE` means.
+    pub inactive: InactiveMeaning,
+}
+
 /// A decision with the facts behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -82,7 +103,8 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
     /// The parsed `termination_date`, whenever it was readable.
     pub termination_date: Option<DateTime<Utc>>,
-    /// For `Scheduled`: when access should end.
+    /// When the termination date takes (or took) effect: the date plus the policy's
+    /// offset. Absent when there is no readable date or a rehire superseded it.
     pub effective_at: Option<DateTime<Utc>>,
 }
 
@@ -91,24 +113,35 @@ enum DateState {
     Absent,
     Unreadable,
     Superseded(DateTime<Utc>),
-    Passed(DateTime<Utc>),
-    Future(DateTime<Utc>),
+    Passed {
+        date: DateTime<Utc>,
+        effective: DateTime<Utc>,
+    },
+    Future {
+        date: DateTime<Utc>,
+        effective: DateTime<Utc>,
+    },
 }
 
 /// Decides whether the employee is terminated, scheduled for termination, active, or
 /// cannot be determined.
 ///
 /// `terminated` when the event is a removal, the record was deleted in the HR system,
-/// the status is `INACTIVE`, or the termination date is at or before `now` and not
-/// superseded by a later hire or start date. `scheduled` when the only signal is a
-/// future termination date. `undetermined` when the only signal is an unreadable
-/// termination date. `active` otherwise.
-pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>) -> Verdict {
-    let date = date_state(employee, now);
-    let termination_date = match date {
-        DateState::Superseded(t) | DateState::Passed(t) | DateState::Future(t) => Some(t),
-        DateState::Absent | DateState::Unreadable => None,
+/// the status is `INACTIVE` (unless the policy says otherwise), or the termination date
+/// plus the policy's offset is at or before `now` and not superseded by a later hire or
+/// start date. `scheduled` when the only signal is a termination that takes effect in
+/// the future. `undetermined` when the only signal is an unreadable termination date,
+/// or an `INACTIVE` the policy does not trust. `active` otherwise.
+pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &Policy) -> Verdict {
+    let date = date_state(employee, now, policy.effective_offset);
+    let (termination_date, effective_at) = match date {
+        DateState::Passed { date, effective } | DateState::Future { date, effective } => {
+            (Some(date), Some(effective))
+        }
+        DateState::Superseded(date) => (Some(date), None),
+        DateState::Absent | DateState::Unreadable => (None, None),
     };
+    let inactive = employee.employment_status == Some(EmploymentStatus::Inactive);
 
     let mut reasons = Vec::new();
     if action == Action::Removed {
@@ -117,10 +150,10 @@ pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>) -> Verdic
     if employee.remote_was_deleted == Some(true) {
         reasons.push(Reason::RemoteWasDeleted);
     }
-    if employee.employment_status == Some(EmploymentStatus::Inactive) {
+    if inactive && policy.inactive == InactiveMeaning::Terminated {
         reasons.push(Reason::StatusInactive);
     }
-    if let DateState::Passed(_) = date {
+    if let DateState::Passed { .. } = date {
         reasons.push(Reason::TerminationDatePassed);
     }
     if !reasons.is_empty() {
@@ -128,25 +161,36 @@ pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>) -> Verdic
             decision: Decision::Terminated,
             reasons,
             termination_date,
-            effective_at: None,
+            effective_at,
         };
     }
 
-    let (decision, effective_at) = match date {
-        DateState::Future(t) => {
+    let decision = match date {
+        DateState::Future { .. } => {
             reasons.push(Reason::TerminationDateInFuture);
-            (Decision::Scheduled, Some(t))
+            Decision::Scheduled
         }
         DateState::Unreadable => {
             reasons.push(Reason::TerminationDateUnreadable);
-            (Decision::Undetermined, None)
+            Decision::Undetermined
         }
         DateState::Superseded(_) => {
             reasons.push(Reason::RehiredAfterTermination);
-            (Decision::Active, None)
+            Decision::Active
         }
-        DateState::Absent | DateState::Passed(_) => (Decision::Active, None),
+        // A passed date always terminates, so it cannot reach here.
+        DateState::Absent | DateState::Passed { .. } => Decision::Active,
     };
+    if decision == Decision::Active && inactive {
+        // Only reached when the policy does not take INACTIVE as a termination.
+        reasons.push(Reason::StatusInactive);
+        return Verdict {
+            decision: Decision::Undetermined,
+            reasons,
+            termination_date,
+            effective_at,
+        };
+    }
     if decision == Decision::Active {
         match &employee.employment_status {
             Some(EmploymentStatus::Pending) => reasons.push(Reason::StatusPending),
@@ -165,7 +209,7 @@ pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>) -> Verdic
     }
 }
 
-fn date_state(employee: &Employee, now: DateTime<Utc>) -> DateState {
+fn date_state(employee: &Employee, now: DateTime<Utc>, offset: TimeDelta) -> DateState {
     let termination = match &employee.termination_date {
         None => return DateState::Absent,
         Some(raw) => match readable(raw) {
@@ -180,12 +224,22 @@ fn date_state(employee: &Employee, now: DateTime<Utc>) -> DateState {
         .flatten()
         .filter_map(readable)
         .any(|hired| hired > termination);
+    // An offset that would leave chrono's range cannot be meant; the date stands as is.
+    let effective = termination
+        .checked_add_signed(offset)
+        .unwrap_or(termination);
     if rehired {
         DateState::Superseded(termination)
-    } else if termination <= now {
-        DateState::Passed(termination)
+    } else if effective <= now {
+        DateState::Passed {
+            date: termination,
+            effective,
+        }
     } else {
-        DateState::Future(termination)
+        DateState::Future {
+            date: termination,
+            effective,
+        }
     }
 }
 
@@ -217,7 +271,7 @@ mod tests {
     }
 
     fn changed(employee: &Employee) -> Verdict {
-        decide(Action::Changed, employee, now())
+        decide(Action::Changed, employee, now(), &Policy::default())
     }
 
     #[test]
@@ -254,6 +308,12 @@ mod tests {
     }
 
     #[test]
+    fn a_passed_date_reports_when_it_took_effect() {
+        let verdict = changed(&terminated_on(now() - Duration::days(7)));
+        assert_eq!(verdict.effective_at, Some(now() - Duration::days(7)));
+    }
+
+    #[test]
     fn terminated_when_status_is_inactive_without_a_date() {
         let employee = Employee {
             employment_status: Some(EmploymentStatus::Inactive),
@@ -274,7 +334,7 @@ mod tests {
         let verdict = changed(&employee);
         assert_eq!(verdict.decision, Decision::Terminated);
         assert_eq!(verdict.reasons, vec![Reason::StatusInactive]);
-        assert_eq!(verdict.effective_at, None);
+        assert_eq!(verdict.effective_at, Some(now() + Duration::days(3)));
     }
 
     #[test]
@@ -295,7 +355,7 @@ mod tests {
             remote_id: Some("r1".into()),
             ..Employee::default()
         };
-        let verdict = decide(Action::Removed, &employee, now());
+        let verdict = decide(Action::Removed, &employee, now(), &Policy::default());
         assert_eq!(verdict.decision, Decision::Terminated);
         assert_eq!(verdict.reasons, vec![Reason::EmployeeRemoved]);
     }
@@ -307,7 +367,7 @@ mod tests {
             employment_status: Some(EmploymentStatus::Inactive),
             ..terminated_on(now() - Duration::days(1))
         };
-        let verdict = decide(Action::Removed, &employee, now());
+        let verdict = decide(Action::Removed, &employee, now(), &Policy::default());
         assert_eq!(
             verdict.reasons,
             vec![
@@ -443,5 +503,108 @@ mod tests {
             ..Employee::default()
         };
         assert_eq!(changed(&bare).decision, Decision::Scheduled);
+    }
+
+    fn with_policy(employee: &Employee, policy: Policy) -> Verdict {
+        decide(Action::Changed, employee, now(), &policy)
+    }
+
+    fn offset(hours: i64) -> Policy {
+        Policy {
+            effective_offset: TimeDelta::hours(hours),
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn an_offset_delays_when_a_dated_termination_takes_effect() {
+        let date = now() - TimeDelta::hours(24);
+        // Effective exactly now: terminated.
+        assert_eq!(
+            with_policy(&terminated_on(date), offset(24)).decision,
+            Decision::Terminated
+        );
+        // Effective one second from now: scheduled, at the offset instant.
+        let later = terminated_on(date + TimeDelta::seconds(1));
+        let verdict = with_policy(&later, offset(24));
+        assert_eq!(verdict.decision, Decision::Scheduled);
+        assert_eq!(verdict.effective_at, Some(now() + TimeDelta::seconds(1)));
+        assert_eq!(verdict.termination_date, Some(date + TimeDelta::seconds(1)));
+        // Effective one second ago: terminated.
+        let earlier = terminated_on(date - TimeDelta::seconds(1));
+        assert_eq!(
+            with_policy(&earlier, offset(24)).decision,
+            Decision::Terminated
+        );
+    }
+
+    #[test]
+    fn a_negative_offset_brings_the_termination_forward() {
+        let verdict = with_policy(&terminated_on(now() + TimeDelta::hours(2)), offset(-2));
+        assert_eq!(verdict.decision, Decision::Terminated);
+        let verdict = with_policy(
+            &terminated_on(now() + TimeDelta::hours(2) + TimeDelta::seconds(1)),
+            offset(-2),
+        );
+        assert_eq!(verdict.decision, Decision::Scheduled);
+    }
+
+    #[test]
+    fn the_offset_does_not_move_the_rehire_comparison() {
+        let date = now() - TimeDelta::days(3);
+        let employee = Employee {
+            hire_date: rfc3339(date + TimeDelta::hours(1)),
+            ..terminated_on(date)
+        };
+        assert_eq!(
+            with_policy(&employee, offset(24)).decision,
+            Decision::Active
+        );
+    }
+
+    fn inactive_undetermined() -> Policy {
+        Policy {
+            inactive: InactiveMeaning::Undetermined,
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn inactive_without_a_date_is_undetermined_when_the_policy_says_so() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Inactive),
+            ..Employee::default()
+        };
+        let verdict = with_policy(&employee, inactive_undetermined());
+        assert_eq!(verdict.decision, Decision::Undetermined);
+        assert_eq!(verdict.reasons, vec![Reason::StatusInactive]);
+    }
+
+    #[test]
+    fn with_inactive_untrusted_a_date_still_decides() {
+        let inactive = |t| Employee {
+            employment_status: Some(EmploymentStatus::Inactive),
+            ..terminated_on(t)
+        };
+        let past = with_policy(&inactive(now()), inactive_undetermined());
+        assert_eq!(past.decision, Decision::Terminated);
+        assert_eq!(past.reasons, vec![Reason::TerminationDatePassed]);
+        let future = with_policy(
+            &inactive(now() + TimeDelta::seconds(1)),
+            inactive_undetermined(),
+        );
+        assert_eq!(future.decision, Decision::Scheduled);
+    }
+
+    #[test]
+    fn with_inactive_untrusted_removal_and_deletion_still_terminate() {
+        let employee = Employee {
+            employment_status: Some(EmploymentStatus::Inactive),
+            remote_was_deleted: Some(true),
+            ..Employee::default()
+        };
+        let verdict = with_policy(&employee, inactive_undetermined());
+        assert_eq!(verdict.decision, Decision::Terminated);
+        assert_eq!(verdict.reasons, vec![Reason::RemoteWasDeleted]);
     }
 }

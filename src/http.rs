@@ -1,8 +1,11 @@
 //! HTTP glue for the Lambda function URL: request in, domain call, JSON response out.
 
+use crate::config::Config;
 use crate::dates::to_rfc3339;
 use crate::error::RequestError;
+use crate::metrics::{InvocationMetrics, emf_line};
 use crate::record::{RequestFacts, log_outcome, log_rejection};
+use crate::signature::delivery_id;
 use crate::webhook::{Outcome, Receiver};
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
@@ -10,6 +13,8 @@ use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::Serialize;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The header Merge signs deliveries with. Function URLs lower-case header names.
 pub const SIGNATURE_HEADER: &str = "x-merge-webhook-signature";
@@ -32,42 +37,91 @@ struct ErrorBody {
     message: String,
 }
 
-/// The function's handler: answers one function URL request, at the current time.
-pub async fn handle(receiver: &Receiver, request: Request) -> Result<Response<Body>, Error> {
-    Ok(respond(receiver, &request, Utc::now())?)
+/// The function's state, built once at init: the receiver, the telemetry settings, and
+/// whether the process has served an invocation yet.
+#[derive(Debug)]
+pub struct App {
+    receiver: Receiver,
+    service: String,
+    metrics_namespace: String,
+    first_invocation: AtomicBool,
 }
 
-/// Answers one request at time `now`, and writes its log record.
+impl App {
+    /// Builds the function's state from validated configuration.
+    pub fn new(config: &Config) -> Self {
+        App {
+            receiver: Receiver::new(config),
+            service: config.service.clone(),
+            metrics_namespace: config.metrics_namespace.clone(),
+            first_invocation: AtomicBool::new(true),
+        }
+    }
+}
+
+/// The answer to one request, and the metrics line it contributes.
+#[derive(Debug)]
+pub struct Answered {
+    /// The HTTP response.
+    pub response: Response<Body>,
+    /// One CloudWatch Embedded Metric Format object, for stdout.
+    pub metrics: String,
+}
+
+/// The function's handler: answers one function URL request at the current time, and
+/// writes its metrics line to stdout.
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let answered = respond(app, &request, Utc::now())?;
+    let mut stdout = std::io::stdout().lock();
+    // A lost metrics line must not fail the webhook.
+    let _ = writeln!(stdout, "{}", answered.metrics);
+    Ok(answered.response)
+}
+
+/// Answers one request at time `now`: writes its log record and returns the response
+/// with its metrics line.
 ///
 /// Fails only if the response cannot be serialised, which is a fault of this function,
 /// not the caller's.
 pub fn respond(
-    receiver: &Receiver,
+    app: &App,
     request: &Request,
     now: DateTime<Utc>,
-) -> Result<Response<Body>, serde_json::Error> {
+) -> Result<Answered, serde_json::Error> {
     let body: &[u8] = request.body().as_ref();
+    let signature = request
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .map(HeaderValue::as_bytes);
+    let delivery_id = signature.filter(|s| !s.is_empty()).map(delivery_id);
+    let context = request.lambda_context_ref();
     let facts = RequestFacts {
         source_ip: source_ip(request),
         body_bytes: body.len(),
+        cold_start: app.first_invocation.swap(false, Ordering::Relaxed),
+        function_request_id: context.map(|c| c.request_id.as_str()),
+        xray_trace_id: context.and_then(|c| c.xray_trace_id.as_deref()),
+        function_name: context.map(|c| c.env_config.function_name.as_str()),
+        function_memory_size: context.map(|c| c.env_config.memory),
+        service: &app.service,
+        delivery_id: delivery_id.as_deref(),
     };
     let result = if request.method() == Method::POST {
-        let signature = request
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .map(HeaderValue::as_bytes);
-        receiver.receive(body, signature, now)
+        app.receiver.receive(body, signature, now)
     } else {
         Err(RequestError::MethodNotAllowed)
     };
-    match result {
+    let (response, metrics) = match &result {
         Ok(outcome) => {
-            log_outcome(&outcome, facts);
-            json_response(StatusCode::OK, &outcome_body(&outcome))
+            log_outcome(outcome, &facts, now);
+            (
+                json_response(StatusCode::OK, &outcome_body(outcome))?,
+                outcome_metrics(outcome, &facts, now),
+            )
         }
         Err(error) => {
-            let status = status_of(&error);
-            log_rejection(&error, status.as_u16(), facts);
+            let status = status_of(error);
+            log_rejection(error, status.as_u16(), &facts);
             let mut response = json_response(
                 status,
                 &ErrorBody {
@@ -75,13 +129,54 @@ pub fn respond(
                     message: error.to_string(),
                 },
             )?;
-            if error == RequestError::MethodNotAllowed {
+            if *error == RequestError::MethodNotAllowed {
                 response
                     .headers_mut()
                     .insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            Ok(response)
+            let metrics = InvocationMetrics {
+                decision: "rejected",
+                integration: None,
+                signature_failure: matches!(
+                    error,
+                    RequestError::MissingSignature | RequestError::InvalidSignature
+                ),
+                cold_start: facts.cold_start,
+                termination_lag: None,
+                sync_lag: None,
+            };
+            (response, metrics)
         }
+    };
+    let properties = [
+        ("service", Some(facts.service)),
+        ("function_request_id", facts.function_request_id),
+        ("delivery_id", facts.delivery_id),
+    ];
+    let metrics = emf_line(&app.metrics_namespace, &metrics, &properties, now);
+    Ok(Answered { response, metrics })
+}
+
+fn outcome_metrics<'a>(
+    outcome: &'a Outcome,
+    facts: &RequestFacts<'_>,
+    now: DateTime<Utc>,
+) -> InvocationMetrics<'a> {
+    let (decision, account, lags) = match outcome {
+        Outcome::Decided(d) => (
+            d.verdict.decision.as_str(),
+            &d.linked_account,
+            (d.termination_lag(now), d.sync_lag(now)),
+        ),
+        Outcome::Ignored { linked_account, .. } => ("ignored", linked_account, (None, None)),
+    };
+    InvocationMetrics {
+        decision,
+        integration: account.integration_slug.as_deref(),
+        signature_failure: false,
+        cold_start: facts.cold_start,
+        termination_lag: lags.0,
+        sync_lag: lags.1,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 mod lenient;
 pub mod logging;
+pub mod metrics;
 pub mod record;
 pub mod runtime_init;
 pub mod samples;

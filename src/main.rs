@@ -3,7 +3,6 @@
 use lambda_http::{Error, run, service_fn, tracing};
 use merge_deprovision::config::Config;
 use merge_deprovision::runtime_init::report_init_error;
-use merge_deprovision::webhook::Receiver;
 use merge_deprovision::{http, logging};
 
 #[tokio::main(flavor = "current_thread")]
@@ -28,6 +27,6 @@ async fn main() -> Result<(), Error> {
             "previous signature key configured: accepting deliveries signed with either key"
         );
     }
-    let receiver = Receiver::new(&config);
-    run(service_fn(|request| http::handle(&receiver, request))).await
+    let app = http::App::new(&config);
+    run(service_fn(|request| http::handle(&app, request))).await
 }

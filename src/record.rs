@@ -1,12 +1,16 @@
 //! The structured log records operators and downstream automation act on.
 //!
-//! One record per delivery. Only the fields listed here are ever logged: the Employee
+//! One record per request. Only the fields listed here are ever logged: the Employee
 //! model does not even hold the sensitive ones, and rejected requests log no payload.
+//! Every record carries the keys AWS Powertools uses (`cold_start`,
+//! `function_request_id`, `xray_trace_id`, `function_name`, `function_memory_size`,
+//! `service`), so Logs Insights queries written for Powertools work unchanged.
 
 use crate::dates::to_rfc3339;
 use crate::decision::{Decision, Reason};
 use crate::error::RequestError;
 use crate::webhook::{Decided, Outcome};
+use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::tracing::{self, Level};
 
 /// Message of the record for a `terminated` decision: the line to alert on.
@@ -23,13 +27,28 @@ pub const IGNORED_MESSAGE: &str = "webhook ignored";
 /// Message of the record for a rejected request.
 pub const REJECTED_MESSAGE: &str = "webhook rejected";
 
-/// Facts about the HTTP request that are safe to log: no header or body content.
+/// Facts about the invocation and the HTTP request that are safe to log: no header or
+/// body content.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RequestFacts<'a> {
     /// The caller's address, as the function URL saw it.
     pub source_ip: Option<&'a str>,
     /// The body's length in bytes.
     pub body_bytes: usize,
+    /// The first invocation of this process.
+    pub cold_start: bool,
+    /// Lambda's request id.
+    pub function_request_id: Option<&'a str>,
+    /// The X-Ray trace id.
+    pub xray_trace_id: Option<&'a str>,
+    /// The function's name.
+    pub function_name: Option<&'a str>,
+    /// The function's memory size in MB.
+    pub function_memory_size: Option<i32>,
+    /// The configured service name.
+    pub service: &'a str,
+    /// Derived from the signature header: shared by retries and replays of one delivery.
+    pub delivery_id: Option<&'a str>,
 }
 
 /// Comma-separated reasons, e.g. `status_inactive,termination_date_passed`.
@@ -44,14 +63,40 @@ pub fn join_reasons(reasons: &[Reason]) -> String {
     joined
 }
 
-// Each level needs its own call site, so the field list is written once here.
+fn seconds(lag: Option<TimeDelta>) -> Option<f64> {
+    lag.map(|d| d.num_milliseconds() as f64 / 1000.0)
+}
+
+// Each level needs its own call site; the fields every record carries are written once.
+macro_rules! record {
+    ($level:expr, $facts:expr, $message:expr, $($field:tt)*) => {{
+        let facts: &RequestFacts<'_> = $facts;
+        tracing::event!(
+            $level,
+            $($field)*
+            source_ip = facts.source_ip,
+            delivery_id = facts.delivery_id,
+            cold_start = facts.cold_start,
+            function_request_id = facts.function_request_id,
+            xray_trace_id = facts.xray_trace_id,
+            function_name = facts.function_name,
+            function_memory_size = facts.function_memory_size,
+            service = facts.service,
+            "{}",
+            $message
+        )
+    }};
+}
+
 macro_rules! decision_record {
-    ($level:expr, $message:expr, $d:expr, $facts:expr) => {{
+    ($level:expr, $message:expr, $d:expr, $facts:expr, $now:expr) => {{
         let d: &Decided = $d;
         let employee = &d.employee;
         let account = &d.linked_account;
-        tracing::event!(
+        record!(
             $level,
+            $facts,
+            $message,
             decision = d.verdict.decision.as_str(),
             reasons = join_reasons(&d.verdict.reasons).as_str(),
             event = d.event.as_str(),
@@ -64,55 +109,58 @@ macro_rules! decision_record {
             employment_status = employee.employment_status.as_ref().map(|s| s.as_str()),
             termination_date = d.verdict.termination_date.map(to_rfc3339).as_deref(),
             effective_at = d.verdict.effective_at.map(to_rfc3339).as_deref(),
+            termination_lag_seconds = seconds(d.termination_lag($now)),
+            sync_lag_seconds = seconds(d.sync_lag($now)),
             linked_account_id = account.id.as_deref(),
             integration = account.integration_slug.as_deref(),
             end_user_organization_name = account.end_user_organization_name.as_deref(),
             signature_key = d.key.as_str(),
-            source_ip = $facts.source_ip,
-            "{}",
-            $message
         )
     }};
 }
 
 /// Writes the one record for an authenticated delivery.
-pub fn log_outcome(outcome: &Outcome, facts: RequestFacts<'_>) {
+pub fn log_outcome(outcome: &Outcome, facts: &RequestFacts<'_>, now: DateTime<Utc>) {
     match outcome {
         Outcome::Decided(d) => match d.verdict.decision {
-            Decision::Terminated => decision_record!(Level::WARN, TERMINATED_MESSAGE, d, facts),
-            Decision::Undetermined => decision_record!(Level::WARN, UNDETERMINED_MESSAGE, d, facts),
-            Decision::Scheduled => decision_record!(Level::INFO, SCHEDULED_MESSAGE, d, facts),
-            Decision::Active => decision_record!(Level::INFO, ACTIVE_MESSAGE, d, facts),
+            Decision::Terminated => {
+                decision_record!(Level::WARN, TERMINATED_MESSAGE, d, facts, now)
+            }
+            Decision::Undetermined => {
+                decision_record!(Level::WARN, UNDETERMINED_MESSAGE, d, facts, now)
+            }
+            Decision::Scheduled => decision_record!(Level::INFO, SCHEDULED_MESSAGE, d, facts, now),
+            Decision::Active => decision_record!(Level::INFO, ACTIVE_MESSAGE, d, facts, now),
         },
         Outcome::Ignored {
             reason,
             event,
             linked_account,
             key,
-        } => tracing::info!(
+        } => record!(
+            Level::INFO,
+            facts,
+            IGNORED_MESSAGE,
             decision = "ignored",
             reasons = reason.as_str(),
             event = event.as_deref(),
             linked_account_id = linked_account.id.as_deref(),
             integration = linked_account.integration_slug.as_deref(),
             signature_key = key.as_str(),
-            source_ip = facts.source_ip,
-            "{}",
-            IGNORED_MESSAGE
         ),
     }
 }
 
 /// Writes the one record for a rejected request: the error code and request facts,
 /// never payload content.
-pub fn log_rejection(error: &RequestError, status: u16, facts: RequestFacts<'_>) {
-    tracing::warn!(
+pub fn log_rejection(error: &RequestError, status: u16, facts: &RequestFacts<'_>) {
+    record!(
+        Level::WARN,
+        facts,
+        REJECTED_MESSAGE,
         decision = "rejected",
         error = error.code(),
-        status,
-        source_ip = facts.source_ip,
+        status = status,
         body_bytes = facts.body_bytes,
-        "{}",
-        REJECTED_MESSAGE
     );
 }

@@ -117,6 +117,17 @@ pub fn sign(key: &[u8], body: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(tag)
 }
 
+/// A short identifier for one delivery, derived from its signature header.
+///
+/// Merge sends no delivery id and suggests the signature. Retries and replays of the same
+/// body carry the same signature, so they share this id. It is a hash, padding removed,
+/// so the log holds no replayable signature.
+pub fn delivery_id(signature: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(strip_padding(signature));
+    URL_SAFE_NO_PAD.encode(&digest[..12])
+}
+
 fn keyed(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length; the error type exists only for fixed-key MACs.
     <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length")
@@ -245,6 +256,21 @@ mod tests {
             verifier.verify(reformatted, Some(KNOWN_TAG.as_bytes())),
             Err(SignatureFailure::Mismatch)
         );
+    }
+
+    #[test]
+    fn the_delivery_id_ignores_padding_and_tells_signatures_apart() {
+        let padded = format!("{KNOWN_TAG}=");
+        assert_eq!(
+            delivery_id(KNOWN_TAG.as_bytes()),
+            delivery_id(padded.as_bytes())
+        );
+        assert_eq!(delivery_id(KNOWN_TAG.as_bytes()).len(), 16);
+        assert_ne!(
+            delivery_id(KNOWN_TAG.as_bytes()),
+            delivery_id(sign(KEY, b"{}").as_bytes())
+        );
+        assert!(!KNOWN_TAG.contains(&delivery_id(KNOWN_TAG.as_bytes())));
     }
 
     #[test]

@@ -4,14 +4,15 @@
 //! of HTTP or Lambda.
 
 use crate::config::Config;
-use crate::decision::{Verdict, decide};
-use crate::employee::Employee;
+use crate::dates::parse_hr_date;
+use crate::decision::{Decision, Policy, Verdict, decide};
+use crate::employee::{Employee, RawDate};
 use crate::envelope::{
     Action, EnvelopeError, LinkedAccount, Route, is_object, parse_envelope, route,
 };
 use crate::error::RequestError;
 use crate::signature::{KeyUsed, SignatureFailure, Verifier};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// Why an authenticated delivery was acknowledged without a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,24 @@ pub struct Decided {
     pub key: KeyUsed,
 }
 
+impl Decided {
+    /// For a termination whose date has taken effect: how long ago it did, which is how
+    /// long a leaver kept access if nothing else revoked it.
+    pub fn termination_lag(&self, now: DateTime<Utc>) -> Option<TimeDelta> {
+        let effective = self.verdict.effective_at?;
+        (self.verdict.decision == Decision::Terminated && effective <= now).then(|| now - effective)
+    }
+
+    /// How long ago Merge saw the record change (`modified_at`), when readable: the delay
+    /// Merge's sync and delivery added.
+    pub fn sync_lag(&self, now: DateTime<Utc>) -> Option<TimeDelta> {
+        match &self.employee.modified_at {
+            Some(RawDate::Text(text)) => parse_hr_date(text).map(|modified| now - modified),
+            _ => None,
+        }
+    }
+}
+
 /// What became of an authenticated delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -72,6 +91,7 @@ pub enum Outcome {
 pub struct Receiver {
     verifier: Verifier,
     max_body_bytes: usize,
+    policy: Policy,
 }
 
 impl Receiver {
@@ -80,6 +100,7 @@ impl Receiver {
         Receiver {
             verifier: config.verifier.clone(),
             max_body_bytes: config.max_body_bytes,
+            policy: config.policy,
         }
     }
 
@@ -141,7 +162,7 @@ impl Receiver {
                 line: e.line(),
                 column: e.column(),
             })?;
-        let verdict = decide(action, &employee, now);
+        let verdict = decide(action, &employee, now, &self.policy);
         Ok(Outcome::Decided(Box::new(Decided {
             event,
             action,

@@ -253,3 +253,94 @@ async fn hostile_bodies_never_take_down_the_warm_process() {
     }
     function.stop().await;
 }
+
+#[tokio::test]
+async fn each_invocation_writes_one_emf_line_and_only_the_first_is_a_cold_start() {
+    let api = RuntimeApi::start().await;
+    let function = Function::spawn(&binary(), &api, &[TEST_KEY, JSON_LOGS]);
+    let files = [
+        "employee-terminated.json",
+        "bad-signature.json",
+        "linked-account-synced.json",
+    ];
+    for file in files {
+        let event = std::fs::read_to_string(events_dir().join(file)).unwrap();
+        http_answer(&api.invoke(&event).await);
+    }
+    let (stdout, _) = function.stop().await;
+    let lines = json_lines(&stdout);
+    let metrics: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    let decisions: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l.get("decision").is_some())
+        .collect();
+    assert_eq!(metrics.len(), files.len(), "{stdout}");
+    let cold: Vec<u64> = metrics
+        .iter()
+        .map(|m| m["ColdStart"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cold, vec![1, 0, 0]);
+    let cold: Vec<bool> = decisions
+        .iter()
+        .map(|r| r["cold_start"].as_bool().unwrap())
+        .collect();
+    assert_eq!(cold, vec![true, false, false]);
+    let kinds: Vec<&str> = metrics
+        .iter()
+        .map(|m| m["Decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["terminated", "rejected", "ignored"]);
+    assert_eq!(metrics[1]["SignatureFailures"], 1);
+    for (metric, record) in metrics.iter().zip(&decisions) {
+        assert_eq!(metric["function_request_id"], record["function_request_id"]);
+        assert!(
+            record["function_request_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("request-")
+        );
+        assert_eq!(record["function_name"], "merge-deprovision");
+        assert_eq!(record["function_memory_size"], 128);
+    }
+}
+
+#[tokio::test]
+async fn policy_knobs_are_read_from_the_environment_and_bad_values_fail_init() {
+    let api = RuntimeApi::start().await;
+    let function = Function::spawn(
+        &binary(),
+        &api,
+        &[
+            TEST_KEY,
+            JSON_LOGS,
+            ("INACTIVE_WITHOUT_DATE", "undetermined"),
+        ],
+    );
+    let event =
+        std::fs::read_to_string(events_dir().join("employee-inactive-no-date.json")).unwrap();
+    let (status, body) = http_answer(&api.invoke(&event).await);
+    assert_eq!(
+        (status, body["decision"].as_str()),
+        (200, Some("undetermined"))
+    );
+    function.stop().await;
+
+    for (name, value) in [
+        ("TERMINATION_OFFSET_HOURS", "1000"),
+        ("INACTIVE_WITHOUT_DATE", "maybe"),
+    ] {
+        let api = RuntimeApi::start().await;
+        let mut function = Function::spawn(&binary(), &api, &[TEST_KEY, (name, value)]);
+        let error = api
+            .init_error(Duration::from_secs(20))
+            .await
+            .expect("an init error is posted");
+        assert!(error.body.contains(name), "{}", error.body);
+        assert!(
+            function
+                .exit_status(Duration::from_secs(20))
+                .await
+                .is_some()
+        );
+    }
+}

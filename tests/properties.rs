@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, FixedOffset, SecondsFormat, TimeZone, Timelike, Utc};
 use merge_deprovision::dates::parse_hr_date;
-use merge_deprovision::decision::{Decision, decide};
+use merge_deprovision::decision::{Decision, Policy, decide};
 use merge_deprovision::employee::{Employee, EmploymentStatus, RawDate};
 use merge_deprovision::envelope::Action;
 use merge_deprovision::signature::{KeyUsed, SignatureFailure, Verifier, sign};
@@ -218,28 +218,33 @@ proptest! {
     #[test]
     fn terminated_exactly_when_a_termination_signal_holds(case in case()) {
         let passed = case.termination.instant().is_some_and(|t| t <= now()) && !case.rehired();
-        let verdict = decide(case.action, &case.employee(), now());
+        let verdict = decide(case.action, &case.employee(), now(), &Policy::default());
         prop_assert_eq!(verdict.decision == Decision::Terminated, case.non_date_signal() || passed);
     }
 
     #[test]
     fn scheduled_only_for_a_future_date_with_no_other_signal(case in case()) {
-        let verdict = decide(case.action, &case.employee(), now());
+        let verdict = decide(case.action, &case.employee(), now(), &Policy::default());
         if verdict.decision == Decision::Scheduled {
             let date = case.termination.instant();
             prop_assert!(date.is_some_and(|t| t > now()));
             prop_assert!(!case.non_date_signal());
             prop_assert!(!case.rehired());
             prop_assert_eq!(verdict.effective_at, date);
-        } else {
-            prop_assert_eq!(verdict.effective_at, None);
         }
+    }
+
+    #[test]
+    fn the_effective_instant_is_the_readable_date_unless_a_rehire_superseded_it(case in case()) {
+        let verdict = decide(case.action, &case.employee(), now(), &Policy::default());
+        let expected = if case.rehired() { None } else { case.termination.instant() };
+        prop_assert_eq!(verdict.effective_at, expected);
     }
 
     #[test]
     fn undetermined_exactly_when_an_unreadable_date_is_the_only_signal(case in case()) {
         let unreadable = matches!(case.termination, DateSpec::NotText | DateSpec::Garbage(_));
-        let verdict = decide(case.action, &case.employee(), now());
+        let verdict = decide(case.action, &case.employee(), now(), &Policy::default());
         prop_assert_eq!(verdict.decision == Decision::Undetermined, unreadable && !case.non_date_signal());
     }
 
@@ -249,14 +254,14 @@ proptest! {
     ) {
         case.termination = DateSpec::At(termination);
         case.start = DateSpec::At(termination + later);
-        let verdict = decide(case.action, &case.employee(), now());
+        let verdict = decide(case.action, &case.employee(), now(), &Policy::default());
         let expected = if case.non_date_signal() { Decision::Terminated } else { Decision::Active };
         prop_assert_eq!(verdict.decision, expected);
     }
 
     #[test]
     fn every_decision_gives_at_least_one_reason(case in case()) {
-        prop_assert!(!decide(case.action, &case.employee(), now()).reasons.is_empty());
+        prop_assert!(!decide(case.action, &case.employee(), now(), &Policy::default()).reasons.is_empty());
     }
 
     #[test]
@@ -292,8 +297,8 @@ proptest! {
         }
         let parse = |map: serde_json::Map<String, Value>| -> Employee { serde_json::from_value(Value::Object(map)).unwrap() };
         prop_assert_eq!(
-            decide(case.action, &parse(plain), now()),
-            decide(case.action, &parse(sensitive), now())
+            decide(case.action, &parse(plain), now(), &Policy::default()),
+            decide(case.action, &parse(sensitive), now(), &Policy::default())
         );
     }
 }

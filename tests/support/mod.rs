@@ -13,10 +13,10 @@ use lambda_http::{Body, Request, Response};
 use merge_deprovision::config::{
     Config, MAX_BODY_BYTES_VAR, PREVIOUS_SIGNATURE_KEY_VAR, SIGNATURE_KEY_VAR,
 };
+use merge_deprovision::http::App;
 use merge_deprovision::http::respond;
 use merge_deprovision::logging::{LogSettings, subscriber};
 use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, function_url_event};
-use merge_deprovision::webhook::Receiver;
 use serde_json::Value;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,9 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
 }
 
-/// A receiver configured with the local test key and the given extra variables.
-pub fn receiver_with(vars: &[(&str, &str)]) -> Receiver {
+/// The function's state, configured with the local test key and the given extra
+/// variables.
+pub fn receiver_with(vars: &[(&str, &str)]) -> App {
     let config = Config::from_lookup(|name| {
         vars.iter()
             .find(|(k, _)| *k == name)
@@ -36,16 +37,16 @@ pub fn receiver_with(vars: &[(&str, &str)]) -> Receiver {
             .or_else(|| (name == SIGNATURE_KEY_VAR).then(|| LOCAL_TEST_KEY.to_owned()))
     })
     .expect("test configuration is valid");
-    Receiver::new(&config)
+    App::new(&config)
 }
 
 /// A receiver with only the local test key.
-pub fn receiver() -> Receiver {
+pub fn receiver() -> App {
     receiver_with(&[])
 }
 
 /// A receiver whose current key is new and whose previous key is the local test key.
-pub fn rotating_receiver() -> Receiver {
+pub fn rotating_receiver() -> App {
     receiver_with(&[
         (SIGNATURE_KEY_VAR, "the-new-key"),
         (PREVIOUS_SIGNATURE_KEY_VAR, LOCAL_TEST_KEY),
@@ -53,7 +54,7 @@ pub fn rotating_receiver() -> Receiver {
 }
 
 /// A receiver with a small body limit.
-pub fn limited_receiver(limit: usize) -> Receiver {
+pub fn limited_receiver(limit: usize) -> App {
     let limit = limit.to_string();
     receiver_with(&[(MAX_BODY_BYTES_VAR, &limit)])
 }
@@ -80,6 +81,8 @@ pub struct Answer {
     pub headers: lambda_http::http::HeaderMap,
     pub body: String,
     pub logs: String,
+    /// The EMF line the invocation contributed.
+    pub metrics: Value,
 }
 
 impl Answer {
@@ -98,19 +101,21 @@ impl Answer {
 }
 
 /// Runs `request` through the real handler at [`now`], capturing logs in JSON or text.
-pub fn answer_with(receiver: &Receiver, request: &Request, json_logs: bool) -> Answer {
+pub fn answer_with(receiver: &App, request: &Request, json_logs: bool) -> Answer {
     let (response, logs) = capture_logs(json_logs, || respond(receiver, request, now()));
-    let response: Response<Body> = response.expect("the handler answers");
+    let answered = response.expect("the handler answers");
+    let response: Response<Body> = answered.response;
     Answer {
         status: response.status().as_u16(),
         headers: response.headers().clone(),
         body: String::from_utf8(response.body().as_ref().to_vec()).expect("responses are UTF-8"),
         logs,
+        metrics: serde_json::from_str(&answered.metrics).expect("the metrics line is JSON"),
     }
 }
 
 /// Runs `request` through the real handler with JSON logs.
-pub fn answer(receiver: &Receiver, request: &Request) -> Answer {
+pub fn answer(receiver: &App, request: &Request) -> Answer {
     answer_with(receiver, request, true)
 }
 
