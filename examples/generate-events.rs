@@ -2,7 +2,9 @@
 //!
 //! Run after changing `src/samples.rs`: `cargo run --example generate-events`.
 
-use merge_deprovision::samples::{MANIFEST_FILE, manifest, samples};
+use merge_deprovision::samples::{
+    DOWNSTREAM_SAMPLE_FILE, MANIFEST_FILE, downstream_sample, manifest, samples,
+};
 use std::path::Path;
 
 fn main() -> std::io::Result<()> {
@@ -13,6 +15,9 @@ fn main() -> std::io::Result<()> {
         std::fs::write(dir.join(sample.file_name()), sample.render())?;
     }
     std::fs::write(dir.join(MANIFEST_FILE), manifest(&samples))?;
+    let downstream = dir.join(DOWNSTREAM_SAMPLE_FILE);
+    std::fs::create_dir_all(downstream.parent().expect("the file is in a folder"))?;
+    std::fs::write(downstream, downstream_sample())?;
     println!(
         "wrote {} events and {MANIFEST_FILE} to {}",
         samples.len(),

@@ -12,6 +12,9 @@ pub enum RequestError {
         /// The configured limit, in bytes.
         limit: usize,
     },
+    /// The event's headers or body encoding could not be turned into a request.
+    #[error("the request could not be read: malformed headers or body encoding")]
+    UnreadableRequest,
     /// No `X-Merge-Webhook-Signature` header.
     #[error("the X-Merge-Webhook-Signature header is missing")]
     MissingSignature,
@@ -57,6 +60,7 @@ impl RequestError {
         match self {
             RequestError::MethodNotAllowed => "method_not_allowed",
             RequestError::PayloadTooLarge { .. } => "payload_too_large",
+            RequestError::UnreadableRequest => "unreadable_request",
             RequestError::MissingSignature => "missing_signature",
             RequestError::InvalidSignature => "invalid_signature",
             RequestError::MalformedJson { .. } => "malformed_json",

@@ -111,17 +111,38 @@ pub fn respond(
     } else {
         Err(RequestError::MethodNotAllowed)
     };
-    let (response, metrics) = match &result {
+    answer(app, &facts, &result, now)
+}
+
+/// Answers an invocation whose event could not be turned into a request (the adapter
+/// gave up on its headers or body encoding): a 400, logged and counted like any other
+/// refusal.
+pub fn refuse_unreadable(app: &App, now: DateTime<Utc>) -> Result<Answered, serde_json::Error> {
+    let facts = RequestFacts {
+        cold_start: app.first_invocation.swap(false, Ordering::Relaxed),
+        service: &app.service,
+        ..RequestFacts::default()
+    };
+    answer(app, &facts, &Err(RequestError::UnreadableRequest), now)
+}
+
+fn answer(
+    app: &App,
+    facts: &RequestFacts<'_>,
+    result: &Result<Outcome, RequestError>,
+    now: DateTime<Utc>,
+) -> Result<Answered, serde_json::Error> {
+    let (response, metrics) = match result {
         Ok(outcome) => {
-            log_outcome(outcome, &facts, now);
+            log_outcome(outcome, facts, now);
             (
                 json_response(StatusCode::OK, &outcome_body(outcome))?,
-                outcome_metrics(outcome, &facts, now),
+                outcome_metrics(outcome, facts, now),
             )
         }
         Err(error) => {
             let status = status_of(error);
-            log_rejection(error, status.as_u16(), &facts);
+            log_rejection(error, status.as_u16(), facts);
             let mut response = json_response(
                 status,
                 &ErrorBody {
@@ -186,7 +207,8 @@ pub fn status_of(error: &RequestError) -> StatusCode {
         RequestError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         RequestError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         RequestError::MissingSignature | RequestError::InvalidSignature => StatusCode::UNAUTHORIZED,
-        RequestError::MalformedJson { .. }
+        RequestError::UnreadableRequest
+        | RequestError::MalformedJson { .. }
         | RequestError::NotAnObject
         | RequestError::InvalidEnvelope { .. }
         | RequestError::InvalidEmployee

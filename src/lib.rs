@@ -16,6 +16,7 @@ mod lenient;
 pub mod logging;
 pub mod metrics;
 pub mod record;
+pub mod runtime_guard;
 pub mod runtime_init;
 pub mod samples;
 pub mod signature;

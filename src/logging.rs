@@ -3,7 +3,9 @@
 use lambda_http::tracing::Subscriber;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::tracing::subscriber::fmt::MakeWriter;
+use std::io::Write;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 /// How logs are written, from Lambda's advanced logging controls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,41 @@ where
         )
     } else {
         Box::new(builder.finish())
+    }
+}
+
+/// An in-memory log destination, for tests and for building the documented samples
+/// from real records.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    /// Everything written so far.
+    pub fn contents(&self) -> String {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// One write handle on a [`LogBuffer`].
+pub struct LogBufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBufferWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogBuffer {
+    type Writer = LogBufferWriter;
+    fn make_writer(&'a self) -> LogBufferWriter {
+        LogBufferWriter(self.0.clone())
     }
 }
 

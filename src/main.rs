@@ -1,9 +1,9 @@
 //! Lambda entry point: read configuration once, initialise logging, serve requests.
 
-use lambda_http::{Error, run, service_fn, tracing};
+use lambda_http::{Error, tracing};
 use merge_deprovision::config::Config;
 use merge_deprovision::runtime_init::report_init_error;
-use merge_deprovision::{http, logging};
+use merge_deprovision::{http, logging, runtime_guard};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -28,5 +28,5 @@ async fn main() -> Result<(), Error> {
         );
     }
     let app = http::App::new(&config);
-    run(service_fn(|request| http::handle(&app, request))).await
+    runtime_guard::serve(&app).await
 }

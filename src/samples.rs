@@ -475,3 +475,75 @@ impl ManifestEntry {
         Ok(())
     }
 }
+
+/// Where the downstream sample lives, inside `events/`.
+pub const DOWNSTREAM_SAMPLE_FILE: &str = "downstream/terminated-record.json";
+
+/// The instant the samples are decided at, so the downstream sample is reproducible.
+pub fn sample_now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+        .unwrap()
+}
+
+/// What a downstream function receives through the CloudWatch Logs subscription for
+/// the `employee-terminated` sample, after base64 and gzip decoding: the real record
+/// the handler writes, inside a `DATA_MESSAGE`. Only the record's timestamp is fixed.
+pub fn downstream_sample() -> String {
+    use crate::http::{App, respond};
+    use crate::logging::{LogBuffer, LogSettings, subscriber};
+    use lambda_http::RequestExt;
+    use lambda_http::tracing::subscriber::filter::LevelFilter;
+    use std::sync::Arc;
+
+    let config = crate::config::Config::from_lookup(|name| {
+        (name == crate::config::SIGNATURE_KEY_VAR).then(|| LOCAL_TEST_KEY.to_owned())
+    })
+    .expect("the sample configuration is valid");
+    let app = App::new(&config);
+    let sample = samples()
+        .into_iter()
+        .find(|s| s.name == "employee-terminated")
+        .expect("the sample");
+    let request =
+        lambda_http::request::from_str(&sample.event.to_string()).expect("the sample parses");
+    let function = lambda_http::lambda_runtime::Config {
+        function_name: "merge-deprovision-DeprovisionFunction-AbCdEf123456".into(),
+        memory: 128,
+        ..Default::default()
+    };
+    let mut context = lambda_http::Context::default();
+    context.request_id = "8f5e4f1a-2b3c-4d5e-8f90-123456789abc".into();
+    context.xray_trace_id = Some("Root=1-6747a2b0-3f2d1c0b9a8e7d6c5b4a3928;Sampled=1".into());
+    context.env_config = Arc::new(function);
+    let request = request.with_lambda_context(context);
+
+    let buffer = LogBuffer::default();
+    let settings = LogSettings {
+        json: true,
+        level: LevelFilter::INFO,
+    };
+    let dispatch = lambda_http::tracing::Dispatch::new(subscriber(settings, buffer.clone()));
+    lambda_http::tracing::dispatcher::with_default(&dispatch, || {
+        respond(&app, &request, sample_now())
+    })
+    .expect("the sample is answered");
+    let logged = buffer.contents();
+    let mut record: Value =
+        serde_json::from_str(logged.lines().next().expect("one record")).expect("JSON");
+    record["timestamp"] = json!("2026-11-27T12:00:00.000000Z");
+
+    pretty(&json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "/aws/lambda/merge-deprovision-DeprovisionFunction-AbCdEf123456",
+        "logStream": "2026/11/27/[$LATEST]0123456789abcdef0123456789abcdef",
+        "subscriptionFilters": ["merge-deprovision-DownstreamSubscription-AbCdEf123456"],
+        "logEvents": [{
+            "id": "38123456789012345678901234567890123456789012345678901234",
+            "timestamp": sample_now().timestamp_millis(),
+            "message": record.to_string()
+        }]
+    }))
+}

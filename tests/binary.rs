@@ -344,3 +344,40 @@ async fn policy_knobs_are_read_from_the_environment_and_bad_values_fail_init() {
         );
     }
 }
+
+/// Found by the fuzzer: `lambda_http` panics converting an event whose base64 body does
+/// not decode, or whose `x-forwarded-proto` makes the URI unparseable. The guard around
+/// the adapter answers those 400 like any unreadable request, and the process keeps
+/// serving.
+#[tokio::test]
+async fn events_the_adapter_cannot_read_get_a_400_and_the_process_lives_on() {
+    use merge_deprovision::samples::{Signing, function_url_event};
+    let api = RuntimeApi::start().await;
+    let mut function = Function::spawn(&binary(), &api, &[TEST_KEY, JSON_LOGS]);
+    let mut bad_base64 = function_url_event("POST", b"{}", Signing::TestKey, true, "bad-base64");
+    bad_base64["body"] = Value::from("not base64 at all!");
+    let mut bad_proto = function_url_event("POST", b"{}", Signing::TestKey, false, "bad-proto");
+    bad_proto["headers"]["x-forwarded-proto"] = Value::from("h ttps");
+    let valid = std::fs::read_to_string(events_dir().join("employee-terminated.json")).unwrap();
+    for event in [bad_base64, bad_proto] {
+        let (status, body) = http_answer(&api.invoke(&event.to_string()).await);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unreadable_request")),
+            "{body}"
+        );
+        assert!(function.is_running());
+        assert_eq!(http_answer(&api.invoke(&valid).await).0, 200);
+    }
+    let (stdout, _) = function.stop().await;
+    let rejected: Vec<Value> = json_lines(&stdout)
+        .into_iter()
+        .filter(|r| r["error"] == "unreadable_request")
+        .collect();
+    assert_eq!(rejected.len(), 2, "each refusal is logged: {stdout}");
+    let metrics = json_lines(&stdout)
+        .into_iter()
+        .filter(|l| l["Decision"] == "rejected")
+        .count();
+    assert_eq!(metrics, 2, "and counted");
+}

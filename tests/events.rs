@@ -3,7 +3,9 @@
 
 mod support;
 
-use merge_deprovision::samples::{MANIFEST_FILE, manifest, read_manifest, samples};
+use merge_deprovision::samples::{
+    DOWNSTREAM_SAMPLE_FILE, MANIFEST_FILE, downstream_sample, manifest, read_manifest, samples,
+};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use support::{answer, receiver, request};
@@ -30,6 +32,30 @@ fn checked_in_events_match_what_the_generator_builds() {
         );
     }
     assert_eq!(read(MANIFEST_FILE), manifest(&samples()), "{REGENERATE}");
+    assert_eq!(
+        read(DOWNSTREAM_SAMPLE_FILE),
+        downstream_sample(),
+        "{REGENERATE}"
+    );
+}
+
+#[test]
+fn the_downstream_sample_is_what_the_subscription_filter_selects() {
+    let message: serde_json::Value = serde_json::from_str(&read(DOWNSTREAM_SAMPLE_FILE)).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(message["logEvents"][0]["message"].as_str().unwrap()).unwrap();
+    // The template's filter pattern is `{ $.decision = "terminated" }`.
+    assert_eq!(record["decision"], "terminated");
+    assert_eq!(record["level"], "WARN");
+    for field in [
+        "employee_id",
+        "work_email",
+        "username",
+        "function_request_id",
+        "delivery_id",
+    ] {
+        assert!(record[field].is_string(), "{field}");
+    }
 }
 
 #[test]
@@ -40,6 +66,7 @@ fn events_holds_no_file_the_generator_does_not_build() {
         .collect();
     let mut generated: BTreeSet<String> = samples().iter().map(|s| s.file_name()).collect();
     generated.insert(MANIFEST_FILE.to_owned());
+    generated.insert(DOWNSTREAM_SAMPLE_FILE.split('/').next().unwrap().to_owned());
     assert_eq!(on_disk, generated, "{REGENERATE}");
 }
 

@@ -8,18 +8,15 @@ pub mod runtime_api;
 
 use chrono::{DateTime, TimeZone, Utc};
 use lambda_http::tracing::subscriber::filter::LevelFilter;
-use lambda_http::tracing::subscriber::fmt::MakeWriter;
 use lambda_http::{Body, Request, Response};
 use merge_deprovision::config::{
     Config, MAX_BODY_BYTES_VAR, PREVIOUS_SIGNATURE_KEY_VAR, SIGNATURE_KEY_VAR,
 };
 use merge_deprovision::http::App;
 use merge_deprovision::http::respond;
-use merge_deprovision::logging::{LogSettings, subscriber};
+use merge_deprovision::logging::{LogBuffer, LogSettings, subscriber};
 use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, function_url_event};
 use serde_json::Value;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 /// The fixed "now" the tests decide at: after the sample terminated date (2026-11-20),
 /// before the sample scheduled one (2099-06-30).
@@ -122,35 +119,13 @@ pub fn answer(receiver: &App, request: &Request) -> Answer {
 /// Runs `f` with the function's own subscriber writing into a buffer, at TRACE so that
 /// nothing any level could emit escapes the check.
 pub fn capture_logs<T>(json: bool, f: impl FnOnce() -> T) -> (T, String) {
-    let buffer = Buffer::default();
+    let buffer = LogBuffer::default();
     let settings = LogSettings {
         json,
         level: LevelFilter::TRACE,
     };
     let dispatch = lambda_http::tracing::Dispatch::new(subscriber(settings, buffer.clone()));
     let result = lambda_http::tracing::dispatcher::with_default(&dispatch, f);
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).expect("logs are UTF-8");
+    let logs = buffer.contents();
     (result, logs)
-}
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-struct BufferWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for BufferWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = BufferWriter;
-    fn make_writer(&'a self) -> BufferWriter {
-        BufferWriter(self.0.clone())
-    }
 }
