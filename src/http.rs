@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::dates::to_rfc3339;
 use crate::error::RequestError;
-use crate::metrics::{InvocationMetrics, emf_line};
+use crate::metrics::{InvocationMetrics, Properties, emf_line};
 use crate::record::{RequestFacts, log_outcome, log_rejection};
 use crate::signature::delivery_id;
 use crate::webhook::{Outcome, Receiver};
@@ -169,12 +169,12 @@ fn answer(
             (response, metrics)
         }
     };
-    let properties = [
-        ("service", Some(facts.service)),
-        ("function_request_id", facts.function_request_id),
-        ("delivery_id", facts.delivery_id),
-    ];
-    let metrics = emf_line(&app.metrics_namespace, &metrics, &properties, now);
+    let properties = Properties {
+        service: facts.service,
+        function_request_id: facts.function_request_id,
+        delivery_id: facts.delivery_id,
+    };
+    let metrics = emf_line(&app.metrics_namespace, &metrics, properties, now);
     Ok(Answered { response, metrics })
 }
 

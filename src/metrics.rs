@@ -5,7 +5,7 @@
 //! series stays small; ids never become dimensions.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 /// Counts one webhook, by `Decision` (including `ignored` and `rejected`).
 pub const WEBHOOKS: &str = "Webhooks";
@@ -35,64 +35,146 @@ pub struct InvocationMetrics<'a> {
     pub sync_lag: Option<TimeDelta>,
 }
 
-/// Renders one EMF object, with `now` as its timestamp. `properties` are added as plain
-/// members (searchable in the logs, not metrics).
+/// Plain members added to the line: searchable in the logs, not metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Properties<'a> {
+    /// The configured service name.
+    pub service: &'a str,
+    /// Lambda's request id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_request_id: Option<&'a str>,
+    /// The delivery id derived from the signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Definition {
+    #[serde(rename = "Name")]
+    name: &'static str,
+    #[serde(rename = "Unit")]
+    unit: &'static str,
+}
+
+const COUNTS: [Definition; 3] = [
+    Definition {
+        name: WEBHOOKS,
+        unit: "Count",
+    },
+    Definition {
+        name: SIGNATURE_FAILURES,
+        unit: "Count",
+    },
+    Definition {
+        name: COLD_START,
+        unit: "Count",
+    },
+];
+const TERMINATION_LAG: Definition = Definition {
+    name: TERMINATION_LAG_SECONDS,
+    unit: "Seconds",
+};
+const SYNC_LAG: Definition = Definition {
+    name: SYNC_LAG_SECONDS,
+    unit: "Seconds",
+};
+const BY_DECISION: &[&[&str]] = &[&["Decision"]];
+const BY_DECISION_AND_INTEGRATION: &[&[&str]] = &[&["Decision"], &["Decision", "Integration"]];
+
+#[derive(Serialize)]
+struct Directive<'a> {
+    #[serde(rename = "Namespace")]
+    namespace: &'a str,
+    #[serde(rename = "Dimensions")]
+    dimensions: &'static [&'static [&'static str]],
+    #[serde(rename = "Metrics")]
+    metrics: Vec<&'static Definition>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    #[serde(rename = "Timestamp")]
+    timestamp: i64,
+    #[serde(rename = "CloudWatchMetrics")]
+    directives: [Directive<'a>; 1],
+}
+
+// Written through a struct rather than a JSON value: one line per invocation, on the
+// request path, so it should cost a fraction of the log record.
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(rename = "_aws")]
+    aws: Metadata<'a>,
+    #[serde(rename = "Decision")]
+    decision: &'a str,
+    #[serde(rename = "Integration", skip_serializing_if = "Option::is_none")]
+    integration: Option<&'a str>,
+    #[serde(rename = "Webhooks")]
+    webhooks: u8,
+    #[serde(rename = "SignatureFailures")]
+    signature_failures: u8,
+    #[serde(rename = "ColdStart")]
+    cold_start: u8,
+    #[serde(
+        rename = "TerminationLagSeconds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    termination_lag: Option<f64>,
+    #[serde(rename = "SyncLagSeconds", skip_serializing_if = "Option::is_none")]
+    sync_lag: Option<f64>,
+    #[serde(flatten)]
+    properties: Properties<'a>,
+}
+
+fn seconds(lag: Option<TimeDelta>) -> Option<f64> {
+    lag.map(|d| d.num_milliseconds() as f64 / 1000.0)
+}
+
+/// Renders one EMF object, with `now` as its timestamp.
 pub fn emf_line(
     namespace: &str,
     metrics: &InvocationMetrics<'_>,
-    properties: &[(&str, Option<&str>)],
+    properties: Properties<'_>,
     now: DateTime<Utc>,
 ) -> String {
-    let mut root = Map::new();
-    let mut definitions = vec![
-        json!({"Name": WEBHOOKS, "Unit": "Count"}),
-        json!({"Name": SIGNATURE_FAILURES, "Unit": "Count"}),
-        json!({"Name": COLD_START, "Unit": "Count"}),
-    ];
-    root.insert(WEBHOOKS.into(), json!(1));
-    root.insert(
-        SIGNATURE_FAILURES.into(),
-        json!(u8::from(metrics.signature_failure)),
-    );
-    root.insert(COLD_START.into(), json!(u8::from(metrics.cold_start)));
-    for (name, lag) in [
-        (TERMINATION_LAG_SECONDS, metrics.termination_lag),
-        (SYNC_LAG_SECONDS, metrics.sync_lag),
-    ] {
-        if let Some(lag) = lag {
-            definitions.push(json!({"Name": name, "Unit": "Seconds"}));
-            root.insert(name.into(), json!(lag.num_milliseconds() as f64 / 1000.0));
-        }
+    let mut definitions: Vec<&'static Definition> = COUNTS.iter().collect();
+    if metrics.termination_lag.is_some() {
+        definitions.push(&TERMINATION_LAG);
     }
-    root.insert("Decision".into(), json!(metrics.decision));
-    let mut dimensions = vec![json!(["Decision"])];
-    if let Some(integration) = metrics.integration {
-        root.insert("Integration".into(), json!(integration));
-        dimensions.push(json!(["Decision", "Integration"]));
+    if metrics.sync_lag.is_some() {
+        definitions.push(&SYNC_LAG);
     }
-    for (name, value) in properties {
-        if let Some(value) = value {
-            root.insert((*name).into(), json!(value));
-        }
-    }
-    root.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": now.timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": dimensions,
-                "Metrics": definitions,
-            }]
-        }),
-    );
-    Value::Object(root).to_string()
+    let dimensions = match metrics.integration {
+        Some(_) => BY_DECISION_AND_INTEGRATION,
+        None => BY_DECISION,
+    };
+    let line = Line {
+        aws: Metadata {
+            timestamp: now.timestamp_millis(),
+            directives: [Directive {
+                namespace,
+                dimensions,
+                metrics: definitions,
+            }],
+        },
+        decision: metrics.decision,
+        integration: metrics.integration,
+        webhooks: 1,
+        signature_failures: u8::from(metrics.signature_failure),
+        cold_start: u8::from(metrics.cold_start),
+        termination_lag: seconds(metrics.termination_lag),
+        sync_lag: seconds(metrics.sync_lag),
+        properties,
+    };
+    // Serialising borrowed strings and numbers into a String cannot fail.
+    serde_json::to_string(&line).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use serde_json::{Value, json};
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -115,7 +197,12 @@ mod tests {
 
     #[test]
     fn a_terminated_invocation_reports_every_metric_with_its_unit() {
-        let line = parse(&emf_line("MergeDeprovision", &terminated(), &[], now()));
+        let line = parse(&emf_line(
+            "MergeDeprovision",
+            &terminated(),
+            Properties::default(),
+            now(),
+        ));
         assert_eq!(line["_aws"]["Timestamp"], now().timestamp_millis());
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "MergeDeprovision");
@@ -150,7 +237,7 @@ mod tests {
             sync_lag: None,
             ..terminated()
         };
-        let line = parse(&emf_line("N", &metrics, &[], now()));
+        let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()
@@ -171,7 +258,7 @@ mod tests {
             termination_lag: None,
             sync_lag: None,
         };
-        let line = parse(&emf_line("N", &metrics, &[], now()));
+        let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([["Decision"]])
@@ -182,12 +269,13 @@ mod tests {
 
     #[test]
     fn properties_are_added_when_present() {
-        let line = parse(&emf_line(
-            "N",
-            &terminated(),
-            &[("function_request_id", Some("r1")), ("delivery_id", None)],
-            now(),
-        ));
+        let properties = Properties {
+            service: "svc",
+            function_request_id: Some("r1"),
+            delivery_id: None,
+        };
+        let line = parse(&emf_line("N", &terminated(), properties, now()));
+        assert_eq!(line["service"], "svc");
         assert_eq!(line["function_request_id"], "r1");
         assert!(line.get("delivery_id").is_none());
     }
