@@ -1,0 +1,283 @@
+//! The full request path, from function URL event bytes to the serialised response, for
+//! three payload sizes, against the floor of parsing the same bytes as a JSON value.
+//!
+//! Criterion reports each measurement; the table printed at the end gives the ratios
+//! the README quotes, from interleaved medians taken in the same run.
+
+use chrono::{DateTime, TimeZone, Utc};
+use criterion::{BenchmarkId, Criterion, Throughput};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tracing::subscriber::filter::LevelFilter;
+use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, Service, service_fn};
+use merge_deprovision::config::{Config, SIGNATURE_KEY_VAR};
+use merge_deprovision::http::App;
+use merge_deprovision::http::respond;
+use merge_deprovision::logging::{LogSettings, subscriber};
+use merge_deprovision::record::{RequestFacts, log_outcome};
+use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, function_url_event};
+use merge_deprovision::webhook::{Outcome, Receiver};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::io::Write;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, Instant};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+struct Payload {
+    name: &'static str,
+    event: Vec<u8>,
+}
+
+fn event_for(envelope: &Value) -> Vec<u8> {
+    let body = serde_json::to_vec(envelope).unwrap();
+    serde_json::to_vec(&function_url_event(
+        "POST",
+        &body,
+        Signing::TestKey,
+        false,
+        "bench",
+    ))
+    .unwrap()
+}
+
+fn payloads() -> Vec<Payload> {
+    let minimal = json!({
+        "hook": {"id": "5d3f1c2a-9b8e-4f7a-8c6d-1e2f3a4b5c6d", "event": "Employee.changed",
+                 "target": "https://example.lambda-url.eu-west-1.on.aws/"},
+        "linked_account": {"id": "a3602c03-aba7-4d9d-a349-dbc338504092", "integration_slug": "humaans",
+                           "end_user_organization_name": "We Are Merge"},
+        "data": {"id": "0958cbc6-6040-430a-848e-aafacbadf4ae", "remote_id": "19202938",
+                 "work_email": "greg@merge.dev", "employment_status": "INACTIVE",
+                 "termination_date": "2026-11-20T00:00:00Z"}
+    });
+    let typical: Value = serde_json::from_str(TYPICAL_ENVELOPE).unwrap();
+    let mut large = typical.clone();
+    // About 300 KB of raw HRIS history, the part of real payloads that grows.
+    let history: Vec<Value> = (0..1_200)
+        .map(|i| {
+            json!({
+                "path": format!("/people/19202938/history/{i}"),
+                "data": {"id": format!("h{i}"), "changedAt": "2025-01-01T00:00:00Z", "field": "jobTitle",
+                         "from": "Software Engineer", "to": "Senior Software Engineer",
+                         "note": "promotion after review cycle, approved by manager and HR business partner"}
+            })
+        })
+        .collect();
+    large["data"]["remote_data"] = Value::Array(history);
+    vec![
+        Payload {
+            name: "minimal",
+            event: event_for(&minimal),
+        },
+        Payload {
+            name: "typical",
+            event: event_for(&typical),
+        },
+        Payload {
+            name: "large",
+            event: event_for(&large),
+        },
+    ]
+}
+
+fn config() -> Config {
+    Config::from_lookup(|name| (name == SIGNATURE_KEY_VAR).then(|| LOCAL_TEST_KEY.to_owned()))
+        .unwrap()
+}
+
+/// Polls a future that never waits, as the handler's does not.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the handler does not wait"),
+    }
+}
+
+/// Event bytes in, response bytes out: what the runtime does around the handler, with
+/// the log record and the metrics line written to sinks.
+fn full_path(app: &App, event: &[u8]) -> Vec<u8> {
+    let request: LambdaRequest = serde_json::from_slice(event).unwrap();
+    let handler = service_fn(|request: Request| async move {
+        let answered = respond(app, &request, now()).unwrap();
+        writeln!(std::io::sink(), "{}", answered.metrics).unwrap();
+        Ok::<Response<Body>, Infallible>(answered.response)
+    });
+    let mut adapter = Adapter::from(handler);
+    let response = ready(adapter.call(LambdaEvent::new(request, Context::default()))).unwrap();
+    serde_json::to_vec(&response).unwrap()
+}
+
+fn floor(event: &[u8]) -> Value {
+    serde_json::from_slice::<Value>(event).unwrap()
+}
+
+fn bench(c: &mut Criterion, payloads: &[Payload], app: &App, receiver: &Receiver) {
+    for payload in payloads {
+        let mut group = c.benchmark_group(payload.name);
+        group.throughput(Throughput::Bytes(payload.event.len() as u64));
+        group.bench_function(
+            BenchmarkId::new("floor: serde_json Value", payload.event.len()),
+            |b| b.iter(|| floor(black_box(&payload.event))),
+        );
+        group.bench_function(
+            BenchmarkId::new("handler: full path", payload.event.len()),
+            |b| b.iter(|| full_path(app, black_box(&payload.event))),
+        );
+        group.finish();
+    }
+    let outcome = typical_outcome(payloads, receiver);
+    c.bench_function("log record: one terminated record, JSON", |b| {
+        b.iter(|| log_outcome(black_box(&outcome), &RequestFacts::default(), now()))
+    });
+}
+
+/// The typical payload's outcome, for timing its log record alone.
+fn typical_outcome(payloads: &[Payload], receiver: &Receiver) -> Outcome {
+    let typical = payloads.iter().find(|p| p.name == "typical").unwrap();
+    let request =
+        lambda_http::request::from_str(std::str::from_utf8(&typical.event).unwrap()).unwrap();
+    let signature = request.headers()["x-merge-webhook-signature"].as_bytes();
+    receiver
+        .receive(request.body().as_ref(), Some(signature), now())
+        .unwrap()
+}
+
+/// Median time per call of each function, from interleaved batches so that machine noise
+/// falls on both alike.
+fn interleaved_medians(functions: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<Duration> {
+    // Size a batch to about a millisecond for the slowest function.
+    let mut batch = 1u32;
+    loop {
+        let slowest = functions
+            .iter_mut()
+            .map(|f| {
+                let start = Instant::now();
+                for _ in 0..batch {
+                    f();
+                }
+                start.elapsed()
+            })
+            .max()
+            .unwrap();
+        if slowest >= Duration::from_millis(1) || batch >= 1 << 20 {
+            break;
+        }
+        batch *= 2;
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); functions.len()];
+    let started = Instant::now();
+    while started.elapsed() < budget || samples[0].len() < 11 {
+        for (i, f) in functions.iter_mut().enumerate() {
+            let start = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            samples[i].push(start.elapsed() / batch);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort();
+            s[s.len() / 2]
+        })
+        .collect()
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.2} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ratio_table(payloads: &[Payload], app: &App, receiver: &Receiver) {
+    println!("\nrequest path against the floor (interleaved medians, this machine)");
+    println!(
+        "{:<8} {:>9} {:>12} {:>12} {:>8}",
+        "payload", "bytes", "floor", "handler", "ratio"
+    );
+    let mut handler_times = Vec::new();
+    for payload in payloads {
+        let event = &payload.event;
+        let medians = interleaved_medians(
+            &mut [
+                &mut || {
+                    black_box(floor(black_box(event)));
+                },
+                &mut || {
+                    black_box(full_path(app, black_box(event)));
+                },
+            ],
+            Duration::from_secs(2),
+        );
+        let ratio = medians[1].as_secs_f64() / medians[0].as_secs_f64();
+        println!(
+            "{:<8} {:>9} {:>12} {:>12} {:>7.2}x",
+            payload.name,
+            event.len(),
+            micros(medians[0]),
+            micros(medians[1]),
+            ratio
+        );
+        handler_times.push((payload.name, event.len(), medians[1]));
+    }
+    let (_, typical_bytes, typical_time) = handler_times[1];
+    let (_, large_bytes, large_time) = handler_times[2];
+    let byte_ratio = large_bytes as f64 / typical_bytes as f64;
+    let time_ratio = large_time.as_secs_f64() / typical_time.as_secs_f64();
+    println!(
+        "growth: large/typical time {time_ratio:.1}x for {byte_ratio:.1}x the bytes: {:.2} of linear",
+        time_ratio / byte_ratio
+    );
+
+    let outcome = typical_outcome(payloads, receiver);
+    let typical = &payloads[1].event;
+    let medians = interleaved_medians(
+        &mut [
+            &mut || log_outcome(black_box(&outcome), &RequestFacts::default(), now()),
+            &mut || {
+                black_box(full_path(app, black_box(typical)));
+            },
+        ],
+        Duration::from_secs(1),
+    );
+    println!(
+        "log record: {} of the typical request's {} ({:.0}%)",
+        micros(medians[0]),
+        micros(medians[1]),
+        100.0 * medians[0].as_secs_f64() / medians[1].as_secs_f64()
+    );
+}
+
+fn main() {
+    // Records are formatted exactly as in production, then discarded.
+    let sink = subscriber(
+        LogSettings {
+            json: true,
+            level: LevelFilter::INFO,
+        },
+        std::io::sink,
+    );
+    lambda_http::tracing::dispatcher::set_global_default(lambda_http::tracing::Dispatch::new(sink))
+        .unwrap();
+
+    let payloads = payloads();
+    let config = config();
+    let (app, receiver) = (App::new(&config), Receiver::new(&config));
+    for payload in &payloads {
+        let response: Value = serde_json::from_slice(&full_path(&app, &payload.event)).unwrap();
+        assert_eq!(response["statusCode"], 200, "{}: {response}", payload.name);
+    }
+    let mut criterion = Criterion::default().configure_from_args();
+    bench(&mut criterion, &payloads, &app, &receiver);
+    criterion.final_summary();
+    ratio_table(&payloads, &app, &receiver);
+}
