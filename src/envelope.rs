@@ -1,24 +1,42 @@
 //! Merge's webhook envelope (`hook`, `linked_account`, `data`) and its event names.
+//!
+//! The body is read in one pass. Merge sends `hook` first, so by the time `data` arrives
+//! the event is known: an Employee is read straight from the body, anything else is
+//! skipped. Only when `data` comes before `hook` is the body read a second time.
 
+use crate::employee::Employee;
 use crate::lenient::text;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use std::cell::Cell;
+use std::fmt;
 
 /// The longest event name kept for logging. Real names are short (`LinkedAccount.fully_synced_initial`).
 const MAX_EVENT_NAME_LEN: usize = 64;
 
 const HOOK_EVENT_NOT_TEXT: &str = "`hook.event` is not a string, or `hook` repeats a member";
 
-/// A parsed envelope. `data` is left unparsed until routing shows it is an Employee.
+/// A parsed envelope.
 #[derive(Debug)]
-pub struct Envelope<'a> {
+pub struct Envelope {
     /// `hook.event`, when present.
     pub event: Option<String>,
     /// Which linked HR account the delivery is about.
     pub linked_account: LinkedAccount,
-    /// The affected object, as raw JSON text.
-    pub data: Option<&'a RawValue>,
+    /// What `data` held, read as far as the event calls for.
+    pub data: Data,
+}
+
+/// The envelope's `data`, as far as it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    /// An Employee event's object, read as an Employee.
+    Employee(Box<Employee>),
+    /// An Employee event whose `data` is missing, `null`, or not an object.
+    NotAnObject,
+    /// Not an Employee event: `data` was skipped unread.
+    Skipped,
 }
 
 /// The linked account fields the log record carries. All optional: they describe the
@@ -46,17 +64,13 @@ pub enum EnvelopeError {
     NotAnObject,
     /// An object of the wrong shape; the detail names the member.
     Invalid { detail: &'static str },
+    /// An Employee whose fields cannot be read: a member repeated, a number out of
+    /// range, an unpaired surrogate. The position is in the body.
+    UnreadableEmployee { line: usize, column: usize },
 }
 
-#[derive(Deserialize)]
-struct Outer<'a> {
-    #[serde(borrow, default)]
-    hook: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    linked_account: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
-}
+const REPEATED_MEMBER: &str = "a top-level member appears more than once";
+const HOOK_NOT_OBJECT: &str = "`hook` is not an object";
 
 #[derive(Deserialize)]
 struct Hook {
@@ -64,50 +78,240 @@ struct Hook {
     event: Option<String>,
 }
 
-/// Parses the envelope of a verified delivery.
-pub fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
-    if !starts_object(body) {
+/// Parses the envelope of a verified delivery, reading `data` as an Employee when the
+/// event is an Employee event.
+pub fn parse_envelope(body: &[u8]) -> Result<Envelope, EnvelopeError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let valid = &body[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        EnvelopeError::Malformed { line, column }
+    })?;
+    if !starts_object(text) {
         // serde would accept an array as a struct's fields in order, so the shape is
         // checked first; parsing the rest only tells broken JSON from a non-object.
-        return Err(match serde_json::from_slice::<IgnoredAny>(body) {
+        return Err(match serde_json::from_str::<IgnoredAny>(text) {
             Ok(_) => EnvelopeError::NotAnObject,
             Err(e) => malformed(&e),
         });
     }
-    let outer: Outer<'_> = serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            // Every member is taken raw, so the only data error is a repeated one.
-            EnvelopeError::Invalid {
-                detail: "a top-level member appears more than once",
-            }
-        } else {
-            malformed(&e)
-        }
-    })?;
-    let event = match outer.hook.filter(|raw| !is_null(raw)) {
-        None => None,
-        Some(raw) if is_object(raw) => serde_json::from_str::<Hook>(raw.get())
-            .map_err(|_| EnvelopeError::Invalid {
-                detail: HOOK_EVENT_NOT_TEXT,
-            })?
-            .event
-            .map(|name| truncate(name, MAX_EVENT_NAME_LEN)),
-        Some(_) => {
-            return Err(EnvelopeError::Invalid {
-                detail: "`hook` is not an object",
-            });
-        }
+    let first = pass(text, None)?;
+    match first.deferred_event {
+        // `data` came before `hook`: read again, now that the event is known.
+        Some(Route::Employee(_)) => Ok(pass(text, Some(true))?.envelope),
+        _ => Ok(first.envelope),
+    }
+}
+
+struct Pass {
+    envelope: Envelope,
+    /// Set when `data` was skipped because the event was not yet known.
+    deferred_event: Option<Route>,
+}
+
+/// Where in the body a pass was when it failed.
+#[derive(Clone, Copy)]
+enum Stage {
+    Top,
+    Hook,
+    Data,
+}
+
+fn pass(text: &str, employee_expected: Option<bool>) -> Result<Pass, EnvelopeError> {
+    let stage = Cell::new(Stage::Top);
+    let detail = Cell::new(None);
+    let visitor = EnvelopeVisitor {
+        employee_expected,
+        stage: &stage,
+        detail: &detail,
     };
-    let linked_account = outer
-        .linked_account
-        .filter(|raw| is_object(raw))
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
-        .unwrap_or_default();
-    Ok(Envelope {
-        event,
-        linked_account,
-        data: outer.data,
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let parsed = deserializer
+        .deserialize_map(visitor)
+        .and_then(|p| deserializer.end().map(|()| p));
+    parsed.map_err(|error| {
+        if let Some(detail) = detail.get() {
+            return EnvelopeError::Invalid { detail };
+        }
+        // A typed read stops at the first thing it cannot represent; whether the body
+        // is broken JSON is decided by a plain syntax pass, as before any reading.
+        if let Err(syntax) = serde_json::from_str::<IgnoredAny>(text) {
+            return malformed(&syntax);
+        }
+        match stage.get() {
+            Stage::Data => EnvelopeError::UnreadableEmployee {
+                line: error.line(),
+                column: error.column(),
+            },
+            Stage::Hook => EnvelopeError::Invalid {
+                detail: HOOK_EVENT_NOT_TEXT,
+            },
+            Stage::Top => EnvelopeError::Invalid {
+                detail: REPEATED_MEMBER,
+            },
+        }
     })
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Member {
+    Hook,
+    LinkedAccount,
+    Data,
+    #[serde(other)]
+    Other,
+}
+
+struct EnvelopeVisitor<'s> {
+    employee_expected: Option<bool>,
+    stage: &'s Cell<Stage>,
+    detail: &'s Cell<Option<&'static str>>,
+}
+
+impl EnvelopeVisitor<'_> {
+    fn fail<E: de::Error>(&self, detail: &'static str) -> E {
+        self.detail.set(Some(detail));
+        E::custom(detail)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
+    type Value = Pass;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a webhook envelope")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pass, A::Error> {
+        let (mut hook, mut linked_account, mut data) = (None, None, None);
+        let mut deferred_event = None;
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::Hook => {
+                    if hook.is_some() {
+                        return Err(self.fail(REPEATED_MEMBER));
+                    }
+                    self.stage.set(Stage::Hook);
+                    let raw: Option<&RawValue> = map.next_value()?;
+                    hook = Some(read_hook(raw).map_err(|detail| self.fail(detail))?);
+                    self.stage.set(Stage::Top);
+                }
+                Member::LinkedAccount => {
+                    if linked_account.is_some() {
+                        return Err(self.fail(REPEATED_MEMBER));
+                    }
+                    let raw: Option<&RawValue> = map.next_value()?;
+                    linked_account = Some(read_linked_account(raw));
+                }
+                Member::Data => {
+                    if data.is_some() {
+                        return Err(self.fail(REPEATED_MEMBER));
+                    }
+                    let employee = match &hook {
+                        Some(event) => event
+                            .as_deref()
+                            .map(route)
+                            .is_some_and(|r| r != Route::Ignore),
+                        None => self.employee_expected == Some(true),
+                    };
+                    data = Some(if employee {
+                        self.stage.set(Stage::Data);
+                        let read = map.next_value_seed(EmployeeData)?;
+                        self.stage.set(Stage::Top);
+                        read
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                        if hook.is_none() && self.employee_expected.is_none() {
+                            deferred_event = Some(Route::Ignore);
+                        }
+                        Data::Skipped
+                    });
+                }
+                Member::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let event = hook.flatten();
+        if deferred_event.is_some() {
+            deferred_event = Some(event.as_deref().map_or(Route::Ignore, route));
+        }
+        let data = match (data, event.as_deref().map(route)) {
+            (Some(data), _) => data,
+            (None, Some(Route::Employee(_))) => Data::NotAnObject,
+            (None, _) => Data::Skipped,
+        };
+        Ok(Pass {
+            envelope: Envelope {
+                event,
+                linked_account: linked_account.unwrap_or_default(),
+                data,
+            },
+            deferred_event,
+        })
+    }
+}
+
+fn read_hook(raw: Option<&RawValue>) -> Result<Option<String>, &'static str> {
+    match raw {
+        None => Ok(None),
+        Some(raw) if is_object(raw) => serde_json::from_str::<Hook>(raw.get())
+            .map(|hook| hook.event.map(|name| truncate(name, MAX_EVENT_NAME_LEN)))
+            .map_err(|_| HOOK_EVENT_NOT_TEXT),
+        Some(_) => Err(HOOK_NOT_OBJECT),
+    }
+}
+
+fn read_linked_account(raw: Option<&RawValue>) -> LinkedAccount {
+    raw.filter(|raw| is_object(raw))
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default()
+}
+
+/// Reads an Employee event's `data` in place: an object becomes an Employee, anything
+/// else is drained and reported as not an object.
+struct EmployeeData;
+
+impl<'de> DeserializeSeed<'de> for EmployeeData {
+    type Value = Data;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
+        deserializer.deserialize_any(EmployeeData)
+    }
+}
+
+impl<'de> Visitor<'de> for EmployeeData {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an Employee object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Data, A::Error> {
+        let employee = Employee::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Data::Employee(Box::new(employee)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Data::NotAnObject)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Data, E> {
+        Ok(Data::NotAnObject)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Data, E> {
+        Ok(Data::NotAnObject)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Data, E> {
+        Ok(Data::NotAnObject)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Data, E> {
+        Ok(Data::NotAnObject)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Data, E> {
+        Ok(Data::NotAnObject)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Data, E> {
+        Ok(Data::NotAnObject)
+    }
 }
 
 fn malformed(error: &serde_json::Error) -> EnvelopeError {
@@ -122,14 +326,9 @@ pub fn is_object(raw: &RawValue) -> bool {
     raw.get().starts_with('{')
 }
 
-fn is_null(raw: &RawValue) -> bool {
-    raw.get() == "null"
-}
-
-fn starts_object(body: &[u8]) -> bool {
-    body.iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .is_some_and(|&b| b == b'{')
+fn starts_object(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
 }
 
 fn truncate(mut text: String, max: usize) -> String {
@@ -230,8 +429,15 @@ mod tests {
         }
     }
 
+    fn employee_with_id(id: &str) -> Data {
+        Data::Employee(Box::new(Employee {
+            id: Some(id.into()),
+            ..Employee::default()
+        }))
+    }
+
     #[test]
-    fn envelope_fields_are_read_and_data_left_raw() {
+    fn envelope_fields_are_read_and_employee_data_is_read_in_place() {
         let body = br#"{"hook":{"id":"h","event":"Employee.changed","target":"t"},
             "linked_account":{"id":"la","integration_slug":"humaans",
                               "end_user_organization_name":"Acme","status":"COMPLETE"},
@@ -242,7 +448,75 @@ mod tests {
             envelope.linked_account.integration_slug.as_deref(),
             Some("humaans")
         );
-        assert_eq!(envelope.data.unwrap().get(), r#"{"id":"e1"}"#);
+        assert_eq!(envelope.data, employee_with_id("e1"));
+    }
+
+    #[test]
+    fn data_before_hook_is_still_read_as_an_employee() {
+        let body = br#"{"data":{"id":"e2"},"hook":{"event":"employee.updated"}}"#;
+        assert_eq!(parse_envelope(body).unwrap().data, employee_with_id("e2"));
+    }
+
+    #[test]
+    fn data_of_other_events_is_skipped_unread_in_either_order() {
+        for body in [
+            &br#"{"hook":{"event":"LinkedAccount.synced"},"data":{"id":"x","id":"y"}}"#[..],
+            br#"{"data":[1,{"a":2}],"hook":{"event":"Issue.created"}}"#,
+            br#"{"data":{"id":"x"}}"#,
+        ] {
+            assert_eq!(parse_envelope(body).unwrap().data, Data::Skipped);
+        }
+    }
+
+    #[test]
+    fn employee_data_that_is_not_an_object_is_reported() {
+        for data in ["[]", "null", "\"e1\"", "7", "true"] {
+            let body = format!(r#"{{"hook":{{"event":"Employee.changed"}},"data":{data}}}"#);
+            assert_eq!(
+                parse_envelope(body.as_bytes()).unwrap().data,
+                Data::NotAnObject,
+                "{data}"
+            );
+            let reversed = format!(r#"{{"data":{data},"hook":{{"event":"Employee.changed"}}}}"#);
+            assert_eq!(
+                parse_envelope(reversed.as_bytes()).unwrap().data,
+                Data::NotAnObject,
+                "{data}"
+            );
+        }
+        let missing = br#"{"hook":{"event":"Employee.removed"}}"#;
+        assert_eq!(parse_envelope(missing).unwrap().data, Data::NotAnObject);
+    }
+
+    #[test]
+    fn an_unreadable_employee_field_reports_its_position_in_the_body() {
+        let body =
+            b"{\"hook\":{\"event\":\"Employee.changed\"},\n\"data\":{\"id\":\"a\",\"id\":\"b\"}}";
+        assert!(matches!(
+            parse_envelope(body).unwrap_err(),
+            EnvelopeError::UnreadableEmployee { line: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn broken_json_inside_employee_data_is_malformed_not_unreadable() {
+        let body = br#"{"hook":{"event":"Employee.changed"},"data":{"id": }}"#;
+        assert!(matches!(
+            parse_envelope(body).unwrap_err(),
+            EnvelopeError::Malformed { .. }
+        ));
+    }
+
+    #[test]
+    fn invalid_utf8_reports_where_it_starts() {
+        let body = b"{\"hook\":\n{\"event\":\"\xff\"}}";
+        assert_eq!(
+            parse_envelope(body).unwrap_err(),
+            EnvelopeError::Malformed {
+                line: 2,
+                column: 11
+            }
+        );
     }
 
     #[test]

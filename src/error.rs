@@ -43,13 +43,11 @@ pub enum RequestError {
     InvalidEmployee,
     /// An Employee whose fields cannot be read: a member repeated, a number out of
     /// range, an unpaired surrogate.
-    #[error(
-        "a field of the Employee in `data` cannot be read (line {line}, column {column} of `data`)"
-    )]
+    #[error("a field of the Employee in `data` cannot be read (line {line}, column {column})")]
     UnreadableEmployee {
-        /// 1-based line within `data`.
+        /// 1-based line in the body.
         line: usize,
-        /// 1-based column within `data`.
+        /// 1-based column in the body.
         column: usize,
     },
 }

@@ -7,9 +7,7 @@ use crate::config::Config;
 use crate::dates::parse_hr_date;
 use crate::decision::{Decision, Policy, Verdict, decide};
 use crate::employee::{Employee, RawDate};
-use crate::envelope::{
-    Action, EnvelopeError, LinkedAccount, Route, is_object, parse_envelope, route,
-};
+use crate::envelope::{Action, Data, EnvelopeError, LinkedAccount, Route, parse_envelope, route};
 use crate::error::RequestError;
 use crate::signature::{KeyUsed, SignatureFailure, Verifier};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -132,6 +130,9 @@ impl Receiver {
             }
             EnvelopeError::NotAnObject => RequestError::NotAnObject,
             EnvelopeError::Invalid { detail } => RequestError::InvalidEnvelope { detail },
+            EnvelopeError::UnreadableEmployee { line, column } => {
+                RequestError::UnreadableEmployee { line, column }
+            }
         })?;
         let linked_account = envelope.linked_account;
         let Some(event) = envelope.event else {
@@ -150,18 +151,10 @@ impl Receiver {
                 key,
             });
         };
-        let data = envelope
-            .data
-            .filter(|raw| is_object(raw))
-            .ok_or(RequestError::InvalidEmployee)?;
-        // Values the Employee does not read are skipped without recursion, so nesting
-        // depth cannot exhaust the stack; what can fail is a repeated member, a number
-        // out of range or an unpaired surrogate in a field that is read.
-        let employee: Employee =
-            serde_json::from_str(data.get()).map_err(|e| RequestError::UnreadableEmployee {
-                line: e.line(),
-                column: e.column(),
-            })?;
+        let Data::Employee(employee) = envelope.data else {
+            return Err(RequestError::InvalidEmployee);
+        };
+        let employee = *employee;
         let verdict = decide(action, &employee, now, &self.policy);
         Ok(Outcome::Decided(Box::new(Decided {
             event,
