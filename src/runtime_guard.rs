@@ -6,7 +6,7 @@
 //! invocation error, which the function URL turns into a 502. This guard catches the
 //! conversion's panic and gives the caller the same JSON refusal as any bad request.
 
-use crate::http::{Answered, App, handle, refuse_unreadable};
+use crate::http::{Answered, App, handle, refuse_unreadable, write_metrics};
 use chrono::Utc;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::aws_lambda_events::encodings::Body as EventBody;
@@ -14,7 +14,6 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Body, Error, LambdaEvent, Service, service_fn, tracing};
 use serde::Serialize;
 use std::future::{Future, Ready, ready};
-use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -92,7 +91,7 @@ where
 
 fn unreadable_response<R>(app: &App) -> Result<Answer<R>, Error> {
     let Answered { response, metrics } = refuse_unreadable(app, Utc::now())?;
-    let _ = writeln!(std::io::stdout().lock(), "{metrics}");
+    write_metrics(&metrics);
     Ok(Answer::Refused(Box::new(function_url_response(response))))
 }
 
