@@ -9,7 +9,7 @@ use merge_deprovision::samples::{LOCAL_TEST_KEY, MANIFEST_FILE, read_manifest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::runtime_api::{Function, Reply, RuntimeApi, cold_start};
+use support::runtime_api::{Function, InitError, Reply, RuntimeApi, cold_start};
 
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision"))
@@ -113,12 +113,7 @@ async fn one_warm_process_answers_every_sample_event_and_logs_one_record_each() 
 
 #[tokio::test]
 async fn without_a_signature_key_the_binary_reports_an_init_error_and_exits() {
-    let api = RuntimeApi::start().await;
-    let mut function = Function::spawn(&binary(), &api, &[JSON_LOGS]);
-    let init_error = api
-        .init_error(Duration::from_secs(20))
-        .await
-        .expect("an init error is posted");
+    let (init_error, stdout) = refused_start(&[JSON_LOGS]).await;
     assert_eq!(init_error.error_type, "Runtime.InitError");
     let body: Value = serde_json::from_str(&init_error.body).unwrap();
     assert_eq!(body["errorType"], "Runtime.InitError");
@@ -128,12 +123,6 @@ async fn without_a_signature_key_the_binary_reports_an_init_error_and_exits() {
             .unwrap()
             .contains("MERGE_WEBHOOK_SIGNATURE_KEY")
     );
-    let status = function
-        .exit_status(Duration::from_secs(20))
-        .await
-        .expect("the process exits");
-    assert!(!status.success());
-    let (stdout, _) = function.stop().await;
     let error = json_lines(&stdout)
         .into_iter()
         .find(|r| r["level"] == "ERROR")
@@ -146,21 +135,27 @@ async fn without_a_signature_key_the_binary_reports_an_init_error_and_exits() {
     );
 }
 
-#[tokio::test]
-async fn an_invalid_body_limit_also_fails_init() {
+/// Spawns the binary with `env`, expecting it to refuse to start: returns the init error
+/// it posted and what it printed, once it has exited with a failure.
+async fn refused_start(env: &[(&str, &str)]) -> (InitError, String) {
     let api = RuntimeApi::start().await;
-    let mut function = Function::spawn(&binary(), &api, &[TEST_KEY, ("MAX_BODY_BYTES", "lots")]);
-    let init_error = api
+    let mut function = Function::spawn(&binary(), &api, env);
+    let error = api
         .init_error(Duration::from_secs(20))
         .await
         .expect("an init error is posted");
+    let status = function
+        .exit_status(Duration::from_secs(20))
+        .await
+        .expect("the process exits");
+    assert!(!status.success());
+    (error, function.stop().await.0)
+}
+
+#[tokio::test]
+async fn an_invalid_body_limit_also_fails_init() {
+    let (init_error, _) = refused_start(&[TEST_KEY, ("MAX_BODY_BYTES", "lots")]).await;
     assert!(init_error.body.contains("MAX_BODY_BYTES"));
-    assert!(
-        function
-            .exit_status(Duration::from_secs(20))
-            .await
-            .is_some()
-    );
 }
 
 #[tokio::test]
@@ -329,19 +324,8 @@ async fn policy_knobs_are_read_from_the_environment_and_bad_values_fail_init() {
         ("TERMINATION_OFFSET_HOURS", "1000"),
         ("INACTIVE_WITHOUT_DATE", "maybe"),
     ] {
-        let api = RuntimeApi::start().await;
-        let mut function = Function::spawn(&binary(), &api, &[TEST_KEY, (name, value)]);
-        let error = api
-            .init_error(Duration::from_secs(20))
-            .await
-            .expect("an init error is posted");
+        let (error, _) = refused_start(&[TEST_KEY, (name, value)]).await;
         assert!(error.body.contains(name), "{}", error.body);
-        assert!(
-            function
-                .exit_status(Duration::from_secs(20))
-                .await
-                .is_some()
-        );
     }
 }
 

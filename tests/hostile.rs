@@ -7,7 +7,7 @@ use merge_deprovision::config::MAX_BODY_BYTES_VAR;
 use merge_deprovision::samples::{Signing, employee_envelope, function_url_event};
 use serde_json::json;
 use support::hostile::hostile_bodies;
-use support::{Answer, answer, receiver, receiver_with, request};
+use support::{Answer, answer, post, receiver, receiver_with, request};
 
 fn assert_handled(name: &str, expected: &str, answer: &Answer) {
     let body = answer.json();
@@ -50,16 +50,7 @@ fn a_5_mb_date_is_refused_by_size_at_the_default_limit() {
         );
     });
     let body = serde_json::to_vec(&envelope).unwrap();
-    let answer = answer(
-        &receiver(),
-        &request(&function_url_event(
-            "POST",
-            &body,
-            Signing::TestKey,
-            false,
-            "r",
-        )),
-    );
+    let answer = answer(&receiver(), &post(&body, Signing::TestKey));
     assert_eq!(
         (answer.status, answer.json()["error"].as_str()),
         (413, Some("payload_too_large"))
@@ -77,16 +68,7 @@ fn a_5_mb_date_under_a_raised_limit_is_undetermined_not_a_crash() {
     });
     let body = serde_json::to_vec(&envelope).unwrap();
     let receiver = receiver_with(&[(MAX_BODY_BYTES_VAR, "6291456")]);
-    let answer = answer(
-        &receiver,
-        &request(&function_url_event(
-            "POST",
-            &body,
-            Signing::TestKey,
-            false,
-            "r",
-        )),
-    );
+    let answer = answer(&receiver, &post(&body, Signing::TestKey));
     assert_eq!(
         (answer.status, answer.json()["decision"].as_str()),
         (200, Some("undetermined"))
@@ -97,32 +79,14 @@ fn a_5_mb_date_under_a_raised_limit_is_undetermined_not_a_crash() {
 #[test]
 fn out_of_range_years_make_the_date_unreadable() {
     let body = br#"{"hook":{"event":"Employee.changed"},"data":{"termination_date":"+999999-01-01T00:00:00Z"}}"#;
-    let answer = answer(
-        &receiver(),
-        &request(&function_url_event(
-            "POST",
-            body,
-            Signing::TestKey,
-            false,
-            "r",
-        )),
-    );
+    let answer = answer(&receiver(), &post(body, Signing::TestKey));
     assert_eq!(answer.json()["decision"], "undetermined");
 }
 
 #[test]
 fn an_event_named_dot_is_ignored() {
     let body = br#"{"hook":{"event":"."},"data":{}}"#;
-    let answer = answer(
-        &receiver(),
-        &request(&function_url_event(
-            "POST",
-            body,
-            Signing::TestKey,
-            false,
-            "r",
-        )),
-    );
+    let answer = answer(&receiver(), &post(body, Signing::TestKey));
     assert_eq!(
         (answer.status, answer.json()["decision"].as_str()),
         (200, Some("ignored"))
