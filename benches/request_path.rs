@@ -144,7 +144,7 @@ fn bench(c: &mut Criterion, payloads: &[Payload], app: &App, receiver: &Receiver
     }
     let outcome = typical_outcome(payloads, receiver);
     c.bench_function("log record: one terminated record, JSON", |b| {
-        b.iter(|| log_outcome(black_box(&outcome), &RequestFacts::default(), now()))
+        b.iter(|| log_outcome(black_box(&outcome), &RequestFacts::default()))
     });
 }
 
@@ -254,7 +254,7 @@ fn ratio_table(payloads: &[Payload], app: &App, receiver: &Receiver) {
     let typical = &payloads[1].event;
     let medians = interleaved_medians(
         &mut [
-            &mut || log_outcome(black_box(&outcome), &RequestFacts::default(), now()),
+            &mut || log_outcome(black_box(&outcome), &RequestFacts::default()),
             &mut || {
                 black_box(full_path(app, black_box(typical)));
             },

@@ -1,6 +1,6 @@
 //! Parsing the date-times HR systems send through Merge into UTC instants.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeDelta, Utc};
 
 /// No date form accepted here is longer than this; anything longer is rejected before
 /// any parser looks at it.
@@ -45,6 +45,11 @@ pub fn parse_hr_date(raw: &str) -> Option<DateTime<Utc>> {
 /// with fractional seconds only when there are any.
 pub fn to_rfc3339(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A duration as fractional seconds, the unit records and metrics report lags in.
+pub fn as_seconds(duration: TimeDelta) -> f64 {
+    duration.num_milliseconds() as f64 / 1000.0
 }
 
 #[cfg(test)]

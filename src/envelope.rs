@@ -322,7 +322,7 @@ fn malformed(error: &serde_json::Error) -> EnvelopeError {
 }
 
 /// True when the raw JSON value is an object. `RawValue` text starts at the value.
-pub fn is_object(raw: &RawValue) -> bool {
+fn is_object(raw: &RawValue) -> bool {
     raw.get().starts_with('{')
 }
 

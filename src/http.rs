@@ -138,10 +138,10 @@ fn answer(
 ) -> Result<Answered, serde_json::Error> {
     let (response, metrics) = match result {
         Ok(outcome) => {
-            log_outcome(outcome, facts, now);
+            log_outcome(outcome, facts);
             (
                 json_response(StatusCode::OK, &outcome_body(outcome))?,
-                outcome_metrics(outcome, facts, now),
+                outcome_metrics(outcome, facts),
             )
         }
         Err(error) => {
@@ -182,16 +182,12 @@ fn answer(
     Ok(Answered { response, metrics })
 }
 
-fn outcome_metrics<'a>(
-    outcome: &'a Outcome,
-    facts: &RequestFacts<'_>,
-    now: DateTime<Utc>,
-) -> InvocationMetrics<'a> {
+fn outcome_metrics<'a>(outcome: &'a Outcome, facts: &RequestFacts<'_>) -> InvocationMetrics<'a> {
     let (decision, account, lags) = match outcome {
         Outcome::Decided(d) => (
             d.verdict.decision.as_str(),
             &d.linked_account,
-            (d.termination_lag(now), d.sync_lag(now)),
+            (d.termination_lag, d.sync_lag),
         ),
         Outcome::Ignored { linked_account, .. } => ("ignored", linked_account, (None, None)),
     };

@@ -4,6 +4,7 @@
 //! Dimensions are the decision and the integration slug only, so the number of metric
 //! series stays small; ids never become dimensions.
 
+use crate::dates::as_seconds;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
@@ -126,10 +127,6 @@ struct Line<'a> {
     properties: Properties<'a>,
 }
 
-fn seconds(lag: Option<TimeDelta>) -> Option<f64> {
-    lag.map(|d| d.num_milliseconds() as f64 / 1000.0)
-}
-
 /// Renders one EMF object, with `now` as its timestamp.
 pub fn emf_line(
     namespace: &str,
@@ -162,8 +159,8 @@ pub fn emf_line(
         webhooks: 1,
         signature_failures: u8::from(metrics.signature_failure),
         cold_start: u8::from(metrics.cold_start),
-        termination_lag: seconds(metrics.termination_lag),
-        sync_lag: seconds(metrics.sync_lag),
+        termination_lag: metrics.termination_lag.map(as_seconds),
+        sync_lag: metrics.sync_lag.map(as_seconds),
         properties,
     };
     // Serialising borrowed strings and numbers into a String cannot fail.

@@ -6,11 +6,10 @@
 //! `function_request_id`, `xray_trace_id`, `function_name`, `function_memory_size`,
 //! `service`), so Logs Insights queries written for Powertools work unchanged.
 
-use crate::dates::to_rfc3339;
+use crate::dates::{as_seconds, to_rfc3339};
 use crate::decision::{Decision, Reason};
 use crate::error::RequestError;
 use crate::webhook::{Decided, Outcome};
-use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::tracing::{self, Level};
 
 /// Message of the record for a `terminated` decision: the line to alert on.
@@ -63,10 +62,6 @@ pub fn join_reasons(reasons: &[Reason]) -> String {
     joined
 }
 
-fn seconds(lag: Option<TimeDelta>) -> Option<f64> {
-    lag.map(|d| d.num_milliseconds() as f64 / 1000.0)
-}
-
 // Each level needs its own call site; the fields every record carries are written once.
 macro_rules! record {
     ($level:expr, $facts:expr, $message:expr, $($field:tt)*) => {{
@@ -89,7 +84,7 @@ macro_rules! record {
 }
 
 macro_rules! decision_record {
-    ($level:expr, $message:expr, $d:expr, $facts:expr, $now:expr) => {{
+    ($level:expr, $message:expr, $d:expr, $facts:expr) => {{
         let d: &Decided = $d;
         let employee = &d.employee;
         let account = &d.linked_account;
@@ -109,8 +104,8 @@ macro_rules! decision_record {
             employment_status = employee.employment_status.as_ref().map(|s| s.as_str()),
             termination_date = d.verdict.termination_date.map(to_rfc3339).as_deref(),
             effective_at = d.verdict.effective_at.map(to_rfc3339).as_deref(),
-            termination_lag_seconds = seconds(d.termination_lag($now)),
-            sync_lag_seconds = seconds(d.sync_lag($now)),
+            termination_lag_seconds = d.termination_lag.map(as_seconds),
+            sync_lag_seconds = d.sync_lag.map(as_seconds),
             linked_account_id = account.id.as_deref(),
             integration = account.integration_slug.as_deref(),
             end_user_organization_name = account.end_user_organization_name.as_deref(),
@@ -120,17 +115,17 @@ macro_rules! decision_record {
 }
 
 /// Writes the one record for an authenticated delivery.
-pub fn log_outcome(outcome: &Outcome, facts: &RequestFacts<'_>, now: DateTime<Utc>) {
+pub fn log_outcome(outcome: &Outcome, facts: &RequestFacts<'_>) {
     match outcome {
         Outcome::Decided(d) => match d.verdict.decision {
             Decision::Terminated => {
-                decision_record!(Level::WARN, TERMINATED_MESSAGE, d, facts, now)
+                decision_record!(Level::WARN, TERMINATED_MESSAGE, d, facts)
             }
             Decision::Undetermined => {
-                decision_record!(Level::WARN, UNDETERMINED_MESSAGE, d, facts, now)
+                decision_record!(Level::WARN, UNDETERMINED_MESSAGE, d, facts)
             }
-            Decision::Scheduled => decision_record!(Level::INFO, SCHEDULED_MESSAGE, d, facts, now),
-            Decision::Active => decision_record!(Level::INFO, ACTIVE_MESSAGE, d, facts, now),
+            Decision::Scheduled => decision_record!(Level::INFO, SCHEDULED_MESSAGE, d, facts),
+            Decision::Active => decision_record!(Level::INFO, ACTIVE_MESSAGE, d, facts),
         },
         Outcome::Ignored {
             reason,

@@ -46,23 +46,25 @@ pub struct Decided {
     pub verdict: Verdict,
     /// Which key verified the delivery.
     pub key: KeyUsed,
+    /// See [`termination_lag`]: reported in the record and the metrics.
+    pub termination_lag: Option<TimeDelta>,
+    /// See [`sync_lag`]: reported in the record and the metrics.
+    pub sync_lag: Option<TimeDelta>,
 }
 
-impl Decided {
-    /// For a termination whose date has taken effect: how long ago it did, which is how
-    /// long a leaver kept access if nothing else revoked it.
-    pub fn termination_lag(&self, now: DateTime<Utc>) -> Option<TimeDelta> {
-        let effective = self.verdict.effective_at?;
-        (self.verdict.decision == Decision::Terminated && effective <= now).then(|| now - effective)
-    }
+/// For a termination whose date has taken effect: how long ago it did, which is how long
+/// a leaver kept access if nothing else revoked it.
+fn termination_lag(verdict: &Verdict, now: DateTime<Utc>) -> Option<TimeDelta> {
+    let effective = verdict.effective_at?;
+    (verdict.decision == Decision::Terminated && effective <= now).then(|| now - effective)
+}
 
-    /// How long ago Merge saw the record change (`modified_at`), when readable: the delay
-    /// Merge's sync and delivery added.
-    pub fn sync_lag(&self, now: DateTime<Utc>) -> Option<TimeDelta> {
-        match &self.employee.modified_at {
-            Some(RawDate::Text(text)) => parse_hr_date(text).map(|modified| now - modified),
-            _ => None,
-        }
+/// How long ago Merge saw the record change (`modified_at`), when readable: the delay
+/// Merge's sync and delivery added.
+fn sync_lag(employee: &Employee, now: DateTime<Utc>) -> Option<TimeDelta> {
+    match &employee.modified_at {
+        Some(RawDate::Text(text)) => parse_hr_date(text).map(|modified| now - modified),
+        _ => None,
     }
 }
 
@@ -157,6 +159,8 @@ impl Receiver {
         let employee = *employee;
         let verdict = decide(action, &employee, now, &self.policy);
         Ok(Outcome::Decided(Box::new(Decided {
+            termination_lag: termination_lag(&verdict, now),
+            sync_lag: sync_lag(&employee, now),
             event,
             action,
             employee,
