@@ -212,7 +212,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
                         Some(event) => event
                             .as_deref()
                             .map(route)
-                            .is_some_and(|r| r != Route::Ignore),
+                            .is_some_and(|r| matches!(r, Route::Employee(_))),
                         None => self.employee_expected == Some(true),
                     };
                     data = Some(if employee {
@@ -369,7 +369,11 @@ impl Action {
 pub enum Route {
     /// An Employee event this function decides.
     Employee(Action),
-    /// Anything else: acknowledged and ignored.
+    /// An Employee event whose action this function does not decide, such as
+    /// `Employee.synced`: acknowledged and ignored.
+    UndecidedEmployeeAction,
+    /// Another model or category, or a name that is not `<Model>.<action>`:
+    /// acknowledged and ignored.
     Ignore,
 }
 
@@ -386,7 +390,7 @@ pub fn route(event: &str) -> Route {
         "added" | "created" => Action::Added,
         "changed" | "updated" => Action::Changed,
         "removed" | "deleted" => Action::Removed,
-        _ => return Route::Ignore,
+        _ => return Route::UndecidedEmployeeAction,
     };
     Route::Employee(action)
 }
@@ -419,13 +423,22 @@ mod tests {
             "Issue.created",
             "Employment.changed",
             "Candidate.changed",
-            "Employee.synced",
             "Employee",
             ".",
             "",
-            "Employee.changed.extra",
         ] {
             assert_eq!(route(event), Route::Ignore, "{event:?}");
+        }
+    }
+
+    #[test]
+    fn employee_events_with_other_actions_are_told_apart_from_other_models() {
+        for event in [
+            "Employee.synced",
+            "employee.archived",
+            "Employee.changed.extra",
+        ] {
+            assert_eq!(route(event), Route::UndecidedEmployeeAction, "{event:?}");
         }
     }
 

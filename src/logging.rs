@@ -3,6 +3,7 @@
 use lambda_http::tracing::Subscriber;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::tracing::subscriber::fmt::MakeWriter;
+use std::cell::Cell;
 use std::io::Write;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -98,11 +99,42 @@ impl<'a> MakeWriter<'a> for LogBuffer {
     }
 }
 
-/// Installs the function's subscriber, writing to stdout, as the global default.
+/// Installs the function's subscriber, writing to stdout, as the global default, and
+/// the panic hook that keeps panics inside the log format.
 pub fn init() {
     let subscriber = subscriber(LogSettings::from_env(), std::io::stdout);
     // Only fails if a subscriber is already installed, in which case that one stays.
     let _ = lambda_http::tracing::subscriber::util::SubscriberInitExt::try_init(subscriber);
+    std::panic::set_hook(Box::new(log_panic));
+}
+
+thread_local! {
+    static PANICS_ANSWERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, whose panics the caller catches and answers itself, with the panic hook
+/// silent: the caller's own record is then the only line the request writes.
+pub fn with_answered_panics<T>(f: impl FnOnce() -> T) -> T {
+    let before = PANICS_ANSWERED.with(|flag| flag.replace(true));
+    let result = f();
+    PANICS_ANSWERED.with(|flag| flag.set(before));
+    result
+}
+
+// Replaces the default hook, which prints unstructured text (and a backtrace under
+// RUST_BACKTRACE) to stderr. The panic's message is left out: it can quote the input
+// that caused it, and records never carry payload content.
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    if PANICS_ANSWERED.with(Cell::get) {
+        return;
+    }
+    let location = info
+        .location()
+        .map(|l| format!("{}:{}", l.file(), l.line()));
+    lambda_http::tracing::error!(
+        panic_location = location.as_deref(),
+        "the function panicked: the invocation fails"
+    );
 }
 
 #[cfg(test)]

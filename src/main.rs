@@ -1,12 +1,20 @@
-//! Lambda entry point: read configuration once, initialise logging, serve requests.
+//! Lambda entry point: check it runs under Lambda, read configuration once, initialise
+//! logging, serve requests.
 
-use lambda_http::{Error, tracing};
+use lambda_http::tracing;
 use merge_deprovision::config::Config;
-use merge_deprovision::runtime_init::report_init_error;
+use merge_deprovision::runtime_init::{
+    missing_lambda_variable, outside_lambda_message, report_init_error,
+};
 use merge_deprovision::{http, logging, runtime_guard};
+use std::process::ExitCode;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
+    if let Some(missing) = missing_lambda_variable(|name| std::env::var(name).ok()) {
+        eprintln!("{}", outside_lambda_message(missing));
+        return ExitCode::from(2);
+    }
     logging::init();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -19,7 +27,7 @@ async fn main() -> Result<(), Error> {
             if let Err(report) = report_init_error(&message).await {
                 tracing::error!(error = %report, "could not report the init error to the Runtime API");
             }
-            return Err(error.into());
+            return ExitCode::FAILURE;
         }
     };
     if config.rotation_in_progress {
@@ -28,5 +36,11 @@ async fn main() -> Result<(), Error> {
         );
     }
     let app = http::App::new(&config);
-    runtime_guard::serve(&app).await
+    match runtime_guard::serve(&app).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
 }

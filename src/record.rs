@@ -18,9 +18,24 @@ pub const TERMINATED_MESSAGE: &str = "employee terminated: revoke access";
 pub const SCHEDULED_MESSAGE: &str = "employee termination scheduled";
 /// Message of the record for an `active` decision.
 pub const ACTIVE_MESSAGE: &str = "employee active";
-/// Message of the record for an `undetermined` decision.
-pub const UNDETERMINED_MESSAGE: &str =
+/// Message of the record for an `undetermined` decision taken because the termination
+/// date could not be read.
+pub const UNDETERMINED_UNREADABLE_DATE_MESSAGE: &str =
     "employee termination date unreadable: decision undetermined";
+/// Message of the record for an `undetermined` decision taken because the status is
+/// `INACTIVE`, no current termination date decides, and the policy does not take
+/// `INACTIVE` alone as a termination.
+pub const UNDETERMINED_INACTIVE_MESSAGE: &str =
+    "employee inactive without a current termination date: decision undetermined";
+
+/// The message of an `undetermined` record: it says which of the two rules applied.
+pub fn undetermined_message(reasons: &[Reason]) -> &'static str {
+    if reasons.contains(&Reason::TerminationDateUnreadable) {
+        UNDETERMINED_UNREADABLE_DATE_MESSAGE
+    } else {
+        UNDETERMINED_INACTIVE_MESSAGE
+    }
+}
 /// Message of the record for an ignored delivery.
 pub const IGNORED_MESSAGE: &str = "webhook ignored";
 /// Message of the record for a rejected request.
@@ -122,7 +137,8 @@ pub fn log_outcome(outcome: &Outcome, facts: &RequestFacts<'_>) {
                 decision_record!(Level::WARN, TERMINATED_MESSAGE, d, facts)
             }
             Decision::Undetermined => {
-                decision_record!(Level::WARN, UNDETERMINED_MESSAGE, d, facts)
+                let message = undetermined_message(&d.verdict.reasons);
+                decision_record!(Level::WARN, message, d, facts)
             }
             Decision::Scheduled => decision_record!(Level::INFO, SCHEDULED_MESSAGE, d, facts),
             Decision::Active => decision_record!(Level::INFO, ACTIVE_MESSAGE, d, facts),

@@ -7,11 +7,12 @@
 //! conversion's panic and gives the caller the same JSON refusal as any bad request.
 
 use crate::http::{Answered, App, handle, refuse_unreadable, write_metrics};
+use crate::logging::with_answered_panics;
 use chrono::Utc;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::aws_lambda_events::encodings::Body as EventBody;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Body, Error, LambdaEvent, Service, service_fn, tracing};
+use lambda_http::{Adapter, Body, Error, LambdaEvent, Service, service_fn};
 use serde::Serialize;
 use std::future::{Future, Ready, ready};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -55,13 +56,12 @@ where
     }
 
     fn call(&mut self, event: LambdaEvent<LambdaRequest>) -> Self::Future {
-        // The conversion happens inside `call`, before any future is returned.
-        match catch_unwind(AssertUnwindSafe(|| self.adapter.call(event))) {
+        // The conversion happens inside `call`, before any future is returned. Its panic
+        // is answered here, with the refusal's record as the request's only line.
+        let adapter = &mut self.adapter;
+        match with_answered_panics(|| catch_unwind(AssertUnwindSafe(|| adapter.call(event)))) {
             Ok(future) => Guarded::Handled(future),
-            Err(_) => {
-                tracing::warn!("the HTTP adapter could not read the event");
-                Guarded::Refused(ready(unreadable_response(self.app)))
-            }
+            Err(_) => Guarded::Refused(ready(unreadable_response(self.app))),
         }
     }
 }

@@ -17,8 +17,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 pub enum IgnoreReason {
     /// No `hook.event`, as in the dashboard's test delivery.
     NoEvent,
-    /// An event for another model, category or action.
+    /// An event for another model or category.
     NotAnEmployeeEvent,
+    /// An Employee event whose action this function does not decide (`Employee.synced`).
+    EmployeeActionNotDecided,
 }
 
 impl IgnoreReason {
@@ -27,6 +29,7 @@ impl IgnoreReason {
         match self {
             IgnoreReason::NoEvent => "no_event",
             IgnoreReason::NotAnEmployeeEvent => "not_an_employee_event",
+            IgnoreReason::EmployeeActionNotDecided => "employee_action_not_decided",
         }
     }
 }
@@ -145,13 +148,21 @@ impl Receiver {
                 key,
             });
         };
-        let Route::Employee(action) = route(&event) else {
-            return Ok(Outcome::Ignored {
-                reason: IgnoreReason::NotAnEmployeeEvent,
-                event: Some(event),
-                linked_account,
-                key,
-            });
+        let reason = match route(&event) {
+            Route::Employee(action) => Ok(action),
+            Route::UndecidedEmployeeAction => Err(IgnoreReason::EmployeeActionNotDecided),
+            Route::Ignore => Err(IgnoreReason::NotAnEmployeeEvent),
+        };
+        let action = match reason {
+            Ok(action) => action,
+            Err(reason) => {
+                return Ok(Outcome::Ignored {
+                    reason,
+                    event: Some(event),
+                    linked_account,
+                    key,
+                });
+            }
         };
         let Data::Employee(employee) = envelope.data else {
             return Err(RequestError::InvalidEmployee);

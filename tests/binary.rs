@@ -34,6 +34,17 @@ fn http_answer(reply: &Reply) -> (u16, Value) {
     (status, body)
 }
 
+/// Asserts the process wrote nothing but JSON lines to stdout and nothing to stderr,
+/// and exactly one record (a line that is not a metrics line) per invocation.
+fn assert_one_json_record_per_invocation(stdout: &str, stderr: &str, invocations: usize) {
+    assert_eq!(stderr, "", "nothing goes to stderr");
+    let records = json_lines(stdout)
+        .into_iter()
+        .filter(|line| line.get("_aws").is_none())
+        .count();
+    assert_eq!(records, invocations, "one record per invocation:\n{stdout}");
+}
+
 fn json_lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -228,10 +239,17 @@ async fn hostile_bodies_never_take_down_the_warm_process() {
     let mut function = Function::spawn(
         &binary(),
         &api,
-        &[TEST_KEY, JSON_LOGS, ("MAX_BODY_BYTES", "6291456")],
+        &[
+            TEST_KEY,
+            JSON_LOGS,
+            ("MAX_BODY_BYTES", "6291456"),
+            ("RUST_BACKTRACE", "1"),
+        ],
     );
     let valid = std::fs::read_to_string(events_dir().join("employee-terminated.json")).unwrap();
-    for (name, expected, body) in support::hostile::hostile_bodies() {
+    let bodies = support::hostile::hostile_bodies();
+    let invocations = 2 * bodies.len();
+    for (name, expected, body) in bodies {
         let event =
             function_url_event("POST", &body, Signing::TestKey, true, "hostile").to_string();
         let (status, answer) = http_answer(&api.invoke(&event).await);
@@ -246,7 +264,8 @@ async fn hostile_bodies_never_take_down_the_warm_process() {
             "after {name}"
         );
     }
-    function.stop().await;
+    let (stdout, stderr) = function.stop().await;
+    assert_one_json_record_per_invocation(&stdout, &stderr, invocations);
 }
 
 #[tokio::test]
@@ -337,7 +356,11 @@ async fn policy_knobs_are_read_from_the_environment_and_bad_values_fail_init() {
 async fn events_the_adapter_cannot_read_get_a_400_and_the_process_lives_on() {
     use merge_deprovision::samples::{Signing, function_url_event};
     let api = RuntimeApi::start().await;
-    let mut function = Function::spawn(&binary(), &api, &[TEST_KEY, JSON_LOGS]);
+    let mut function = Function::spawn(
+        &binary(),
+        &api,
+        &[TEST_KEY, JSON_LOGS, ("RUST_BACKTRACE", "full")],
+    );
     let mut bad_base64 = function_url_event("POST", b"{}", Signing::TestKey, true, "bad-base64");
     bad_base64["body"] = Value::from("not base64 at all!");
     let mut bad_proto = function_url_event("POST", b"{}", Signing::TestKey, false, "bad-proto");
@@ -353,7 +376,9 @@ async fn events_the_adapter_cannot_read_get_a_400_and_the_process_lives_on() {
         assert!(function.is_running());
         assert_eq!(http_answer(&api.invoke(&valid).await).0, 200);
     }
-    let (stdout, _) = function.stop().await;
+    let (stdout, stderr) = function.stop().await;
+    // No panic message, backtrace or second warning: the refusal's record is the line.
+    assert_one_json_record_per_invocation(&stdout, &stderr, 4);
     let rejected: Vec<Value> = json_lines(&stdout)
         .into_iter()
         .filter(|r| r["error"] == "unreadable_request")
@@ -364,4 +389,79 @@ async fn events_the_adapter_cannot_read_get_a_400_and_the_process_lives_on() {
         .filter(|l| l["Decision"] == "rejected")
         .count();
     assert_eq!(metrics, 2, "and counted");
+}
+
+/// `cargo lambda watch` names the Runtime API by a full URL with a path, where Lambda
+/// gives `host:port`: the function serves, and reports init errors, under either.
+#[tokio::test]
+async fn the_runtime_api_may_be_named_by_a_full_url_as_cargo_lambda_does() {
+    let api = RuntimeApi::start_under("/.rt/merge-deprovision").await;
+    assert!(api.address().starts_with("http://"));
+    let function = Function::spawn(&binary(), &api, &[TEST_KEY, JSON_LOGS]);
+    let event = std::fs::read_to_string(events_dir().join("employee-terminated.json")).unwrap();
+    assert_eq!(http_answer(&api.invoke(&event).await).0, 200);
+    function.stop().await;
+
+    let api = RuntimeApi::start_under("/.rt/merge-deprovision").await;
+    let mut function = Function::spawn(
+        &binary(),
+        &api,
+        &[TEST_KEY, ("TERMINATION_OFFSET_HOURS", "500")],
+    );
+    let error = api
+        .init_error(Duration::from_secs(20))
+        .await
+        .expect("the init error reaches a Runtime API named by a URL");
+    assert_eq!(error.error_type, "Runtime.InitError");
+    assert!(
+        error.body.contains("TERMINATION_OFFSET_HOURS"),
+        "{}",
+        error.body
+    );
+    assert!(
+        function
+            .exit_status(Duration::from_secs(20))
+            .await
+            .is_some()
+    );
+    let (stdout, _) = function.stop().await;
+    assert!(!stdout.contains("could not report"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_configuration_error_is_one_sentence_naming_the_variable_and_no_debug_output() {
+    let (init_error, stdout) =
+        refused_start(&[TEST_KEY, ("TERMINATION_OFFSET_HOURS", "500")]).await;
+    let body: Value = serde_json::from_str(&init_error.body).unwrap();
+    let sentence = body["errorMessage"].as_str().unwrap();
+    assert!(
+        sentence.starts_with("TERMINATION_OFFSET_HOURS must be"),
+        "{sentence}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].contains(sentence), "{stdout}");
+    assert!(!stdout.contains("InvalidTerminationOffset"), "{stdout}");
+}
+
+#[test]
+fn run_by_hand_outside_lambda_it_says_what_it_is_in_one_line_and_exits_non_zero() {
+    let output = std::process::Command::new(binary())
+        .env_clear()
+        .env("MERGE_WEBHOOK_SIGNATURE_KEY", LOCAL_TEST_KEY)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.stdout, b"");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("AWS_LAMBDA_RUNTIME_API"), "{stderr}");
+    assert!(stderr.contains("cargo lambda watch"), "{stderr}");
+    assert!(
+        stderr.contains("cargo run --example replay-events"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

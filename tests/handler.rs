@@ -3,7 +3,9 @@
 
 mod support;
 
-use merge_deprovision::record::{REJECTED_MESSAGE, TERMINATED_MESSAGE};
+use merge_deprovision::record::{
+    REJECTED_MESSAGE, TERMINATED_MESSAGE, UNDETERMINED_UNREADABLE_DATE_MESSAGE,
+};
 use merge_deprovision::samples::{
     Signing, TYPICAL_ENVELOPE, employee_envelope, function_url_event,
 };
@@ -178,7 +180,26 @@ fn other_events_are_ignored_even_with_odd_data() {
         let answer = answer(&receiver(), &post(body.as_bytes(), Signing::TestKey));
         assert_eq!(answer.status, 200, "{event}");
         assert_eq!(answer.json()["decision"], "ignored", "{event}");
+        assert_eq!(
+            answer.json()["reasons"],
+            json!(["not_an_employee_event"]),
+            "{event}"
+        );
     }
+}
+
+#[test]
+fn an_employee_event_with_an_undecided_action_is_ignored_for_that_reason() {
+    let body = br#"{"hook":{"event":"Employee.synced"},"data":{"id":"e1"}}"#;
+    let answer = answer(&receiver(), &post(body, Signing::TestKey));
+    assert_eq!(
+        (answer.status, answer.json()),
+        (
+            200,
+            json!({"decision": "ignored", "reasons": ["employee_action_not_decided"]})
+        )
+    );
+    assert_eq!(answer.records()[0]["event"], "Employee.synced");
 }
 
 #[test]
@@ -256,6 +277,7 @@ fn the_undetermined_record_is_a_warning() {
         (record["level"].as_str(), record["decision"].as_str()),
         (Some("WARN"), Some("undetermined"))
     );
+    assert_eq!(record["message"], UNDETERMINED_UNREADABLE_DATE_MESSAGE);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use merge_deprovision::config::{
     TERMINATION_OFFSET_HOURS_VAR,
 };
 use merge_deprovision::dates::parse_hr_date;
+use merge_deprovision::record::UNDETERMINED_INACTIVE_MESSAGE;
 use merge_deprovision::samples::{
     MANIFEST_FILE, Signing, TYPICAL_ENVELOPE, employee_envelope, read_manifest,
 };
@@ -279,4 +280,8 @@ fn inactive_without_a_date_follows_the_configured_meaning() {
     let answer = answer(&untrusting, &post(&inactive, Signing::TestKey));
     assert_eq!(answer.json()["decision"], "undetermined");
     assert_eq!(answer.json()["reasons"], json!(["status_inactive"]));
+    // The record says why: there is no date to be unreadable.
+    let record = &answer.records()[0];
+    assert_eq!(record["message"], UNDETERMINED_INACTIVE_MESSAGE);
+    assert!(!record["message"].as_str().unwrap().contains("unreadable"));
 }

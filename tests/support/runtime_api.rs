@@ -59,14 +59,21 @@ struct Shared {
 /// The Runtime API server.
 pub struct RuntimeApi {
     address: SocketAddr,
+    base_path: &'static str,
     queue: mpsc::UnboundedSender<Invocation>,
     shared: Arc<Shared>,
     next_id: AtomicU64,
 }
 
 impl RuntimeApi {
-    /// Starts serving on a free loopback port.
+    /// Starts serving on a free loopback port, named as Lambda names it: `host:port`.
     pub async fn start() -> Self {
+        Self::start_under("").await
+    }
+
+    /// Starts serving under `base_path`, named by a full URL as `cargo lambda watch`
+    /// names its emulator (`http://host:port/.rt/<function>`).
+    pub async fn start_under(base_path: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -83,7 +90,8 @@ impl RuntimeApi {
             while let Ok((stream, _)) = listener.accept().await {
                 let state = server_state.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| route(state.clone(), request));
+                    let service =
+                        service_fn(move |request| route(state.clone(), base_path, request));
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -92,6 +100,7 @@ impl RuntimeApi {
         });
         RuntimeApi {
             address,
+            base_path,
             queue,
             shared,
             next_id: AtomicU64::new(1),
@@ -100,7 +109,11 @@ impl RuntimeApi {
 
     /// The value for `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
-        self.address.to_string()
+        if self.base_path.is_empty() {
+            self.address.to_string()
+        } else {
+            format!("http://{}{}", self.address, self.base_path)
+        }
     }
 
     /// Queues one invocation and waits for the function's reply.
@@ -143,9 +156,16 @@ fn status(code: StatusCode) -> Answer {
     response
 }
 
-async fn route(state: Arc<Shared>, request: Request<Incoming>) -> Result<Answer, hyper::Error> {
+async fn route(
+    state: Arc<Shared>,
+    base_path: &str,
+    request: Request<Incoming>,
+) -> Result<Answer, hyper::Error> {
     let path = request.uri().path().to_owned();
-    let Some(rest) = path.strip_prefix(PREFIX) else {
+    let Some(rest) = path
+        .strip_prefix(base_path)
+        .and_then(|p| p.strip_prefix(PREFIX))
+    else {
         return Ok(status(StatusCode::NOT_FOUND));
     };
     if rest == "/invocation/next" {
