@@ -1,48 +1,124 @@
 //! Runs every sample event in `events/` through the function's real handler, in one
 //! process, and checks each answer against `events/manifest.json`.
 //!
-//! `cargo run --example replay-events`. Set `AWS_LAMBDA_LOG_FORMAT=JSON` to see the log
-//! records as CloudWatch receives them. Exits non-zero if any answer differs.
+//! `cargo run --example replay-events [-- --verbose]`. Each request gets a Lambda
+//! invocation context and the runtime's span, as in Lambda. The policy variables are
+//! read from the environment, as the function reads them, and printed first; the
+//! manifest expects the defaults. `--verbose` also prints each log record and metrics
+//! line (`AWS_LAMBDA_LOG_FORMAT=JSON` makes the records the JSON objects CloudWatch
+//! receives). Exits non-zero if any answer differs.
 
-use merge_deprovision::config::{Config, SIGNATURE_KEY_VAR};
-use merge_deprovision::samples::{LOCAL_TEST_KEY, MANIFEST_FILE, read_manifest};
+use chrono::Utc;
+use lambda_http::RequestExt;
+use lambda_http::lambda_runtime::layers::trace::request_span;
+use merge_deprovision::config::{
+    Config, INACTIVE_WITHOUT_DATE_VAR, MAX_BODY_BYTES_VAR, SIGNATURE_KEY_VAR,
+    TERMINATION_OFFSET_HOURS_VAR,
+};
+use merge_deprovision::samples::{LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest};
 use merge_deprovision::{http, logging};
+use serde_json::Value;
 use std::path::Path;
 use std::process::ExitCode;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<ExitCode, lambda_http::Error> {
-    logging::init();
-    let config = Config::from_lookup(|name| {
+fn main() -> ExitCode {
+    let verbose = std::env::args()
+        .skip(1)
+        .any(|a| a == "--verbose" || a == "-v");
+    if verbose {
+        logging::init();
+    }
+    let config = match Config::from_lookup(|name| {
         if name == SIGNATURE_KEY_VAR {
             Some(LOCAL_TEST_KEY.to_owned())
         } else {
             std::env::var(name).ok()
         }
-    })?;
-    let app = http::App::new(&config);
+    }) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration invalid: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match replay(&config, verbose) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("replay-events: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The policy in force, and where each value came from.
+fn print_policy(config: &Config) {
+    let origin = |var: &str| match std::env::var(var) {
+        Ok(_) => "from the environment",
+        Err(_) => "default",
+    };
+    let hours = config.policy.effective_offset.num_hours();
+    println!("policy in force (the manifest expects the defaults):");
+    for (var, value) in [
+        (TERMINATION_OFFSET_HOURS_VAR, hours.to_string()),
+        (
+            INACTIVE_WITHOUT_DATE_VAR,
+            config.policy.inactive.as_str().to_owned(),
+        ),
+        (MAX_BODY_BYTES_VAR, config.max_body_bytes.to_string()),
+    ] {
+        println!("  {var}={value} ({})", origin(var));
+    }
+    println!();
+}
+
+/// Replays every sample, printing one line each and a summary; returns the failures.
+fn replay(config: &Config, verbose: bool) -> Result<usize, Box<dyn std::error::Error>> {
+    print_policy(config);
+    let app = http::App::new(config);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let entries = read_manifest(&std::fs::read_to_string(dir.join(MANIFEST_FILE))?)?;
+    let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
+    println!(
+        "{:<width$}  {:>6}  {:<18}  {:<44}  result",
+        "event", "status", "answer", "reasons"
+    );
 
     let mut failures = 0;
-    for entry in &entries {
+    for (n, entry) in entries.iter().enumerate() {
         let event = std::fs::read_to_string(dir.join(&entry.file))?;
-        let request = lambda_http::request::from_str(&event)?;
-        let response = http::handle(&app, request).await?;
-        let status = response.status().as_u16();
-        let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        match entry.check(status, &body) {
-            Ok(()) => println!("ok    {:<32} {status} {body}", entry.file),
-            Err(difference) => {
-                failures += 1;
-                println!("FAIL  {difference}");
-            }
+        let context = lambda_context(&format!("replay-{:04}", n + 1), "merge-deprovision");
+        let span = request_span(&context);
+        let request = lambda_http::request::from_str(&event)?.with_lambda_context(context);
+        let answered = span.in_scope(|| http::respond(&app, &request, Utc::now()))?;
+        if verbose {
+            println!("{}", answered.metrics);
+        }
+        let status = answered.response.status().as_u16();
+        let body = String::from_utf8_lossy(answered.response.body().as_ref()).into_owned();
+        let check = entry.check(status, &body);
+        let json: Value = serde_json::from_str(&body).unwrap_or_default();
+        let text = |key: &str| json.get(key).and_then(Value::as_str).map(str::to_owned);
+        let reasons = json
+            .get("reasons")
+            .and_then(Value::as_array)
+            .map(|list| {
+                let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                names.join(",")
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<width$}  {status:>6}  {:<18}  {:<44}  {}",
+            entry.file,
+            text("decision").or(text("error")).unwrap_or_default(),
+            reasons,
+            if check.is_ok() { "ok" } else { "FAIL" }
+        );
+        if let Err(difference) = check {
+            failures += 1;
+            println!("  {difference}");
         }
     }
     println!("{} passed, {failures} failed", entries.len() - failures);
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(failures)
 }

@@ -84,6 +84,16 @@ pub enum InactiveMeaning {
     Undetermined,
 }
 
+impl InactiveMeaning {
+    /// The meaning as `INACTIVE_WITHOUT_DATE` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InactiveMeaning::Terminated => "terminated",
+            InactiveMeaning::Undetermined => "undetermined",
+        }
+    }
+}
+
 /// How an organisation's HR data is read. The default is the documented behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Policy {

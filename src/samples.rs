@@ -464,15 +464,26 @@ impl ManifestEntry {
         let (got_decision, got_error) = (got("decision"), got("error"));
         if status != self.status || got_decision != self.decision || got_error != self.error {
             return Err(format!(
-                "{}: expected {} {:?}, got {} {:?}",
+                "{}: expected {} {}, got {} {}",
                 self.file,
                 self.status,
-                self.decision.as_ref().or(self.error.as_ref()),
+                self.expected_answer(),
                 status,
-                got_decision.or(got_error)
+                got_decision
+                    .or(got_error)
+                    .as_deref()
+                    .unwrap_or("(no decision or error)")
             ));
         }
         Ok(())
+    }
+
+    /// The expected `decision` or `error` code.
+    pub fn expected_answer(&self) -> &str {
+        self.decision
+            .as_deref()
+            .or(self.error.as_deref())
+            .unwrap_or("(no decision or error)")
     }
 }
 
@@ -487,6 +498,24 @@ pub fn sample_now() -> chrono::DateTime<chrono::Utc> {
         .unwrap()
 }
 
+/// A Lambda invocation context as the runtime builds one for a 128 MB function: the
+/// request id, an X-Ray trace id and the function's name, which every record carries.
+pub fn lambda_context(request_id: &str, function_name: &str) -> lambda_http::Context {
+    let function = lambda_http::lambda_runtime::Config {
+        function_name: function_name.into(),
+        memory: 128,
+        version: "$LATEST".into(),
+        ..Default::default()
+    };
+    let mut context = lambda_http::Context::default();
+    context.request_id = request_id.into();
+    context.invoked_function_arn =
+        format!("arn:aws:lambda:eu-west-1:123456789012:function:{function_name}");
+    context.xray_trace_id = Some("Root=1-6747a2b0-3f2d1c0b9a8e7d6c5b4a3928;Sampled=1".into());
+    context.env_config = std::sync::Arc::new(function);
+    context
+}
+
 /// What a downstream function receives through the CloudWatch Logs subscription for
 /// the `employee-terminated` sample, after base64 and gzip decoding: the real record
 /// the handler writes, inside a `DATA_MESSAGE`. Only the record's timestamp is fixed.
@@ -495,7 +524,6 @@ pub fn downstream_sample() -> String {
     use crate::logging::{LogBuffer, LogSettings, subscriber};
     use lambda_http::RequestExt;
     use lambda_http::tracing::subscriber::filter::LevelFilter;
-    use std::sync::Arc;
 
     let config = crate::config::Config::from_lookup(|name| {
         (name == crate::config::SIGNATURE_KEY_VAR).then(|| LOCAL_TEST_KEY.to_owned())
@@ -508,16 +536,11 @@ pub fn downstream_sample() -> String {
         .expect("the sample");
     let request =
         lambda_http::request::from_str(&sample.event.to_string()).expect("the sample parses");
-    let function = lambda_http::lambda_runtime::Config {
-        function_name: "merge-deprovision-DeprovisionFunction-AbCdEf123456".into(),
-        memory: 128,
-        ..Default::default()
-    };
-    let mut context = lambda_http::Context::default();
-    context.request_id = "8f5e4f1a-2b3c-4d5e-8f90-123456789abc".into();
-    context.xray_trace_id = Some("Root=1-6747a2b0-3f2d1c0b9a8e7d6c5b4a3928;Sampled=1".into());
-    context.env_config = Arc::new(function);
-    let request = request.with_lambda_context(context);
+    let context = lambda_context(
+        "8f5e4f1a-2b3c-4d5e-8f90-123456789abc",
+        "merge-deprovision-DeprovisionFunction-AbCdEf123456",
+    );
+    let request = request.with_lambda_context(context.clone());
 
     let buffer = LogBuffer::default();
     let settings = LogSettings {
@@ -526,7 +549,9 @@ pub fn downstream_sample() -> String {
     };
     let dispatch = lambda_http::tracing::Dispatch::new(subscriber(settings, buffer.clone()));
     lambda_http::tracing::dispatcher::with_default(&dispatch, || {
-        respond(&app, &request, sample_now())
+        // The runtime's own span, so the record carries `span.requestId` as in Lambda.
+        lambda_http::lambda_runtime::layers::trace::request_span(&context)
+            .in_scope(|| respond(&app, &request, sample_now()))
     })
     .expect("the sample is answered");
     let logged = buffer.contents();
