@@ -1,8 +1,9 @@
 //! The full request path, from function URL event bytes to the serialised response, for
 //! three payload sizes, against the floor of parsing the same bytes as a JSON value.
 //!
-//! Criterion reports each measurement; the table printed at the end gives the ratios
-//! the README quotes, from interleaved medians taken in the same run.
+//! Criterion reports each measurement; the table printed at the end gives the figures
+//! the README quotes: for each, the median and range over several runs, each run taking
+//! interleaved medians so that machine noise falls on all compared functions alike.
 
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -161,7 +162,7 @@ fn typical_outcome(payloads: &[Payload], receiver: &Receiver) -> Outcome {
 
 /// Median time per call of each function, from interleaved batches so that machine noise
 /// falls on both alike.
-fn interleaved_medians(functions: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<Duration> {
+fn interleaved_medians(functions: &mut [Box<dyn FnMut() + '_>], budget: Duration) -> Vec<Duration> {
     // Size a batch to about a millisecond for the slowest function.
     let mut batch = 1u32;
     loop {
@@ -201,71 +202,131 @@ fn interleaved_medians(functions: &mut [&mut dyn FnMut()], budget: Duration) -> 
         .collect()
 }
 
-fn micros(d: Duration) -> String {
-    format!("{:.2} µs", d.as_secs_f64() * 1e6)
+fn micros(seconds: f64) -> String {
+    format!("{:.2} µs", seconds * 1e6)
+}
+
+/// One run's figures: per payload, the floor, the handler and lambda_http alone (in
+/// seconds), and for the typical payload the log record's time.
+struct Run {
+    floor: Vec<f64>,
+    handler: Vec<f64>,
+    adapter: Vec<f64>,
+    log_record: f64,
+}
+
+impl Run {
+    fn ratio(&self, i: usize) -> f64 {
+        self.handler[i] / self.floor[i]
+    }
+    fn adapter_ratio(&self, i: usize) -> f64 {
+        self.adapter[i] / self.floor[i]
+    }
+    /// Time growth from typical to large over byte growth: 1.0 is linear.
+    fn growth(&self, bytes: &[usize]) -> f64 {
+        (self.handler[2] / self.handler[1]) / (bytes[2] as f64 / bytes[1] as f64)
+    }
+    fn log_share(&self) -> f64 {
+        self.log_record / self.handler[1]
+    }
+}
+
+/// One run: every payload's functions interleaved, and the typical payload's log record
+/// interleaved with its handler, so each figure printed comes from one measurement.
+fn measure(payloads: &[Payload], app: &App, outcome: &Outcome) -> Run {
+    let mut run = Run {
+        floor: Vec::new(),
+        handler: Vec::new(),
+        adapter: Vec::new(),
+        log_record: 0.0,
+    };
+    for payload in payloads {
+        let event = &payload.event;
+        let mut functions: Vec<Box<dyn FnMut() + '_>> = vec![
+            Box::new(|| {
+                black_box(floor(black_box(event)));
+            }),
+            Box::new(|| {
+                black_box(full_path(app, black_box(event)));
+            }),
+            Box::new(|| {
+                black_box(adapter_only(black_box(event)));
+            }),
+        ];
+        if payload.name == "typical" {
+            functions.push(Box::new(|| {
+                log_outcome(black_box(outcome), &RequestFacts::default())
+            }));
+        }
+        let medians = interleaved_medians(&mut functions, Duration::from_secs(2));
+        run.floor.push(medians[0].as_secs_f64());
+        run.handler.push(medians[1].as_secs_f64());
+        run.adapter.push(medians[2].as_secs_f64());
+        if let Some(log) = medians.get(3) {
+            run.log_record = log.as_secs_f64();
+        }
+    }
+    run
+}
+
+/// The median of `values`, and their range, as `median [min-max]`.
+fn spread(values: impl Iterator<Item = f64>, show: impl Fn(f64) -> String) -> String {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    format!(
+        "{} [{}-{}]",
+        show(values[values.len() / 2]),
+        show(values[0]),
+        show(values[values.len() - 1])
+    )
 }
 
 fn ratio_table(payloads: &[Payload], app: &App, receiver: &Receiver) {
-    println!("\nrequest path against the floor (interleaved medians, this machine)");
-    println!(
-        "{:<8} {:>9} {:>12} {:>12} {:>8} {:>14} {:>8}",
-        "payload", "bytes", "floor", "handler", "ratio", "lambda_http", "ratio"
-    );
-    let mut handler_times = Vec::new();
-    for payload in payloads {
-        let event = &payload.event;
-        let medians = interleaved_medians(
-            &mut [
-                &mut || {
-                    black_box(floor(black_box(event)));
-                },
-                &mut || {
-                    black_box(full_path(app, black_box(event)));
-                },
-                &mut || {
-                    black_box(adapter_only(black_box(event)));
-                },
-            ],
-            Duration::from_secs(2),
-        );
-        let ratio = |i: usize| medians[i].as_secs_f64() / medians[0].as_secs_f64();
-        println!(
-            "{:<8} {:>9} {:>12} {:>12} {:>7.2}x {:>14} {:>7.2}x",
-            payload.name,
-            event.len(),
-            micros(medians[0]),
-            micros(medians[1]),
-            ratio(1),
-            micros(medians[2]),
-            ratio(2)
-        );
-        handler_times.push((payload.name, event.len(), medians[1]));
-    }
-    let (_, typical_bytes, typical_time) = handler_times[1];
-    let (_, large_bytes, large_time) = handler_times[2];
-    let byte_ratio = large_bytes as f64 / typical_bytes as f64;
-    let time_ratio = large_time.as_secs_f64() / typical_time.as_secs_f64();
-    println!(
-        "growth: large/typical time {time_ratio:.1}x for {byte_ratio:.1}x the bytes: {:.2} of linear",
-        time_ratio / byte_ratio
-    );
-
+    let runs: usize = std::env::var("RATIO_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(5);
     let outcome = typical_outcome(payloads, receiver);
-    let typical = &payloads[1].event;
-    let medians = interleaved_medians(
-        &mut [
-            &mut || log_outcome(black_box(&outcome), &RequestFacts::default()),
-            &mut || {
-                black_box(full_path(app, black_box(typical)));
-            },
-        ],
-        Duration::from_secs(1),
+    let results: Vec<Run> = (0..runs)
+        .map(|_| measure(payloads, app, &outcome))
+        .collect();
+    let bytes: Vec<usize> = payloads.iter().map(|p| p.event.len()).collect();
+    let x = |r: f64| format!("{r:.2}x");
+
+    println!(
+        "\nrequest path against the floor: median [min-max] over {runs} runs of interleaved \
+         medians (RATIO_RUNS sets the count)"
     );
     println!(
-        "log record: {} of the typical request's {} ({:.0}%)",
-        micros(medians[0]),
-        micros(medians[1]),
-        100.0 * medians[0].as_secs_f64() / medians[1].as_secs_f64()
+        "{:<8} {:>8}  {:<34} {:<36} {:<22} {:<22}",
+        "payload", "bytes", "floor", "handler", "handler/floor", "lambda_http/floor"
+    );
+    for (i, payload) in payloads.iter().enumerate() {
+        println!(
+            "{:<8} {:>8}  {:<34} {:<36} {:<22} {:<22}",
+            payload.name,
+            bytes[i],
+            spread(results.iter().map(|r| r.floor[i]), micros),
+            spread(results.iter().map(|r| r.handler[i]), micros),
+            spread(results.iter().map(|r| r.ratio(i)), x),
+            spread(results.iter().map(|r| r.adapter_ratio(i)), x),
+        );
+    }
+    println!(
+        "growth, large/typical, as a fraction of linear (time ratio / byte ratio {:.1}x): {}",
+        bytes[2] as f64 / bytes[1] as f64,
+        spread(results.iter().map(|r| r.growth(&bytes)), |g| format!(
+            "{g:.2}"
+        ))
+    );
+    println!(
+        "one terminated JSON log record: {}, as a share of the typical handler: {}",
+        spread(results.iter().map(|r| r.log_record), micros),
+        spread(results.iter().map(Run::log_share), |s| format!(
+            "{:.0}%",
+            100.0 * s
+        ))
     );
 }
 

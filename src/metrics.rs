@@ -1,8 +1,19 @@
 //! CloudWatch Embedded Metric Format: one stdout line per invocation, which CloudWatch
 //! turns into metrics without any API call.
 //!
-//! Dimensions are the decision and the integration slug only, so the number of metric
-//! series stays small; ids never become dimensions.
+//! CloudWatch bills every distinct (metric, dimensions) series as a custom metric, so each
+//! metric gets only the dimension sets a question needs:
+//!
+//! - `Webhooks` by `[Decision]` (alarms, dashboard) and `[Decision, Integration]` (which
+//!   HR system a spike or an undetermined record comes from);
+//! - `SignatureFailures`, `ColdStart` and the two lags with none: each answers one
+//!   question about the whole function, and a refused request names no integration.
+//!
+//! That is at most `6 + 5 x integrations + 4` series. Ids never become dimensions.
+//!
+//! A series is billed for each hour it receives data, so the two event counts are
+//! written only when they are 1: a zero would bill an hour and tell nothing that a
+//! missing datapoint does not (their alarm treats missing data as not breaching).
 
 use crate::dates::as_seconds;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -57,20 +68,18 @@ struct Definition {
     unit: &'static str,
 }
 
-const COUNTS: [Definition; 3] = [
-    Definition {
-        name: WEBHOOKS,
-        unit: "Count",
-    },
-    Definition {
-        name: SIGNATURE_FAILURES,
-        unit: "Count",
-    },
-    Definition {
-        name: COLD_START,
-        unit: "Count",
-    },
-];
+const WEBHOOKS_COUNT: Definition = Definition {
+    name: WEBHOOKS,
+    unit: "Count",
+};
+const SIGNATURE_FAILURES_COUNT: Definition = Definition {
+    name: SIGNATURE_FAILURES,
+    unit: "Count",
+};
+const COLD_START_COUNT: Definition = Definition {
+    name: COLD_START,
+    unit: "Count",
+};
 const TERMINATION_LAG: Definition = Definition {
     name: TERMINATION_LAG_SECONDS,
     unit: "Seconds",
@@ -81,6 +90,32 @@ const SYNC_LAG: Definition = Definition {
 };
 const BY_DECISION: &[&[&str]] = &[&["Decision"]];
 const BY_DECISION_AND_INTEGRATION: &[&[&str]] = &[&["Decision"], &["Decision", "Integration"]];
+/// One empty dimension set: the metric is published once, with no dimension.
+const UNDIMENSIONED: &[&[&str]] = &[&[]];
+
+/// The decisions `Webhooks` is counted by.
+pub const DECISIONS: [&str; 6] = [
+    "terminated",
+    "scheduled",
+    "active",
+    "undetermined",
+    "ignored",
+    "rejected",
+];
+/// The metrics published with no dimension.
+pub const UNDIMENSIONED_METRICS: [&str; 4] = [
+    SIGNATURE_FAILURES,
+    COLD_START,
+    TERMINATION_LAG_SECONDS,
+    SYNC_LAG_SECONDS,
+];
+
+/// The most series the metrics can create when deliveries come from `integrations`
+/// integrations: `Webhooks` by decision (6), by decision and integration (every
+/// decision but `rejected`, which names no integration), and the undimensioned ones.
+pub fn series_ceiling(integrations: usize) -> usize {
+    DECISIONS.len() + (DECISIONS.len() - 1) * integrations + UNDIMENSIONED_METRICS.len()
+}
 
 #[derive(Serialize)]
 struct Directive<'a> {
@@ -97,7 +132,7 @@ struct Metadata<'a> {
     #[serde(rename = "Timestamp")]
     timestamp: i64,
     #[serde(rename = "CloudWatchMetrics")]
-    directives: [Directive<'a>; 1],
+    directives: Vec<Directive<'a>>,
 }
 
 // Written through a struct rather than a JSON value: one line per invocation, on the
@@ -112,10 +147,10 @@ struct Line<'a> {
     integration: Option<&'a str>,
     #[serde(rename = "Webhooks")]
     webhooks: u8,
-    #[serde(rename = "SignatureFailures")]
-    signature_failures: u8,
-    #[serde(rename = "ColdStart")]
-    cold_start: u8,
+    #[serde(rename = "SignatureFailures", skip_serializing_if = "Option::is_none")]
+    signature_failures: Option<u8>,
+    #[serde(rename = "ColdStart", skip_serializing_if = "Option::is_none")]
+    cold_start: Option<u8>,
     #[serde(
         rename = "TerminationLagSeconds",
         skip_serializing_if = "Option::is_none"
@@ -127,6 +162,28 @@ struct Line<'a> {
     properties: Properties<'a>,
 }
 
+/// `Webhooks` by decision, and the undimensioned metrics when any has a value: a
+/// directive may not declare an empty list of metrics.
+fn directives<'a>(
+    namespace: &'a str,
+    by_decision: &'static [&'static [&'static str]],
+    undimensioned: Vec<&'static Definition>,
+) -> Vec<Directive<'a>> {
+    let mut directives = vec![Directive {
+        namespace,
+        dimensions: by_decision,
+        metrics: vec![&WEBHOOKS_COUNT],
+    }];
+    if !undimensioned.is_empty() {
+        directives.push(Directive {
+            namespace,
+            dimensions: UNDIMENSIONED,
+            metrics: undimensioned,
+        });
+    }
+    directives
+}
+
 /// Renders one EMF object, with `now` as its timestamp.
 pub fn emf_line(
     namespace: &str,
@@ -134,31 +191,33 @@ pub fn emf_line(
     properties: Properties<'_>,
     now: DateTime<Utc>,
 ) -> String {
-    let mut definitions: Vec<&'static Definition> = COUNTS.iter().collect();
+    let mut undimensioned: Vec<&'static Definition> = Vec::with_capacity(4);
+    if metrics.signature_failure {
+        undimensioned.push(&SIGNATURE_FAILURES_COUNT);
+    }
+    if metrics.cold_start {
+        undimensioned.push(&COLD_START_COUNT);
+    }
     if metrics.termination_lag.is_some() {
-        definitions.push(&TERMINATION_LAG);
+        undimensioned.push(&TERMINATION_LAG);
     }
     if metrics.sync_lag.is_some() {
-        definitions.push(&SYNC_LAG);
+        undimensioned.push(&SYNC_LAG);
     }
-    let dimensions = match metrics.integration {
+    let by_decision = match metrics.integration {
         Some(_) => BY_DECISION_AND_INTEGRATION,
         None => BY_DECISION,
     };
     let line = Line {
         aws: Metadata {
             timestamp: now.timestamp_millis(),
-            directives: [Directive {
-                namespace,
-                dimensions,
-                metrics: definitions,
-            }],
+            directives: directives(namespace, by_decision, undimensioned),
         },
         decision: metrics.decision,
         integration: metrics.integration,
         webhooks: 1,
-        signature_failures: u8::from(metrics.signature_failure),
-        cold_start: u8::from(metrics.cold_start),
+        signature_failures: metrics.signature_failure.then_some(1),
+        cold_start: metrics.cold_start.then_some(1),
         termination_lag: metrics.termination_lag.map(as_seconds),
         sync_lag: metrics.sync_lag.map(as_seconds),
         properties,
@@ -201,30 +260,49 @@ mod tests {
             now(),
         ));
         assert_eq!(line["_aws"]["Timestamp"], now().timestamp_millis());
-        let directive = &line["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(directive["Namespace"], "MergeDeprovision");
-        assert_eq!(
-            directive["Dimensions"],
-            json!([["Decision"], ["Decision", "Integration"]])
-        );
+        let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        for directive in directives {
+            assert_eq!(directive["Namespace"], "MergeDeprovision");
+        }
         assert_eq!(line["Webhooks"], 1);
         assert_eq!(line["ColdStart"], 1);
-        assert_eq!(line["SignatureFailures"], 0);
+        assert!(line.get("SignatureFailures").is_none());
         assert_eq!(line["TerminationLagSeconds"], 90.0);
         assert_eq!(line["SyncLagSeconds"], 1.5);
-        let units: Vec<(String, String)> = directive["Metrics"]
-            .as_array()
-            .unwrap()
+        let declared: Vec<(String, String, Value)> = directives
             .iter()
-            .map(|m| {
-                (
-                    m["Name"].as_str().unwrap().into(),
-                    m["Unit"].as_str().unwrap().into(),
-                )
+            .flat_map(|d| {
+                d["Metrics"].as_array().unwrap().iter().map(|m| {
+                    (
+                        m["Name"].as_str().unwrap().into(),
+                        m["Unit"].as_str().unwrap().into(),
+                        d["Dimensions"].clone(),
+                    )
+                })
             })
             .collect();
-        assert!(units.contains(&("TerminationLagSeconds".into(), "Seconds".into())));
-        assert!(units.contains(&("Webhooks".into(), "Count".into())));
+        let by_decision = json!([["Decision"], ["Decision", "Integration"]]);
+        let none = json!([[]]);
+        assert_eq!(
+            declared,
+            vec![
+                ("Webhooks".into(), "Count".into(), by_decision),
+                ("ColdStart".into(), "Count".into(), none.clone()),
+                (
+                    "TerminationLagSeconds".into(),
+                    "Seconds".into(),
+                    none.clone()
+                ),
+                ("SyncLagSeconds".into(), "Seconds".into(), none),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_ceiling_counts_each_decision_once_and_once_per_integration_but_rejected() {
+        assert_eq!(series_ceiling(0), 10);
+        assert_eq!(series_ceiling(2), 20);
+        assert_eq!(series_ceiling(3), 25);
     }
 
     #[test]
@@ -235,14 +313,19 @@ mod tests {
             ..terminated()
         };
         let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
-        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"]
             .as_array()
             .unwrap()
             .iter()
+            .flat_map(|d| d["Metrics"].as_array().unwrap())
             .map(|m| m["Name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, vec!["Webhooks", "SignatureFailures", "ColdStart"]);
+        assert_eq!(names, vec!["Webhooks", "ColdStart"]);
         assert!(line.get("TerminationLagSeconds").is_none());
+        assert!(
+            line.get("SignatureFailures").is_none(),
+            "a zero is not written"
+        );
     }
 
     #[test]
@@ -262,6 +345,29 @@ mod tests {
         );
         assert_eq!(line["SignatureFailures"], 1);
         assert!(line.get("Integration").is_none());
+    }
+
+    #[test]
+    fn a_warm_delivery_without_lags_declares_only_webhooks() {
+        let metrics = InvocationMetrics {
+            decision: "ignored",
+            integration: Some("humaans"),
+            signature_failure: false,
+            cold_start: false,
+            termination_lag: None,
+            sync_lag: None,
+        };
+        let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
+        let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(
+            directives.len(),
+            1,
+            "no directive with an empty metric list"
+        );
+        assert_eq!(
+            directives[0]["Metrics"],
+            json!([{"Name": "Webhooks", "Unit": "Count"}])
+        );
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn every_record_carries_the_powertools_keys_and_cold_start_only_once() {
         assert_eq!(record["function_name"], "merge-deprovision-prod");
         assert_eq!(record["function_memory_size"], 128);
         assert_eq!(record["service"], "merge-deprovision");
-        assert_eq!(answer.metrics["ColdStart"], u8::from(cold));
+        assert_eq!(answer.metrics["ColdStart"].as_u64(), cold.then_some(1));
     }
 }
 
@@ -178,8 +178,8 @@ fn every_sample_event_produces_one_valid_emf_line_with_its_decision() {
             Some("invalid_signature" | "missing_signature")
         );
         assert_eq!(
-            answer.metrics["SignatureFailures"],
-            u8::from(signature_failure),
+            answer.metrics["SignatureFailures"].as_u64(),
+            signature_failure.then_some(1),
             "{}",
             entry.file
         );

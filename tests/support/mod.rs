@@ -16,7 +16,8 @@ use merge_deprovision::http::App;
 use merge_deprovision::http::respond;
 use merge_deprovision::logging::{LogBuffer, LogSettings, subscriber};
 use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, function_url_event};
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// The fixed "now" the tests decide at: after the sample terminated date (2026-11-20),
 /// before the sample scheduled one (2099-06-30).
@@ -128,4 +129,104 @@ pub fn capture_logs<T>(json: bool, f: impl FnOnce() -> T) -> (T, String) {
     let result = lambda_http::tracing::dispatcher::with_default(&dispatch, f);
     let logs = buffer.contents();
     (result, logs)
+}
+
+/// One CloudWatch metric series: namespace, metric name, and dimension names with values.
+pub type Series = (String, String, BTreeMap<String, String>);
+
+/// The series one Embedded Metric Format line publishes a value to.
+pub fn emf_series(line: &Value) -> Vec<Series> {
+    let mut series = Vec::new();
+    for directive in line["_aws"]["CloudWatchMetrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let namespace = directive["Namespace"].as_str().unwrap_or_default();
+        for metric in directive["Metrics"].as_array().into_iter().flatten() {
+            let name = metric["Name"].as_str().unwrap_or_default();
+            for set in directive["Dimensions"].as_array().into_iter().flatten() {
+                let dimensions = set
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(|key| {
+                        (
+                            key.to_owned(),
+                            line[key].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                series.push((namespace.to_owned(), name.to_owned(), dimensions));
+            }
+        }
+    }
+    series
+}
+
+/// The metrics lines of every sample event in `events/`, answered by the real handler.
+pub fn sample_metrics_lines(app: &App) -> Vec<Value> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let manifest = merge_deprovision::samples::read_manifest(
+        &std::fs::read_to_string(dir.join(merge_deprovision::samples::MANIFEST_FILE)).unwrap(),
+    )
+    .unwrap();
+    manifest
+        .iter()
+        .map(|entry| {
+            let event: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join(&entry.file)).unwrap())
+                    .unwrap();
+            answer(app, &request(&event)).metrics
+        })
+        .collect()
+}
+
+/// One delivery of each decision, `rejected` included, from a linked account of
+/// `integration`.
+pub fn deliveries_from(integration: &str) -> Vec<Request> {
+    use merge_deprovision::samples::employee_envelope;
+    let employee = |fields: Value| {
+        employee_envelope("Employee.changed", |data| {
+            for (name, value) in fields.as_object().unwrap() {
+                data.insert(name.clone(), value.clone());
+            }
+        })
+    };
+    let mut envelopes = vec![
+        employee(json!({"employment_status": "INACTIVE", "termination_date": "2026-11-20"})),
+        employee(json!({"employment_status": "ACTIVE", "termination_date": "2099-06-30"})),
+        employee(json!({"employment_status": "ACTIVE", "termination_date": null})),
+        employee(json!({"employment_status": "ACTIVE", "termination_date": "end of Q4"})),
+        employee_envelope("LinkedAccount.synced", |_| {}),
+    ];
+    for envelope in &mut envelopes {
+        envelope["linked_account"]["integration_slug"] = json!(integration);
+    }
+    let signed = envelopes
+        .iter()
+        .map(|e| post(&serde_json::to_vec(e).unwrap(), Signing::TestKey));
+    let forged = post(
+        &serde_json::to_vec(&envelopes[0]).unwrap(),
+        Signing::WrongKey,
+    );
+    signed.chain(std::iter::once(forged)).collect()
+}
+
+/// Runs `request` through the real handler as Lambda would: with an invocation context
+/// and inside the runtime's request span, so the record carries every key it carries
+/// in CloudWatch. Returns the JSON log output and the metrics line.
+pub fn answer_in_lambda(app: &App, request: Request) -> (String, String) {
+    use lambda_http::RequestExt;
+    let context = merge_deprovision::samples::lambda_context(
+        "8f5e4f1a-2b3c-4d5e-8f90-123456789abc",
+        "merge-deprovision-DeprovisionFunction-AbCdEf123456",
+    );
+    let request = request.with_lambda_context(context.clone());
+    let (answered, logs) = capture_logs(true, || {
+        lambda_http::lambda_runtime::layers::trace::request_span(&context)
+            .in_scope(|| respond(app, &request, now()))
+    });
+    (logs, answered.expect("the handler answers").metrics)
 }

@@ -1,0 +1,279 @@
+//! What it costs to run: recomputes the README's monthly cost table from measured
+//! inputs (the bytes each delivery logs, the metric series and datapoints its metrics
+//! lines create, the alarms in `template.yaml`) and a stated workload, and fails if the
+//! README's table differs.
+//!
+//! After changing the records, the metrics, the template or a price:
+//! `UPDATE_README=1 cargo test --test cost` rewrites the table.
+
+mod support;
+
+use serde_json::json;
+use std::collections::BTreeMap;
+use support::{Series, answer_in_lambda, emf_series, post, receiver};
+
+use merge_deprovision::samples::{Signing, employee_envelope};
+
+const START: &str = "<!-- cost-table:start -->";
+const END: &str = "<!-- cost-table:end -->";
+
+/// List prices, us-east-1, in USD, read 2026-11-28 from AWS's public pricing pages.
+mod price {
+    pub const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
+    pub const LAMBDA_ARM64_PER_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const LOGS_INGESTION_PER_GB: f64 = 0.50;
+    pub const LOGS_STORAGE_PER_GB_MONTH: f64 = 0.03;
+    pub const CUSTOM_METRIC_PER_MONTH: f64 = 0.30;
+    pub const ALARM_PER_MONTH: f64 = 0.10;
+    pub const SCHEDULER_PER_MILLION_INVOCATIONS: f64 = 1.00;
+    pub const SQS_PER_MILLION_REQUESTS: f64 = 0.40;
+    pub const SECRET_PER_MONTH: f64 = 0.40;
+    pub const SECRETS_PER_10K_CALLS: f64 = 0.05;
+    pub const DASHBOARD_PER_MONTH: f64 = 3.00;
+}
+
+/// The workload: a company of 1,000 employees with 50 leavers (and as many joiners) a
+/// month, one HR system, on Merge's daily sync. Deliveries a month, by what they decide:
+/// - each leaver: the end date entered ahead (`scheduled`), then `INACTIVE` on the day
+///   and one more change after it (`terminated` twice): 50 + 100;
+/// - each joiner: `Employee.added`, then two changes around the start date (`active`
+///   three times): 150; other profile changes (title, manager, team) for a fifth of
+///   the staff: 200 (`active`);
+/// - one `LinkedAccount.synced` per daily sync: 30 (`ignored`);
+/// - requests refused for their signature (scanners on a public URL): 20 (`rejected`).
+///
+/// Merge sends a webhook only when a sync sees a change, so these are the changes, not
+/// the headcount; at-least-once delivery adds a few duplicates, which the round
+/// numbers absorb.
+const WORKLOAD: [(&str, u64); 5] = [
+    ("terminated", 100),
+    ("scheduled", 50),
+    ("active", 350),
+    ("ignored", 30),
+    ("rejected", 20),
+];
+/// One-time schedules firing for the scheduled terminations: one per leaver.
+const SCHEDULER_FIRINGS: u64 = 50;
+/// Billed duration per invocation. The handler takes tens of microseconds and a cold
+/// start about 2 ms here; Lambda bills at 1 ms granularity and, since 2025, bills the
+/// init phase too, so 100 ms bounds a cold invocation with room to spare.
+const BILLED_SECONDS_PER_INVOCATION: f64 = 0.1;
+const MEMORY_GB: f64 = 0.125;
+/// Lambda's own START, END and REPORT lines in JSON log format, per invocation.
+const PLATFORM_LOG_BYTES: u64 = 600;
+const HOURS_PER_MONTH: f64 = 730.0;
+const GB: f64 = 1e9;
+
+fn delivery(decision: &str) -> lambda_http::Request {
+    let fields = match decision {
+        "terminated" => json!({"employment_status": "INACTIVE", "termination_date": "2026-11-20"}),
+        "scheduled" => json!({"employment_status": "ACTIVE", "termination_date": "2099-06-30"}),
+        _ => json!({"employment_status": "ACTIVE", "termination_date": null}),
+    };
+    let event = if decision == "ignored" {
+        "LinkedAccount.synced"
+    } else {
+        "Employee.changed"
+    };
+    let envelope = employee_envelope(event, |data| {
+        for (name, value) in fields.as_object().unwrap() {
+            data.insert(name.clone(), value.clone());
+        }
+    });
+    let signing = if decision == "rejected" {
+        Signing::WrongKey
+    } else {
+        Signing::TestKey
+    };
+    post(&serde_json::to_vec(&envelope).unwrap(), signing)
+}
+
+/// The measured inputs: log bytes a month, and for each series the datapoints a month.
+struct Measured {
+    log_bytes: u64,
+    record_bytes: BTreeMap<&'static str, u64>,
+    datapoints: BTreeMap<Series, u64>,
+    alarms: u64,
+    retention_days: u64,
+}
+
+fn measure() -> Measured {
+    let mut measured = Measured {
+        log_bytes: 0,
+        record_bytes: BTreeMap::new(),
+        datapoints: BTreeMap::new(),
+        alarms: 0,
+        retention_days: 0,
+    };
+    for (decision, count) in WORKLOAD {
+        // A few deliveries an hour leave Lambda no warm process to reuse, so each is
+        // measured as a cold start: the larger record, and a ColdStart datapoint.
+        let (logs, metrics) = answer_in_lambda(&receiver(), delivery(decision));
+        let line: serde_json::Value = serde_json::from_str(&metrics).unwrap();
+        assert_eq!(
+            line["Decision"], decision,
+            "the workload's delivery decides {decision}"
+        );
+        let bytes = (logs.len() + metrics.len() + 1) as u64;
+        measured.record_bytes.insert(decision, bytes);
+        measured.log_bytes += count * (bytes + PLATFORM_LOG_BYTES);
+        for series in emf_series(&line) {
+            *measured.datapoints.entry(series).or_default() += count;
+        }
+    }
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
+    measured.alarms = template.matches("Type: AWS::CloudWatch::Alarm").count() as u64;
+    let retention = template
+        .split("LogRetentionInDays:")
+        .nth(1)
+        .and_then(|rest| rest.split("Default:").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|days| days.parse().ok())
+        .expect("the template's default log retention");
+    measured.retention_days = retention;
+    measured
+}
+
+fn usd(amount: f64) -> String {
+    if amount == 0.0 {
+        "$0".into()
+    } else if amount < 0.01 {
+        format!("${amount:.5}")
+    } else {
+        format!("${amount:.2}")
+    }
+}
+
+/// The README table, computed from the measured inputs.
+fn table(m: &Measured) -> String {
+    let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
+    let invocations = deliveries + SCHEDULER_FIRINGS;
+    let series = m.datapoints.len();
+    // Custom metrics are prorated by the hour: a series costs only for the hours it
+    // receives data. Each datapoint in an hour of its own is the worst case.
+    let metric_months: f64 = m
+        .datapoints
+        .values()
+        .map(|&points| (points as f64).min(HOURS_PER_MONTH) / HOURS_PER_MONTH)
+        .sum();
+    // Once the function has run for the retention period, that many months of records
+    // are held.
+    let stored_gb = m.log_bytes as f64 / GB * (m.retention_days as f64 / (365.0 / 12.0));
+    let mut rows: Vec<(String, String, f64)> = vec![
+        (
+            "Lambda requests".into(),
+            format!(
+                "{invocations} ({deliveries} deliveries + {SCHEDULER_FIRINGS} schedule firings)"
+            ),
+            invocations as f64 / 1e6 * price::LAMBDA_PER_MILLION_REQUESTS,
+        ),
+        (
+            "Lambda compute, 128 MB arm64".into(),
+            format!(
+                "{:.1} GB-s ({BILLED_SECONDS_PER_INVOCATION} s billed per invocation, a bound)",
+                invocations as f64 * BILLED_SECONDS_PER_INVOCATION * MEMORY_GB
+            ),
+            invocations as f64
+                * BILLED_SECONDS_PER_INVOCATION
+                * MEMORY_GB
+                * price::LAMBDA_ARM64_PER_GB_SECOND,
+        ),
+        (
+            "CloudWatch Logs ingestion".into(),
+            format!(
+                "{:.2} MB (record and metrics line: {} to {} bytes per delivery, measured; \
+                 {PLATFORM_LOG_BYTES} bytes of Lambda's own lines)",
+                m.log_bytes as f64 / 1e6,
+                m.record_bytes.values().min().unwrap(),
+                m.record_bytes.values().max().unwrap()
+            ),
+            m.log_bytes as f64 / GB * price::LOGS_INGESTION_PER_GB,
+        ),
+        (
+            "CloudWatch Logs storage".into(),
+            format!(
+                "{:.1} MB held at the {}-day retention, uncompressed (a bound)",
+                stored_gb * 1e3,
+                m.retention_days
+            ),
+            stored_gb * price::LOGS_STORAGE_PER_GB_MONTH,
+        ),
+        (
+            "Custom metrics".into(),
+            format!(
+                "{series} series (measured), prorated by the hours they receive data: \
+                 {metric_months:.2} metric-months; {} if every series had data every hour",
+                usd(series as f64 * price::CUSTOM_METRIC_PER_MONTH)
+            ),
+            metric_months * price::CUSTOM_METRIC_PER_MONTH,
+        ),
+        (
+            "Alarms".into(),
+            format!("{} standard alarms in template.yaml", m.alarms),
+            m.alarms as f64 * price::ALARM_PER_MONTH,
+        ),
+        (
+            "EventBridge Scheduler".into(),
+            format!("{SCHEDULER_FIRINGS} one-time schedules firing (not used yet)"),
+            SCHEDULER_FIRINGS as f64 / 1e6 * price::SCHEDULER_PER_MILLION_INVOCATIONS,
+        ),
+        (
+            "SQS".into(),
+            "a dead-letter queue with no traffic: 0 requests (not used yet)".into(),
+            0.0 / 1e6 * price::SQS_PER_MILLION_REQUESTS,
+        ),
+        (
+            "Secrets Manager".into(),
+            format!(
+                "one secret and about {invocations} reads (optional, not used yet; the \
+                 environment-variable key costs nothing)"
+            ),
+            price::SECRET_PER_MONTH + invocations as f64 / 1e4 * price::SECRETS_PER_10K_CALLS,
+        ),
+        (
+            "CloudWatch dashboard".into(),
+            "one dashboard (not used yet; free within an account's first three)".into(),
+            price::DASHBOARD_PER_MONTH,
+        ),
+    ];
+    let total: f64 = rows.iter().map(|r| r.2).sum();
+    rows.push(("**Total**".into(), "".into(), total));
+    let mut text = String::from("| item | monthly quantity | USD / month |\n|---|---|---:|\n");
+    for (item, quantity, cost) in rows {
+        text.push_str(&format!("| {item} | {quantity} | {} |\n", usd(cost)));
+    }
+    text
+}
+
+#[test]
+fn the_readme_cost_table_is_what_the_measured_inputs_give() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let expected = table(&measure());
+    let (before, rest) = readme
+        .split_once(START)
+        .expect("the README marks the table");
+    let (current, after) = rest.split_once(END).expect("the README ends the table");
+    let current = current.trim_start_matches('\n');
+    if current != expected {
+        if std::env::var_os("UPDATE_README").is_some() {
+            std::fs::write(path, format!("{before}{START}\n{expected}{END}{after}")).unwrap();
+        } else {
+            panic!(
+                "the README's cost table is stale; rerun with UPDATE_README=1 to rewrite \
+                 it as:\n{expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_workload_creates_no_more_series_than_the_ceiling_for_one_integration() {
+    let measured = measure();
+    assert!(
+        measured.datapoints.len() <= merge_deprovision::metrics::series_ceiling(1),
+        "{:#?}",
+        measured.datapoints
+    );
+}
