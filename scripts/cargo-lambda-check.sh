@@ -3,7 +3,9 @@
 #  1. `cargo lambda build --release --arm64`, and check the artifact is an arm64 bootstrap;
 #  2. `cargo lambda watch` on a free port, with the local test key from Cargo.toml;
 #  3. `cargo lambda invoke` for every event in events/, checked against the manifest;
-#  4. one signed delivery POSTed with curl to the emulated function URL.
+#  4. one signed delivery POSTed with curl to the emulated function URL, signed as the
+#     README shows;
+#  5. a configuration error under `watch` reaches `invoke` instead of hanging it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(scripts/install-tools.sh | tail -n 1)
@@ -11,12 +13,16 @@ export PATH="$bin:$PATH"
 
 work=$(mktemp -d)
 watch_pid=
-cleanup() {
+stop_watch() {
     if [ -n "$watch_pid" ]; then
         kill -TERM -- "-$watch_pid" 2>/dev/null || true
         sleep 1
         kill -KILL -- "-$watch_pid" 2>/dev/null || true
+        watch_pid=
     fi
+}
+cleanup() {
+    stop_watch
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,10 +65,8 @@ python3 scripts/check-manifest.py events/manifest.json "$work/responses"
 
 echo "--- curl to the emulated function URL"
 body='{"hook":{"event":"Employee.removed"},"data":{"id":"e-curl","remote_id":"r-curl"}}'
-signature=$(BODY="$body" python3 -c '
-import base64, hashlib, hmac, os
-tag = hmac.new(b"merge-deprovision-local-test-key", os.environ["BODY"].encode(), hashlib.sha256).digest()
-print(base64.urlsafe_b64encode(tag).decode().rstrip("="))')
+signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac merge-deprovision-local-test-key -binary \
+    | openssl base64 -A | tr '+/' '-_' | tr -d '=')
 answer=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/lambda-url/merge-deprovision/" \
     -H 'content-type: application/json' -H "x-merge-webhook-signature: $signature" --data-binary "$body")
 echo "$answer"
@@ -76,3 +80,17 @@ if [ "$unsigned" != 401 ]; then
     echo "an unsigned POST to the function URL got $unsigned, not 401"; exit 1
 fi
 echo "function URL: signed 200 terminated, unsigned 401"
+
+echo "--- a configuration error under watch is the answer to invoke"
+stop_watch
+setsid cargo lambda watch --ignore-changes --invoke-port "$port" \
+    --env-var TERMINATION_OFFSET_HOURS=500 > "$work/watch-bad.log" 2>&1 &
+watch_pid=$!
+sleep 2
+answer=$(timeout 120 cargo lambda invoke merge-deprovision --invoke-port "$port" \
+    --data-file events/employee-active.json 2>&1 || true)
+echo "$answer" | head -n 5
+if ! echo "$answer" | grep -q "TERMINATION_OFFSET_HOURS must be"; then
+    echo "invoke did not show the configuration error"; cat "$work/watch-bad.log"; exit 1
+fi
+echo "init error: shown by invoke"

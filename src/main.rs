@@ -4,7 +4,7 @@
 use lambda_http::tracing;
 use merge_deprovision::config::Config;
 use merge_deprovision::runtime_init::{
-    missing_lambda_variable, outside_lambda_message, report_init_error,
+    missing_lambda_variable, outside_lambda_message, refuse_invocations, report_init_error,
 };
 use merge_deprovision::{http, logging, runtime_guard};
 use std::process::ExitCode;
@@ -25,7 +25,11 @@ async fn main() -> ExitCode {
                 "configuration invalid: refusing to start"
             );
             if let Err(report) = report_init_error(&message).await {
-                tracing::error!(error = %report, "could not report the init error to the Runtime API");
+                tracing::error!(
+                    error = %report,
+                    "could not report the init error: answering each invocation with it instead"
+                );
+                let _ = refuse_invocations(message).await;
             }
             return ExitCode::FAILURE;
         }

@@ -47,9 +47,39 @@ pub fn runtime_api_endpoint(value: &str) -> Result<Uri, lambda_http::http::uri::
     value.trim().parse()
 }
 
-/// Posts `message` to `/runtime/init/error`. Outside Lambda (no `AWS_LAMBDA_RUNTIME_API`)
-/// there is nobody to tell, and the process exit alone reports the failure.
+/// How long the Runtime API may take to acknowledge an init error. Lambda answers at
+/// once; `cargo lambda watch` never answers, and the process must still exit so that
+/// the failure shows.
+pub const INIT_ERROR_REPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Posts `message` to `/runtime/init/error`, waiting at most
+/// [`INIT_ERROR_REPORT_TIMEOUT`]. Outside Lambda (no `AWS_LAMBDA_RUNTIME_API`) there is
+/// nobody to tell, and the process exit alone reports the failure.
 pub async fn report_init_error(message: &str) -> Result<(), lambda_http::Error> {
+    tokio::time::timeout(INIT_ERROR_REPORT_TIMEOUT, post_init_error(message))
+        .await
+        .map_err(|_| "the Runtime API did not acknowledge the init error in time")?
+}
+
+/// Answers every invocation with `message` as its error, for as long as the runtime
+/// runs. For a Runtime API that does not take an init error (`cargo lambda watch`), so
+/// that whoever invokes the function still learns why it cannot start.
+pub async fn refuse_invocations(message: String) -> Result<(), lambda_http::Error> {
+    let refuse = lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<IgnoredEvent>| {
+        let diagnostic = Diagnostic {
+            error_type: INIT_ERROR_TYPE.to_owned(),
+            error_message: message.clone(),
+        };
+        async move { Err::<(), Diagnostic>(diagnostic) }
+    });
+    lambda_runtime::run(refuse).await
+}
+
+/// Any event at all: its content is not read.
+#[derive(serde::Deserialize)]
+pub struct IgnoredEvent(serde::de::IgnoredAny);
+
+async fn post_init_error(message: &str) -> Result<(), lambda_http::Error> {
     let Ok(api) = std::env::var(RUNTIME_API_VAR) else {
         return Ok(());
     };

@@ -465,3 +465,39 @@ fn run_by_hand_outside_lambda_it_says_what_it_is_in_one_line_and_exits_non_zero(
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `cargo lambda watch` can take an init error without ever answering it, and without
+/// failing the invocation that waits. The function then answers each invocation with
+/// the reason, so that `cargo lambda invoke` shows it instead of hanging.
+#[tokio::test]
+async fn an_init_error_nobody_acknowledges_is_the_answer_to_every_invocation() {
+    let api = RuntimeApi::start_without_init_error_answers().await;
+    let function = Function::spawn(
+        &binary(),
+        &api,
+        &[TEST_KEY, JSON_LOGS, ("TERMINATION_OFFSET_HOURS", "500")],
+    );
+    let event = std::fs::read_to_string(events_dir().join("employee-active.json")).unwrap();
+    for _ in 0..2 {
+        let Reply::Error(body) = api.invoke(&event).await else {
+            panic!("the invocation fails");
+        };
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["errorType"], "Runtime.InitError");
+        assert!(
+            error["errorMessage"]
+                .as_str()
+                .unwrap()
+                .starts_with("TERMINATION_OFFSET_HOURS must be"),
+            "{error}"
+        );
+    }
+    let (stdout, stderr) = function.stop().await;
+    assert_eq!(stderr, "");
+    assert!(
+        json_lines(&stdout)
+            .iter()
+            .all(|line| line.get("decision").is_none()),
+        "no delivery is decided: {stdout}"
+    );
+}

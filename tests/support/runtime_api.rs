@@ -54,6 +54,8 @@ struct Shared {
     pending: Mutex<HashMap<String, oneshot::Sender<Reply>>>,
     init_error: Mutex<Option<InitError>>,
     init_error_posted: Notify,
+    /// False to behave as `cargo lambda watch` can: take an init error and never answer.
+    answers_init_errors: bool,
 }
 
 /// The Runtime API server.
@@ -74,6 +76,15 @@ impl RuntimeApi {
     /// Starts serving under `base_path`, named by a full URL as `cargo lambda watch`
     /// names its emulator (`http://host:port/.rt/<function>`).
     pub async fn start_under(base_path: &'static str) -> Self {
+        Self::serve(base_path, true).await
+    }
+
+    /// Starts serving a Runtime API that never acknowledges an init error.
+    pub async fn start_without_init_error_answers() -> Self {
+        Self::serve("", false).await
+    }
+
+    async fn serve(base_path: &'static str, answers_init_errors: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -84,6 +95,7 @@ impl RuntimeApi {
             pending: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
             init_error_posted: Notify::new(),
+            answers_init_errors,
         });
         let server_state = shared.clone();
         tokio::spawn(async move {
@@ -209,6 +221,9 @@ async fn route(
     if rest == "/init/error" {
         *state.init_error.lock().unwrap() = Some(InitError { error_type, body });
         state.init_error_posted.notify_waiters();
+        if !state.answers_init_errors {
+            std::future::pending::<()>().await;
+        }
         return Ok(status(StatusCode::ACCEPTED));
     }
     let invocation = rest.strip_prefix("/invocation/").unwrap_or_default();
