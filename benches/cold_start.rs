@@ -48,17 +48,17 @@ fn event(name: &str) -> String {
 fn large_event() -> String {
     use serde_json::{Value, json};
     let mut envelope: Value =
-        serde_json::from_str(merge_deprovision::samples::TYPICAL_ENVELOPE).unwrap();
+        serde_json::from_str(merge_deprovision_samples::TYPICAL_ENVELOPE).unwrap();
     envelope["data"]["remote_data"] = Value::Array(
         (0..1_200)
             .map(|i| json!({"path": format!("/people/1/history/{i}"), "data": {"note": "x".repeat(200)}}))
             .collect(),
     );
     let body = serde_json::to_vec(&envelope).unwrap();
-    merge_deprovision::samples::function_url_event(
+    merge_deprovision_samples::function_url_event(
         "POST",
         &body,
-        merge_deprovision::samples::Signing::TestKey,
+        merge_deprovision_samples::Signing::TestKey,
         false,
         "large",
     )

@@ -10,13 +10,13 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, Service, service_fn};
-use merge_deprovision::config::{Config, SIGNATURE_KEY_VAR};
-use merge_deprovision::http::App;
-use merge_deprovision::http::respond;
-use merge_deprovision::logging::{LogSettings, subscriber};
-use merge_deprovision::record::{RequestFacts, log_outcome};
-use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, function_url_event};
-use merge_deprovision::webhook::{Outcome, Receiver};
+use merge_deprovision::domain::webhook::{Outcome, Receiver};
+use merge_deprovision::lambda::config::{Config, SIGNATURE_KEY_VAR};
+use merge_deprovision::lambda::http::App;
+use merge_deprovision::lambda::http::respond;
+use merge_deprovision::lambda::logging::{LogSettings, subscriber};
+use merge_deprovision::lambda::record::{RequestFacts, log_outcome};
+use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, function_url_event};
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::future::Future;
@@ -344,7 +344,7 @@ fn main() {
 
     let payloads = payloads();
     let config = config();
-    let (app, receiver) = (App::new(&config), Receiver::new(&config));
+    let (app, receiver) = (App::new(&config), config.receiver());
     for payload in &payloads {
         let response: Value = serde_json::from_slice(&full_path(&app, &payload.event)).unwrap();
         assert_eq!(response["statusCode"], 200, "{}: {response}", payload.name);

@@ -2,7 +2,7 @@
 //!
 //! Run after changing `src/samples.rs`: `cargo run --example generate-events`.
 
-use merge_deprovision::samples::{
+use merge_deprovision_samples::{
     DOWNSTREAM_SAMPLE_FILE, MANIFEST_FILE, downstream_sample, manifest, samples,
 };
 use std::path::Path;

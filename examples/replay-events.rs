@@ -11,12 +11,12 @@
 use chrono::Utc;
 use lambda_http::RequestExt;
 use lambda_http::lambda_runtime::layers::trace::request_span;
-use merge_deprovision::config::{
+use merge_deprovision::lambda::config::{
     Config, INACTIVE_WITHOUT_DATE_VAR, MAX_BODY_BYTES_VAR, SIGNATURE_KEY_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
 };
-use merge_deprovision::samples::{LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest};
-use merge_deprovision::{http, logging};
+use merge_deprovision::lambda::{http, logging};
+use merge_deprovision_samples::{LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest};
 use serde_json::Value;
 use std::path::Path;
 use std::process::ExitCode;

@@ -2,11 +2,11 @@
 //! logging, serve requests.
 
 use lambda_http::tracing;
-use merge_deprovision::config::Config;
-use merge_deprovision::runtime_init::{
+use merge_deprovision::lambda::config::Config;
+use merge_deprovision::lambda::runtime_init::{
     missing_lambda_variable, outside_lambda_message, refuse_invocations, report_init_error,
 };
-use merge_deprovision::{http, logging, runtime_guard};
+use merge_deprovision::lambda::{http, logging, runtime_guard};
 use std::process::ExitCode;
 
 #[tokio::main(flavor = "current_thread")]

@@ -4,8 +4,8 @@
 
 mod support;
 
-use merge_deprovision::record::TERMINATED_MESSAGE;
-use merge_deprovision::samples::{LOCAL_TEST_KEY, MANIFEST_FILE, read_manifest};
+use merge_deprovision::lambda::record::TERMINATED_MESSAGE;
+use merge_deprovision_samples::{LOCAL_TEST_KEY, MANIFEST_FILE, read_manifest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -234,7 +234,7 @@ async fn cold_start_is_measured_from_spawn_to_first_response() {
 
 #[tokio::test]
 async fn hostile_bodies_never_take_down_the_warm_process() {
-    use merge_deprovision::samples::{Signing, function_url_event};
+    use merge_deprovision_samples::{Signing, function_url_event};
     let api = RuntimeApi::start().await;
     let mut function = Function::spawn(
         &binary(),
@@ -354,7 +354,7 @@ async fn policy_knobs_are_read_from_the_environment_and_bad_values_fail_init() {
 /// serving.
 #[tokio::test]
 async fn events_the_adapter_cannot_read_get_a_400_and_the_process_lives_on() {
-    use merge_deprovision::samples::{Signing, function_url_event};
+    use merge_deprovision_samples::{Signing, function_url_event};
     let api = RuntimeApi::start().await;
     let mut function = Function::spawn(
         &binary(),

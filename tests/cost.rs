@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use support::{Series, answer_in_lambda, emf_series, post, receiver};
 
-use merge_deprovision::samples::{Signing, employee_envelope};
+use merge_deprovision_samples::{Signing, employee_envelope};
 
 const START: &str = "<!-- cost-table:start -->";
 const END: &str = "<!-- cost-table:end -->";
@@ -272,7 +272,7 @@ fn the_readme_cost_table_is_what_the_measured_inputs_give() {
 fn the_workload_creates_no_more_series_than_the_ceiling_for_one_integration() {
     let measured = measure();
     assert!(
-        measured.datapoints.len() <= merge_deprovision::metrics::series_ceiling(1),
+        measured.datapoints.len() <= merge_deprovision::lambda::metrics::series_ceiling(1),
         "{:#?}",
         measured.datapoints
     );

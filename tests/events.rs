@@ -3,7 +3,7 @@
 
 mod support;
 
-use merge_deprovision::samples::{
+use merge_deprovision_samples::{
     DOWNSTREAM_SAMPLE_FILE, MANIFEST_FILE, downstream_sample, manifest, read_manifest, samples,
 };
 use std::collections::BTreeSet;

@@ -3,12 +3,10 @@
 
 mod support;
 
-use merge_deprovision::record::{
+use merge_deprovision::lambda::record::{
     REJECTED_MESSAGE, TERMINATED_MESSAGE, UNDETERMINED_UNREADABLE_DATE_MESSAGE,
 };
-use merge_deprovision::samples::{
-    Signing, TYPICAL_ENVELOPE, employee_envelope, function_url_event,
-};
+use merge_deprovision_samples::{Signing, TYPICAL_ENVELOPE, employee_envelope, function_url_event};
 use serde_json::{Value, json};
 use support::{answer, limited_receiver, post, receiver, request, rotating_receiver};
 

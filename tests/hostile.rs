@@ -3,8 +3,8 @@
 
 mod support;
 
-use merge_deprovision::config::MAX_BODY_BYTES_VAR;
-use merge_deprovision::samples::{Signing, employee_envelope, function_url_event};
+use merge_deprovision::lambda::config::MAX_BODY_BYTES_VAR;
+use merge_deprovision_samples::{Signing, employee_envelope, function_url_event};
 use serde_json::json;
 use support::hostile::hostile_bodies;
 use support::{Answer, answer, post, receiver, receiver_with, request};

@@ -5,7 +5,9 @@
 
 mod support;
 
-use merge_deprovision::metrics::{DECISIONS, UNDIMENSIONED_METRICS, WEBHOOKS, series_ceiling};
+use merge_deprovision::lambda::metrics::{
+    DECISIONS, UNDIMENSIONED_METRICS, WEBHOOKS, series_ceiling,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use support::{Series, answer, deliveries_from, emf_series, receiver, sample_metrics_lines};
 

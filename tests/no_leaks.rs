@@ -3,7 +3,7 @@
 
 mod support;
 
-use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, employee_envelope, function_url_event};
+use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, employee_envelope, function_url_event};
 use serde_json::{Value, json};
 use support::{answer_with, limited_receiver, post, receiver, request};
 

@@ -6,13 +6,13 @@ mod support;
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::lambda_runtime::Config as LambdaConfig;
 use lambda_http::{Context, Request, RequestExt};
-use merge_deprovision::config::{
+use merge_deprovision::domain::dates::parse_hr_date;
+use merge_deprovision::lambda::config::{
     INACTIVE_WITHOUT_DATE_VAR, METRICS_NAMESPACE_VAR, SERVICE_NAME_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
 };
-use merge_deprovision::dates::parse_hr_date;
-use merge_deprovision::record::UNDETERMINED_INACTIVE_MESSAGE;
-use merge_deprovision::samples::{
+use merge_deprovision::lambda::record::UNDETERMINED_INACTIVE_MESSAGE;
+use merge_deprovision_samples::{
     MANIFEST_FILE, Signing, TYPICAL_ENVELOPE, employee_envelope, read_manifest,
 };
 use serde_json::{Value, json};

@@ -2,11 +2,11 @@
 //! their invariants over generated inputs, not just the examples in the unit tests.
 
 use chrono::{DateTime, Duration, FixedOffset, SecondsFormat, TimeZone, Timelike, Utc};
-use merge_deprovision::dates::parse_hr_date;
-use merge_deprovision::decision::{Decision, Policy, decide};
-use merge_deprovision::employee::{Employee, EmploymentStatus, RawDate};
-use merge_deprovision::envelope::Action;
-use merge_deprovision::signature::{KeyUsed, SignatureFailure, Verifier, sign};
+use merge_deprovision::domain::dates::parse_hr_date;
+use merge_deprovision::domain::decision::{Decision, Policy, decide};
+use merge_deprovision::domain::employee::{Employee, EmploymentStatus, RawDate};
+use merge_deprovision::domain::envelope::Action;
+use merge_deprovision::domain::signature::{KeyUsed, SignatureFailure, Verifier, sign};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

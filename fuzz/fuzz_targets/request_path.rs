@@ -9,11 +9,11 @@ use std::cell::Cell;
 use std::panic::catch_unwind;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use libfuzzer_sys::fuzz_target;
-use merge_deprovision::config::{Config, SIGNATURE_KEY_VAR};
-use merge_deprovision::http::{refuse_unreadable, respond};
-use merge_deprovision::logging::{LogSettings, subscriber};
-use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, function_url_event};
-use merge_deprovision::http::App;
+use merge_deprovision::lambda::config::{Config, SIGNATURE_KEY_VAR};
+use merge_deprovision::lambda::http::{refuse_unreadable, respond};
+use merge_deprovision::lambda::logging::{LogSettings, subscriber};
+use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event};
+use merge_deprovision::lambda::http::App;
 use std::sync::OnceLock;
 
 fn app() -> &'static App {

@@ -1,6 +1,6 @@
 //! Hostile bodies for the request path, each with the answer it must get.
 
-use merge_deprovision::samples::{TYPICAL_ENVELOPE, employee_envelope};
+use merge_deprovision_samples::{TYPICAL_ENVELOPE, employee_envelope};
 use serde_json::json;
 
 /// Every hostile body: a name, the decision or error code it gets, and the body.

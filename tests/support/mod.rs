@@ -9,13 +9,13 @@ pub mod runtime_api;
 use chrono::{DateTime, TimeZone, Utc};
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::{Body, Request, Response};
-use merge_deprovision::config::{
+use merge_deprovision::lambda::config::{
     Config, MAX_BODY_BYTES_VAR, PREVIOUS_SIGNATURE_KEY_VAR, SIGNATURE_KEY_VAR,
 };
-use merge_deprovision::http::App;
-use merge_deprovision::http::respond;
-use merge_deprovision::logging::{LogBuffer, LogSettings, subscriber};
-use merge_deprovision::samples::{LOCAL_TEST_KEY, Signing, function_url_event};
+use merge_deprovision::lambda::http::App;
+use merge_deprovision::lambda::http::respond;
+use merge_deprovision::lambda::logging::{LogBuffer, LogSettings, subscriber};
+use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -168,8 +168,8 @@ pub fn emf_series(line: &Value) -> Vec<Series> {
 /// The metrics lines of every sample event in `events/`, answered by the real handler.
 pub fn sample_metrics_lines(app: &App) -> Vec<Value> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
-    let manifest = merge_deprovision::samples::read_manifest(
-        &std::fs::read_to_string(dir.join(merge_deprovision::samples::MANIFEST_FILE)).unwrap(),
+    let manifest = merge_deprovision_samples::read_manifest(
+        &std::fs::read_to_string(dir.join(merge_deprovision_samples::MANIFEST_FILE)).unwrap(),
     )
     .unwrap();
     manifest
@@ -186,7 +186,7 @@ pub fn sample_metrics_lines(app: &App) -> Vec<Value> {
 /// One delivery of each decision, `rejected` included, from a linked account of
 /// `integration`.
 pub fn deliveries_from(integration: &str) -> Vec<Request> {
-    use merge_deprovision::samples::employee_envelope;
+    use merge_deprovision_samples::employee_envelope;
     let employee = |fields: Value| {
         employee_envelope("Employee.changed", |data| {
             for (name, value) in fields.as_object().unwrap() {
@@ -219,7 +219,7 @@ pub fn deliveries_from(integration: &str) -> Vec<Request> {
 /// in CloudWatch. Returns the JSON log output and the metrics line.
 pub fn answer_in_lambda(app: &App, request: Request) -> (String, String) {
     use lambda_http::RequestExt;
-    let context = merge_deprovision::samples::lambda_context(
+    let context = merge_deprovision_samples::lambda_context(
         "8f5e4f1a-2b3c-4d5e-8f90-123456789abc",
         "merge-deprovision-DeprovisionFunction-AbCdEf123456",
     );

@@ -6,10 +6,10 @@
 //! `function_request_id`, `xray_trace_id`, `function_name`, `function_memory_size`,
 //! `service`), so Logs Insights queries written for Powertools work unchanged.
 
-use crate::dates::{as_seconds, to_rfc3339};
-use crate::decision::{Decision, Reason};
-use crate::error::RequestError;
-use crate::webhook::{Decided, Outcome};
+use crate::domain::dates::{as_seconds, to_rfc3339};
+use crate::domain::decision::{Decision, Reason};
+use crate::domain::error::RequestError;
+use crate::domain::webhook::{Decided, Outcome};
 use lambda_http::tracing::{self, Level};
 
 /// Message of the record for a `terminated` decision: the line to alert on.

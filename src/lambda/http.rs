@@ -1,12 +1,12 @@
 //! HTTP glue for the Lambda function URL: request in, domain call, JSON response out.
 
-use crate::config::Config;
-use crate::dates::to_rfc3339;
-use crate::error::RequestError;
-use crate::metrics::{InvocationMetrics, Properties, emf_line};
-use crate::record::{RequestFacts, log_outcome, log_rejection};
-use crate::signature::delivery_id;
-use crate::webhook::{Outcome, Receiver};
+use crate::domain::dates::to_rfc3339;
+use crate::domain::error::RequestError;
+use crate::domain::signature::delivery_id;
+use crate::domain::webhook::{Outcome, Receiver};
+use crate::lambda::config::Config;
+use crate::lambda::metrics::{InvocationMetrics, Properties, emf_line};
+use crate::lambda::record::{RequestFacts, log_outcome, log_rejection};
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
@@ -51,7 +51,7 @@ impl App {
     /// Builds the function's state from validated configuration.
     pub fn new(config: &Config) -> Self {
         App {
-            receiver: Receiver::new(config),
+            receiver: config.receiver(),
             service: config.service.clone(),
             metrics_namespace: config.metrics_namespace.clone(),
             first_invocation: AtomicBool::new(true),

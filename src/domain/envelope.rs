@@ -4,8 +4,8 @@
 //! the event is known: an Employee is read straight from the body, anything else is
 //! skipped. Only when `data` comes before `hook` is the body read a second time.
 
-use crate::employee::Employee;
-use crate::lenient::text;
+use crate::domain::employee::Employee;
+use crate::domain::lenient::text;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;

@@ -4,9 +4,9 @@
 //! `cargo run --example generate-events` writes them; a test fails when the files in
 //! `events/` differ from what this module builds.
 
-use crate::signature::sign;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use merge_deprovision::domain::signature::sign;
 use serde_json::{Map, Value, json};
 
 /// The documented key the sample events are signed with. It is public: never configure
@@ -15,7 +15,7 @@ pub const LOCAL_TEST_KEY: &str = "merge-deprovision-local-test-key";
 
 /// A realistic `Employee.changed` envelope, shaped by Merge's own SDK model, with every
 /// field present and related objects expanded.
-pub const TYPICAL_ENVELOPE: &str = include_str!("../tests/fixtures/employee-changed.json");
+pub const TYPICAL_ENVELOPE: &str = include_str!("../../../tests/fixtures/employee-changed.json");
 
 /// The file, inside `events/`, that lists every sample and its expected answer.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -520,13 +520,14 @@ pub fn lambda_context(request_id: &str, function_name: &str) -> lambda_http::Con
 /// the `employee-terminated` sample, after base64 and gzip decoding: the real record
 /// the handler writes, inside a `DATA_MESSAGE`. Only the record's timestamp is fixed.
 pub fn downstream_sample() -> String {
-    use crate::http::{App, respond};
-    use crate::logging::{LogBuffer, LogSettings, subscriber};
     use lambda_http::RequestExt;
     use lambda_http::tracing::subscriber::filter::LevelFilter;
+    use merge_deprovision::lambda::http::{App, respond};
+    use merge_deprovision::lambda::logging::{LogBuffer, LogSettings, subscriber};
 
-    let config = crate::config::Config::from_lookup(|name| {
-        (name == crate::config::SIGNATURE_KEY_VAR).then(|| LOCAL_TEST_KEY.to_owned())
+    let config = merge_deprovision::lambda::config::Config::from_lookup(|name| {
+        (name == merge_deprovision::lambda::config::SIGNATURE_KEY_VAR)
+            .then(|| LOCAL_TEST_KEY.to_owned())
     })
     .expect("the sample configuration is valid");
     let app = App::new(&config);

@@ -1,7 +1,8 @@
 //! The function's configuration, read once from the environment and validated at init.
 
-use crate::decision::{InactiveMeaning, Policy};
-use crate::signature::Verifier;
+use crate::domain::decision::{InactiveMeaning, Policy};
+use crate::domain::signature::Verifier;
+use crate::domain::webhook::Receiver;
 use chrono::TimeDelta;
 
 /// Environment variable holding the current webhook signature key.
@@ -85,6 +86,11 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The domain's receiver of deliveries, as configured.
+    pub fn receiver(&self) -> Receiver {
+        Receiver::new(self.verifier.clone(), self.max_body_bytes, self.policy)
+    }
+
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -160,7 +166,7 @@ fn valid_namespace(namespace: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signature::{KeyUsed, sign};
+    use crate::domain::signature::{KeyUsed, sign};
 
     fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |name| {

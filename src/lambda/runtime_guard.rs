@@ -6,8 +6,8 @@
 //! invocation error, which the function URL turns into a 502. This guard catches the
 //! conversion's panic and gives the caller the same JSON refusal as any bad request.
 
-use crate::http::{Answered, App, handle, refuse_unreadable, write_metrics};
-use crate::logging::with_answered_panics;
+use crate::lambda::http::{Answered, App, handle, refuse_unreadable, write_metrics};
+use crate::lambda::logging::with_answered_panics;
 use chrono::Utc;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::aws_lambda_events::encodings::Body as EventBody;

@@ -15,7 +15,7 @@
 //! written only when they are 1: a zero would bill an hour and tell nothing that a
 //! missing datapoint does not (their alarm treats missing data as not breaching).
 
-use crate::dates::as_seconds;
+use crate::domain::dates::as_seconds;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 

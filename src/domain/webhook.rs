@@ -3,13 +3,14 @@
 //! This is the domain entry point. It takes plain bytes and a time, so it knows nothing
 //! of HTTP or Lambda.
 
-use crate::config::Config;
-use crate::dates::parse_hr_date;
-use crate::decision::{Decision, Policy, Verdict, decide};
-use crate::employee::{Employee, RawDate};
-use crate::envelope::{Action, Data, EnvelopeError, LinkedAccount, Route, parse_envelope, route};
-use crate::error::RequestError;
-use crate::signature::{KeyUsed, SignatureFailure, Verifier};
+use crate::domain::dates::parse_hr_date;
+use crate::domain::decision::{Decision, Policy, Verdict, decide};
+use crate::domain::employee::{Employee, RawDate};
+use crate::domain::envelope::{
+    Action, Data, EnvelopeError, LinkedAccount, Route, parse_envelope, route,
+};
+use crate::domain::error::RequestError;
+use crate::domain::signature::{KeyUsed, SignatureFailure, Verifier};
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// Why an authenticated delivery was acknowledged without a decision.
@@ -98,12 +99,13 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Builds a receiver from validated configuration.
-    pub fn new(config: &Config) -> Self {
+    /// Builds a receiver that verifies with `verifier`, refuses bodies over
+    /// `max_body_bytes` and decides under `policy`.
+    pub fn new(verifier: Verifier, max_body_bytes: usize, policy: Policy) -> Self {
         Receiver {
-            verifier: config.verifier.clone(),
-            max_body_bytes: config.max_body_bytes,
-            policy: config.policy,
+            verifier,
+            max_body_bytes,
+            policy,
         }
     }
 

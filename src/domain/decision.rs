@@ -1,8 +1,8 @@
 //! The termination decision: a pure function of the event's action, the Employee and now.
 
-use crate::dates::parse_hr_date;
-use crate::employee::{Employee, EmploymentStatus, RawDate};
-use crate::envelope::Action;
+use crate::domain::dates::parse_hr_date;
+use crate::domain::employee::{Employee, EmploymentStatus, RawDate};
+use crate::domain::envelope::Action;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// What the function concluded about an employee's access.

@@ -3,7 +3,7 @@
 //! Every other field, including the sensitive ones and `remote_data`, is skipped by the
 //! parser without being allocated, so it can neither be logged nor cost memory.
 
-use crate::lenient::{Scalar, text};
+use crate::domain::lenient::{Scalar, text};
 use serde::{Deserialize, Deserializer};
 
 /// A Merge Employee, reduced to identity and employment-state fields.
@@ -94,7 +94,7 @@ impl EmploymentStatus {
 /// A date field as it arrived, before parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawDate {
-    /// A string, parsed later by [`crate::dates::parse_hr_date`].
+    /// A string, parsed later by [`crate::domain::dates::parse_hr_date`].
     Text(String),
     /// A number, object or list where a date string belongs.
     NotText,

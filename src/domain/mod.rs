@@ -1,0 +1,11 @@
+//! The domain: bytes and times in, values out. It knows nothing of HTTP, Lambda or AWS,
+//! so every rule here is tested with plain values.
+
+pub mod dates;
+pub mod decision;
+pub mod employee;
+pub mod envelope;
+pub mod error;
+mod lenient;
+pub mod signature;
+pub mod webhook;

@@ -1,0 +1,10 @@
+//! The Lambda edge: configuration from the environment, function URL requests in,
+//! responses, log records and metrics lines out, and the runtime loop around them.
+
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod record;
+pub mod runtime_guard;
+pub mod runtime_init;
