@@ -109,8 +109,8 @@ fn ready<F: Future>(future: F) -> F::Output {
 fn full_path(app: &App, event: &[u8]) -> Vec<u8> {
     let request: LambdaRequest = serde_json::from_slice(event).unwrap();
     let handler = service_fn(|request: Request| async move {
-        let answered = respond(app, &request, now()).unwrap();
-        writeln!(std::io::sink(), "{}", answered.metrics).unwrap();
+        let answered = respond(app, &request, now()).await.unwrap();
+        writeln!(std::io::sink(), "{}", answered.metrics.unwrap_or_default()).unwrap();
         Ok::<Response<Body>, Infallible>(answered.response)
     });
     let mut adapter = Adapter::from(handler);

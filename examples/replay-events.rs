@@ -16,7 +16,9 @@ use merge_deprovision::lambda::config::{
     TERMINATION_OFFSET_HOURS_VAR,
 };
 use merge_deprovision::lambda::{http, logging};
-use merge_deprovision_samples::{LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest};
+use merge_deprovision_samples::{
+    LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest, ready,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::process::ExitCode;
@@ -90,9 +92,9 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, Box<dyn std::error::E
         let context = lambda_context(&format!("replay-{:04}", n + 1), "merge-deprovision");
         let span = request_span(&context);
         let request = lambda_http::request::from_str(&event)?.with_lambda_context(context);
-        let answered = span.in_scope(|| http::respond(&app, &request, Utc::now()))?;
-        if verbose {
-            println!("{}", answered.metrics);
+        let answered = span.in_scope(|| ready(http::respond(&app, &request, Utc::now())))?;
+        if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
+            println!("{metrics}");
         }
         let status = answered.response.status().as_u16();
         let body = String::from_utf8_lossy(answered.response.body().as_ref()).into_owned();

@@ -4,8 +4,10 @@
 //! The layers, each importing only the ones listed before it:
 //! - [`domain`]: signature, envelope, Employee, dates, decision, one delivery from bytes
 //!   to outcome; no HTTP, Lambda or AWS;
-//! - [`lambda`]: the edge that ties the domain to a Lambda function URL, CloudWatch logs
-//!   and metrics.
+//! - [`aws`]: effects on AWS behind narrow traits (the SDK, and in-memory twins);
+//! - [`lambda`]: the edge that ties the domain and the effects to a Lambda function URL,
+//!   scheduled events, CloudWatch logs and metrics.
 
+pub mod aws;
 pub mod domain;
 pub mod lambda;

@@ -39,6 +39,15 @@ async fn main() -> ExitCode {
             "previous signature key configured: accepting deliveries signed with either key"
         );
     }
+    match &config.scheduling {
+        Some(scheduling) => tracing::info!(
+            schedule_group = scheduling.group.as_str(),
+            "scheduled terminations on: future-dated terminations take effect on their date"
+        ),
+        None => tracing::info!(
+            "scheduled terminations off: TERMINATION_SCHEDULE_GROUP and TERMINATION_SCHEDULE_ROLE_ARN are not set"
+        ),
+    }
     let app = http::App::new(&config);
     match runtime_guard::serve(&app).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,11 +38,22 @@ fn http_answer(reply: &Reply) -> (u16, Value) {
 /// and exactly one record (a line that is not a metrics line) per invocation.
 fn assert_one_json_record_per_invocation(stdout: &str, stderr: &str, invocations: usize) {
     assert_eq!(stderr, "", "nothing goes to stderr");
-    let records = json_lines(stdout)
+    let (records, startup): (Vec<Value>, Vec<Value>) = json_lines(stdout)
         .into_iter()
         .filter(|line| line.get("_aws").is_none())
-        .count();
-    assert_eq!(records, invocations, "one record per invocation:\n{stdout}");
+        .partition(|line| line.get("span").is_some());
+    assert_eq!(
+        records.len(),
+        invocations,
+        "one record per invocation:\n{stdout}"
+    );
+    assert_eq!(startup.len(), 1, "one startup record:\n{stdout}");
+    assert!(
+        startup[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("scheduled terminations")
+    );
 }
 
 fn json_lines(stdout: &str) -> Vec<Value> {

@@ -53,6 +53,8 @@ pub enum Reason {
     UnknownStatus,
     /// No field says employment ended.
     NoTerminationSignal,
+    /// A scheduled termination fired: its date has taken effect.
+    TerminationDateReached,
 }
 
 impl Reason {
@@ -69,6 +71,7 @@ impl Reason {
             Reason::StatusPending => "status_pending",
             Reason::UnknownStatus => "unknown_status",
             Reason::NoTerminationSignal => "no_termination_signal",
+            Reason::TerminationDateReached => "termination_date_reached",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The ways a request can be refused. Messages name fields and positions, never values.
+//! The ways a request can fail. Messages name fields and positions, never values.
 
 /// A request this function will not act on, with a human sentence safe to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +50,10 @@ pub enum RequestError {
         /// 1-based column in the body.
         column: usize,
     },
+    /// The delivery was decided, but the termination schedule it needs could not be
+    /// changed: a fault on this side that a retry can fix.
+    #[error("the termination schedule could not be updated; the delivery can be retried")]
+    SchedulingUnavailable,
 }
 
 impl RequestError {
@@ -67,6 +71,7 @@ impl RequestError {
             RequestError::InvalidEmployee | RequestError::UnreadableEmployee { .. } => {
                 "invalid_employee"
             }
+            RequestError::SchedulingUnavailable => "scheduling_unavailable",
         }
     }
 }

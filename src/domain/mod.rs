@@ -7,5 +7,6 @@ pub mod employee;
 pub mod envelope;
 pub mod error;
 mod lenient;
+pub mod schedule;
 pub mod signature;
 pub mod webhook;

@@ -48,8 +48,9 @@ pub struct Decided {
     pub linked_account: LinkedAccount,
     /// The decision and its reasons.
     pub verdict: Verdict,
-    /// Which key verified the delivery.
-    pub key: KeyUsed,
+    /// Which key verified the delivery; none for a scheduled termination firing, which
+    /// comes from this function's own schedule, not from Merge.
+    pub key: Option<KeyUsed>,
     /// See [`termination_lag`]: reported in the record and the metrics.
     pub termination_lag: Option<TimeDelta>,
     /// See [`sync_lag`]: reported in the record and the metrics.
@@ -179,7 +180,7 @@ impl Receiver {
             employee,
             linked_account,
             verdict,
-            key,
+            key: Some(key),
         })))
     }
 }

@@ -29,6 +29,13 @@ pub const DEFAULT_SERVICE_NAME: &str = "merge-deprovision";
 /// The metrics namespace when none is configured.
 pub const DEFAULT_METRICS_NAMESPACE: &str = "MergeDeprovision";
 
+/// Environment variable naming the schedule group for scheduled terminations.
+pub const SCHEDULE_GROUP_VAR: &str = "TERMINATION_SCHEDULE_GROUP";
+/// Environment variable naming the role Scheduler assumes to invoke the function.
+pub const SCHEDULE_ROLE_VAR: &str = "TERMINATION_SCHEDULE_ROLE_ARN";
+/// Environment variable naming the SQS queue for firings Scheduler cannot deliver.
+pub const SCHEDULE_DLQ_VAR: &str = "TERMINATION_SCHEDULE_DLQ_ARN";
+
 /// Default body limit: 1 MiB, several times a typical Employee with `remote_data`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A function URL cannot carry more than 6 MB, so a larger limit is a mistake.
@@ -48,6 +55,19 @@ pub struct Config {
     pub service: String,
     /// The CloudWatch namespace the metrics go to.
     pub metrics_namespace: String,
+    /// Where scheduled terminations go; `None` when scheduling is off.
+    pub scheduling: Option<SchedulingConfig>,
+}
+
+/// Where scheduled terminations go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulingConfig {
+    /// The schedule group.
+    pub group: String,
+    /// The role Scheduler assumes to invoke the function.
+    pub role_arn: String,
+    /// The dead-letter queue for undeliverable firings.
+    pub dead_letter_arn: Option<String>,
 }
 
 /// Why the function cannot start. Messages name variables, never their values.
@@ -83,6 +103,18 @@ pub enum ConfigError {
     /// `INACTIVE_WITHOUT_DATE` is neither `terminated` nor `undetermined`.
     #[error("{INACTIVE_WITHOUT_DATE_VAR} must be `terminated` or `undetermined`")]
     InvalidInactiveMeaning,
+    /// One of the two scheduling variables without the other.
+    #[error(
+        "{missing} is not set: scheduled terminations need both {SCHEDULE_GROUP_VAR} and \
+         {SCHEDULE_ROLE_VAR}, or neither to turn scheduling off"
+    )]
+    IncompleteScheduling {
+        /// The variable that is missing.
+        missing: &'static str,
+    },
+    /// The schedule group's name is not 1 to 64 of `[0-9a-zA-Z-_.]`.
+    #[error("{SCHEDULE_GROUP_VAR} must be 1 to 64 letters, digits or - _ .")]
+    InvalidScheduleGroup,
 }
 
 impl Config {
@@ -140,7 +172,35 @@ impl Config {
         if service.chars().count() > 128 || service.chars().any(char::is_control) {
             return Err(ConfigError::InvalidServiceName);
         }
+        let scheduling = match (present(SCHEDULE_GROUP_VAR), present(SCHEDULE_ROLE_VAR)) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::IncompleteScheduling {
+                    missing: SCHEDULE_ROLE_VAR,
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::IncompleteScheduling {
+                    missing: SCHEDULE_GROUP_VAR,
+                });
+            }
+            (Some(group), Some(role_arn)) => {
+                let valid = (1..=64).contains(&group.len())
+                    && group
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                if !valid {
+                    return Err(ConfigError::InvalidScheduleGroup);
+                }
+                Some(SchedulingConfig {
+                    group,
+                    role_arn,
+                    dead_letter_arn: present(SCHEDULE_DLQ_VAR),
+                })
+            }
+        };
         Ok(Config {
+            scheduling,
             policy: Policy {
                 effective_offset,
                 inactive,
@@ -305,6 +365,65 @@ mod tests {
             with(SERVICE_NAME_VAR, "a\u{7}b").err(),
             Some(ConfigError::InvalidServiceName)
         );
+    }
+
+    #[test]
+    fn scheduling_is_off_without_its_variables_and_on_with_both() {
+        assert_eq!(
+            with(INACTIVE_WITHOUT_DATE_VAR, "terminated")
+                .unwrap()
+                .scheduling,
+            None
+        );
+        let config = Config::from_lookup(lookup(&[
+            (SIGNATURE_KEY_VAR, "k"),
+            (SCHEDULE_GROUP_VAR, "merge-deprovision"),
+            (
+                SCHEDULE_ROLE_VAR,
+                "arn:aws:iam::123456789012:role/scheduler",
+            ),
+        ]))
+        .unwrap();
+        let scheduling = config.scheduling.unwrap();
+        assert_eq!(scheduling.group, "merge-deprovision");
+        assert_eq!(scheduling.dead_letter_arn, None);
+    }
+
+    #[test]
+    fn one_scheduling_variable_without_the_other_names_the_missing_one() {
+        assert_eq!(
+            with(SCHEDULE_GROUP_VAR, "g").err(),
+            Some(ConfigError::IncompleteScheduling {
+                missing: SCHEDULE_ROLE_VAR
+            })
+        );
+        let error = with(SCHEDULE_ROLE_VAR, "arn:aws:iam::1:role/r")
+            .err()
+            .unwrap();
+        assert_eq!(
+            error,
+            ConfigError::IncompleteScheduling {
+                missing: SCHEDULE_GROUP_VAR
+            }
+        );
+        assert!(error.to_string().starts_with(SCHEDULE_GROUP_VAR));
+    }
+
+    #[test]
+    fn a_schedule_group_name_outside_schedulers_pattern_fails_init() {
+        for group in ["has space", "slash/y", &"g".repeat(65)] {
+            let group: &'static str = Box::leak(group.to_owned().into_boxed_str());
+            let result = Config::from_lookup(lookup(&[
+                (SIGNATURE_KEY_VAR, "k"),
+                (SCHEDULE_GROUP_VAR, group),
+                (SCHEDULE_ROLE_VAR, "arn:aws:iam::1:role/r"),
+            ]));
+            assert_eq!(
+                result.err(),
+                Some(ConfigError::InvalidScheduleGroup),
+                "{group}"
+            );
+        }
     }
 
     #[test]

@@ -6,12 +6,13 @@
 //!
 //! - `Webhooks` by `[Decision]` (alarms, dashboard) and `[Decision, Integration]` (which
 //!   HR system a spike or an undetermined record comes from);
-//! - `SignatureFailures`, `ColdStart` and the two lags with none: each answers one
-//!   question about the whole function, and a refused request names no integration.
+//! - `SignatureFailures`, `ColdStart`, the two lags and the scheduling counts with none:
+//!   each answers one question about the whole function, and a refused request names no
+//!   integration.
 //!
-//! That is at most `6 + 5 x integrations + 4` series. Ids never become dimensions.
+//! That is at most `6 + 5 x integrations + 9` series. Ids never become dimensions.
 //!
-//! A series is billed for each hour it receives data, so the two event counts are
+//! A series is billed for each hour it receives data, so the event counts are
 //! written only when they are 1: a zero would bill an hour and tell nothing that a
 //! missing datapoint does not (their alarm treats missing data as not breaching).
 
@@ -29,6 +30,16 @@ pub const COLD_START: &str = "ColdStart";
 pub const TERMINATION_LAG_SECONDS: &str = "TerminationLagSeconds";
 /// Now minus the Employee's `modified_at`.
 pub const SYNC_LAG_SECONDS: &str = "SyncLagSeconds";
+/// Counts termination schedules created.
+pub const SCHEDULES_CREATED: &str = "SchedulesCreated";
+/// Counts termination schedules moved to another time.
+pub const SCHEDULES_UPDATED: &str = "SchedulesUpdated";
+/// Counts pending terminations cancelled by a newer decision.
+pub const SCHEDULES_CANCELLED: &str = "SchedulesCancelled";
+/// Counts scheduled terminations that fired.
+pub const SCHEDULED_TERMINATIONS_FIRED: &str = "ScheduledTerminationsFired";
+/// Counts deliveries answered 503 because a Scheduler call failed.
+pub const SCHEDULING_FAILURES: &str = "SchedulingFailures";
 
 /// What one invocation contributes to the metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +56,23 @@ pub struct InvocationMetrics<'a> {
     pub termination_lag: Option<TimeDelta>,
     /// See [`SYNC_LAG_SECONDS`].
     pub sync_lag: Option<TimeDelta>,
+    /// What the invocation did to a termination schedule, among the counted changes.
+    pub schedule: Option<ScheduleEvent>,
+}
+
+/// The scheduling events that are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleEvent {
+    /// See [`SCHEDULES_CREATED`].
+    Created,
+    /// See [`SCHEDULES_UPDATED`].
+    Updated,
+    /// See [`SCHEDULES_CANCELLED`].
+    Cancelled,
+    /// See [`SCHEDULED_TERMINATIONS_FIRED`].
+    Fired,
+    /// See [`SCHEDULING_FAILURES`].
+    Failed,
 }
 
 /// Plain members added to the line: searchable in the logs, not metrics.
@@ -80,6 +108,28 @@ const COLD_START_COUNT: Definition = Definition {
     name: COLD_START,
     unit: "Count",
 };
+const SCHEDULE_COUNTS: [Definition; 5] = [
+    Definition {
+        name: SCHEDULES_CREATED,
+        unit: "Count",
+    },
+    Definition {
+        name: SCHEDULES_UPDATED,
+        unit: "Count",
+    },
+    Definition {
+        name: SCHEDULES_CANCELLED,
+        unit: "Count",
+    },
+    Definition {
+        name: SCHEDULED_TERMINATIONS_FIRED,
+        unit: "Count",
+    },
+    Definition {
+        name: SCHEDULING_FAILURES,
+        unit: "Count",
+    },
+];
 const TERMINATION_LAG: Definition = Definition {
     name: TERMINATION_LAG_SECONDS,
     unit: "Seconds",
@@ -103,11 +153,16 @@ pub const DECISIONS: [&str; 6] = [
     "rejected",
 ];
 /// The metrics published with no dimension.
-pub const UNDIMENSIONED_METRICS: [&str; 4] = [
+pub const UNDIMENSIONED_METRICS: [&str; 9] = [
     SIGNATURE_FAILURES,
     COLD_START,
     TERMINATION_LAG_SECONDS,
     SYNC_LAG_SECONDS,
+    SCHEDULES_CREATED,
+    SCHEDULES_UPDATED,
+    SCHEDULES_CANCELLED,
+    SCHEDULED_TERMINATIONS_FIRED,
+    SCHEDULING_FAILURES,
 ];
 
 /// The most series the metrics can create when deliveries come from `integrations`
@@ -158,6 +213,19 @@ struct Line<'a> {
     termination_lag: Option<f64>,
     #[serde(rename = "SyncLagSeconds", skip_serializing_if = "Option::is_none")]
     sync_lag: Option<f64>,
+    #[serde(rename = "SchedulesCreated", skip_serializing_if = "Option::is_none")]
+    schedules_created: Option<u8>,
+    #[serde(rename = "SchedulesUpdated", skip_serializing_if = "Option::is_none")]
+    schedules_updated: Option<u8>,
+    #[serde(rename = "SchedulesCancelled", skip_serializing_if = "Option::is_none")]
+    schedules_cancelled: Option<u8>,
+    #[serde(
+        rename = "ScheduledTerminationsFired",
+        skip_serializing_if = "Option::is_none"
+    )]
+    scheduled_terminations_fired: Option<u8>,
+    #[serde(rename = "SchedulingFailures", skip_serializing_if = "Option::is_none")]
+    scheduling_failures: Option<u8>,
     #[serde(flatten)]
     properties: Properties<'a>,
 }
@@ -191,7 +259,7 @@ pub fn emf_line(
     properties: Properties<'_>,
     now: DateTime<Utc>,
 ) -> String {
-    let mut undimensioned: Vec<&'static Definition> = Vec::with_capacity(4);
+    let mut undimensioned: Vec<&'static Definition> = Vec::with_capacity(5);
     if metrics.signature_failure {
         undimensioned.push(&SIGNATURE_FAILURES_COUNT);
     }
@@ -203,6 +271,17 @@ pub fn emf_line(
     }
     if metrics.sync_lag.is_some() {
         undimensioned.push(&SYNC_LAG);
+    }
+    let event = |wanted: ScheduleEvent| (metrics.schedule == Some(wanted)).then_some(1u8);
+    if let Some(schedule) = metrics.schedule {
+        let index = match schedule {
+            ScheduleEvent::Created => 0,
+            ScheduleEvent::Updated => 1,
+            ScheduleEvent::Cancelled => 2,
+            ScheduleEvent::Fired => 3,
+            ScheduleEvent::Failed => 4,
+        };
+        undimensioned.push(&SCHEDULE_COUNTS[index]);
     }
     let by_decision = match metrics.integration {
         Some(_) => BY_DECISION_AND_INTEGRATION,
@@ -220,6 +299,11 @@ pub fn emf_line(
         cold_start: metrics.cold_start.then_some(1),
         termination_lag: metrics.termination_lag.map(as_seconds),
         sync_lag: metrics.sync_lag.map(as_seconds),
+        schedules_created: event(ScheduleEvent::Created),
+        schedules_updated: event(ScheduleEvent::Updated),
+        schedules_cancelled: event(ScheduleEvent::Cancelled),
+        scheduled_terminations_fired: event(ScheduleEvent::Fired),
+        scheduling_failures: event(ScheduleEvent::Failed),
         properties,
     };
     // Serialising borrowed strings and numbers into a String cannot fail.
@@ -248,6 +332,7 @@ mod tests {
             cold_start: true,
             termination_lag: Some(TimeDelta::seconds(90)),
             sync_lag: Some(TimeDelta::milliseconds(1500)),
+            schedule: None,
         }
     }
 
@@ -300,9 +385,9 @@ mod tests {
 
     #[test]
     fn the_ceiling_counts_each_decision_once_and_once_per_integration_but_rejected() {
-        assert_eq!(series_ceiling(0), 10);
-        assert_eq!(series_ceiling(2), 20);
-        assert_eq!(series_ceiling(3), 25);
+        assert_eq!(series_ceiling(0), 15);
+        assert_eq!(series_ceiling(2), 25);
+        assert_eq!(series_ceiling(3), 30);
     }
 
     #[test]
@@ -337,6 +422,7 @@ mod tests {
             cold_start: false,
             termination_lag: None,
             sync_lag: None,
+            schedule: None,
         };
         let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         assert_eq!(
@@ -356,6 +442,7 @@ mod tests {
             cold_start: false,
             termination_lag: None,
             sync_lag: None,
+            schedule: None,
         };
         let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();

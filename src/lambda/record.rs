@@ -9,6 +9,8 @@
 use crate::domain::dates::{as_seconds, to_rfc3339};
 use crate::domain::decision::{Decision, Reason};
 use crate::domain::error::RequestError;
+use crate::domain::schedule::{ScheduleDocument, UnknownInput};
+use crate::domain::signature::KeyUsed;
 use crate::domain::webhook::{Decided, Outcome};
 use lambda_http::tracing::{self, Level};
 
@@ -36,6 +38,15 @@ pub fn undetermined_message(reasons: &[Reason]) -> &'static str {
         UNDETERMINED_INACTIVE_MESSAGE
     }
 }
+/// Message of the ERROR record for a decided delivery whose schedule could not be
+/// changed: it is answered 503 so that Merge retries it.
+pub const SCHEDULING_FAILED_MESSAGE: &str =
+    "termination schedule not updated: delivery answered 503 for a retry";
+/// Message of the record for an expiry schedule that fired.
+pub const EXPIRY_MESSAGE: &str = "schedule memory expired: nothing pending for the employee";
+/// Message of the ERROR record for an event that is neither a function URL request nor
+/// a schedule input of this function.
+pub const UNKNOWN_EVENT_MESSAGE: &str = "event not recognised: invocation failed";
 /// Message of the record for an ignored delivery.
 pub const IGNORED_MESSAGE: &str = "webhook ignored";
 /// Message of the record for a rejected request.
@@ -63,6 +74,12 @@ pub struct RequestFacts<'a> {
     pub service: &'a str,
     /// Derived from the signature header: shared by retries and replays of one delivery.
     pub delivery_id: Option<&'a str>,
+    /// What the invocation did to the employee's termination schedule.
+    pub schedule: Option<&'a str>,
+    /// The schedule's name.
+    pub schedule_name: Option<&'a str>,
+    /// Why a Scheduler call failed.
+    pub schedule_error: Option<&'a str>,
 }
 
 /// Comma-separated reasons, e.g. `status_inactive,termination_date_passed`.
@@ -92,6 +109,9 @@ macro_rules! record {
             function_name = facts.function_name,
             function_memory_size = facts.function_memory_size,
             service = facts.service,
+            schedule = facts.schedule,
+            schedule_name = facts.schedule_name,
+            schedule_error = facts.schedule_error,
             "{}",
             $message
         )
@@ -124,7 +144,7 @@ macro_rules! decision_record {
             linked_account_id = account.id.as_deref(),
             integration = account.integration_slug.as_deref(),
             end_user_organization_name = account.end_user_organization_name.as_deref(),
-            signature_key = d.key.as_str(),
+            signature_key = d.key.map(KeyUsed::as_str),
         )
     }};
 }
@@ -174,4 +194,27 @@ pub fn log_rejection(error: &RequestError, status: u16, facts: &RequestFacts<'_>
         status = status,
         body_bytes = facts.body_bytes,
     );
+}
+
+/// Writes the one ERROR record for a decided delivery whose schedule could not be
+/// changed: every decision field, so an operator can redo it by hand, and the error kind.
+pub fn log_scheduling_failure(d: &Decided, facts: &RequestFacts<'_>) {
+    decision_record!(Level::ERROR, SCHEDULING_FAILED_MESSAGE, d, facts)
+}
+
+/// Writes the record for an expiry schedule that fired.
+pub fn log_expiry(document: &ScheduleDocument, facts: &RequestFacts<'_>) {
+    record!(
+        Level::INFO,
+        facts,
+        EXPIRY_MESSAGE,
+        event = document.kind.as_str(),
+        employee_id = document.employee_id.as_str(),
+        linked_account_id = document.linked_account_id.as_deref(),
+    );
+}
+
+/// Writes the ERROR record for an event that is not this function's.
+pub fn log_unknown_event(error: &UnknownInput, facts: &RequestFacts<'_>) {
+    record!(Level::ERROR, facts, UNKNOWN_EVENT_MESSAGE, error = %error,);
 }

@@ -91,7 +91,9 @@ where
 
 fn unreadable_response<R>(app: &App) -> Result<Answer<R>, Error> {
     let Answered { response, metrics } = refuse_unreadable(app, Utc::now())?;
-    write_metrics(&metrics);
+    if let Some(metrics) = &metrics {
+        write_metrics(metrics);
+    }
     Ok(Answer::Refused(Box::new(function_url_response(response))))
 }
 

@@ -15,7 +15,7 @@ use merge_deprovision::lambda::config::{
 use merge_deprovision::lambda::http::App;
 use merge_deprovision::lambda::http::respond;
 use merge_deprovision::lambda::logging::{LogBuffer, LogSettings, subscriber};
-use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event};
+use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event, ready};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -100,7 +100,7 @@ impl Answer {
 
 /// Runs `request` through the real handler at [`now`], capturing logs in JSON or text.
 pub fn answer_with(receiver: &App, request: &Request, json_logs: bool) -> Answer {
-    let (response, logs) = capture_logs(json_logs, || respond(receiver, request, now()));
+    let (response, logs) = capture_logs(json_logs, || ready(respond(receiver, request, now())));
     let answered = response.expect("the handler answers");
     let response: Response<Body> = answered.response;
     Answer {
@@ -108,7 +108,8 @@ pub fn answer_with(receiver: &App, request: &Request, json_logs: bool) -> Answer
         headers: response.headers().clone(),
         body: String::from_utf8(response.body().as_ref().to_vec()).expect("responses are UTF-8"),
         logs,
-        metrics: serde_json::from_str(&answered.metrics).expect("the metrics line is JSON"),
+        metrics: serde_json::from_str(&answered.metrics.expect("a metrics line"))
+            .expect("the metrics line is JSON"),
     }
 }
 
@@ -226,7 +227,73 @@ pub fn answer_in_lambda(app: &App, request: Request) -> (String, String) {
     let request = request.with_lambda_context(context.clone());
     let (answered, logs) = capture_logs(true, || {
         lambda_http::lambda_runtime::layers::trace::request_span(&context)
-            .in_scope(|| respond(app, &request, now()))
+            .in_scope(|| ready(respond(app, &request, now())))
     });
-    (logs, answered.expect("the handler answers").metrics)
+    let metrics = answered.expect("the handler answers").metrics;
+    (logs, metrics.expect("a metrics line"))
+}
+
+/// The function's ARN the scheduling tests invoke as.
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:merge-deprovision";
+/// The role Scheduler assumes, in the scheduling tests.
+pub const SCHEDULER_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/merge-deprovision-scheduler";
+/// The dead-letter queue, in the scheduling tests.
+pub const DEAD_LETTER_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:merge-deprovision-dlq";
+
+/// The function with scheduling on, over an in-memory schedule group it shares with the
+/// caller.
+pub fn scheduling_app() -> (
+    App,
+    std::sync::Arc<merge_deprovision::aws::memory::MemorySchedules>,
+) {
+    let config = Config::from_lookup(|name| match name {
+        SIGNATURE_KEY_VAR => Some(LOCAL_TEST_KEY.to_owned()),
+        "TERMINATION_SCHEDULE_GROUP" => Some("merge-deprovision".to_owned()),
+        "TERMINATION_SCHEDULE_ROLE_ARN" => Some(SCHEDULER_ROLE_ARN.to_owned()),
+        "TERMINATION_SCHEDULE_DLQ_ARN" => Some(DEAD_LETTER_ARN.to_owned()),
+        _ => None,
+    })
+    .expect("test configuration is valid");
+    let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
+    let app = App::with_schedules(&config, Some(schedules.clone()));
+    (app, schedules)
+}
+
+/// `request` as Lambda hands it over: with an invocation context naming the function.
+pub fn in_lambda(request: Request) -> Request {
+    use lambda_http::RequestExt;
+    let mut context = merge_deprovision_samples::lambda_context("request-1", "merge-deprovision");
+    context.invoked_function_arn = FUNCTION_ARN.to_owned();
+    request.with_lambda_context(context)
+}
+
+/// A signed `Employee.<action>` delivery with `fields` set on the typical Employee.
+pub fn employee_delivery(event: &str, fields: Value) -> Request {
+    let envelope = merge_deprovision_samples::employee_envelope(event, |data| {
+        for (name, value) in fields.as_object().expect("fields are an object") {
+            data.insert(name.clone(), value.clone());
+        }
+    });
+    in_lambda(post(
+        &serde_json::to_vec(&envelope).unwrap(),
+        Signing::TestKey,
+    ))
+}
+
+/// The event Scheduler delivers when a schedule fires: its input, as the raw event.
+pub fn fired_event(input: &str) -> Request {
+    in_lambda(lambda_http::request::from_str(input).expect("any JSON passes through"))
+}
+
+/// Runs an event Scheduler fired through the handler's path for such events.
+pub fn answer_fired(
+    app: &App,
+    request: &Request,
+) -> (
+    Result<merge_deprovision::lambda::http::Answered, merge_deprovision::lambda::http::FiredError>,
+    String,
+) {
+    capture_logs(true, || {
+        merge_deprovision::lambda::http::respond_to_fired(app, request, now())
+    })
 }

@@ -498,6 +498,17 @@ pub fn sample_now() -> chrono::DateTime<chrono::Utc> {
         .unwrap()
 }
 
+/// Runs a future that never waits to its end: the handler with scheduling off, or with
+/// the in-memory scheduler. Panics if it waits, which would be a test's mistake.
+pub fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the future waited; use a runtime"),
+    }
+}
+
 /// A Lambda invocation context as the runtime builds one for a 128 MB function: the
 /// request id, an X-Ray trace id and the function's name, which every record carries.
 pub fn lambda_context(request_id: &str, function_name: &str) -> lambda_http::Context {
@@ -552,7 +563,7 @@ pub fn downstream_sample() -> String {
     lambda_http::tracing::dispatcher::with_default(&dispatch, || {
         // The runtime's own span, so the record carries `span.requestId` as in Lambda.
         lambda_http::lambda_runtime::layers::trace::request_span(&context)
-            .in_scope(|| respond(&app, &request, sample_now()))
+            .in_scope(|| ready(respond(&app, &request, sample_now())))
     })
     .expect("the sample is answered");
     let logged = buffer.contents();

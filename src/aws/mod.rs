@@ -1,0 +1,5 @@
+//! Effects on AWS, each behind a narrow trait with two implementations: the AWS SDK, and
+//! an in-memory twin that behaves like the service, for unit and property tests.
+
+pub mod memory;
+pub mod scheduler;
