@@ -75,7 +75,7 @@ fn print_policy(config: &Config) {
 }
 
 /// Replays every sample, printing one line each and a summary; returns the failures.
-fn replay(config: &Config, verbose: bool) -> Result<usize, Box<dyn std::error::Error>> {
+fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
     print_policy(config);
     let app = http::App::new(config);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
@@ -92,7 +92,7 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, Box<dyn std::error::E
         let context = lambda_context(&format!("replay-{:04}", n + 1), "merge-deprovision");
         let span = request_span(&context);
         let request = lambda_http::request::from_str(&event)?.with_lambda_context(context);
-        let answered = span.in_scope(|| ready(http::respond(&app, &request, Utc::now())))?;
+        let answered = span.in_scope(|| ready(http::answer_event(&app, &request, Utc::now())))?;
         if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
             println!("{metrics}");
         }

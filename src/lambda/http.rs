@@ -138,15 +138,25 @@ pub enum FiredError {
 /// The function's handler: answers one function URL request, or one event Scheduler
 /// fired, at the current time, and writes its metrics line to stdout.
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error> {
-    let answered = if is_fired_event(&request) {
-        respond_to_fired(app, &request, Utc::now())?
-    } else {
-        respond(app, &request, Utc::now()).await?
-    };
+    let answered = answer_event(app, &request, Utc::now()).await?;
     if let Some(metrics) = &answered.metrics {
         write_metrics(metrics);
     }
     Ok(answered.response)
+}
+
+/// Answers one event at time `now`: a fired schedule through [`respond_to_fired`],
+/// anything else as a function URL request through [`respond`].
+pub async fn answer_event(
+    app: &App,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<Answered, Error> {
+    if is_fired_event(request) {
+        Ok(respond_to_fired(app, request, now)?)
+    } else {
+        Ok(respond(app, request, now).await?)
+    }
 }
 
 /// True for an event that is not an HTTP request: `lambda_http` passes it through with

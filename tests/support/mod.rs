@@ -13,7 +13,7 @@ use merge_deprovision::lambda::config::{
     Config, MAX_BODY_BYTES_VAR, PREVIOUS_SIGNATURE_KEY_VAR, SIGNATURE_KEY_VAR,
 };
 use merge_deprovision::lambda::http::App;
-use merge_deprovision::lambda::http::respond;
+use merge_deprovision::lambda::http::answer_event;
 use merge_deprovision::lambda::logging::{LogBuffer, LogSettings, subscriber};
 use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event, ready};
 use serde_json::{Value, json};
@@ -100,7 +100,8 @@ impl Answer {
 
 /// Runs `request` through the real handler at [`now`], capturing logs in JSON or text.
 pub fn answer_with(receiver: &App, request: &Request, json_logs: bool) -> Answer {
-    let (response, logs) = capture_logs(json_logs, || ready(respond(receiver, request, now())));
+    let (response, logs) =
+        capture_logs(json_logs, || ready(answer_event(receiver, request, now())));
     let answered = response.expect("the handler answers");
     let response: Response<Body> = answered.response;
     Answer {
@@ -227,7 +228,7 @@ pub fn answer_in_lambda(app: &App, request: Request) -> (String, String) {
     let request = request.with_lambda_context(context.clone());
     let (answered, logs) = capture_logs(true, || {
         lambda_http::lambda_runtime::layers::trace::request_span(&context)
-            .in_scope(|| ready(respond(app, &request, now())))
+            .in_scope(|| ready(answer_event(app, &request, now())))
     });
     let metrics = answered.expect("the handler answers").metrics;
     (logs, metrics.expect("a metrics line"))

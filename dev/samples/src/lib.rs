@@ -205,19 +205,20 @@ pub fn samples() -> Vec<Sample> {
         TestKey,
         false,
     );
+    let scheduled_body = employee(
+        "Employee.changed",
+        &[
+            ("employment_status", active.clone()),
+            ("termination_date", json!("2099-06-30T00:00:00Z")),
+        ],
+    );
     add(
         "employee-scheduled",
         "Employee.changed with a termination date in the future",
         200,
         Decision("scheduled"),
         "POST",
-        &employee(
-            "Employee.changed",
-            &[
-                ("employment_status", active.clone()),
-                ("termination_date", json!("2099-06-30T00:00:00Z")),
-            ],
-        ),
+        &scheduled_body,
         TestKey,
         false,
     );
@@ -397,7 +398,39 @@ pub fn samples() -> Vec<Sample> {
         Unsigned,
         false,
     );
+    list.push(Sample {
+        name: "scheduled-termination-fired",
+        description: "the input EventBridge Scheduler delivers when the employee-scheduled \
+                      sample's termination takes effect (not a function URL event)",
+        status: 200,
+        expected: Decision("terminated"),
+        event: fired_termination(&scheduled_body),
+    });
     list
+}
+
+/// The input the function schedules for a delivery, as Scheduler delivers it when the
+/// termination takes effect: planned by the function's own code, so it cannot drift.
+fn fired_termination(body: &[u8]) -> Value {
+    use merge_deprovision::domain::schedule::{Call, plan};
+    use merge_deprovision::domain::webhook::Outcome;
+    let config = merge_deprovision::lambda::config::Config::from_lookup(|name| {
+        (name == merge_deprovision::lambda::config::SIGNATURE_KEY_VAR)
+            .then(|| LOCAL_TEST_KEY.to_owned())
+    })
+    .expect("the sample configuration is valid");
+    let signature = sign(LOCAL_TEST_KEY.as_bytes(), body);
+    let outcome = config
+        .receiver()
+        .receive(body, Some(signature.as_bytes()), sample_now())
+        .expect("the scheduled sample is accepted");
+    let Outcome::Decided(decided) = outcome else {
+        panic!("the scheduled sample is decided");
+    };
+    let Call::Create(desired) = plan(&decided, None, sample_now()).call else {
+        panic!("a first scheduled delivery creates its schedule");
+    };
+    serde_json::to_value(&desired.document).expect("the document serialises")
 }
 
 /// The manifest: each sample's file, description and expected answer.
