@@ -10,7 +10,7 @@ mod support;
 
 use serde_json::json;
 use std::collections::BTreeMap;
-use support::{Series, answer_in_lambda, emf_series, post, receiver};
+use support::{Series, answer_in_lambda, emf_series, fired_event, post, scheduling_app};
 
 use merge_deprovision_samples::{Signing, employee_envelope};
 
@@ -52,8 +52,12 @@ const WORKLOAD: [(&str, u64); 5] = [
     ("ignored", 30),
     ("rejected", 20),
 ];
-/// One-time schedules firing for the scheduled terminations: one per leaver.
-const SCHEDULER_FIRINGS: u64 = 50;
+/// Scheduled terminations firing: one per leaver.
+const TERMINATION_FIRINGS: u64 = 50;
+/// Expiries firing: at most one per decided delivery that is neither scheduled nor an
+/// `Employee.added` (100 terminated, 300 active changes); several changes to one
+/// employee within the expiry's 72 hours share one, so this is a bound.
+const EXPIRY_FIRINGS: u64 = 400;
 /// Billed duration per invocation. The handler takes tens of microseconds and a cold
 /// start about 2 ms here; Lambda bills at 1 ms granularity and, since 2025, bills the
 /// init phase too, so 100 ms bounds a cold invocation with room to spare.
@@ -105,21 +109,42 @@ fn measure() -> Measured {
         alarms: 0,
         retention_days: 0,
     };
+    let mut count_in =
+        |name: &'static str, count: u64, (logs, metrics): (String, Option<String>)| {
+            let metrics = metrics.unwrap_or_default();
+            let bytes = (logs.len() + metrics.len() + 1) as u64;
+            measured.record_bytes.insert(name, bytes);
+            measured.log_bytes += count * (bytes + PLATFORM_LOG_BYTES);
+            if let Ok(line) = serde_json::from_str::<serde_json::Value>(&metrics) {
+                for series in emf_series(&line) {
+                    *measured.datapoints.entry(series).or_default() += count;
+                }
+            }
+        };
     for (decision, count) in WORKLOAD {
         // A few deliveries an hour leave Lambda no warm process to reuse, so each is
-        // measured as a cold start: the larger record, and a ColdStart datapoint.
-        let (logs, metrics) = answer_in_lambda(&receiver(), delivery(decision));
-        let line: serde_json::Value = serde_json::from_str(&metrics).unwrap();
+        // measured as a cold start: the larger record, and a ColdStart datapoint. Each
+        // employee is new to the schedule group, as most are.
+        let (app, _) = scheduling_app();
+        let (logs, metrics) = answer_in_lambda(&app, delivery(decision));
+        let line: serde_json::Value = serde_json::from_str(metrics.as_deref().unwrap()).unwrap();
         assert_eq!(
             line["Decision"], decision,
             "the workload's delivery decides {decision}"
         );
-        let bytes = (logs.len() + metrics.len() + 1) as u64;
-        measured.record_bytes.insert(decision, bytes);
-        measured.log_bytes += count * (bytes + PLATFORM_LOG_BYTES);
-        for series in emf_series(&line) {
-            *measured.datapoints.entry(series).or_default() += count;
-        }
+        count_in(decision, count, (logs, metrics));
+    }
+    // What the schedules deliver when they fire: a termination, and an expiry.
+    for (name, decision, count) in [
+        ("termination fired", "scheduled", TERMINATION_FIRINGS),
+        ("expiry fired", "active", EXPIRY_FIRINGS),
+    ] {
+        let (app, schedules) = scheduling_app();
+        answer_in_lambda(&app, delivery(decision));
+        let schedule = schedules.schedules().into_keys().next().unwrap();
+        let input = serde_json::to_string(&schedules.fire(&schedule).unwrap()).unwrap();
+        let (app, _) = scheduling_app();
+        count_in(name, count, answer_in_lambda(&app, fired_event(&input)));
     }
     let template =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
@@ -148,7 +173,8 @@ fn usd(amount: f64) -> String {
 /// The README table, computed from the measured inputs.
 fn table(m: &Measured) -> String {
     let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
-    let invocations = deliveries + SCHEDULER_FIRINGS;
+    let firings = TERMINATION_FIRINGS + EXPIRY_FIRINGS;
+    let invocations = deliveries + firings;
     let series = m.datapoints.len();
     // Custom metrics are prorated by the hour: a series costs only for the hours it
     // receives data. Each datapoint in an hour of its own is the worst case.
@@ -163,9 +189,7 @@ fn table(m: &Measured) -> String {
     let mut rows: Vec<(String, String, f64)> = vec![
         (
             "Lambda requests".into(),
-            format!(
-                "{invocations} ({deliveries} deliveries + {SCHEDULER_FIRINGS} schedule firings)"
-            ),
+            format!("{invocations} ({deliveries} deliveries + {firings} schedule firings)"),
             invocations as f64 / 1e6 * price::LAMBDA_PER_MILLION_REQUESTS,
         ),
         (
@@ -182,7 +206,7 @@ fn table(m: &Measured) -> String {
         (
             "CloudWatch Logs ingestion".into(),
             format!(
-                "{:.2} MB (record and metrics line: {} to {} bytes per delivery, measured; \
+                "{:.2} MB (record and metrics line: {} to {} bytes per invocation, measured; \
                  {PLATFORM_LOG_BYTES} bytes of Lambda's own lines)",
                 m.log_bytes as f64 / 1e6,
                 m.record_bytes.values().min().unwrap(),
@@ -215,12 +239,15 @@ fn table(m: &Measured) -> String {
         ),
         (
             "EventBridge Scheduler".into(),
-            format!("{SCHEDULER_FIRINGS} one-time schedules firing (not used yet)"),
-            SCHEDULER_FIRINGS as f64 / 1e6 * price::SCHEDULER_PER_MILLION_INVOCATIONS,
+            format!(
+                "{firings} one-time schedules firing ({TERMINATION_FIRINGS} terminations, at \
+                 most {EXPIRY_FIRINGS} expiries); creating and updating them is free"
+            ),
+            firings as f64 / 1e6 * price::SCHEDULER_PER_MILLION_INVOCATIONS,
         ),
         (
             "SQS".into(),
-            "a dead-letter queue with no traffic: 0 requests (not used yet)".into(),
+            "the schedules' dead-letter queue: no traffic unless a firing fails, 0 requests".into(),
             0.0 / 1e6 * price::SQS_PER_MILLION_REQUESTS,
         ),
         (
