@@ -155,6 +155,11 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Attempts per call, the first included.
 pub const MAX_ATTEMPTS: u32 = 3;
+/// The first retry's backoff (with jitter), shorter than the SDK's default second so
+/// that three attempts fit in [`OPERATION_TIMEOUT`].
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+/// The longest backoff between attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// The shared AWS SDK configuration: TLS through rustls with ring, standard retries,
 /// and timeouts that fit the function's. Endpoints, Region and credentials come from the
@@ -170,7 +175,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(INITIAL_BACKOFF)
+                .with_max_backoff(MAX_BACKOFF),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))

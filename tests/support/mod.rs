@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod aws_proxy;
 pub mod hostile;
 pub mod runtime_api;
 

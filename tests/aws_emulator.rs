@@ -1,0 +1,375 @@
+//! The built binary against the real AWS SDK and an AWS emulator (moto in server mode)
+//! on loopback, through a proxy that can throttle or drop the Scheduler calls.
+//!
+//! These need the emulator, so they are ignored by a plain `cargo test`;
+//! `scripts/aws-emulator-check.sh` installs and starts it, and runs them with
+//! `AWS_EMULATOR_ENDPOINT` set.
+
+mod support;
+
+use aws_sdk_scheduler::Client;
+use merge_deprovision_samples::{Signing, employee_envelope, function_url_event};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use support::aws_proxy::{AwsProxy, Mode};
+use support::runtime_api::{Function, Reply, RuntimeApi};
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/merge-deprovision-scheduler";
+const DLQ_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:merge-deprovision-dlq";
+/// What the loopback Runtime API names the function as.
+const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:merge-deprovision";
+const SENTINEL: &str = "SENTINEL-PII-4f1c";
+
+fn emulator() -> SocketAddr {
+    let url = std::env::var("AWS_EMULATOR_ENDPOINT")
+        .expect("AWS_EMULATOR_ENDPOINT names the emulator: run scripts/aws-emulator-check.sh");
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("the endpoint is http://host:port")
+}
+
+/// A Scheduler client straight to the emulator, to read what the function stored.
+fn scheduler() -> Client {
+    use aws_sdk_scheduler::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let config = aws_sdk_scheduler::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url(format!("http://{}", emulator()))
+        .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
+        .http_client(http)
+        .build();
+    Client::from_conf(config)
+}
+
+/// A schedule group of the test's own, made as the template makes it.
+async fn group(client: &Client, name: &str) -> String {
+    let group = format!("{name}-{}", std::process::id());
+    client
+        .create_schedule_group()
+        .name(&group)
+        .send()
+        .await
+        .expect("the emulator creates the group");
+    group
+}
+
+fn spawn(api: &RuntimeApi, proxy: &AwsProxy, group: &str) -> Function {
+    let endpoint = proxy.url();
+    Function::spawn(
+        &std::path::PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision")),
+        api,
+        &[
+            (
+                "MERGE_WEBHOOK_SIGNATURE_KEY",
+                merge_deprovision_samples::LOCAL_TEST_KEY,
+            ),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("TERMINATION_SCHEDULE_GROUP", group),
+            ("TERMINATION_SCHEDULE_ROLE_ARN", ROLE_ARN),
+            ("TERMINATION_SCHEDULE_DLQ_ARN", DLQ_ARN),
+        ],
+    )
+}
+
+/// A signed delivery for employee `id`, with `fields` and sentinels in the sensitive
+/// fields.
+fn delivery(id: &str, fields: Value) -> String {
+    let envelope = employee_envelope("Employee.changed", |data| {
+        data.insert("id".into(), json!(id));
+        for sensitive in [
+            "ssn",
+            "personal_email",
+            "date_of_birth",
+            "mobile_phone_number",
+        ] {
+            data.insert(sensitive.into(), json!(SENTINEL));
+        }
+        for (name, value) in fields.as_object().unwrap() {
+            data.insert(name.clone(), value.clone());
+        }
+    });
+    let body = serde_json::to_vec(&envelope).unwrap();
+    function_url_event("POST", &body, Signing::TestKey, false, id).to_string()
+}
+
+fn scheduled(id: &str, date: &str, modified_at: &str) -> String {
+    delivery(
+        id,
+        json!({"employment_status": "ACTIVE", "termination_date": date, "modified_at": modified_at}),
+    )
+}
+
+/// Status and body of a function URL answer, or the result of a fired event.
+fn answer(reply: &Reply) -> (u16, Value) {
+    let Reply::Response(text) = reply else {
+        panic!("expected a response, got {reply:?}");
+    };
+    let response: Value = serde_json::from_str(text).unwrap();
+    match response["statusCode"].as_u64() {
+        Some(status) => (
+            status as u16,
+            serde_json::from_str(response["body"].as_str().unwrap()).unwrap(),
+        ),
+        None => (200, response),
+    }
+}
+
+async fn stored_input(client: &Client, group: &str, name: &str) -> Option<Value> {
+    let schedule = client
+        .get_schedule()
+        .group_name(group)
+        .name(name)
+        .send()
+        .await
+        .ok()?;
+    let input = schedule.target()?.input()?;
+    serde_json::from_str(input).ok()
+}
+
+async fn names(client: &Client, group: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_schedules()
+            .group_name(group)
+            .set_next_token(token)
+            .max_results(100)
+            .send()
+            .await
+            .expect("the emulator lists schedules");
+        names.extend(
+            page.schedules()
+                .iter()
+                .filter_map(|s| s.name().map(str::to_owned)),
+        );
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return names;
+        }
+    }
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn the_binary_creates_updates_fires_and_cancels_schedules_through_the_sdk() {
+    let client = scheduler();
+    let group = group(&client, "lifecycle").await;
+    let proxy = AwsProxy::start(emulator()).await;
+    let api = RuntimeApi::start().await;
+    let function = spawn(&api, &proxy, &group);
+
+    let (status, body) = answer(
+        &api.invoke(&scheduled("e1", "2099-06-30", "2026-11-26T01:00:00Z"))
+            .await,
+    );
+    assert_eq!(
+        (status, body["decision"].as_str()),
+        (200, Some("scheduled")),
+        "{body}"
+    );
+    let stored = names(&client, &group).await;
+    assert_eq!(stored.len(), 1);
+    let name = &stored[0];
+    let schedule = client
+        .get_schedule()
+        .group_name(&group)
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("at(2099-06-30T00:00:00)")
+    );
+    assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
+    assert_eq!(
+        schedule.flexible_time_window().map(|w| w.mode().as_str()),
+        Some("OFF")
+    );
+    assert_eq!(
+        schedule.action_after_completion().map(|a| a.as_str()),
+        Some("DELETE")
+    );
+    let target = schedule.target().unwrap();
+    assert_eq!(target.arn(), FUNCTION_ARN);
+    assert_eq!(target.role_arn(), ROLE_ARN);
+    assert_eq!(
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some(DLQ_ARN)
+    );
+    assert!(target.retry_policy().is_some());
+    let input: Value = serde_json::from_str(target.input().unwrap()).unwrap();
+    assert_eq!(input["kind"], "merge-deprovision.scheduled-termination");
+    assert_eq!(input["employee_id"], "e1");
+    assert!(
+        !format!("{schedule:?}").contains(SENTINEL),
+        "no sensitive field is stored"
+    );
+
+    // A later date updates the same schedule, every field sent again.
+    let (status, _) = answer(
+        &api.invoke(&scheduled("e1", "2099-07-31", "2026-11-26T02:00:00Z"))
+            .await,
+    );
+    assert_eq!(status, 200);
+    let schedule = client
+        .get_schedule()
+        .group_name(&group)
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("at(2099-07-31T00:00:00)")
+    );
+    assert_eq!(schedule.target().unwrap().arn(), FUNCTION_ARN);
+    assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
+
+    // The stored input, fed back as Scheduler would, is a terminated record.
+    let fired = schedule.target().unwrap().input().unwrap().to_owned();
+    let (status, body) = answer(&api.invoke(&fired).await);
+    assert_eq!(
+        (status, body["decision"].as_str()),
+        (200, Some("terminated"))
+    );
+
+    // A newer active delivery cancels it; a stale scheduled retry brings nothing back.
+    let active = delivery(
+        "e1",
+        json!({"employment_status": "ACTIVE", "termination_date": null, "modified_at": "2026-11-26T03:00:00Z"}),
+    );
+    assert_eq!(answer(&api.invoke(&active).await).0, 200);
+    assert_eq!(
+        stored_input(&client, &group, name).await.unwrap()["kind"],
+        "merge-deprovision.schedule-expiry"
+    );
+    let stale = scheduled("e1", "2099-06-30", "2026-11-26T01:00:00Z");
+    assert_eq!(answer(&api.invoke(&stale).await).0, 200);
+    for name in names(&client, &group).await {
+        let input = stored_input(&client, &group, &name).await.unwrap();
+        assert_ne!(
+            input["kind"], "merge-deprovision.scheduled-termination",
+            "{input}"
+        );
+    }
+
+    let (stdout, stderr) = function.stop().await;
+    assert_eq!(stderr, "");
+    assert!(!stdout.contains(SENTINEL));
+    let records: Vec<Value> = json_lines(&stdout)
+        .into_iter()
+        .filter(|r| r.get("decision").is_some())
+        .collect();
+    let schedule_field: Vec<&str> = records
+        .iter()
+        .map(|r| r["schedule"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        schedule_field,
+        vec!["created", "updated", "fired", "cancelled", "stale"]
+    );
+    assert_eq!(records[2]["reasons"], "termination_date_reached");
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn an_unreachable_scheduler_is_a_503_with_an_error_record_and_the_process_serves_on() {
+    let client = scheduler();
+    let group = group(&client, "down").await;
+    let proxy = AwsProxy::start(emulator()).await;
+    let api = RuntimeApi::start().await;
+    let mut function = spawn(&api, &proxy, &group);
+
+    proxy.set_mode(Mode::Down);
+    let delivery = scheduled("e-down", "2099-06-30", "2026-11-26T01:00:00Z");
+    let (status, body) = answer(&api.invoke(&delivery).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("scheduling_unavailable"))
+    );
+    assert!(function.is_running());
+
+    proxy.set_mode(Mode::Forward);
+    let (status, _) = answer(&api.invoke(&delivery).await);
+    assert_eq!(status, 200, "the retry is served");
+    assert_eq!(names(&client, &group).await.len(), 1);
+
+    let (stdout, _) = function.stop().await;
+    let lines = json_lines(&stdout);
+    let error = lines
+        .iter()
+        .find(|r| r["level"] == "ERROR")
+        .expect("one ERROR record");
+    assert_eq!(error["decision"], "scheduled");
+    assert_eq!(error["employee_id"], "e-down");
+    assert_eq!(error["schedule_error"], "unreachable");
+    assert!(
+        lines.iter().any(|l| l["SchedulingFailures"] == 1),
+        "the failure is counted"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn with_a_third_of_the_calls_throttled_300_deliveries_end_as_exactly_300_schedules() {
+    let client = scheduler();
+    let group = group(&client, "throttled").await;
+    let proxy = AwsProxy::start(emulator()).await;
+    let api = RuntimeApi::start().await;
+    let function = spawn(&api, &proxy, &group);
+    proxy.set_mode(Mode::ThrottleAThird);
+
+    let deliveries: Vec<String> = (0..300)
+        .map(|i| scheduled(&format!("e-{i:03}"), "2099-06-30", "2026-11-26T01:00:00Z"))
+        .collect();
+    let mut pending: Vec<&String> = deliveries.iter().collect();
+    let mut first_round_refused = None;
+    for round in 0..20 {
+        let mut refused = Vec::new();
+        for delivery in pending {
+            let (status, body) = answer(&api.invoke(delivery).await);
+            match status {
+                200 => assert_eq!(body["decision"], "scheduled"),
+                503 => refused.push(delivery),
+                other => panic!("round {round}: status {other}: {body}"),
+            }
+        }
+        first_round_refused.get_or_insert(refused.len());
+        pending = refused;
+        if pending.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        pending.is_empty(),
+        "{} deliveries never succeeded",
+        pending.len()
+    );
+    assert_eq!(names(&client, &group).await.len(), 300);
+    println!(
+        "300 deliveries: {} answered 503 at first and succeeded when resent; {} of {} calls throttled",
+        first_round_refused.unwrap_or(0),
+        proxy.throttled(),
+        proxy.requests()
+    );
+    function.stop().await;
+}
