@@ -5,6 +5,8 @@
 //! the deployment uses, then driven through a Lambda Runtime API on loopback, as in
 //! `tests/binary.rs`. Run with `cargo bench --bench cold_start`.
 
+#[path = "../tests/support/fake_scheduler.rs"]
+mod fake_scheduler;
 #[path = "../tests/support/runtime_api.rs"]
 mod runtime_api;
 
@@ -61,6 +63,23 @@ fn large_event() -> String {
         merge_deprovision_samples::Signing::TestKey,
         false,
         "large",
+    )
+    .to_string()
+}
+
+/// A signed delivery of `event` with `fields` on the typical Employee.
+fn delivery(event: &str, fields: serde_json::Value) -> String {
+    let envelope = merge_deprovision_samples::employee_envelope(event, |data| {
+        for (name, value) in fields.as_object().unwrap() {
+            data.insert(name.clone(), value.clone());
+        }
+    });
+    merge_deprovision_samples::function_url_event(
+        "POST",
+        &serde_json::to_vec(&envelope).unwrap(),
+        merge_deprovision_samples::Signing::TestKey,
+        false,
+        "bench",
     )
     .to_string()
 }
@@ -124,10 +143,32 @@ fn main() {
         "--example",
         "bare-function-multi-thread",
     ]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let scheduler = runtime.block_on(fake_scheduler::FakeScheduler::start());
+    let endpoint: &'static str = Box::leak(scheduler.url().into_boxed_str());
     let ours = Binary {
         name: "merge-deprovision",
         path: release.join("merge-deprovision"),
         env: vec![KEY, JSON_LOGS],
+    };
+    let scheduling = Binary {
+        name: "merge-deprovision, scheduling on",
+        path: release.join("merge-deprovision"),
+        env: vec![
+            KEY,
+            JSON_LOGS,
+            ("TERMINATION_SCHEDULE_GROUP", "merge-deprovision"),
+            (
+                "TERMINATION_SCHEDULE_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/scheduler",
+            ),
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ACCESS_KEY_ID", "bench"),
+            ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ],
     };
     let bare = Binary {
         name: "bare lambda_http (current_thread)",
@@ -139,45 +180,63 @@ fn main() {
         path: release.join("examples/bare-function-multi-thread"),
         env: vec![JSON_LOGS],
     };
-    let binaries = [&ours, &bare, &bare_mt];
+    let binaries = [&ours, &bare, &bare_mt, &scheduling];
     let typical = event("employee-terminated.json");
     let minimal = event("employee-removed.json");
     let large = large_event();
+    // With scheduling on, a delivery that needs no Scheduler call: a new hire.
+    let added = delivery(
+        "Employee.added",
+        serde_json::json!({"employment_status": "ACTIVE", "termination_date": null}),
+    );
+    let scheduled = delivery(
+        "Employee.changed",
+        serde_json::json!({"employment_status": "ACTIVE", "termination_date": "2099-06-30"}),
+    );
     let rounds = if full { COLD_ROUNDS } else { 3 };
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     runtime.block_on(async {
         let mut cold: Vec<Vec<Duration>> = vec![Vec::new(); binaries.len()];
         for round in 0..rounds {
             // Rotate the order so no binary always runs first after the others.
             for k in 0..binaries.len() {
                 let i = (round + k) % binaries.len();
-                cold[i].push(cold_start(binaries[i], &typical).await);
+                let payload = if binaries[i].name == scheduling.name { &added } else { &typical };
+                cold[i].push(cold_start(binaries[i], payload).await);
             }
         }
         let cold: Vec<Duration> = cold.into_iter().map(median).collect();
 
-        println!("\ncold start: spawn to first response, median of {rounds} (this machine, release profile)");
+        println!("\ncold start: spawn to first response, median of {rounds} (this machine, release profile);");
+        println!("scheduling on answers an Employee.added, which makes no Scheduler call");
         for (binary, time) in binaries.iter().zip(&cold) {
             println!("  {:<36} {:>10}  {:.2}x the bare current_thread function", binary.name, ms(*time), time.as_secs_f64() / cold[1].as_secs_f64());
         }
 
         if full {
             println!("\nwarm: median round trip of {WARM_INVOCATIONS} invocations in one process, and peak RSS");
+            println!("(scheduling on: every invocation schedules, two calls to a loopback stand-in for Scheduler)");
             let mixed = [typical.as_str(), large.as_str(), minimal.as_str()];
             for binary in binaries {
-                let payloads: &[&str] = if binary.name == ours.name { &mixed } else { &[typical.as_str()] };
+                let payloads: &[&str] = if binary.name == ours.name {
+                    &mixed
+                } else if binary.name == scheduling.name {
+                    &[scheduled.as_str()]
+                } else {
+                    &[typical.as_str()]
+                };
                 let (latency, rss) = warm(binary, payloads).await;
                 println!("  {:<36} {:>10}  peak RSS {:.1} MiB", binary.name, ms(latency), rss as f64 / 1024.0);
             }
         }
     });
 
+    println!(
+        "\nScheduler calls answered by the stand-in: {}",
+        scheduler.calls()
+    );
     println!("\nsize (x86-64, release profile)");
-    for binary in binaries {
+    for binary in [&ours, &bare, &bare_mt] {
         println!(
             "  {:<36} {:>8.2} MB ({} bytes)",
             binary.name,

@@ -44,7 +44,9 @@ pub struct AwsProxy {
 impl AwsProxy {
     /// Starts forwarding to `upstream` on a free loopback port.
     pub async fn start(upstream: SocketAddr) -> AwsProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let address = listener.local_addr().unwrap();
         let state = Arc::new(State {
             upstream,
