@@ -5,55 +5,11 @@
 
 mod support;
 
-use merge_deprovision::aws::scheduler::SchedulerError;
 use merge_deprovision::lambda::metrics::{
     DECISIONS, UNDIMENSIONED_METRICS, WEBHOOKS, series_ceiling,
 };
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use support::{
-    Series, answer, answer_fired, deliveries_from, emf_series, employee_delivery, fired_event,
-    receiver, sample_metrics_lines, scheduling_app,
-};
-
-const INTEGRATIONS: [&str; 3] = ["humaans", "bamboohr", "workday"];
-
-/// Every sample event, then every decision from each of three integrations, then a
-/// termination scheduled, moved, cancelled, scheduled again and fired, and one
-/// scheduling failure.
-fn series_of_a_realistic_mix() -> BTreeSet<Series> {
-    let app = receiver();
-    let mut lines = sample_metrics_lines(&app);
-    for integration in INTEGRATIONS {
-        for request in deliveries_from(integration) {
-            lines.push(answer(&app, &request).metrics);
-        }
-    }
-    let (app, schedules) = scheduling_app();
-    let employee = |mut fields: serde_json::Value| {
-        fields["employment_status"] = json!("ACTIVE");
-        employee_delivery("Employee.changed", fields)
-    };
-    for (date, modified_at) in [
-        ("2099-06-30", "2026-11-26T01:00:00Z"),
-        ("2099-07-31", "2026-11-26T02:00:00Z"),
-    ] {
-        let fields = json!({"termination_date": date, "modified_at": modified_at});
-        lines.push(answer(&app, &employee(fields)).metrics);
-    }
-    let cancel = json!({"termination_date": null, "modified_at": "2026-11-26T03:00:00Z"});
-    lines.push(answer(&app, &employee(cancel)).metrics);
-    let again = json!({"termination_date": "2099-08-31", "modified_at": "2026-11-26T04:00:00Z"});
-    lines.push(answer(&app, &employee(again.clone())).metrics);
-    let name = schedules.schedules().into_keys().next().unwrap();
-    let input = serde_json::to_string(&schedules.fire(&name).unwrap()).unwrap();
-    let (fired, _) = answer_fired(&app, &fired_event(&input));
-    let fired = fired.unwrap().metrics.unwrap();
-    lines.push(serde_json::from_str(&fired).unwrap());
-    schedules.fail_next([SchedulerError::Throttled]);
-    lines.push(answer(&app, &employee(again)).metrics);
-    lines.iter().flat_map(emf_series).collect()
-}
+use support::{INTEGRATIONS, series_of_a_realistic_mix};
 
 #[test]
 fn every_decision_from_three_integrations_reaches_exactly_the_derived_ceiling() {
