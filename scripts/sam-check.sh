@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The template as users deploy it: cfn-lint (with the serverless rules), `sam validate
-# --lint`, and `sam build --beta-features`, whose artifact must be an arm64 bootstrap.
+# The template as users deploy it: cfn-lint (with the serverless rules), the dashboard's
+# picture drawn from it, `sam validate --lint`, and `sam build --beta-features`, whose
+# artifact must be an arm64 bootstrap.
 # `sam local invoke` needs Docker and is not run here; the same events pass through
 # `cargo lambda invoke` in cargo-lambda-check.sh.
 set -euo pipefail
@@ -14,6 +15,8 @@ echo "--- cfn-lint"
 cfn-lint template.yaml
 echo "--- cfn-lint with the serverless rules"
 cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+echo "--- the dashboard's picture draws from the template"
+"$bin/python" scripts/draw-dashboard.py "$(mktemp -d)/dashboard.png"
 echo "--- sam validate --lint"
 sam validate --lint --template-file template.yaml
 
