@@ -156,7 +156,12 @@ fn typical_outcome(payloads: &[Payload], receiver: &Receiver) -> Outcome {
         lambda_http::request::from_str(std::str::from_utf8(&typical.event).unwrap()).unwrap();
     let signature = request.headers()["x-merge-webhook-signature"].as_bytes();
     receiver
-        .receive(request.body().as_ref(), Some(signature), now())
+        .receive(
+            config().environment_verifier().unwrap(),
+            request.body().as_ref(),
+            Some(signature),
+            now(),
+        )
         .unwrap()
 }
 

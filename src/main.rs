@@ -1,13 +1,16 @@
 //! Lambda entry point: check it runs under Lambda, read configuration once, initialise
 //! logging, serve requests.
 
+use chrono::Utc;
 use lambda_http::tracing;
+use merge_deprovision::aws::secrets::SdkSecrets;
 use merge_deprovision::lambda::config::Config;
 use merge_deprovision::lambda::runtime_init::{
     missing_lambda_variable, outside_lambda_message, refuse_invocations, report_init_error,
 };
 use merge_deprovision::lambda::{http, logging, runtime_guard};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -18,21 +21,7 @@ async fn main() -> ExitCode {
     logging::init();
     let config = match Config::from_env() {
         Ok(config) => config,
-        Err(error) => {
-            let message = error.to_string();
-            tracing::error!(
-                error = message.as_str(),
-                "configuration invalid: refusing to start"
-            );
-            if let Err(report) = report_init_error(&message).await {
-                tracing::error!(
-                    error = %report,
-                    "could not report the init error: answering each invocation with it instead"
-                );
-                let _ = refuse_invocations(message).await;
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return refuse_to_start(&error.to_string()).await,
     };
     if config.rotation_in_progress {
         tracing::info!(
@@ -48,7 +37,13 @@ async fn main() -> ExitCode {
             "scheduled terminations off: TERMINATION_SCHEDULE_GROUP and TERMINATION_SCHEDULE_ROLE_ARN are not set"
         ),
     }
-    let app = http::App::new(&config);
+    // Keys from a secret are read here, at init, with the SDK: the Parameters and
+    // Secrets extension cannot be called before the first invocation.
+    let secrets = Arc::new(SdkSecrets::new());
+    let app = match http::App::load(&config, secrets, Utc::now()).await {
+        Ok(app) => app,
+        Err(message) => return refuse_to_start(&message).await,
+    };
     match runtime_guard::serve(&app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -56,4 +51,17 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs why the function cannot start, reports it to the Runtime API, and fails.
+async fn refuse_to_start(message: &str) -> ExitCode {
+    tracing::error!(error = message, "configuration invalid: refusing to start");
+    if let Err(report) = report_init_error(message).await {
+        tracing::error!(
+            error = %report,
+            "could not report the init error: answering each invocation with it instead"
+        );
+        let _ = refuse_invocations(message.to_owned()).await;
+    }
+    ExitCode::FAILURE
 }

@@ -118,9 +118,7 @@ fn check_metrics(body: &Value, written: &BTreeSet<support::Series>) -> Result<()
         for (namespace, name, dimensions) in named_metrics(widget) {
             if namespace.starts_with("AWS/") {
                 let known = AWS_METRICS.iter().any(|(ns, metric, dimension)| {
-                    *ns == namespace
-                        && *metric == name
-                        && dimensions.keys().eq([dimension])
+                    *ns == namespace && *metric == name && dimensions.keys().eq([dimension])
                 });
                 if !known {
                     return Err(format!(

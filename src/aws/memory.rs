@@ -1,7 +1,10 @@
-//! An in-memory [`Schedules`] that behaves like EventBridge Scheduler where this function
-//! relies on it: a create of an existing name is a conflict, an update or read of a
-//! missing one is not found, and an update replaces the whole schedule. Faults can be
-//! injected. For unit and property tests; it never fires anything by itself.
+//! In-memory twins of the AWS services, for unit and property tests.
+//!
+//! [`MemorySchedules`] behaves like EventBridge Scheduler where this function relies on
+//! it: a create of an existing name is a conflict, an update or read of a missing one is
+//! not found, and an update replaces the whole schedule; it never fires anything by
+//! itself. [`MemorySecrets`] reads like Secrets Manager and counts its reads. Faults can
+//! be injected into both.
 
 use crate::aws::scheduler::{BoxFuture, ScheduleTarget, SchedulerError, Schedules};
 use crate::domain::schedule::{Desired, ScheduleDocument};
@@ -143,6 +146,64 @@ impl Schedules for MemorySchedules {
                     }
                     None => Err(SchedulerError::NotFound),
                 });
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// An in-memory secret store that counts its reads, with faults that can be injected.
+#[derive(Debug, Default)]
+pub struct MemorySecrets {
+    values: Mutex<BTreeMap<String, String>>,
+    reads: std::sync::atomic::AtomicUsize,
+    failing: Mutex<Option<crate::aws::secrets::SecretError>>,
+}
+
+impl MemorySecrets {
+    /// A store holding `value` under `id`.
+    pub fn with(id: &str, value: &str) -> Self {
+        let store = Self::default();
+        store.put(id, value);
+        store
+    }
+
+    /// Puts a new value, as `PutSecretValue` does.
+    pub fn put(&self, id: &str, value: &str) {
+        if let Ok(mut values) = self.values.lock() {
+            values.insert(id.to_owned(), value.to_owned());
+        }
+    }
+
+    /// Makes every read fail with `error` until it is cleared with `None`.
+    pub fn fail_with(&self, error: Option<crate::aws::secrets::SecretError>) {
+        if let Ok(mut failing) = self.failing.lock() {
+            *failing = error;
+        }
+    }
+
+    /// How many reads were made.
+    pub fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl crate::aws::secrets::SecretSource for MemorySecrets {
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<String, crate::aws::secrets::SecretError>> {
+        use crate::aws::secrets::SecretError;
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let failing = self.failing.lock().ok().and_then(|f| f.clone());
+        let result = match failing {
+            Some(error) => Err(error),
+            None => self
+                .values
+                .lock()
+                .ok()
+                .and_then(|values| values.get(id).cloned())
+                .ok_or_else(|| SecretError::new("ResourceNotFoundException")),
+        };
         Box::pin(std::future::ready(result))
     }
 }

@@ -3,3 +3,4 @@
 
 pub mod memory;
 pub mod scheduler;
+pub mod secrets;

@@ -8,5 +8,6 @@ pub mod envelope;
 pub mod error;
 mod lenient;
 pub mod schedule;
+pub mod secret;
 pub mod signature;
 pub mod webhook;

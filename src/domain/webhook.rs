@@ -94,28 +94,28 @@ pub enum Outcome {
 /// Accepts deliveries: holds the verifier and the body limit, built once at init.
 #[derive(Debug, Clone)]
 pub struct Receiver {
-    verifier: Verifier,
     max_body_bytes: usize,
     policy: Policy,
 }
 
 impl Receiver {
-    /// Builds a receiver that verifies with `verifier`, refuses bodies over
-    /// `max_body_bytes` and decides under `policy`.
-    pub fn new(verifier: Verifier, max_body_bytes: usize, policy: Policy) -> Self {
+    /// Builds a receiver that refuses bodies over `max_body_bytes` and decides under
+    /// `policy`.
+    pub fn new(max_body_bytes: usize, policy: Policy) -> Self {
         Receiver {
-            verifier,
             max_body_bytes,
             policy,
         }
     }
 
-    /// Processes one delivery's raw body and signature header at time `now`.
+    /// Processes one delivery's raw body and signature header at time `now`, verified
+    /// with `verifier` (the keys can change while the function runs).
     ///
     /// The order matters: the size is checked before any hashing, and nothing is parsed
     /// before the signature verifies.
     pub fn receive(
         &self,
+        verifier: &Verifier,
         body: &[u8],
         signature: Option<&[u8]>,
         now: DateTime<Utc>,
@@ -125,8 +125,7 @@ impl Receiver {
                 limit: self.max_body_bytes,
             });
         }
-        let key = self
-            .verifier
+        let key = verifier
             .verify(body, signature)
             .map_err(|failure| match failure {
                 SignatureFailure::Missing => RequestError::MissingSignature,

@@ -9,6 +9,13 @@ use chrono::TimeDelta;
 pub const SIGNATURE_KEY_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_KEY";
 /// Environment variable holding the previous key, accepted during a rotation.
 pub const PREVIOUS_SIGNATURE_KEY_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_KEY_PREVIOUS";
+/// Environment variable naming the Secrets Manager secret that holds the key instead.
+pub const SIGNATURE_SECRET_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_SECRET_ID";
+/// Environment variable holding how old the key read from the secret may get, in
+/// seconds, before it is read again; 0 never reads it again on age alone.
+pub const KEY_REFRESH_SECONDS_VAR: &str = "SIGNATURE_KEY_REFRESH_SECONDS";
+/// The default age at which the key is read again: five minutes.
+pub const DEFAULT_KEY_REFRESH_SECONDS: i64 = 300;
 /// Environment variable holding the largest accepted body, in bytes.
 pub const MAX_BODY_BYTES_VAR: &str = "MAX_BODY_BYTES";
 
@@ -41,10 +48,25 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A function URL cannot carry more than 6 MB, so a larger limit is a mistake.
 pub const MAX_BODY_BYTES_CEILING: usize = 6 * 1024 * 1024;
 
+/// Where the signature keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `MERGE_WEBHOOK_SIGNATURE_KEY` (and `_PREVIOUS`), fixed for the process's life.
+    Environment(Box<Verifier>),
+    /// A Secrets Manager secret, read at init and again as it ages or when a signature
+    /// fails under every cached key.
+    Secret {
+        /// The secret's name or ARN.
+        id: String,
+        /// How old the keys may get before the next invocation reads them again.
+        refresh_after: Option<TimeDelta>,
+    },
+}
+
 /// Validated configuration.
 pub struct Config {
-    /// Verifies delivery signatures with the configured keys.
-    pub verifier: Verifier,
+    /// Where the signature keys come from.
+    pub keys: KeySource,
     /// Bodies larger than this are rejected before hashing or parsing.
     pub max_body_bytes: usize,
     /// True while a previous key is still accepted.
@@ -75,11 +97,20 @@ pub struct SchedulingConfig {
 pub enum ConfigError {
     /// No signature key: every request would be unauthenticated.
     #[error(
-        "{SIGNATURE_KEY_VAR} is not set. The function URL has no other authentication, so \
-         the function refuses to start without the Merge webhook signature key \
-         (Merge dashboard: Webhooks, Security)"
+        "{SIGNATURE_KEY_VAR} is not set (nor {SIGNATURE_SECRET_VAR}). The function URL has \
+         no other authentication, so the function refuses to start without the Merge \
+         webhook signature key (Merge dashboard: Webhooks, Security)"
     )]
     MissingSignatureKey,
+    /// Both a key and a secret: which one is meant is unclear.
+    #[error(
+        "{SIGNATURE_KEY_VAR} and {SIGNATURE_SECRET_VAR} are both set: set exactly one, the \
+         key itself or the secret that holds it"
+    )]
+    KeyAndSecret,
+    /// `SIGNATURE_KEY_REFRESH_SECONDS` is not a whole number in range.
+    #[error("{KEY_REFRESH_SECONDS_VAR} must be a whole number of seconds from 0 to 86400")]
+    InvalidKeyRefresh,
     /// `MAX_BODY_BYTES` is not a whole number in range.
     #[error(
         "{MAX_BODY_BYTES_VAR} must be a whole number of bytes from 1 to {MAX_BODY_BYTES_CEILING}"
@@ -120,7 +151,15 @@ pub enum ConfigError {
 impl Config {
     /// The domain's receiver of deliveries, as configured.
     pub fn receiver(&self) -> Receiver {
-        Receiver::new(self.verifier.clone(), self.max_body_bytes, self.policy)
+        Receiver::new(self.max_body_bytes, self.policy)
+    }
+
+    /// The keys from the environment, when they come from there.
+    pub fn environment_verifier(&self) -> Option<&Verifier> {
+        match &self.keys {
+            KeySource::Environment(verifier) => Some(verifier),
+            KeySource::Secret { .. } => None,
+        }
     }
 
     /// Reads the configuration from the process environment.
@@ -136,8 +175,29 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let current = present(SIGNATURE_KEY_VAR).ok_or(ConfigError::MissingSignatureKey)?;
+        let current = present(SIGNATURE_KEY_VAR);
         let previous = present(PREVIOUS_SIGNATURE_KEY_VAR);
+        let keys = match (current, present(SIGNATURE_SECRET_VAR)) {
+            (Some(_), Some(_)) => return Err(ConfigError::KeyAndSecret),
+            (None, None) => return Err(ConfigError::MissingSignatureKey),
+            (Some(current), None) => KeySource::Environment(Box::new(Verifier::new(
+                current.as_bytes(),
+                previous.as_deref().map(str::as_bytes),
+            ))),
+            (None, Some(id)) => KeySource::Secret {
+                id,
+                refresh_after: match present(KEY_REFRESH_SECONDS_VAR) {
+                    None => Some(TimeDelta::seconds(DEFAULT_KEY_REFRESH_SECONDS)),
+                    Some(text) => match text.parse::<i64>() {
+                        Ok(0) => None,
+                        Ok(seconds) if (1..=86_400).contains(&seconds) => {
+                            Some(TimeDelta::seconds(seconds))
+                        }
+                        _ => return Err(ConfigError::InvalidKeyRefresh),
+                    },
+                },
+            },
+        };
         let max_body_bytes = match present(MAX_BODY_BYTES_VAR) {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(text) => text
@@ -207,9 +267,9 @@ impl Config {
             },
             service,
             metrics_namespace,
-            verifier: Verifier::new(current.as_bytes(), previous.as_deref().map(str::as_bytes)),
+            rotation_in_progress: previous.is_some() && matches!(keys, KeySource::Environment(_)),
+            keys,
             max_body_bytes,
-            rotation_in_progress: previous.is_some(),
         })
     }
 }
@@ -269,7 +329,10 @@ mod tests {
         let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, " k\n")])).unwrap();
         let signature = sign(b"k", b"{}");
         assert_eq!(
-            config.verifier.verify(b"{}", Some(signature.as_bytes())),
+            config
+                .environment_verifier()
+                .unwrap()
+                .verify(b"{}", Some(signature.as_bytes())),
             Ok(KeyUsed::Current)
         );
     }
@@ -284,7 +347,10 @@ mod tests {
         assert!(config.rotation_in_progress);
         let signature = sign(b"old", b"{}");
         assert_eq!(
-            config.verifier.verify(b"{}", Some(signature.as_bytes())),
+            config
+                .environment_verifier()
+                .unwrap()
+                .verify(b"{}", Some(signature.as_bytes())),
             Ok(KeyUsed::Previous)
         );
     }
@@ -365,6 +431,49 @@ mod tests {
             with(SERVICE_NAME_VAR, "a\u{7}b").err(),
             Some(ConfigError::InvalidServiceName)
         );
+    }
+
+    #[test]
+    fn a_secret_is_the_alternative_to_the_key_and_not_both() {
+        let config =
+            Config::from_lookup(lookup(&[(SIGNATURE_SECRET_VAR, "merge/webhook")])).unwrap();
+        let KeySource::Secret { id, refresh_after } = config.keys else {
+            panic!("keys from the secret");
+        };
+        assert_eq!(id, "merge/webhook");
+        assert_eq!(refresh_after, Some(TimeDelta::seconds(300)));
+        let both = Config::from_lookup(lookup(&[
+            (SIGNATURE_KEY_VAR, "k"),
+            (SIGNATURE_SECRET_VAR, "merge/webhook"),
+        ]));
+        let error = both.err().unwrap();
+        assert_eq!(error, ConfigError::KeyAndSecret);
+        let message = error.to_string();
+        assert!(message.contains(SIGNATURE_KEY_VAR) && message.contains(SIGNATURE_SECRET_VAR));
+    }
+
+    #[test]
+    fn the_key_refresh_age_is_validated_and_zero_turns_it_off() {
+        let refresh = |value: &'static str| {
+            Config::from_lookup(lookup(&[
+                (SIGNATURE_SECRET_VAR, "s"),
+                (KEY_REFRESH_SECONDS_VAR, value),
+            ]))
+            .map(|c| match c.keys {
+                KeySource::Secret { refresh_after, .. } => refresh_after,
+                KeySource::Environment(_) => unreachable!(),
+            })
+        };
+        assert_eq!(refresh("0"), Ok(None));
+        assert_eq!(refresh("60"), Ok(Some(TimeDelta::seconds(60))));
+        assert_eq!(refresh("86400"), Ok(Some(TimeDelta::seconds(86_400))));
+        for bad in ["-1", "86401", "5m", "x"] {
+            assert_eq!(
+                refresh(bad).err(),
+                Some(ConfigError::InvalidKeyRefresh),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -3,15 +3,19 @@
 //! requests with a `PassThrough` context that no function URL request can have.
 
 use crate::aws::scheduler::{ScheduleTarget, SchedulerError, Schedules, SdkSchedules, apply};
+use crate::aws::secrets::SecretSource;
 use crate::domain::dates::to_rfc3339;
 use crate::domain::error::RequestError;
 use crate::domain::schedule::{Change, Fired, read_fired, schedule_name};
+use crate::domain::signature::Verifier;
 use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
-use crate::lambda::config::Config;
+use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
+use crate::lambda::keys::{KeyRing, Keys, Refresh};
 use crate::lambda::metrics::{InvocationMetrics, Properties, ScheduleEvent, emf_line};
 use crate::lambda::record::{
-    RequestFacts, log_expiry, log_outcome, log_rejection, log_scheduling_failure, log_unknown_event,
+    RequestFacts, log_expiry, log_outcome, log_rejection, log_scheduling_failure,
+    log_secret_refresh_failure, log_unknown_event,
 };
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
@@ -48,6 +52,7 @@ struct ErrorBody {
 /// whether the process has served an invocation yet.
 pub struct App {
     receiver: Receiver,
+    keys: Keys,
     service: String,
     metrics_namespace: String,
     first_invocation: AtomicBool,
@@ -62,18 +67,48 @@ struct Scheduling {
 }
 
 impl App {
-    /// Builds the function's state from validated configuration, with the AWS SDK behind
-    /// scheduling when it is configured. No AWS client is built until one is needed.
+    /// Builds the function's state from validated configuration whose keys come from
+    /// the environment, with the AWS SDK behind scheduling when it is configured. No AWS
+    /// client is built until one is needed.
+    ///
+    /// # Panics
+    /// If the keys come from a secret, which must be read first: see [`App::load`].
     pub fn new(config: &Config) -> Self {
-        let schedules = config
-            .scheduling
-            .as_ref()
-            .map(|s| Arc::new(SdkSchedules::new(&s.group)) as Arc<dyn Schedules>);
-        Self::with_schedules(config, schedules)
+        let verifier = config
+            .environment_verifier()
+            .expect("keys from a secret are read by App::load")
+            .clone();
+        Self::with_schedules(config, sdk_schedules(config))
+            .with_keys(Keys::Fixed(Arc::new(verifier)))
+    }
+
+    /// Builds the function's state, reading the keys from their secret through `source`
+    /// when they come from one. Fails with a message naming the variable and the AWS
+    /// error code, never the value.
+    pub async fn load(
+        config: &Config,
+        source: Arc<dyn SecretSource>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, String> {
+        let keys = match &config.keys {
+            KeySource::Environment(verifier) => Keys::Fixed(Arc::new((**verifier).clone())),
+            KeySource::Secret { id, refresh_after } => Keys::Secret(
+                KeyRing::load(source, id, *refresh_after, now)
+                    .await
+                    .map_err(|error| format!("{SIGNATURE_SECRET_VAR}: {error}"))?,
+            ),
+        };
+        Ok(Self::with_schedules(config, sdk_schedules(config)).with_keys(keys))
+    }
+
+    /// The same state verifying with `keys`.
+    pub fn with_keys(self, keys: Keys) -> Self {
+        App { keys, ..self }
     }
 
     /// As [`App::new`], with `schedules` behind scheduling when it is configured (the
-    /// in-memory twin, in tests).
+    /// in-memory twin, in tests). Keys from a secret are left empty until
+    /// [`App::with_keys`].
     pub fn with_schedules(config: &Config, schedules: Option<Arc<dyn Schedules>>) -> Self {
         let scheduling = config
             .scheduling
@@ -84,8 +119,13 @@ impl App {
                 role_arn: s.role_arn.clone(),
                 dead_letter_arn: s.dead_letter_arn.clone(),
             });
+        let verifier = config
+            .environment_verifier()
+            .cloned()
+            .unwrap_or_else(|| Verifier::new(&[], None));
         App {
             receiver: config.receiver(),
+            keys: Keys::Fixed(Arc::new(verifier)),
             service: config.service.clone(),
             metrics_namespace: config.metrics_namespace.clone(),
             first_invocation: AtomicBool::new(true),
@@ -97,6 +137,14 @@ impl App {
     pub fn schedules_terminations(&self) -> bool {
         self.scheduling.is_some()
     }
+}
+
+/// The AWS SDK behind scheduling, when it is configured.
+fn sdk_schedules(config: &Config) -> Option<Arc<dyn Schedules>> {
+    config
+        .scheduling
+        .as_ref()
+        .map(|s| Arc::new(SdkSchedules::new(&s.group)) as Arc<dyn Schedules>)
 }
 
 /// What scheduling made of a decided delivery.
@@ -197,11 +245,28 @@ pub async fn respond(
         delivery_id: delivery_id.as_deref(),
         ..invocation_facts(app, request)
     };
-    let result = if request.method() == Method::POST {
-        app.receiver.receive(body, signature, now)
+    let (verifier, aged) = app.keys.current(now).await;
+    let mut refreshes: Vec<Refresh> = aged.into_iter().collect();
+    let mut result = if request.method() == Method::POST {
+        app.receiver.receive(&verifier, body, signature, now)
     } else {
         Err(RequestError::MethodNotAllowed)
     };
+    if result == Err(RequestError::InvalidSignature) {
+        // Perhaps the key was rotated: read the secret again (at most once a minute)
+        // and check once more under the new keys.
+        let (changed, refresh) = app.keys.after_mismatch(now).await;
+        if let Some(verifier) = changed {
+            result = app.receiver.receive(&verifier, body, signature, now);
+        }
+        refreshes.extend(refresh);
+    }
+    let refresh_failed = refreshes.iter().any(|r| matches!(r, Refresh::Failed(_)));
+    for refresh in &refreshes {
+        if let Refresh::Failed(code) = refresh {
+            log_secret_refresh_failure(code, &facts);
+        }
+    }
     let function_arn = context.map(|c| c.invoked_function_arn.as_str());
     let scheduled = match &result {
         Ok(Outcome::Decided(d)) => schedule(app, d, function_arn, now).await,
@@ -220,15 +285,16 @@ pub async fn respond(
             let response = error_response(&failure)?;
             let metrics = InvocationMetrics {
                 schedule: Some(ScheduleEvent::Failed),
+                secret_refresh_failure: refresh_failed,
                 ..outcome_metrics(&result.as_ref().map_err(|e| *e), &facts)
             };
             Ok(finish(app, &facts, response, &metrics, now))
         }
         (_, Scheduled::Done { change, .. }) => {
             facts.schedule = Some(change.as_str());
-            answer(app, &facts, &result, counted(*change), now)
+            answer(app, &facts, &result, counted(*change), refresh_failed, now)
         }
-        _ => answer(app, &facts, &result, None, now),
+        _ => answer(app, &facts, &result, None, refresh_failed, now),
     }
 }
 
@@ -316,6 +382,7 @@ pub fn respond_to_fired(
                 &facts,
                 &Ok(outcome),
                 Some(ScheduleEvent::Fired),
+                false,
                 now,
             )?)
         }
@@ -350,6 +417,7 @@ pub fn refuse_unreadable(app: &App, now: DateTime<Utc>) -> Result<Answered, serd
         &facts,
         &Err(RequestError::UnreadableRequest),
         None,
+        false,
         now,
     )
 }
@@ -359,6 +427,7 @@ fn answer(
     facts: &RequestFacts<'_>,
     result: &Result<Outcome, RequestError>,
     schedule: Option<ScheduleEvent>,
+    secret_refresh_failure: bool,
     now: DateTime<Utc>,
 ) -> Result<Answered, serde_json::Error> {
     let response = match result {
@@ -373,6 +442,7 @@ fn answer(
     };
     let metrics = InvocationMetrics {
         schedule,
+        secret_refresh_failure,
         ..outcome_metrics(&result.as_ref().map_err(|e| *e), facts)
     };
     Ok(finish(app, facts, response, &metrics, now))
@@ -443,6 +513,7 @@ fn outcome_metrics<'a>(
         termination_lag: lags.0,
         sync_lag: lags.1,
         schedule: None,
+        secret_refresh_failure: false,
     }
 }
 

@@ -6,11 +6,12 @@
 //!
 //! - `Webhooks` by `[Decision]` (alarms, dashboard) and `[Decision, Integration]` (which
 //!   HR system a spike or an undetermined record comes from);
-//! - `SignatureFailures`, `ColdStart`, the two lags and the scheduling counts with none:
+//! - `SignatureFailures`, `ColdStart`, the two lags, the scheduling counts and
+//!   `SecretRefreshFailures` with none:
 //!   each answers one question about the whole function, and a refused request names no
 //!   integration.
 //!
-//! That is at most `6 + 5 x integrations + 9` series. Ids never become dimensions.
+//! That is at most `6 + 5 x integrations + 10` series. Ids never become dimensions.
 //!
 //! A series is billed for each hour it receives data, so the event counts are
 //! written only when they are 1: a zero would bill an hour and tell nothing that a
@@ -40,6 +41,8 @@ pub const SCHEDULES_CANCELLED: &str = "SchedulesCancelled";
 pub const SCHEDULED_TERMINATIONS_FIRED: &str = "ScheduledTerminationsFired";
 /// Counts deliveries answered 503 because a Scheduler call failed.
 pub const SCHEDULING_FAILURES: &str = "SchedulingFailures";
+/// Counts failed reads of the signature key's secret after init.
+pub const SECRET_REFRESH_FAILURES: &str = "SecretRefreshFailures";
 
 /// What one invocation contributes to the metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,8 @@ pub struct InvocationMetrics<'a> {
     pub sync_lag: Option<TimeDelta>,
     /// What the invocation did to a termination schedule, among the counted changes.
     pub schedule: Option<ScheduleEvent>,
+    /// A read of the key's secret failed.
+    pub secret_refresh_failure: bool,
 }
 
 /// The scheduling events that are counted.
@@ -108,6 +113,10 @@ const COLD_START_COUNT: Definition = Definition {
     name: COLD_START,
     unit: "Count",
 };
+const SECRET_REFRESH_FAILURES_COUNT: Definition = Definition {
+    name: SECRET_REFRESH_FAILURES,
+    unit: "Count",
+};
 const SCHEDULE_COUNTS: [Definition; 5] = [
     Definition {
         name: SCHEDULES_CREATED,
@@ -153,7 +162,7 @@ pub const DECISIONS: [&str; 6] = [
     "rejected",
 ];
 /// The metrics published with no dimension.
-pub const UNDIMENSIONED_METRICS: [&str; 9] = [
+pub const UNDIMENSIONED_METRICS: [&str; 10] = [
     SIGNATURE_FAILURES,
     COLD_START,
     TERMINATION_LAG_SECONDS,
@@ -163,6 +172,7 @@ pub const UNDIMENSIONED_METRICS: [&str; 9] = [
     SCHEDULES_CANCELLED,
     SCHEDULED_TERMINATIONS_FIRED,
     SCHEDULING_FAILURES,
+    SECRET_REFRESH_FAILURES,
 ];
 
 /// The most series the metrics can create when deliveries come from `integrations`
@@ -226,6 +236,11 @@ struct Line<'a> {
     scheduled_terminations_fired: Option<u8>,
     #[serde(rename = "SchedulingFailures", skip_serializing_if = "Option::is_none")]
     scheduling_failures: Option<u8>,
+    #[serde(
+        rename = "SecretRefreshFailures",
+        skip_serializing_if = "Option::is_none"
+    )]
+    secret_refresh_failures: Option<u8>,
     #[serde(flatten)]
     properties: Properties<'a>,
 }
@@ -283,6 +298,9 @@ pub fn emf_line(
         };
         undimensioned.push(&SCHEDULE_COUNTS[index]);
     }
+    if metrics.secret_refresh_failure {
+        undimensioned.push(&SECRET_REFRESH_FAILURES_COUNT);
+    }
     let by_decision = match metrics.integration {
         Some(_) => BY_DECISION_AND_INTEGRATION,
         None => BY_DECISION,
@@ -304,6 +322,7 @@ pub fn emf_line(
         schedules_cancelled: event(ScheduleEvent::Cancelled),
         scheduled_terminations_fired: event(ScheduleEvent::Fired),
         scheduling_failures: event(ScheduleEvent::Failed),
+        secret_refresh_failures: metrics.secret_refresh_failure.then_some(1),
         properties,
     };
     // Serialising borrowed strings and numbers into a String cannot fail.
@@ -333,6 +352,7 @@ mod tests {
             termination_lag: Some(TimeDelta::seconds(90)),
             sync_lag: Some(TimeDelta::milliseconds(1500)),
             schedule: None,
+            secret_refresh_failure: false,
         }
     }
 
@@ -385,9 +405,9 @@ mod tests {
 
     #[test]
     fn the_ceiling_counts_each_decision_once_and_once_per_integration_but_rejected() {
-        assert_eq!(series_ceiling(0), 15);
-        assert_eq!(series_ceiling(2), 25);
-        assert_eq!(series_ceiling(3), 30);
+        assert_eq!(series_ceiling(0), 16);
+        assert_eq!(series_ceiling(2), 26);
+        assert_eq!(series_ceiling(3), 31);
     }
 
     #[test]
@@ -423,6 +443,7 @@ mod tests {
             termination_lag: None,
             sync_lag: None,
             schedule: None,
+            secret_refresh_failure: false,
         };
         let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         assert_eq!(
@@ -443,6 +464,7 @@ mod tests {
             termination_lag: None,
             sync_lag: None,
             schedule: None,
+            secret_refresh_failure: false,
         };
         let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();

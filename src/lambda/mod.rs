@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http;
+pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod record;

@@ -47,6 +47,9 @@ pub const EXPIRY_MESSAGE: &str = "schedule memory expired: nothing pending for t
 /// Message of the ERROR record for an event that is neither a function URL request nor
 /// a schedule input of this function.
 pub const UNKNOWN_EVENT_MESSAGE: &str = "event not recognised: invocation failed";
+/// Message of the WARN record for a failed read of the key's secret.
+pub const SECRET_REFRESH_FAILED_MESSAGE: &str =
+    "signature key secret could not be read again: the cached keys stay";
 /// Message of the record for an ignored delivery.
 pub const IGNORED_MESSAGE: &str = "webhook ignored";
 /// Message of the record for a rejected request.
@@ -217,4 +220,14 @@ pub fn log_expiry(document: &ScheduleDocument, facts: &RequestFacts<'_>) {
 /// Writes the ERROR record for an event that is not this function's.
 pub fn log_unknown_event(error: &UnknownInput, facts: &RequestFacts<'_>) {
     record!(Level::ERROR, facts, UNKNOWN_EVENT_MESSAGE, error = %error,);
+}
+
+/// Writes the WARN record for a failed read of the key's secret: the AWS error code only.
+pub fn log_secret_refresh_failure(code: &str, facts: &RequestFacts<'_>) {
+    record!(
+        Level::WARN,
+        facts,
+        SECRET_REFRESH_FAILED_MESSAGE,
+        error = code,
+    );
 }

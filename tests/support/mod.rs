@@ -336,5 +336,27 @@ pub fn series_of_a_realistic_mix() -> std::collections::BTreeSet<Series> {
     lines.push(serde_json::from_str(&fired).unwrap());
     schedules.fail_next([merge_deprovision::aws::scheduler::SchedulerError::Throttled]);
     lines.push(answer(&app, &employee(again)).metrics);
+    // A signature that fails while the key's secret cannot be read again.
+    let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
+        "merge/webhook-key",
+        LOCAL_TEST_KEY,
+    ));
+    let app = secret_app(store.clone(), chrono::TimeDelta::minutes(2));
+    store.fail_with(Some(merge_deprovision::aws::secrets::SecretError::new(
+        "ThrottlingException",
+    )));
+    lines.push(answer(&app, &post(b"{}", Signing::WrongKey)).metrics);
     lines.iter().flat_map(emf_series).collect()
+}
+
+/// The function with its keys in a secret of `store`, read `loaded_ago` before [`now`].
+pub fn secret_app(
+    store: std::sync::Arc<merge_deprovision::aws::memory::MemorySecrets>,
+    loaded_ago: chrono::TimeDelta,
+) -> App {
+    let config = Config::from_lookup(|name| {
+        (name == "MERGE_WEBHOOK_SIGNATURE_SECRET_ID").then(|| "merge/webhook-key".to_owned())
+    })
+    .expect("test configuration is valid");
+    ready(App::load(&config, store, now() - loaded_ago)).expect("the secret is readable")
 }

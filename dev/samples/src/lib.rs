@@ -420,9 +420,12 @@ fn fired_termination(body: &[u8]) -> Value {
     })
     .expect("the sample configuration is valid");
     let signature = sign(LOCAL_TEST_KEY.as_bytes(), body);
+    let verifier = config
+        .environment_verifier()
+        .expect("the key is in the environment");
     let outcome = config
         .receiver()
-        .receive(body, Some(signature.as_bytes()), sample_now())
+        .receive(verifier, body, Some(signature.as_bytes()), sample_now())
         .expect("the scheduled sample is accepted");
     let Outcome::Decided(decided) = outcome else {
         panic!("the scheduled sample is decided");

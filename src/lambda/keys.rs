@@ -1,0 +1,292 @@
+//! The signature keys the function verifies with: fixed, from the environment; or read
+//! from a Secrets Manager secret at init, and read again once they are older than the
+//! configured age or when a signature fails under every cached key, at most once a
+//! minute, so that a rotation reaches the function without a deploy and a flood of bad
+//! signatures cannot become a flood of Secrets Manager calls.
+
+use crate::aws::secrets::{SecretError, SecretSource};
+use crate::domain::secret::{SecretKeys, SecretValueError, read_secret};
+use crate::domain::signature::Verifier;
+use chrono::{DateTime, TimeDelta, Utc};
+use std::sync::{Arc, Mutex};
+
+/// The shortest time between two reads of the secret, per process.
+pub const MIN_REFRESH_GAP: TimeDelta = TimeDelta::seconds(60);
+
+/// Why the keys could not be read at init. Names the kind and the AWS code, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Secrets Manager did not give the value.
+    #[error("the secret could not be read ({0})")]
+    Read(SecretError),
+    /// The value is not a key.
+    #[error("{0}")]
+    Value(SecretValueError),
+}
+
+/// What a read of the secret did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// The secret still holds the cached keys.
+    Unchanged,
+    /// New keys were cached.
+    Changed,
+    /// The read failed; the cached keys stay. The AWS error code, or the kind of a
+    /// value that is not a key.
+    Failed(String),
+}
+
+struct RingState {
+    keys: SecretKeys,
+    verifier: Arc<Verifier>,
+    fetched_at: DateTime<Utc>,
+    last_read: DateTime<Utc>,
+}
+
+/// Keys read from a secret, and when to read them again.
+pub struct KeyRing {
+    source: Arc<dyn SecretSource>,
+    id: String,
+    refresh_after: Option<TimeDelta>,
+    state: Mutex<RingState>,
+}
+
+fn verifier_of(keys: &SecretKeys) -> Verifier {
+    Verifier::new(
+        keys.current.as_bytes(),
+        keys.previous.as_deref().map(str::as_bytes),
+    )
+}
+
+impl KeyRing {
+    /// Reads the secret `id` at init.
+    pub async fn load(
+        source: Arc<dyn SecretSource>,
+        id: &str,
+        refresh_after: Option<TimeDelta>,
+        now: DateTime<Utc>,
+    ) -> Result<KeyRing, KeyError> {
+        let text = source.get(id).await.map_err(KeyError::Read)?;
+        let keys = read_secret(&text).map_err(KeyError::Value)?;
+        Ok(KeyRing {
+            state: Mutex::new(RingState {
+                verifier: Arc::new(verifier_of(&keys)),
+                keys,
+                fetched_at: now,
+                last_read: now,
+            }),
+            source,
+            id: id.to_owned(),
+            refresh_after,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, RingState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cached keys.
+    pub fn verifier(&self) -> Arc<Verifier> {
+        self.state().verifier.clone()
+    }
+
+    /// True when the keys are older than the configured age and the last read is a
+    /// minute old.
+    pub fn aged(&self, now: DateTime<Utc>) -> bool {
+        let state = self.state();
+        self.refresh_after
+            .is_some_and(|age| now - state.fetched_at >= age)
+            && now - state.last_read >= MIN_REFRESH_GAP
+    }
+
+    /// Reads the secret again if the last read is a minute old; `None` if it is not.
+    pub async fn refresh_if_allowed(&self, now: DateTime<Utc>) -> Option<Refresh> {
+        {
+            // Claimed before the call, so concurrent invocations do not all read.
+            let mut state = self.state();
+            if now - state.last_read < MIN_REFRESH_GAP {
+                return None;
+            }
+            state.last_read = now;
+        }
+        let read = self.source.get(&self.id).await;
+        let keys = match read {
+            Err(error) => return Some(Refresh::Failed(error.code)),
+            Ok(text) => match read_secret(&text) {
+                Ok(keys) => keys,
+                Err(_) => return Some(Refresh::Failed("InvalidSecretValue".into())),
+            },
+        };
+        let mut state = self.state();
+        state.fetched_at = now;
+        if state.keys == keys {
+            return Some(Refresh::Unchanged);
+        }
+        state.verifier = Arc::new(verifier_of(&keys));
+        state.keys = keys;
+        Some(Refresh::Changed)
+    }
+}
+
+/// The keys the function verifies with.
+pub enum Keys {
+    /// From the environment, for the process's life.
+    Fixed(Arc<Verifier>),
+    /// From a secret.
+    Secret(KeyRing),
+}
+
+impl Keys {
+    /// The keys to verify with now: read again first if they have aged.
+    pub async fn current(&self, now: DateTime<Utc>) -> (Arc<Verifier>, Option<Refresh>) {
+        match self {
+            Keys::Fixed(verifier) => (verifier.clone(), None),
+            Keys::Secret(ring) => {
+                let refresh = if ring.aged(now) {
+                    ring.refresh_if_allowed(now).await
+                } else {
+                    None
+                };
+                (ring.verifier(), refresh)
+            }
+        }
+    }
+
+    /// After a signature failed under every cached key: reads the secret again, if a
+    /// minute has passed since the last read, and returns the keys to check once more
+    /// when they changed.
+    pub async fn after_mismatch(
+        &self,
+        now: DateTime<Utc>,
+    ) -> (Option<Arc<Verifier>>, Option<Refresh>) {
+        match self {
+            Keys::Fixed(_) => (None, None),
+            Keys::Secret(ring) => {
+                let refresh = ring.refresh_if_allowed(now).await;
+                let changed = (refresh == Some(Refresh::Changed)).then(|| ring.verifier());
+                (changed, refresh)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::memory::MemorySecrets;
+    use crate::domain::signature::{KeyUsed, sign};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    fn ready<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the in-memory source does not wait"),
+        }
+    }
+
+    fn ring(store: &Arc<MemorySecrets>, refresh_after: Option<TimeDelta>) -> KeyRing {
+        ready(KeyRing::load(store.clone(), "s", refresh_after, now())).unwrap()
+    }
+
+    fn verifies(verifier: &Verifier, key: &str) -> Option<KeyUsed> {
+        let signature = sign(key.as_bytes(), b"{}");
+        verifier.verify(b"{}", Some(signature.as_bytes())).ok()
+    }
+
+    #[test]
+    fn the_secret_is_read_once_at_init_with_both_keys() {
+        let store = Arc::new(MemorySecrets::with(
+            "s",
+            r#"{"current":"new","previous":"old"}"#,
+        ));
+        let ring = ring(&store, None);
+        assert_eq!(store.reads(), 1);
+        assert_eq!(verifies(&ring.verifier(), "new"), Some(KeyUsed::Current));
+        assert_eq!(verifies(&ring.verifier(), "old"), Some(KeyUsed::Previous));
+    }
+
+    #[test]
+    fn a_secret_that_cannot_be_read_or_is_no_key_fails_init_by_kind() {
+        let missing = Arc::new(MemorySecrets::default());
+        let error = ready(KeyRing::load(missing, "s", None, now()))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error,
+            KeyError::Read(SecretError::new("ResourceNotFoundException"))
+        );
+        let empty = Arc::new(MemorySecrets::with("s", "  "));
+        let error = ready(KeyRing::load(empty, "s", None, now())).err().unwrap();
+        assert_eq!(error, KeyError::Value(SecretValueError::Empty));
+    }
+
+    #[test]
+    fn aged_keys_are_read_again_on_the_next_invocation_and_zero_never_ages() {
+        let store = Arc::new(MemorySecrets::with("s", "k1"));
+        let keys = Keys::Secret(ring(&store, Some(TimeDelta::seconds(300))));
+        let before = now() + TimeDelta::seconds(299);
+        assert_eq!(ready(keys.current(before)).1, None);
+        store.put("s", "k2");
+        let at = now() + TimeDelta::seconds(300);
+        let (verifier, refresh) = ready(keys.current(at));
+        assert_eq!(refresh, Some(Refresh::Changed));
+        assert_eq!(verifies(&verifier, "k2"), Some(KeyUsed::Current));
+        assert_eq!(store.reads(), 2);
+
+        let never = Keys::Secret(ring(&store, None));
+        let much_later = now() + TimeDelta::days(30);
+        assert_eq!(ready(never.current(much_later)).1, None);
+    }
+
+    #[test]
+    fn a_mismatch_reads_again_at_most_once_a_minute() {
+        let store = Arc::new(MemorySecrets::with("s", "k1"));
+        let keys = Keys::Secret(ring(&store, None));
+        // Within a minute of the read at init, nothing is read.
+        assert_eq!(
+            ready(keys.after_mismatch(now() + TimeDelta::seconds(59))).1,
+            None
+        );
+        store.put("s", "k2");
+        let minute = now() + MIN_REFRESH_GAP;
+        let (changed, refresh) = ready(keys.after_mismatch(minute));
+        assert_eq!(refresh, Some(Refresh::Changed));
+        assert_eq!(verifies(&changed.unwrap(), "k2"), Some(KeyUsed::Current));
+        // A thousand more mismatches in the next minute read nothing.
+        for second in 0..1000 {
+            let at = minute + TimeDelta::milliseconds(second * 59);
+            assert_eq!(ready(keys.after_mismatch(at)).1, None);
+        }
+        assert_eq!(store.reads(), 2);
+        let (changed, refresh) = ready(keys.after_mismatch(minute + MIN_REFRESH_GAP));
+        assert_eq!(
+            (changed.is_none(), refresh),
+            (true, Some(Refresh::Unchanged))
+        );
+    }
+
+    #[test]
+    fn a_failed_read_keeps_the_cached_keys_and_says_the_code() {
+        let store = Arc::new(MemorySecrets::with("s", "k1"));
+        let keys = Keys::Secret(ring(&store, Some(TimeDelta::seconds(300))));
+        store.fail_with(Some(SecretError::new("ThrottlingException")));
+        let (verifier, refresh) = ready(keys.current(now() + TimeDelta::seconds(301)));
+        assert_eq!(refresh, Some(Refresh::Failed("ThrottlingException".into())));
+        assert_eq!(verifies(&verifier, "k1"), Some(KeyUsed::Current));
+        store.fail_with(None);
+        store.put("s", "{\"current\": 1}");
+        let later = now() + TimeDelta::seconds(400);
+        assert_eq!(
+            ready(keys.current(later)).1,
+            Some(Refresh::Failed("InvalidSecretValue".into()))
+        );
+    }
+}

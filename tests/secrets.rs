@@ -1,0 +1,107 @@
+//! The signature key kept in Secrets Manager, through the real handler and the in-memory
+//! secret store: deliveries verify, a rotation reaches the function at the first delivery
+//! signed with the new key, a flood of bad signatures reads the secret at most once a
+//! minute, and a failed read keeps the keys with one warning.
+
+mod support;
+
+use chrono::TimeDelta;
+use merge_deprovision::aws::memory::MemorySecrets;
+use merge_deprovision::aws::secrets::SecretError;
+use merge_deprovision::domain::signature::sign;
+use merge_deprovision::lambda::record::SECRET_REFRESH_FAILED_MESSAGE;
+use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event};
+use std::sync::Arc;
+use support::{answer, post, request, secret_app};
+
+const ID: &str = "merge/webhook-key";
+
+/// A delivery of `body` signed with `key`.
+fn signed_with(key: &str, body: &[u8]) -> lambda_http::Request {
+    let mut event = function_url_event("POST", body, Signing::Unsigned, false, "secret-test");
+    event["headers"]["x-merge-webhook-signature"] = sign(key.as_bytes(), body).into();
+    request(&event)
+}
+
+const BODY: &[u8] =
+    br#"{"hook":{"event":"Employee.changed"},"data":{"id":"e1","employment_status":"INACTIVE"}}"#;
+
+#[test]
+fn a_plain_or_rotation_secret_verifies_deliveries() {
+    for value in [
+        LOCAL_TEST_KEY.to_owned(),
+        format!(r#"{{"current": "{LOCAL_TEST_KEY}", "previous": "old-key"}}"#),
+    ] {
+        let store = Arc::new(MemorySecrets::with(ID, &value));
+        let app = secret_app(store.clone(), TimeDelta::zero());
+        let answer = answer(&app, &post(BODY, Signing::TestKey));
+        assert_eq!(answer.json()["decision"], "terminated", "{value}");
+        assert_eq!(store.reads(), 1, "read once, at init");
+    }
+    let store = Arc::new(MemorySecrets::with(
+        ID,
+        &format!(r#"{{"current": "new-key", "previous": "{LOCAL_TEST_KEY}"}}"#),
+    ));
+    let app = secret_app(store, TimeDelta::zero());
+    let old = answer(&app, &post(BODY, Signing::TestKey));
+    assert_eq!(old.records()[0]["signature_key"], "previous");
+}
+
+#[test]
+fn after_a_rotation_the_new_key_verifies_at_once_and_neither_key_is_refused() {
+    let store = Arc::new(MemorySecrets::with(ID, LOCAL_TEST_KEY));
+    let app = secret_app(store.clone(), TimeDelta::minutes(2));
+    store.put(
+        ID,
+        &format!(r#"{{"current": "rotated-key", "previous": "{LOCAL_TEST_KEY}"}}"#),
+    );
+    let rotated = answer(&app, &signed_with("rotated-key", BODY));
+    assert_eq!(rotated.status, 200, "verified through the mismatch refresh");
+    assert_eq!(rotated.records()[0]["signature_key"], "current");
+    assert_eq!(store.reads(), 2);
+    let old = answer(&app, &post(BODY, Signing::TestKey));
+    assert_eq!(old.status, 200, "the previous key still verifies");
+    let neither = answer(&app, &signed_with("some-other-key", BODY));
+    assert_eq!(neither.status, 401);
+    assert_eq!(neither.json()["error"], "invalid_signature");
+}
+
+#[test]
+fn a_thousand_bad_signatures_read_the_secret_at_most_once_a_minute() {
+    let store = Arc::new(MemorySecrets::with(ID, LOCAL_TEST_KEY));
+    let app = secret_app(store.clone(), TimeDelta::minutes(2));
+    for _ in 0..1000 {
+        assert_eq!(answer(&app, &post(BODY, Signing::WrongKey)).status, 401);
+    }
+    // The tests decide at one fixed instant: one read at init, one after the first
+    // mismatch, and none for the rest of that minute.
+    assert_eq!(store.reads(), 2);
+}
+
+#[test]
+fn a_failed_read_keeps_the_keys_warns_once_with_the_code_and_answers_as_usual() {
+    let store = Arc::new(MemorySecrets::with(ID, LOCAL_TEST_KEY));
+    let app = secret_app(store.clone(), TimeDelta::minutes(2));
+    store.fail_with(Some(SecretError::new("AccessDeniedException")));
+    let refused = answer(&app, &post(BODY, Signing::WrongKey));
+    assert_eq!(refused.status, 401);
+    let records = refused.records();
+    assert_eq!(records.len(), 2, "{}", refused.logs);
+    assert_eq!(records[0]["level"], "WARN");
+    assert_eq!(records[0]["message"], SECRET_REFRESH_FAILED_MESSAGE);
+    assert_eq!(records[0]["error"], "AccessDeniedException");
+    assert_eq!(refused.metrics["SecretRefreshFailures"], 1);
+    let valid = answer(&app, &post(BODY, Signing::TestKey));
+    assert_eq!(valid.status, 200, "the cached key still verifies");
+    assert!(!refused.logs.contains(LOCAL_TEST_KEY));
+}
+
+#[test]
+fn aged_keys_are_read_again_before_the_next_delivery() {
+    let store = Arc::new(MemorySecrets::with(ID, LOCAL_TEST_KEY));
+    let app = secret_app(store.clone(), TimeDelta::seconds(301));
+    store.put(ID, "replaced-key");
+    let answer = answer(&app, &signed_with("replaced-key", BODY));
+    assert_eq!(answer.status, 200);
+    assert_eq!(store.reads(), 2);
+}
