@@ -373,3 +373,189 @@ async fn with_a_third_of_the_calls_throttled_300_deliveries_end_as_exactly_300_s
     );
     function.stop().await;
 }
+
+/// A Secrets Manager client straight to the emulator.
+fn secrets() -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url(format!("http://{}", emulator()))
+        .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
+        .http_client(http)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// A secret of the test's own holding `value`; returns its name.
+async fn secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {
+    let name = format!("{name}-{}", std::process::id());
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("the emulator creates the secret");
+    name
+}
+
+fn spawn_with_secret(api: &RuntimeApi, proxy: &AwsProxy, secret: &str) -> Function {
+    let endpoint = proxy.url();
+    Function::spawn(
+        &std::path::PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision")),
+        api,
+        &[
+            ("MERGE_WEBHOOK_SIGNATURE_SECRET_ID", secret),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    )
+}
+
+/// A delivery signed with `key`.
+fn signed_with(key: &str) -> String {
+    let body = br#"{"hook":{"event":"Employee.changed"},"data":{"id":"e1","employment_status":"INACTIVE"}}"#;
+    let mut event = function_url_event("POST", body, Signing::Unsigned, false, "secret");
+    event["headers"]["x-merge-webhook-signature"] =
+        merge_deprovision::domain::signature::sign(key.as_bytes(), body).into();
+    event.to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn the_binary_starts_from_a_plain_or_json_secret_and_follows_a_rotation() {
+    const OLD: &str = "SENTINEL-KEY-old-5e1a";
+    const NEW: &str = "SENTINEL-KEY-new-77b2";
+    let client = secrets();
+    for (label, value) in [
+        ("plain", OLD.to_owned()),
+        ("json", format!(r#"{{"current": "{OLD}"}}"#)),
+    ] {
+        let name = secret(&client, &format!("merge-key-{label}"), &value).await;
+        let proxy = AwsProxy::start(emulator()).await;
+        let api = RuntimeApi::start().await;
+        let function = spawn_with_secret(&api, &proxy, &name);
+        let (status, _) = answer(&api.invoke(&signed_with(OLD)).await);
+        assert_eq!(
+            status, 200,
+            "{label}: verified with the key from the secret"
+        );
+
+        client
+            .put_secret_value()
+            .secret_id(&name)
+            .secret_string(format!(r#"{{"current": "{NEW}", "previous": "{OLD}"}}"#))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = answer(&api.invoke(&signed_with(NEW)).await);
+        assert_eq!(status, 200, "{label}: the new key verifies at once: {body}");
+        let (status, _) = answer(&api.invoke(&signed_with(OLD)).await);
+        assert_eq!(status, 200, "{label}: the previous key too");
+        let (status, body) = answer(&api.invoke(&signed_with("neither-key")).await);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_signature"))
+        );
+
+        let (stdout, stderr) = function.stop().await;
+        for key in [OLD, NEW] {
+            assert!(
+                !stdout.contains(key) && !stderr.contains(key),
+                "{label}: a key leaked"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn a_secret_that_does_not_exist_fails_init_naming_the_variable() {
+    let proxy = AwsProxy::start(emulator()).await;
+    let api = RuntimeApi::start().await;
+    let mut function = spawn_with_secret(&api, &proxy, "no-such-secret");
+    let error = api
+        .init_error(std::time::Duration::from_secs(20))
+        .await
+        .expect("an init error");
+    assert_eq!(error.error_type, "Runtime.InitError");
+    assert!(
+        error.body.contains("MERGE_WEBHOOK_SIGNATURE_SECRET_ID"),
+        "{}",
+        error.body
+    );
+    assert!(
+        error.body.contains("ResourceNotFoundException"),
+        "{}",
+        error.body
+    );
+    assert!(
+        function
+            .exit_status(std::time::Duration::from_secs(20))
+            .await
+            .is_some_and(|s| !s.success())
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn a_thousand_bad_signatures_cause_at_most_a_few_secret_reads() {
+    const KEY: &str = "SENTINEL-KEY-flood-0c3d";
+    let client = secrets();
+    let name = secret(&client, "merge-key-flood", KEY).await;
+    let proxy = AwsProxy::start(emulator()).await;
+    let api = RuntimeApi::start().await;
+    let function = spawn_with_secret(&api, &proxy, &name);
+    let bad = signed_with("not-the-key");
+    for _ in 0..1000 {
+        assert_eq!(answer(&api.invoke(&bad).await).0, 401);
+    }
+    let reads = proxy.requests();
+    println!("1000 bad signatures: {reads} Secrets Manager requests, the read at init included");
+    assert!(reads <= 3, "{reads} reads");
+    let (stdout, _) = function.stop().await;
+    assert!(!stdout.contains(KEY));
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn cold_start_with_the_key_in_a_secret_against_the_emulator() {
+    let client = secrets();
+    let name = secret(&client, "merge-key-cold", "cold-start-key").await;
+    let proxy = AwsProxy::start(emulator()).await;
+    let event = signed_with("cold-start-key");
+    let mut with_secret = Vec::new();
+    let mut with_variable = Vec::new();
+    for _ in 0..5 {
+        let api = RuntimeApi::start().await;
+        let function = spawn_with_secret(&api, &proxy, &name);
+        assert_eq!(answer(&api.invoke(&event).await).0, 200);
+        with_secret.push(function.spawned_at.elapsed());
+        function.stop().await;
+        let api = RuntimeApi::start().await;
+        let function = Function::spawn(
+            &std::path::PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision")),
+            &api,
+            &[("MERGE_WEBHOOK_SIGNATURE_KEY", "cold-start-key")],
+        );
+        assert_eq!(answer(&api.invoke(&event).await).0, 200);
+        with_variable.push(function.spawned_at.elapsed());
+        function.stop().await;
+    }
+    with_secret.sort();
+    with_variable.sort();
+    println!(
+        "cold start, spawn to first response, median of 5 (this build): key in a secret on \
+         the emulator {:?}, key in the environment {:?}",
+        with_secret[2], with_variable[2]
+    );
+}

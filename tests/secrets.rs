@@ -76,6 +76,12 @@ fn a_thousand_bad_signatures_read_the_secret_at_most_once_a_minute() {
     // The tests decide at one fixed instant: one read at init, one after the first
     // mismatch, and none for the rest of that minute.
     assert_eq!(store.reads(), 2);
+    let fresh = Arc::new(MemorySecrets::with(ID, LOCAL_TEST_KEY));
+    let app = secret_app(fresh.clone(), TimeDelta::zero());
+    for _ in 0..1000 {
+        answer(&app, &post(BODY, Signing::WrongKey));
+    }
+    assert_eq!(fresh.reads(), 2, "also right after init");
 }
 
 #[test]

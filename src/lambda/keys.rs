@@ -40,7 +40,8 @@ struct RingState {
     keys: SecretKeys,
     verifier: Arc<Verifier>,
     fetched_at: DateTime<Utc>,
-    last_read: DateTime<Utc>,
+    /// The last read after init: the first one may come at once, the next a minute on.
+    last_refresh: Option<DateTime<Utc>>,
 }
 
 /// Keys read from a secret, and when to read them again.
@@ -73,7 +74,7 @@ impl KeyRing {
                 verifier: Arc::new(verifier_of(&keys)),
                 keys,
                 fetched_at: now,
-                last_read: now,
+                last_refresh: None,
             }),
             source,
             id: id.to_owned(),
@@ -92,24 +93,26 @@ impl KeyRing {
         self.state().verifier.clone()
     }
 
-    /// True when the keys are older than the configured age and the last read is a
-    /// minute old.
+    /// True when the keys are older than the configured age.
     pub fn aged(&self, now: DateTime<Utc>) -> bool {
         let state = self.state();
         self.refresh_after
             .is_some_and(|age| now - state.fetched_at >= age)
-            && now - state.last_read >= MIN_REFRESH_GAP
     }
 
-    /// Reads the secret again if the last read is a minute old; `None` if it is not.
+    /// Reads the secret again unless the last read after init is less than a minute
+    /// old; `None` if it is.
     pub async fn refresh_if_allowed(&self, now: DateTime<Utc>) -> Option<Refresh> {
         {
             // Claimed before the call, so concurrent invocations do not all read.
             let mut state = self.state();
-            if now - state.last_read < MIN_REFRESH_GAP {
+            if state
+                .last_refresh
+                .is_some_and(|last| now - last < MIN_REFRESH_GAP)
+            {
                 return None;
             }
-            state.last_read = now;
+            state.last_refresh = Some(now);
         }
         let read = self.source.get(&self.id).await;
         let keys = match read {
@@ -247,16 +250,12 @@ mod tests {
     }
 
     #[test]
-    fn a_mismatch_reads_again_at_most_once_a_minute() {
+    fn a_mismatch_reads_again_at_once_then_at_most_once_a_minute() {
         let store = Arc::new(MemorySecrets::with("s", "k1"));
         let keys = Keys::Secret(ring(&store, None));
-        // Within a minute of the read at init, nothing is read.
-        assert_eq!(
-            ready(keys.after_mismatch(now() + TimeDelta::seconds(59))).1,
-            None
-        );
+        // A rotation right after init reaches the first delivery signed with the new key.
         store.put("s", "k2");
-        let minute = now() + MIN_REFRESH_GAP;
+        let minute = now() + TimeDelta::seconds(1);
         let (changed, refresh) = ready(keys.after_mismatch(minute));
         assert_eq!(refresh, Some(Refresh::Changed));
         assert_eq!(verifies(&changed.unwrap(), "k2"), Some(KeyUsed::Current));

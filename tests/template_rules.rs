@@ -1,0 +1,115 @@
+//! The template's rule that exactly one of the signature key and its secret is given,
+//! evaluated over every combination of the two parameters, as CloudFormation evaluates
+//! it before it creates anything.
+
+use serde_yaml_ng::Value as Yaml;
+use std::collections::BTreeMap;
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"))
+        .expect("the template");
+    serde_yaml_ng::from_str(&text).expect("the template is YAML")
+}
+
+/// Evaluates a rule's condition functions (`!Or`, `!And`, `!Not`, `!Equals`, `!Ref`)
+/// against parameter values.
+fn evaluate(expression: &Yaml, parameters: &BTreeMap<&str, &str>) -> Yaml {
+    let Yaml::Tagged(tagged) = expression else {
+        return expression.clone();
+    };
+    let arguments = || -> Vec<Yaml> {
+        tagged
+            .value
+            .as_sequence()
+            .expect("the function takes a list")
+            .iter()
+            .map(|a| evaluate(a, parameters))
+            .collect()
+    };
+    let truth = |value: &Yaml| value.as_bool().expect("a condition is true or false");
+    match tagged.tag.to_string().trim_start_matches('!') {
+        "Ref" => {
+            let name = tagged.value.as_str().unwrap();
+            Yaml::String(parameters.get(name).copied().unwrap_or_default().to_owned())
+        }
+        "Equals" => {
+            let arguments = arguments();
+            Yaml::Bool(arguments[0] == arguments[1])
+        }
+        "Not" => Yaml::Bool(!truth(&arguments()[0])),
+        "And" => Yaml::Bool(arguments().iter().all(truth)),
+        "Or" => Yaml::Bool(arguments().iter().any(truth)),
+        other => panic!("a rule function this test does not evaluate: {other}"),
+    }
+}
+
+fn accepted(parameters: &BTreeMap<&str, &str>) -> bool {
+    let template = template();
+    let rule = &template["Rules"]["ExactlyOneSignatureKeySource"];
+    rule["Assertions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .all(|assertion| evaluate(&assertion["Assert"], parameters) == Yaml::Bool(true))
+}
+
+#[test]
+fn exactly_one_of_the_key_and_its_secret_must_be_given() {
+    let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:merge-key-AbCdEf";
+    let cases = [
+        (None, None, false),
+        (Some("the-key"), None, true),
+        (None, Some(secret), true),
+        (Some("the-key"), Some(secret), false),
+    ];
+    for (key, arn, expected) in cases {
+        let mut parameters = BTreeMap::new();
+        parameters.insert("MergeWebhookSignatureKey", key.unwrap_or(""));
+        parameters.insert("MergeWebhookSignatureSecretArn", arn.unwrap_or(""));
+        assert_eq!(
+            accepted(&parameters),
+            expected,
+            "key {key:?}, secret {arn:?}"
+        );
+    }
+}
+
+#[test]
+fn with_a_secret_no_key_is_placed_in_the_environment_and_only_that_secret_is_readable() {
+    let template = template();
+    let variables =
+        &template["Resources"]["DeprovisionFunction"]["Properties"]["Environment"]["Variables"];
+    for name in [
+        "MERGE_WEBHOOK_SIGNATURE_KEY",
+        "MERGE_WEBHOOK_SIGNATURE_KEY_PREVIOUS",
+    ] {
+        let Yaml::Tagged(choice) = &variables[name] else {
+            panic!("{name} depends on the secret");
+        };
+        assert_eq!(choice.tag.to_string().trim_start_matches('!'), "If");
+        let branches = choice.value.as_sequence().unwrap();
+        assert_eq!(branches[0], Yaml::String("HasSecret".into()));
+        let Yaml::Tagged(with_secret) = &branches[1] else {
+            panic!()
+        };
+        assert_eq!(
+            with_secret.value,
+            Yaml::String("AWS::NoValue".into()),
+            "{name}"
+        );
+    }
+    let policy = &template["Resources"]["SecretReadPolicy"];
+    assert_eq!(policy["Condition"], Yaml::String("HasSecret".into()));
+    let statement = &policy["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        statement["Action"],
+        Yaml::String("secretsmanager:GetSecretValue".into())
+    );
+    let Yaml::Tagged(resource) = &statement["Resource"] else {
+        panic!()
+    };
+    assert_eq!(
+        resource.value,
+        Yaml::String("MergeWebhookSignatureSecretArn".into())
+    );
+}
