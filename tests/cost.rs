@@ -253,14 +253,14 @@ fn table(m: &Measured) -> String {
         (
             "Secrets Manager".into(),
             format!(
-                "one secret and about {invocations} reads (optional, not used yet; the \
-                 environment-variable key costs nothing)"
+                "with the key in a secret (optional): one secret and at most one read per \
+                 invocation, {invocations} (the key in the environment costs nothing)"
             ),
             price::SECRET_PER_MONTH + invocations as f64 / 1e4 * price::SECRETS_PER_10K_CALLS,
         ),
         (
             "CloudWatch dashboard".into(),
-            "one dashboard (not used yet; free within an account's first three)".into(),
+            "the template's dashboard (free within an account's first three)".into(),
             price::DASHBOARD_PER_MONTH,
         ),
     ];
