@@ -31,21 +31,30 @@ fn emulator() -> SocketAddr {
 
 /// A Scheduler client straight to the emulator, to read what the function stored.
 fn scheduler() -> Client {
-    use aws_sdk_scheduler::config::{BehaviorVersion, Credentials, Region};
+    Client::new(&emulator_config())
+}
+
+/// The SDK configuration of the clients that read the emulator directly: the same TLS as
+/// the function's, any credentials, a fixed Region.
+fn emulator_config() -> aws_config::SdkConfig {
+    use aws_sdk_scheduler::config::{
+        BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+    };
     use aws_smithy_http_client::tls;
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let config = aws_sdk_scheduler::Config::builder()
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .endpoint_url(format!("http://{}", emulator()))
-        .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "emulator",
+        )))
         .http_client(http)
-        .build();
-    Client::from_conf(config)
+        .build()
 }
 
 /// A schedule group of the test's own, made as the template makes it.
@@ -376,21 +385,7 @@ async fn with_a_third_of_the_calls_throttled_300_deliveries_end_as_exactly_300_s
 
 /// A Secrets Manager client straight to the emulator.
 fn secrets() -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    use aws_smithy_http_client::tls;
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .endpoint_url(format!("http://{}", emulator()))
-        .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
-        .http_client(http)
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    aws_sdk_secretsmanager::Client::new(&emulator_config())
 }
 
 /// A secret of the test's own holding `value`; returns its name.
