@@ -13,7 +13,9 @@ TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]
 
 
 def version_key(text):
-    return tuple(int(part) for part in text.split("."))
+    """1.88 and 1.88.0 are the same version."""
+    parts = [int(part) for part in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def metadata(target):
