@@ -101,52 +101,33 @@ struct Definition {
     unit: &'static str,
 }
 
-const WEBHOOKS_COUNT: Definition = Definition {
-    name: WEBHOOKS,
-    unit: "Count",
-};
-const SIGNATURE_FAILURES_COUNT: Definition = Definition {
-    name: SIGNATURE_FAILURES,
-    unit: "Count",
-};
-const COLD_START_COUNT: Definition = Definition {
-    name: COLD_START,
-    unit: "Count",
-};
-const SECRET_REFRESH_FAILURES_COUNT: Definition = Definition {
-    name: SECRET_REFRESH_FAILURES,
-    unit: "Count",
-};
+const fn count(name: &'static str) -> Definition {
+    Definition {
+        name,
+        unit: "Count",
+    }
+}
+
+const fn seconds(name: &'static str) -> Definition {
+    Definition {
+        name,
+        unit: "Seconds",
+    }
+}
+
+const WEBHOOKS_COUNT: Definition = count(WEBHOOKS);
+const SIGNATURE_FAILURES_COUNT: Definition = count(SIGNATURE_FAILURES);
+const COLD_START_COUNT: Definition = count(COLD_START);
+const SECRET_REFRESH_FAILURES_COUNT: Definition = count(SECRET_REFRESH_FAILURES);
 const SCHEDULE_COUNTS: [Definition; 5] = [
-    Definition {
-        name: SCHEDULES_CREATED,
-        unit: "Count",
-    },
-    Definition {
-        name: SCHEDULES_UPDATED,
-        unit: "Count",
-    },
-    Definition {
-        name: SCHEDULES_CANCELLED,
-        unit: "Count",
-    },
-    Definition {
-        name: SCHEDULED_TERMINATIONS_FIRED,
-        unit: "Count",
-    },
-    Definition {
-        name: SCHEDULING_FAILURES,
-        unit: "Count",
-    },
+    count(SCHEDULES_CREATED),
+    count(SCHEDULES_UPDATED),
+    count(SCHEDULES_CANCELLED),
+    count(SCHEDULED_TERMINATIONS_FIRED),
+    count(SCHEDULING_FAILURES),
 ];
-const TERMINATION_LAG: Definition = Definition {
-    name: TERMINATION_LAG_SECONDS,
-    unit: "Seconds",
-};
-const SYNC_LAG: Definition = Definition {
-    name: SYNC_LAG_SECONDS,
-    unit: "Seconds",
-};
+const TERMINATION_LAG: Definition = seconds(TERMINATION_LAG_SECONDS);
+const SYNC_LAG: Definition = seconds(SYNC_LAG_SECONDS);
 const BY_DECISION: &[&[&str]] = &[&["Decision"]];
 const BY_DECISION_AND_INTEGRATION: &[&[&str]] = &[&["Decision"], &["Decision", "Integration"]];
 /// One empty dimension set: the metric is published once, with no dimension.
