@@ -16,14 +16,13 @@ use merge_deprovision::lambda::http::App;
 use merge_deprovision::lambda::http::respond;
 use merge_deprovision::lambda::logging::{LogSettings, subscriber};
 use merge_deprovision::lambda::record::{RequestFacts, log_outcome};
-use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, function_url_event};
+use merge_deprovision_samples::{
+    LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, function_url_event, ready,
+};
 use serde_json::{Value, json};
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
 use std::io::Write;
-use std::pin::pin;
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
 fn now() -> DateTime<Utc> {
@@ -90,18 +89,6 @@ fn payloads() -> Vec<Payload> {
 fn config() -> Config {
     Config::from_lookup(|name| (name == SIGNATURE_KEY_VAR).then(|| LOCAL_TEST_KEY.to_owned()))
         .unwrap()
-}
-
-/// Polls a future that never waits, as the handler's does not.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut TaskContext::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the handler does not wait"),
-    }
 }
 
 /// Event bytes in, response bytes out: what the runtime does around the handler, with

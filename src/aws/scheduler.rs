@@ -99,19 +99,7 @@ pub trait Schedules: Send + Sync {
 pub fn foreign_document() -> ScheduleDocument {
     ScheduleDocument {
         kind: EXPIRY_KIND.to_owned(),
-        version: 0,
-        employee_id: String::new(),
-        linked_account_id: None,
-        remote_id: None,
-        employee_number: None,
-        work_email: None,
-        username: None,
-        display_full_name: None,
-        integration: None,
-        end_user_organization_name: None,
-        termination_date: None,
-        effective_at: None,
-        modified_at: None,
+        ..ScheduleDocument::default()
     }
 }
 

@@ -34,7 +34,7 @@ pub const MEMORY: TimeDelta = TimeDelta::hours(72);
 
 /// A schedule's input: the raw event the function receives when it fires. It carries
 /// the identity and account fields of the decision record, never a sensitive field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleDocument {
     /// [`TERMINATION_KIND`] or [`EXPIRY_KIND`].

@@ -7,7 +7,6 @@ use crate::aws::secrets::SecretSource;
 use crate::domain::dates::to_rfc3339;
 use crate::domain::error::RequestError;
 use crate::domain::schedule::{Change, Fired, read_fired, schedule_name};
-use crate::domain::signature::Verifier;
 use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
 use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
@@ -74,12 +73,19 @@ impl App {
     /// # Panics
     /// If the keys come from a secret, which must be read first: see [`App::load`].
     pub fn new(config: &Config) -> Self {
+        Self::with_schedules(config, sdk_schedules(config))
+    }
+
+    /// As [`App::new`], with `schedules` behind scheduling when it is configured (the
+    /// in-memory twin, in tests).
+    ///
+    /// # Panics
+    /// If the keys come from a secret: see [`App::load`].
+    pub fn with_schedules(config: &Config, schedules: Option<Arc<dyn Schedules>>) -> Self {
         let verifier = config
             .environment_verifier()
-            .expect("keys from a secret are read by App::load")
-            .clone();
-        Self::with_schedules(config, sdk_schedules(config))
-            .with_keys(Keys::Fixed(Arc::new(verifier)))
+            .expect("keys from a secret are read by App::load");
+        Self::build(config, Keys::Fixed(Arc::new(verifier.clone())), schedules)
     }
 
     /// Builds the function's state, reading the keys from their secret through `source`
@@ -98,18 +104,10 @@ impl App {
                     .map_err(|error| format!("{SIGNATURE_SECRET_VAR}: {error}"))?,
             ),
         };
-        Ok(Self::with_schedules(config, sdk_schedules(config)).with_keys(keys))
+        Ok(Self::build(config, keys, sdk_schedules(config)))
     }
 
-    /// The same state verifying with `keys`.
-    pub fn with_keys(self, keys: Keys) -> Self {
-        App { keys, ..self }
-    }
-
-    /// As [`App::new`], with `schedules` behind scheduling when it is configured (the
-    /// in-memory twin, in tests). Keys from a secret are left empty until
-    /// [`App::with_keys`].
-    pub fn with_schedules(config: &Config, schedules: Option<Arc<dyn Schedules>>) -> Self {
+    fn build(config: &Config, keys: Keys, schedules: Option<Arc<dyn Schedules>>) -> Self {
         let scheduling = config
             .scheduling
             .as_ref()
@@ -119,23 +117,14 @@ impl App {
                 role_arn: s.role_arn.clone(),
                 dead_letter_arn: s.dead_letter_arn.clone(),
             });
-        let verifier = config
-            .environment_verifier()
-            .cloned()
-            .unwrap_or_else(|| Verifier::new(&[], None));
         App {
             receiver: config.receiver(),
-            keys: Keys::Fixed(Arc::new(verifier)),
+            keys,
             service: config.service.clone(),
             metrics_namespace: config.metrics_namespace.clone(),
             first_invocation: AtomicBool::new(true),
             scheduling,
         }
-    }
-
-    /// True when scheduled terminations are on.
-    pub fn schedules_terminations(&self) -> bool {
-        self.scheduling.is_some()
     }
 }
 

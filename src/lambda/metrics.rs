@@ -119,13 +119,11 @@ const WEBHOOKS_COUNT: Definition = count(WEBHOOKS);
 const SIGNATURE_FAILURES_COUNT: Definition = count(SIGNATURE_FAILURES);
 const COLD_START_COUNT: Definition = count(COLD_START);
 const SECRET_REFRESH_FAILURES_COUNT: Definition = count(SECRET_REFRESH_FAILURES);
-const SCHEDULE_COUNTS: [Definition; 5] = [
-    count(SCHEDULES_CREATED),
-    count(SCHEDULES_UPDATED),
-    count(SCHEDULES_CANCELLED),
-    count(SCHEDULED_TERMINATIONS_FIRED),
-    count(SCHEDULING_FAILURES),
-];
+const SCHEDULES_CREATED_COUNT: Definition = count(SCHEDULES_CREATED);
+const SCHEDULES_UPDATED_COUNT: Definition = count(SCHEDULES_UPDATED);
+const SCHEDULES_CANCELLED_COUNT: Definition = count(SCHEDULES_CANCELLED);
+const SCHEDULED_TERMINATIONS_FIRED_COUNT: Definition = count(SCHEDULED_TERMINATIONS_FIRED);
+const SCHEDULING_FAILURES_COUNT: Definition = count(SCHEDULING_FAILURES);
 const TERMINATION_LAG: Definition = seconds(TERMINATION_LAG_SECONDS);
 const SYNC_LAG: Definition = seconds(SYNC_LAG_SECONDS);
 const BY_DECISION: &[&[&str]] = &[&["Decision"]];
@@ -270,14 +268,13 @@ pub fn emf_line(
     }
     let event = |wanted: ScheduleEvent| (metrics.schedule == Some(wanted)).then_some(1u8);
     if let Some(schedule) = metrics.schedule {
-        let index = match schedule {
-            ScheduleEvent::Created => 0,
-            ScheduleEvent::Updated => 1,
-            ScheduleEvent::Cancelled => 2,
-            ScheduleEvent::Fired => 3,
-            ScheduleEvent::Failed => 4,
-        };
-        undimensioned.push(&SCHEDULE_COUNTS[index]);
+        undimensioned.push(match schedule {
+            ScheduleEvent::Created => &SCHEDULES_CREATED_COUNT,
+            ScheduleEvent::Updated => &SCHEDULES_UPDATED_COUNT,
+            ScheduleEvent::Cancelled => &SCHEDULES_CANCELLED_COUNT,
+            ScheduleEvent::Fired => &SCHEDULED_TERMINATIONS_FIRED_COUNT,
+            ScheduleEvent::Failed => &SCHEDULING_FAILURES_COUNT,
+        });
     }
     if metrics.secret_refresh_failure {
         undimensioned.push(&SECRET_REFRESH_FAILURES_COUNT);
