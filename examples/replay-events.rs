@@ -1,6 +1,11 @@
 //! Runs every sample event in `events/` through the function's real handler, in one
 //! process, and checks each answer against `events/manifest.json`.
 //!
+//! The handler runs with the employee ledger and timers on, over in-memory twins of
+//! DynamoDB and EventBridge Scheduler, so the output shows what the ledger did with each
+//! delivery: a repeated `terminated` delivery is recognised, and the timer of the
+//! scheduled sample terminates the employee when it fires.
+//!
 //! `cargo run --example replay-events [-- --verbose]`. Each request gets a Lambda
 //! invocation context and the runtime's span, as in Lambda. The policy variables are
 //! read from the environment, as the function reads them, and printed first; the
@@ -11,10 +16,12 @@
 use chrono::Utc;
 use lambda_http::RequestExt;
 use lambda_http::lambda_runtime::layers::trace::request_span;
+use merge_deprovision::aws::memory::{MemoryLedger, MemorySchedules};
 use merge_deprovision::lambda::config::{
     Config, INACTIVE_WITHOUT_DATE_VAR, MAX_BODY_BYTES_VAR, SIGNATURE_KEY_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
 };
+use merge_deprovision::lambda::settle::{Effects, Timers};
 use merge_deprovision::lambda::{http, logging};
 use merge_deprovision_samples::{
     LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest, ready,
@@ -22,6 +29,7 @@ use merge_deprovision_samples::{
 use serde_json::Value;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 fn main() -> ExitCode {
     let verbose = std::env::args()
@@ -77,13 +85,24 @@ fn print_policy(config: &Config) {
 /// Replays every sample, printing one line each and a summary; returns the failures.
 fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
     print_policy(config);
-    let app = http::App::new(config);
+    println!("ledger and timers: in memory (DynamoDB and EventBridge Scheduler twins)\n");
+    let ledger = Arc::new(MemoryLedger::new());
+    let schedules = Arc::new(MemorySchedules::new());
+    let effects = Effects {
+        ledger: ledger.clone(),
+        timers: Some(Timers {
+            schedules: schedules.clone(),
+            role_arn: "arn:aws:iam::123456789012:role/merge-deprovision-scheduler".to_owned(),
+            dead_letter_arn: None,
+        }),
+    };
+    let app = http::App::with_effects(config, Some(effects));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let entries = read_manifest(&std::fs::read_to_string(dir.join(MANIFEST_FILE))?)?;
     let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
     println!(
-        "{:<width$}  {:>6}  {:<18}  {:<44}  result",
-        "event", "status", "answer", "reasons"
+        "{:<width$}  {:>6}  {:<18}  {:<10}  {:<44}  result",
+        "event", "status", "answer", "ledger", "reasons"
     );
 
     let mut failures = 0;
@@ -91,6 +110,15 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
         let event = std::fs::read_to_string(dir.join(&entry.file))?;
         let context = lambda_context(&format!("replay-{:04}", n + 1), "merge-deprovision");
         let span = request_span(&context);
+        if entry.needs_ledger {
+            // Scheduler deletes a one-time schedule once it has fired it.
+            let fired = schedules.schedules().into_iter().find(|(_, s)| {
+                serde_json::to_value(&s.document).ok() == serde_json::from_str(&event).ok()
+            });
+            if let Some((name, _)) = fired {
+                schedules.fire(&name);
+            }
+        }
         let request = lambda_http::request::from_str(&event)?.with_lambda_context(context);
         let answered = span.in_scope(|| ready(http::answer_event(&app, &request, Utc::now())))?;
         if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
@@ -110,9 +138,10 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
             })
             .unwrap_or_default();
         println!(
-            "{:<width$}  {status:>6}  {:<18}  {:<44}  {}",
+            "{:<width$}  {status:>6}  {:<18}  {:<10}  {:<44}  {}",
             entry.file,
             text("decision").or(text("error")).unwrap_or_default(),
+            text("ledger").unwrap_or_else(|| "-".to_owned()),
             reasons,
             if check.is_ok() { "ok" } else { "FAIL" }
         );
@@ -121,6 +150,12 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
             println!("  {difference}");
         }
     }
+    println!(
+        "\nledger: {} employees, {} moved into terminated (each announced once); {} timers pending",
+        ledger.entries().len(),
+        ledger.moves_into_terminated(),
+        schedules.schedules().len()
+    );
     println!("{} passed, {failures} failed", entries.len() - failures);
     Ok(failures)
 }

@@ -28,13 +28,18 @@ async fn main() -> ExitCode {
             "previous signature key configured: accepting deliveries signed with either key"
         );
     }
-    match &config.scheduling {
-        Some(scheduling) => tracing::info!(
+    match (&config.ledger_table, &config.scheduling) {
+        (Some(table), Some(scheduling)) => tracing::info!(
+            ledger_table = table.as_str(),
             schedule_group = scheduling.group.as_str(),
-            "scheduled terminations on: future-dated terminations take effect on their date"
+            "ledger and timers on: each termination is announced once, future-dated ones on their date"
         ),
-        None => tracing::info!(
-            "scheduled terminations off: TERMINATION_SCHEDULE_GROUP and TERMINATION_SCHEDULE_ROLE_ARN are not set"
+        (Some(table), None) => tracing::warn!(
+            ledger_table = table.as_str(),
+            "ledger on, timers off: future-dated terminations are recorded but take effect only when a later delivery says so"
+        ),
+        _ => tracing::info!(
+            "log-only: EMPLOYEE_LEDGER_TABLE is not set, so every terminated delivery is announced and nothing is scheduled"
         ),
     }
     // Keys from a secret are read here, at init, with the SDK: the Parameters and

@@ -56,7 +56,7 @@ fn assert_one_json_record_per_invocation(stdout: &str, stderr: &str, invocations
         startup[0]["message"]
             .as_str()
             .unwrap()
-            .starts_with("scheduled terminations")
+            .starts_with("log-only")
     );
 }
 
@@ -76,14 +76,28 @@ async fn one_warm_process_answers_every_sample_event_and_logs_one_record_each() 
     let manifest =
         read_manifest(&std::fs::read_to_string(events_dir().join(MANIFEST_FILE)).unwrap()).unwrap();
 
-    // Twice through, so the second round runs warm.
+    // Twice through, so the second round runs warm. Log-only, as `cargo lambda watch`
+    // runs it: a timer cannot be checked without the ledger, so its invocation fails,
+    // naming the variable, for Lambda to retry and then hand to the on-failure queue.
     for _ in 0..2 {
         for entry in &manifest {
             let event = std::fs::read_to_string(events_dir().join(&entry.file)).unwrap();
-            let (status, body) = http_answer(&api.invoke(&event).await);
+            let reply = api.invoke(&event).await;
+            if entry.needs_ledger {
+                let Reply::Error(error) = reply else {
+                    panic!(
+                        "{}: a timer without the ledger must fail, got {reply:?}",
+                        entry.file
+                    );
+                };
+                assert!(error.contains("EMPLOYEE_LEDGER_TABLE"), "{error}");
+                continue;
+            }
+            let (status, body) = http_answer(&reply);
             entry.check(status, &body.to_string()).unwrap();
         }
     }
+    let manifest: Vec<_> = manifest.into_iter().filter(|e| !e.needs_ledger).collect();
     let (stdout, stderr) = function.stop().await;
     assert_eq!(stderr, "", "nothing goes to stderr");
 

@@ -54,10 +54,6 @@ const WORKLOAD: [(&str, u64); 5] = [
 ];
 /// Scheduled terminations firing: one per leaver.
 const TERMINATION_FIRINGS: u64 = 50;
-/// Expiries firing: at most one per decided delivery that is neither scheduled nor an
-/// `Employee.added` (100 terminated, 300 active changes); several changes to one
-/// employee within the expiry's 72 hours share one, so this is a bound.
-const EXPIRY_FIRINGS: u64 = 400;
 /// Billed duration per invocation. The handler takes tens of microseconds and a cold
 /// start about 2 ms here; Lambda bills at 1 ms granularity and, since 2025, bills the
 /// init phase too, so 100 ms bounds a cold invocation with room to spare.
@@ -134,17 +130,17 @@ fn measure() -> Measured {
         );
         count_in(decision, count, (logs, metrics));
     }
-    // What the schedules deliver when they fire: a termination, and an expiry.
-    for (name, decision, count) in [
-        ("termination fired", "scheduled", TERMINATION_FIRINGS),
-        ("expiry fired", "active", EXPIRY_FIRINGS),
-    ] {
+    // What the timers deliver when they fire: a termination.
+    {
         let (app, schedules) = scheduling_app();
-        answer_in_lambda(&app, delivery(decision));
+        answer_in_lambda(&app, delivery("scheduled"));
         let schedule = schedules.schedules().into_keys().next().unwrap();
         let input = serde_json::to_string(&schedules.fire(&schedule).unwrap()).unwrap();
-        let (app, _) = scheduling_app();
-        count_in(name, count, answer_in_lambda(&app, fired_event(&input)));
+        count_in(
+            "termination fired",
+            TERMINATION_FIRINGS,
+            answer_in_lambda(&app, fired_event(&input)),
+        );
     }
     let template =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
@@ -173,7 +169,7 @@ fn usd(amount: f64) -> String {
 /// The README table, computed from the measured inputs.
 fn table(m: &Measured) -> String {
     let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
-    let firings = TERMINATION_FIRINGS + EXPIRY_FIRINGS;
+    let firings = TERMINATION_FIRINGS;
     let invocations = deliveries + firings;
     let series = m.datapoints.len();
     // Custom metrics are prorated by the hour: a series costs only for the hours it
@@ -240,8 +236,8 @@ fn table(m: &Measured) -> String {
         (
             "EventBridge Scheduler".into(),
             format!(
-                "{firings} one-time schedules firing ({TERMINATION_FIRINGS} terminations, at \
-                 most {EXPIRY_FIRINGS} expiries); creating and updating them is free"
+                "{firings} one-time timers firing, one per scheduled termination; creating, \
+                 updating and deleting them is free"
             ),
             firings as f64 / 1e6 * price::SCHEDULER_PER_MILLION_INVOCATIONS,
         ),

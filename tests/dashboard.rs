@@ -225,9 +225,9 @@ fn the_alarm_widget_shows_every_alarm_of_the_template() {
     assert_eq!(alarms.len(), 7);
 }
 
-/// Every key a decision record carries, over every sample event and a fired schedule.
+/// Every key a decision record carries, over every sample event and a fired timer.
 fn record_fields() -> BTreeSet<String> {
-    let app = support::receiver();
+    let app = support::ledger_app().app;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let mut fields = BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {

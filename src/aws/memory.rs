@@ -1,16 +1,89 @@
 //! In-memory twins of the AWS services, for unit and property tests.
 //!
-//! [`MemorySchedules`] behaves like EventBridge Scheduler where this function relies on
-//! it: a create of an existing name is a conflict, an update or read of a missing one is
-//! not found, and an update replaces the whole schedule; it never fires anything by
-//! itself. [`MemorySecrets`] reads like Secrets Manager and counts its reads. Faults can
-//! be injected into both.
+//! [`MemoryLedger`] behaves like the DynamoDB table where this function relies on it: a
+//! write whose condition fails changes nothing and says so. [`MemorySchedules`] behaves
+//! like EventBridge Scheduler: a create of an existing name is a conflict, an update or a
+//! delete of a missing one is not found, an update replaces the whole schedule, and
+//! names, `at()` expressions, targets and inputs are validated as the service does; a
+//! schedule fires only when a test says so, and is then deleted. [`MemorySecrets`] reads
+//! like Secrets Manager and counts its reads.
+//!
+//! Faults can be scripted into each, calls can be slowed (to test deadlines), and calls
+//! can be made to yield a random number of times first, so that concurrent invocations
+//! interleave at every await point as they would against the real service.
 
-use crate::aws::scheduler::{BoxFuture, ScheduleTarget, SchedulerError, Schedules};
-use crate::domain::schedule::{Desired, ScheduleDocument};
-use chrono::{DateTime, Utc};
+use crate::aws::ledger::{Ledger, LedgerError};
+use crate::aws::scheduler::{
+    BoxFuture, MAX_INPUT_CHARS, ScheduleTarget, SchedulerError, Schedules,
+};
+use crate::domain::decision::Decision;
+use crate::domain::ledger::{EmployeeKey, Entry};
+use crate::domain::schedule::{Desired, TimerDocument};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// What every twin's calls share: scripted outcomes, a call count, a delay and the
+/// interleaving.
+#[derive(Debug)]
+struct Calls<E> {
+    count: usize,
+    script: Vec<Option<E>>,
+    delay: Option<Duration>,
+    jitter: Option<u64>,
+}
+
+impl<E> Default for Calls<E> {
+    fn default() -> Self {
+        Calls {
+            count: 0,
+            script: Vec::new(),
+            delay: None,
+            jitter: None,
+        }
+    }
+}
+
+impl<E> Calls<E> {
+    /// Counts a call, and returns its scripted failure, its delay and how many times it
+    /// yields first.
+    fn next(&mut self) -> (Option<E>, Option<Duration>, u64) {
+        self.count += 1;
+        let failure = if self.script.is_empty() {
+            None
+        } else {
+            self.script.remove(0)
+        };
+        let yields = match &mut self.jitter {
+            Some(state) => {
+                // xorshift64: reproducible from the seed, no dependency.
+                *state ^= *state << 13;
+                *state ^= *state >> 7;
+                *state ^= *state << 17;
+                *state % 4
+            }
+            None => 0,
+        };
+        (failure, self.delay, yields)
+    }
+}
+
+/// Waits as a slow or busy service would before answering.
+async fn pace(delay: Option<Duration>, yields: u64) {
+    for _ in 0..yields {
+        tokio::task::yield_now().await;
+    }
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// One stored schedule, as Scheduler would hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,22 +93,16 @@ pub struct StoredSchedule {
     /// `at(...)`.
     pub expression: String,
     /// Its input.
-    pub document: ScheduleDocument,
+    pub document: TimerDocument,
     /// Where it delivers.
     pub target: ScheduleTarget,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    schedules: BTreeMap<String, StoredSchedule>,
-    calls: usize,
-    failures: Vec<Option<SchedulerError>>,
 }
 
 /// The in-memory twin of a schedule group.
 #[derive(Debug, Default)]
 pub struct MemorySchedules {
-    state: Mutex<State>,
+    schedules: Mutex<BTreeMap<String, StoredSchedule>>,
+    calls: Mutex<Calls<SchedulerError>>,
 }
 
 impl MemorySchedules {
@@ -46,12 +113,12 @@ impl MemorySchedules {
 
     /// Every schedule, by name.
     pub fn schedules(&self) -> BTreeMap<String, StoredSchedule> {
-        self.lock().schedules.clone()
+        locked(&self.schedules).clone()
     }
 
     /// How many calls were made.
     pub fn calls(&self) -> usize {
-        self.lock().calls
+        locked(&self.calls).count
     }
 
     /// Makes the next calls fail with `errors`, one each, in order.
@@ -61,37 +128,29 @@ impl MemorySchedules {
 
     /// Scripts the next calls: `None` lets a call through, `Some` fails it.
     pub fn script(&self, outcomes: impl IntoIterator<Item = Option<SchedulerError>>) {
-        self.lock().failures.extend(outcomes);
+        locked(&self.calls).script.extend(outcomes);
+    }
+
+    /// Makes every call take `delay` before it answers.
+    pub fn slow(&self, delay: Duration) {
+        locked(&self.calls).delay = Some(delay);
+    }
+
+    /// Makes every call yield to other tasks a pseudo-random number of times, from
+    /// `seed`, before it acts: concurrent invocations then interleave.
+    pub fn interleave(&self, seed: u64) {
+        locked(&self.calls).jitter = Some(seed | 1);
     }
 
     /// Fires `name` as Scheduler does at its time: returns its input and deletes it
     /// (`ActionAfterCompletion: DELETE`).
-    pub fn fire(&self, name: &str) -> Option<ScheduleDocument> {
-        self.lock().schedules.remove(name).map(|s| s.document)
+    pub fn fire(&self, name: &str) -> Option<TimerDocument> {
+        locked(&self.schedules).remove(name).map(|s| s.document)
     }
 
     /// Stores `schedule` directly, as if made earlier.
     pub fn insert(&self, name: &str, schedule: StoredSchedule) {
-        self.lock().schedules.insert(name.to_owned(), schedule);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Counts a call and takes an injected failure, if any.
-    fn call(&self) -> Result<std::sync::MutexGuard<'_, State>, SchedulerError> {
-        let mut state = self.lock();
-        state.calls += 1;
-        if state.failures.is_empty() {
-            return Ok(state);
-        }
-        match state.failures.remove(0) {
-            None => Ok(state),
-            Some(error) => Err(error),
-        }
+        locked(&self.schedules).insert(name.to_owned(), schedule);
     }
 
     fn stored(schedule: &Desired, target: &ScheduleTarget) -> StoredSchedule {
@@ -102,34 +161,66 @@ impl MemorySchedules {
             target: target.clone(),
         }
     }
+
+    /// Runs one call: its pace, its scripted failure, then `act` on the schedules.
+    fn call<'a, T: Send + 'a>(
+        &'a self,
+        act: impl FnOnce(&mut BTreeMap<String, StoredSchedule>) -> Result<T, SchedulerError> + Send + 'a,
+    ) -> BoxFuture<'a, Result<T, SchedulerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            act(&mut locked(&self.schedules))
+        })
+    }
+}
+
+/// What Scheduler's validation refuses, as a `ValidationException`.
+fn validate(schedule: &Desired, target: &ScheduleTarget) -> Result<(), SchedulerError> {
+    let name_ok = (1..=64).contains(&schedule.name.len())
+        && schedule
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let expression = schedule.expression();
+    let at_ok = expression
+        .strip_prefix("at(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .is_some_and(|time| {
+            time.len() == 19 && NaiveDateTime::parse_from_str(time, "%Y-%m-%dT%H:%M:%S").is_ok()
+        });
+    let input_ok = serde_json::to_string(&schedule.document)
+        .is_ok_and(|input| input.chars().count() <= MAX_INPUT_CHARS);
+    let arns_ok = target.function_arn.starts_with("arn:")
+        && target.role_arn.starts_with("arn:")
+        && target
+            .dead_letter_arn
+            .as_deref()
+            .is_none_or(|arn| arn.starts_with("arn:"));
+    if name_ok && at_ok && input_ok && arns_ok {
+        Ok(())
+    } else {
+        Err(SchedulerError::Invalid)
+    }
 }
 
 impl Schedules for MemorySchedules {
-    fn get<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ScheduleDocument>, SchedulerError>> {
-        let result = self
-            .call()
-            .map(|state| state.schedules.get(name).map(|s| s.document.clone()));
-        Box::pin(std::future::ready(result))
-    }
-
     fn create<'a>(
         &'a self,
         schedule: &'a Desired,
         target: &'a ScheduleTarget,
     ) -> BoxFuture<'a, Result<(), SchedulerError>> {
-        let result = self.call().and_then(|mut state| {
-            if state.schedules.contains_key(&schedule.name) {
+        self.call(move |schedules| {
+            validate(schedule, target)?;
+            if schedules.contains_key(&schedule.name) {
                 return Err(SchedulerError::Conflict);
             }
-            state
-                .schedules
-                .insert(schedule.name.clone(), Self::stored(schedule, target));
+            schedules.insert(schedule.name.clone(), Self::stored(schedule, target));
             Ok(())
-        });
-        Box::pin(std::future::ready(result))
+        })
     }
 
     fn update<'a>(
@@ -137,16 +228,168 @@ impl Schedules for MemorySchedules {
         schedule: &'a Desired,
         target: &'a ScheduleTarget,
     ) -> BoxFuture<'a, Result<(), SchedulerError>> {
-        let result =
-            self.call()
-                .and_then(|mut state| match state.schedules.get_mut(&schedule.name) {
-                    Some(stored) => {
-                        *stored = Self::stored(schedule, target);
-                        Ok(())
-                    }
-                    None => Err(SchedulerError::NotFound),
-                });
-        Box::pin(std::future::ready(result))
+        self.call(move |schedules| {
+            validate(schedule, target)?;
+            match schedules.get_mut(&schedule.name) {
+                Some(stored) => {
+                    *stored = Self::stored(schedule, target);
+                    Ok(())
+                }
+                None => Err(SchedulerError::NotFound),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SchedulerError>> {
+        self.call(move |schedules| {
+            schedules
+                .remove(name)
+                .map(|_| ())
+                .ok_or(SchedulerError::NotFound)
+        })
+    }
+}
+
+/// One write the twin accepted: the decision before (none for a new entry) and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Write {
+    /// The stored decision it replaced.
+    pub before: Option<Decision>,
+    /// The decision written.
+    pub after: Decision,
+}
+
+/// The in-memory twin of the ledger's table.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    entries: Mutex<BTreeMap<EmployeeKey, Entry>>,
+    writes: Mutex<Vec<Write>>,
+    calls: Mutex<Calls<LedgerError>>,
+    lost_answers: Mutex<usize>,
+}
+
+impl MemoryLedger {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every entry.
+    pub fn entries(&self) -> BTreeMap<EmployeeKey, Entry> {
+        locked(&self.entries).clone()
+    }
+
+    /// Every accepted write, in order.
+    pub fn writes(&self) -> Vec<Write> {
+        locked(&self.writes).clone()
+    }
+
+    /// How many accepted writes moved an employee into `terminated`.
+    pub fn moves_into_terminated(&self) -> usize {
+        self.writes()
+            .iter()
+            .filter(|w| w.after == Decision::Terminated && w.before != Some(Decision::Terminated))
+            .count()
+    }
+
+    /// How many calls were made.
+    pub fn calls(&self) -> usize {
+        locked(&self.calls).count
+    }
+
+    /// Makes the next calls fail with `errors`, one each, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = LedgerError>) {
+        locked(&self.calls)
+            .script
+            .extend(errors.into_iter().map(Some));
+    }
+
+    /// Scripts the next calls: `None` lets a call through, `Some` fails it.
+    pub fn script(&self, outcomes: impl IntoIterator<Item = Option<LedgerError>>) {
+        locked(&self.calls).script.extend(outcomes);
+    }
+
+    /// Makes every call take `delay` before it answers.
+    pub fn slow(&self, delay: Duration) {
+        locked(&self.calls).delay = Some(delay);
+    }
+
+    /// See [`MemorySchedules::interleave`].
+    pub fn interleave(&self, seed: u64) {
+        locked(&self.calls).jitter = Some(seed | 1);
+    }
+
+    /// Makes the next `count` writes land but answer [`LedgerError::Unreachable`], as
+    /// when the connection drops after DynamoDB committed the write.
+    pub fn lose_answers(&self, count: usize) {
+        *locked(&self.lost_answers) = count;
+    }
+
+    /// Stores `entry` directly, as if written earlier.
+    pub fn insert(&self, entry: Entry) {
+        locked(&self.entries).insert(entry.key.clone(), entry);
+    }
+}
+
+/// The condition the SDK's write carries, evaluated on the stored entry.
+fn condition_holds(stored: Option<&Entry>, entry: &Entry, expected: Option<u64>) -> bool {
+    match (stored, expected) {
+        (None, None) => true,
+        (Some(stored), Some(revision)) => {
+            stored.revision == revision
+                && match entry.version {
+                    Some(version) => stored.version.is_none_or(|v| v <= version),
+                    None => stored.version.is_none(),
+                }
+        }
+        _ => false,
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn get<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+    ) -> BoxFuture<'a, Result<Option<Entry>, LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            match failure {
+                Some(error) => Err(error),
+                None => Ok(locked(&self.entries).get(key).cloned()),
+            }
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            let mut entries = locked(&self.entries);
+            let stored = entries.get(&entry.key);
+            if !condition_holds(stored, entry, expected) {
+                return Err(LedgerError::ConditionFailed);
+            }
+            let before = stored.map(|s| s.decision);
+            entries.insert(entry.key.clone(), entry.clone());
+            locked(&self.writes).push(Write {
+                before,
+                after: entry.decision,
+            });
+            let mut lost = locked(&self.lost_answers);
+            if *lost > 0 {
+                *lost -= 1;
+                return Err(LedgerError::Unreachable);
+            }
+            Ok(())
+        })
     }
 }
 

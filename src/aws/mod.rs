@@ -1,6 +1,8 @@
-//! Effects on AWS, each behind a narrow trait with two implementations: the AWS SDK, and
+//! Effects on AWS (the ledger in DynamoDB, timers in EventBridge Scheduler, the key in
+//! Secrets Manager), each behind a narrow trait with two implementations: the AWS SDK, and
 //! an in-memory twin that behaves like the service, for unit and property tests.
 
+pub mod ledger;
 pub mod memory;
 pub mod scheduler;
 pub mod secrets;

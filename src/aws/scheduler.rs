@@ -1,25 +1,24 @@
-//! EventBridge Scheduler: the one-time schedules that make future-dated terminations take
-//! effect. [`Schedules`] is the narrow interface; [`apply`] carries out the domain's plan
-//! through it; [`SdkSchedules`] is the AWS SDK behind it.
+//! EventBridge Scheduler: the one-time schedules that wake the function when a
+//! `scheduled` ledger entry takes effect. [`Schedules`] is the narrow interface;
+//! [`put_timer`] and [`cancel_timer`] carry out what the domain planned through it;
+//! [`SdkSchedules`] is the AWS SDK behind it.
 
-use crate::domain::schedule::{Call, Change, Desired, EXPIRY_KIND, ScheduleDocument, plan};
-use crate::domain::webhook::Decided;
+use crate::domain::schedule::Desired;
 use aws_sdk_scheduler::error::ProvideErrorMetadata;
 use aws_sdk_scheduler::error::SdkError;
 use aws_sdk_scheduler::types::{
     ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
     RetryPolicy, ScheduleState, Target,
 };
-use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
-/// A boxed future, so that [`Schedules`] can be used as a trait object.
+/// A boxed future, so that the effect traits can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Where a schedule delivers when it fires.
+/// Where a timer delivers when it fires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleTarget {
     /// This function's ARN, from the invocation context.
@@ -34,6 +33,8 @@ pub struct ScheduleTarget {
 pub const RETRY_MAX_EVENT_AGE_SECONDS: i32 = 86_400;
 /// See [`RETRY_MAX_EVENT_AGE_SECONDS`].
 pub const RETRY_MAX_ATTEMPTS: i32 = 185;
+/// The longest input Scheduler accepts for a target, in characters.
+pub const MAX_INPUT_CHARS: usize = 8192;
 
 /// Why a Scheduler call failed, as records name it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,15 +45,25 @@ pub enum SchedulerError {
     /// No schedule of that name.
     #[error("not_found")]
     NotFound,
-    /// Throttled or over a quota.
+    /// Throttled: transient, a retry succeeds.
     #[error("throttled")]
     Throttled,
+    /// The account's schedule quota is reached: not transient, an operator raises the
+    /// quota or removes schedules.
+    #[error("quota_exceeded")]
+    QuotaExceeded,
     /// The function's role may not do this.
     #[error("denied")]
     Denied,
-    /// No answer: timeout, connection failure, or a server error.
+    /// No answer: a connection failure or a server error.
     #[error("unreachable")]
     Unreachable,
+    /// The invocation's time ran out first.
+    #[error("timed_out")]
+    TimedOut,
+    /// The request is invalid (`ValidationException`): a retry cannot fix it.
+    #[error("invalid")]
+    Invalid,
     /// Any other refusal, by its AWS error code.
     #[error("rejected")]
     Rejected(String),
@@ -65,21 +76,23 @@ impl SchedulerError {
             SchedulerError::Conflict => "conflict",
             SchedulerError::NotFound => "not_found",
             SchedulerError::Throttled => "throttled",
+            SchedulerError::QuotaExceeded => "quota_exceeded",
             SchedulerError::Denied => "denied",
             SchedulerError::Unreachable => "unreachable",
+            SchedulerError::TimedOut => "timed_out",
+            SchedulerError::Invalid => "invalid",
             SchedulerError::Rejected(_) => "rejected",
         }
     }
+
+    /// True when a retry of the same request cannot succeed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SchedulerError::Invalid)
+    }
 }
 
-/// The calls scheduling needs: read, create and replace one schedule of the group.
+/// The calls timers need: create, replace and delete one schedule of the group.
 pub trait Schedules: Send + Sync {
-    /// The input stored under `name`, or `None` when no schedule has that name. A
-    /// schedule whose input is not this function's document reads as an empty one.
-    fn get<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ScheduleDocument>, SchedulerError>>;
     /// Creates `schedule`; [`SchedulerError::Conflict`] if the name is taken.
     fn create<'a>(
         &'a self,
@@ -92,52 +105,67 @@ pub trait Schedules: Send + Sync {
         schedule: &'a Desired,
         target: &'a ScheduleTarget,
     ) -> BoxFuture<'a, Result<(), SchedulerError>>;
+    /// Deletes the schedule `name`; [`SchedulerError::NotFound`] if there is none.
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SchedulerError>>;
 }
 
-/// A schedule input that is not this function's document: it sorts before every
-/// version, so any decision replaces it.
-pub fn foreign_document() -> ScheduleDocument {
-    ScheduleDocument {
-        kind: EXPIRY_KIND.to_owned(),
-        ..ScheduleDocument::default()
-    }
+/// What a timer call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerChange {
+    /// A schedule was created.
+    Created,
+    /// The existing schedule was replaced, every field, target included: a redeploy
+    /// that changed the role, queue or function reaches it.
+    Updated,
+    /// A pending schedule was deleted.
+    Cancelled,
+    /// There was nothing to delete.
+    Absent,
 }
 
-/// Brings the employee's schedule in line with a decided delivery: reads what is stored,
-/// plans, and makes at most one create or update. A create that meets a schedule made
-/// meanwhile, or an update of one that fired meanwhile, is planned again once against
-/// what is then stored.
-pub async fn apply(
+/// Sets the employee's timer as `desired` says, whether or not one exists: an update,
+/// or a create when there is none. Another invocation can create or delete the same
+/// schedule in between, so a create that meets one made meanwhile, or an update of one
+/// deleted meanwhile, tries again, a few times.
+pub async fn put_timer(
     schedules: &dyn Schedules,
-    decided: &Decided,
+    desired: &Desired,
     target: &ScheduleTarget,
-    now: DateTime<Utc>,
-) -> Result<Change, SchedulerError> {
-    let name = match crate::domain::schedule::lookup_name(decided) {
-        Ok(name) => name,
-        Err(change) => return Ok(change),
-    };
-    let mut stored = schedules.get(&name).await?;
-    for attempt in 0..2 {
-        let planned = plan(decided, stored.as_ref(), now);
-        let result = match &planned.call {
-            Call::None => return Ok(planned.change),
-            Call::Create(desired) => schedules.create(desired, target).await,
-            Call::Update(desired) => schedules.update(desired, target).await,
-        };
-        match result {
-            Ok(()) => return Ok(planned.change),
-            Err(SchedulerError::Conflict | SchedulerError::NotFound) if attempt == 0 => {
-                stored = schedules.get(&name).await?;
-            }
+) -> Result<TimerChange, SchedulerError> {
+    let mut last = SchedulerError::Conflict;
+    for _ in 0..PUT_ATTEMPTS {
+        match schedules.update(desired, target).await {
+            Ok(()) => return Ok(TimerChange::Updated),
+            Err(SchedulerError::NotFound) => {}
+            Err(error) => return Err(error),
+        }
+        match schedules.create(desired, target).await {
+            Ok(()) => return Ok(TimerChange::Created),
+            Err(SchedulerError::Conflict) => last = SchedulerError::Conflict,
             Err(error) => return Err(error),
         }
     }
-    Err(SchedulerError::Conflict)
+    Err(last)
 }
 
-/// How long one Scheduler call may take, retries included, and each attempt. Two calls
-/// per delivery fit twice over in the function's 10 s timeout.
+/// Rounds of update-then-create before [`put_timer`] gives up.
+pub const PUT_ATTEMPTS: usize = 3;
+
+/// Deletes the employee's timer, if there is one.
+pub async fn cancel_timer(
+    schedules: &dyn Schedules,
+    name: &str,
+) -> Result<TimerChange, SchedulerError> {
+    match schedules.delete(name).await {
+        Ok(()) => Ok(TimerChange::Cancelled),
+        Err(SchedulerError::NotFound) => Ok(TimerChange::Absent),
+        Err(error) => Err(error),
+    }
+}
+
+/// How long one AWS call may take, retries included, and each attempt. The invocation's
+/// own deadline bounds every call too (`lambda::budget`): this is the ceiling when much
+/// time is left.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 /// See [`OPERATION_TIMEOUT`].
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -149,9 +177,10 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// The longest backoff between attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// The shared AWS SDK configuration: TLS through rustls with ring, standard retries,
-/// and timeouts that fit the function's. Endpoints, Region and credentials come from the
-/// standard variables (`AWS_ENDPOINT_URL_SCHEDULER`, `AWS_REGION`, ...).
+/// The AWS SDK configuration every client shares: TLS through rustls with ring, standard
+/// retries, and timeouts that fit the function's. Endpoints, Region and credentials come
+/// from the standard variables (`AWS_ENDPOINT_URL_SCHEDULER`,
+/// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_REGION`, ...).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     use aws_config::retry::RetryConfig;
     use aws_config::timeout::TimeoutConfig;
@@ -204,7 +233,7 @@ impl SdkSchedules {
     }
 }
 
-fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> SchedulerError {
+pub(crate) fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> SchedulerError {
     match &error {
         SdkError::ServiceError(_) => {}
         _ => return SchedulerError::Unreachable,
@@ -212,9 +241,9 @@ fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> SchedulerError
     match error.code() {
         Some("ConflictException") => SchedulerError::Conflict,
         Some("ResourceNotFoundException") => SchedulerError::NotFound,
-        Some(
-            "ThrottlingException" | "ServiceQuotaExceededException" | "TooManyRequestsException",
-        ) => SchedulerError::Throttled,
+        Some("ThrottlingException" | "TooManyRequestsException") => SchedulerError::Throttled,
+        Some("ServiceQuotaExceededException") => SchedulerError::QuotaExceeded,
+        Some("ValidationException") => SchedulerError::Invalid,
         Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation") => {
             SchedulerError::Denied
         }
@@ -254,13 +283,7 @@ fn off() -> Result<FlexibleTimeWindow, SchedulerError> {
 }
 
 /// The schedule's description: its purpose, never a name or e-mail.
-fn description(schedule: &Desired) -> String {
-    if schedule.document.is_termination() {
-        "merge-deprovision: scheduled termination".to_owned()
-    } else {
-        "merge-deprovision: remembers a newer decision until it expires".to_owned()
-    }
-}
+const DESCRIPTION: &str = "merge-deprovision: wakes the function when a termination takes effect";
 
 // CreateSchedule and UpdateSchedule take the same fields through builders of different
 // types; UpdateSchedule resets whatever it is not sent, so both send every field.
@@ -269,7 +292,7 @@ macro_rules! every_field {
         $call
             .group_name(&$sdk.group)
             .name(&$schedule.name)
-            .description(description($schedule))
+            .description(DESCRIPTION)
             .schedule_expression($schedule.expression())
             .schedule_expression_timezone("UTC")
             .flexible_time_window(off()?)
@@ -280,36 +303,6 @@ macro_rules! every_field {
 }
 
 impl Schedules for SdkSchedules {
-    fn get<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ScheduleDocument>, SchedulerError>> {
-        Box::pin(async move {
-            let answer = self
-                .client()
-                .await
-                .get_schedule()
-                .group_name(&self.group)
-                .name(name)
-                .send()
-                .await;
-            match answer {
-                Ok(schedule) => {
-                    let input = schedule.target().map(|t| t.input().unwrap_or_default());
-                    Ok(Some(
-                        input
-                            .and_then(|text| serde_json::from_str(text).ok())
-                            .unwrap_or_else(foreign_document),
-                    ))
-                }
-                Err(error) => match classify(error) {
-                    SchedulerError::NotFound => Ok(None),
-                    other => Err(other),
-                },
-            }
-        })
-    }
-
     fn create<'a>(
         &'a self,
         schedule: &'a Desired,
@@ -335,6 +328,20 @@ impl Schedules for SdkSchedules {
             let target = sdk_target(schedule, target)?;
             let call = self.client().await.update_schedule();
             every_field!(call, self, schedule, target)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify)
+        })
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SchedulerError>> {
+        Box::pin(async move {
+            self.client()
+                .await
+                .delete_schedule()
+                .group_name(&self.group)
+                .name(name)
                 .send()
                 .await
                 .map(|_| ())

@@ -28,6 +28,18 @@ impl Decision {
             Decision::Undetermined => "undetermined",
         }
     }
+
+    /// The decision a stored name means.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Decision::Terminated,
+            Decision::Scheduled,
+            Decision::Active,
+            Decision::Undetermined,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == text)
+    }
 }
 
 /// One fact that led to a decision.

@@ -54,6 +54,10 @@ pub enum RequestError {
     /// changed: a fault on this side that a retry can fix.
     #[error("the termination schedule could not be updated; the delivery can be retried")]
     SchedulingUnavailable,
+    /// The delivery was decided, but the employee ledger could not be read or written:
+    /// a fault on this side that a retry can fix.
+    #[error("the employee ledger could not be updated; the delivery can be retried")]
+    LedgerUnavailable,
 }
 
 impl RequestError {
@@ -72,6 +76,7 @@ impl RequestError {
                 "invalid_employee"
             }
             RequestError::SchedulingUnavailable => "scheduling_unavailable",
+            RequestError::LedgerUnavailable => "ledger_unavailable",
         }
     }
 }

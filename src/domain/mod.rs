@@ -6,6 +6,7 @@ pub mod decision;
 pub mod employee;
 pub mod envelope;
 pub mod error;
+pub mod ledger;
 mod lenient;
 pub mod schedule;
 pub mod secret;

@@ -1,93 +1,52 @@
-//! Scheduled terminations: which one-time schedule a decision needs, planned as a pure
-//! function of the decision, what is stored for the employee, and now; and what a
-//! schedule's input means when it fires.
+//! Timers: the one-time schedule a `scheduled` ledger entry needs, planned as a pure
+//! function of the entry and now; and what a schedule's input means when it fires.
 //!
-//! Each employee has one schedule, named from (linked account id, employee id). It is
-//! either a **termination** (enabled, at the effective time, whose input fires the
-//! `terminated` record) or an **expiry** (the memory of a newer non-scheduled decision,
-//! kept for [`MEMORY`] so that a delayed retry of an older `scheduled` delivery cannot
-//! bring a cancelled termination back; it fires once to a no-op and is deleted). Both
-//! carry the Employee's `modified_at` they were decided from, and a delivery older than
-//! what is stored never changes it.
+//! The ledger is the state; a timer only wakes the function at the effective time. Each
+//! employee has at most one, named from (linked account id, employee id), and it exists
+//! only while the entry says `scheduled`. Its input holds ids, the entry's version and
+//! `effective_at`, never an identity field: whoever can read schedules learns nothing
+//! about the person.
 
 use crate::domain::dates::{parse_hr_date, to_rfc3339};
-use crate::domain::decision::{Decision, Reason, Verdict};
-use crate::domain::employee::{Employee, RawDate};
-use crate::domain::envelope::{Action, LinkedAccount};
-use crate::domain::webhook::Decided;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use crate::domain::decision::Decision;
+use crate::domain::ledger::{EmployeeKey, Entry, Identity, Legacy, Timer};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// `kind` of a termination schedule's input.
-pub const TERMINATION_KIND: &str = "merge-deprovision.scheduled-termination";
-/// `kind` of an expiry schedule's input.
-pub const EXPIRY_KIND: &str = "merge-deprovision.schedule-expiry";
+/// `kind` of a timer's input.
+pub const TIMER_KIND: &str = "merge-deprovision.termination-timer";
+/// `kind` of a termination schedule set before the ledger existed, which carried the
+/// whole decision. Still read, so an upgrade loses no pending termination.
+pub const LEGACY_TERMINATION_KIND: &str = "merge-deprovision.scheduled-termination";
+/// `kind` of an expiry schedule set before the ledger existed: now a no-op.
+pub const LEGACY_EXPIRY_KIND: &str = "merge-deprovision.schedule-expiry";
 /// The input document's format version.
 pub const DOCUMENT_VERSION: u32 = 1;
-/// The earliest a schedule is set to fire, from now: an `at()` already in the past may
+/// The earliest a timer is set to fire, from now: an `at()` already in the past may
 /// be refused, and the delivery itself takes time to arrive.
 pub const MIN_LEAD: TimeDelta = TimeDelta::minutes(1);
-/// How long a newer non-scheduled decision is remembered: longer than Merge keeps
-/// retrying a failed delivery (about twice, within hours).
-pub const MEMORY: TimeDelta = TimeDelta::hours(72);
+/// The last minute an `at()` expression can name: its year has four digits.
+pub const LAST_EXPRESSIBLE_YEAR: i32 = 9999;
 
-/// A schedule's input: the raw event the function receives when it fires. It carries
-/// the identity and account fields of the decision record, never a sensitive field.
+/// A timer's input: the raw event the function receives when it fires.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScheduleDocument {
-    /// [`TERMINATION_KIND`] or [`EXPIRY_KIND`].
+pub struct TimerDocument {
+    /// [`TIMER_KIND`].
     pub kind: String,
     /// [`DOCUMENT_VERSION`].
     pub version: u32,
-    /// Merge's employee id.
-    pub employee_id: String,
     /// The linked account the employee belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_account_id: Option<String>,
-    /// The HR system's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_id: Option<String>,
-    /// The employee number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub employee_number: Option<String>,
-    /// Work e-mail.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub work_email: Option<String>,
-    /// Username.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_full_name: Option<String>,
-    /// The integration slug.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub integration: Option<String>,
-    /// The customer organisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_user_organization_name: Option<String>,
-    /// The termination date, RFC 3339 UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub termination_date: Option<String>,
-    /// When the termination takes effect, RFC 3339 UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effective_at: Option<String>,
-    /// The Employee's `modified_at` this was decided from: the version.
+    /// Merge's employee id.
+    pub employee_id: String,
+    /// The entry's version (the Employee's `modified_at`) the timer was set for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified_at: Option<String>,
-}
-
-impl ScheduleDocument {
-    /// The version as an instant; absent or unreadable sorts before every instant.
-    pub fn version_instant(&self) -> Option<DateTime<Utc>> {
-        self.modified_at.as_deref().and_then(parse_hr_date)
-    }
-
-    /// True for a termination's input.
-    pub fn is_termination(&self) -> bool {
-        self.kind == TERMINATION_KIND
-    }
+    /// When the termination takes effect, RFC 3339 UTC.
+    pub effective_at: String,
 }
 
 /// The schedule's name for an employee: a hash of the linked account id and employee id,
@@ -107,15 +66,20 @@ pub fn schedule_name(linked_account_id: Option<&str>, employee_id: &str) -> Stri
     name
 }
 
-/// A schedule as it should be after the delivery.
+/// The schedule's name for the employee an entry or timer is about.
+pub fn timer_name(key: &EmployeeKey) -> String {
+    schedule_name(key.linked_account(), &key.employee_id)
+}
+
+/// A timer as it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
     /// The schedule's name.
     pub name: String,
-    /// When it fires, in whole seconds.
+    /// When it fires: a whole minute.
     pub at: DateTime<Utc>,
     /// Its input.
-    pub document: ScheduleDocument,
+    pub document: TimerDocument,
 }
 
 impl Desired {
@@ -125,208 +89,58 @@ impl Desired {
     }
 }
 
-/// What becomes of the employee's schedule, as records and metrics name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// A termination schedule was created.
-    Created,
-    /// A termination schedule moved to another time.
-    Updated,
-    /// A pending termination was replaced by an expiry.
-    Cancelled,
-    /// An expiry was created or renewed: the newer decision is remembered.
-    Remembered,
-    /// What is stored already says this.
-    Unchanged,
-    /// The delivery is older than what is stored, which stays.
-    Stale,
-    /// An `Employee.added` decided active: nothing can be pending, no call is made.
-    NotNeeded,
-    /// No employee id to name a schedule by.
-    NoEmployeeId,
-}
-
-impl Change {
-    /// The name in records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Created => "created",
-            Change::Updated => "updated",
-            Change::Cancelled => "cancelled",
-            Change::Remembered => "remembered",
-            Change::Unchanged => "unchanged",
-            Change::Stale => "stale",
-            Change::NotNeeded => "not_needed",
-            Change::NoEmployeeId => "no_employee_id",
-        }
-    }
-}
-
-/// The call a delivery needs.
+/// What an entry needs of its timer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
-    /// Create the schedule (nothing is stored).
-    Create(Desired),
-    /// Replace the whole stored schedule.
-    Update(Desired),
-    /// No call.
+pub enum TimerPlan {
+    /// A timer at this time with this input.
+    Arm(Desired),
+    /// No timer: the entry is not `scheduled`.
     None,
+    /// The entry is `scheduled` beyond what an `at()` expression can name (after
+    /// 9999-12-31T23:59): no timer can be set, and no retry can change that.
+    Beyond,
 }
 
-/// The planned call and what it changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    /// The call.
-    pub call: Call,
-    /// What it changes.
-    pub change: Change,
-}
-
-impl Plan {
-    fn none(change: Change) -> Plan {
-        Plan {
-            call: Call::None,
-            change,
-        }
-    }
-}
-
-/// The schedule name a decided delivery would use, or why it has none; `None` also when
-/// the delivery needs no look-up at all (an `Employee.added` decided active).
-pub fn lookup_name(decided: &Decided) -> Result<String, Change> {
-    if decided.action == Action::Added && decided.verdict.decision == Decision::Active {
-        return Err(Change::NotNeeded);
-    }
-    let employee_id = decided.employee.id.as_deref().ok_or(Change::NoEmployeeId)?;
-    Ok(schedule_name(
-        decided.linked_account.id.as_deref(),
-        employee_id,
-    ))
-}
-
-fn modified_at(employee: &Employee) -> Option<String> {
-    match &employee.modified_at {
-        Some(RawDate::Text(text)) => parse_hr_date(text).map(to_rfc3339),
-        _ => None,
-    }
-}
-
-/// The input a decided delivery would store, of `kind`.
-fn document(decided: &Decided, kind: &str, employee_id: &str) -> ScheduleDocument {
-    let employee = &decided.employee;
-    let account = &decided.linked_account;
-    let termination = kind == TERMINATION_KIND;
-    let keep = |value: &Option<String>| if termination { value.clone() } else { None };
-    ScheduleDocument {
-        kind: kind.to_owned(),
-        version: DOCUMENT_VERSION,
-        employee_id: employee_id.to_owned(),
-        linked_account_id: account.id.clone(),
-        remote_id: keep(&employee.remote_id),
-        employee_number: keep(&employee.employee_number),
-        work_email: keep(&employee.work_email),
-        username: keep(&employee.username),
-        display_full_name: keep(&employee.display_full_name),
-        integration: keep(&account.integration_slug),
-        end_user_organization_name: keep(&account.end_user_organization_name),
-        termination_date: decided
-            .verdict
-            .termination_date
-            .filter(|_| termination)
-            .map(to_rfc3339),
-        effective_at: decided
-            .verdict
-            .effective_at
-            .filter(|_| termination)
-            .map(to_rfc3339),
-        modified_at: modified_at(employee),
-    }
-}
-
-/// The first whole second at or after `instant`, so a schedule never fires early.
-fn whole_second_at_or_after(instant: DateTime<Utc>) -> DateTime<Utc> {
-    let floor = instant
-        .duration_trunc(TimeDelta::seconds(1))
-        .unwrap_or(instant);
-    if floor < instant {
-        floor + TimeDelta::seconds(1)
-    } else {
-        floor
-    }
+/// The first whole minute at or after `instant`: Scheduler fires a one-time schedule
+/// anywhere within its minute, so a time with seconds could fire up to 59 s early.
+/// Computed in whole seconds, which cover every year Scheduler can name (chrono's
+/// nanosecond rounding stops at 2262).
+pub fn whole_minute_at_or_after(instant: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = instant.timestamp();
+    let floor = seconds.div_euclid(60) * 60;
+    let exact = floor == seconds && instant.timestamp_subsec_nanos() == 0;
+    let minute = if exact { floor } else { floor + 60 };
+    DateTime::from_timestamp(minute, 0).unwrap_or(instant)
 }
 
 /// When a termination effective at `effective_at` is set to fire: at that time, or
-/// [`MIN_LEAD`] from now if that is later, in whole seconds.
-pub fn fire_time(effective_at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
-    whole_second_at_or_after(effective_at.max(now + MIN_LEAD))
+/// [`MIN_LEAD`] from now if that is later, rounded up to the whole minute; `None` when
+/// that minute is past what `at()` can express.
+pub fn fire_time(effective_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let at = whole_minute_at_or_after(effective_at.max(now + MIN_LEAD));
+    (at.year() <= LAST_EXPRESSIBLE_YEAR).then_some(at)
 }
 
-/// Plans the call for a decided delivery, given the input stored under its schedule
-/// name (none when no schedule exists) and now.
-///
-/// - `scheduled`: create or update the termination, unless what is stored is newer or
-///   already the same;
-/// - anything else: replace a pending termination, or record the decision, by an expiry
-///   [`MEMORY`] from now, unless what is stored is newer or already says so.
-pub fn plan(decided: &Decided, stored: Option<&ScheduleDocument>, now: DateTime<Utc>) -> Plan {
-    let name = match lookup_name(decided) {
-        Ok(name) => name,
-        Err(change) => return Plan::none(change),
+/// The timer an entry needs at `now`.
+pub fn timer_for(entry: &Entry, now: DateTime<Utc>) -> TimerPlan {
+    let (Decision::Scheduled, Some(effective_at)) = (entry.decision, entry.effective_at) else {
+        return TimerPlan::None;
     };
-    let employee_id = decided.employee.id.as_deref().unwrap_or_default();
-    let incoming = decided
-        .employee
-        .modified_at
-        .as_ref()
-        .and_then(|date| match date {
-            RawDate::Text(text) => parse_hr_date(text),
-            _ => None,
-        });
-    if let Some(stored) = stored
-        && incoming < stored.version_instant()
-    {
-        return Plan::none(Change::Stale);
-    }
-    let pending = stored.is_some_and(ScheduleDocument::is_termination);
-    let (desired, change) = match (decided.verdict.decision, decided.verdict.effective_at) {
-        (Decision::Scheduled, Some(effective_at)) => {
-            let desired = Desired {
-                name,
-                at: fire_time(effective_at, now),
-                document: document(decided, TERMINATION_KIND, employee_id),
-            };
-            let change = if pending {
-                Change::Updated
-            } else {
-                Change::Created
-            };
-            (desired, change)
-        }
-        _ => {
-            let desired = Desired {
-                name,
-                at: whole_second_at_or_after(now + MEMORY),
-                document: document(decided, EXPIRY_KIND, employee_id),
-            };
-            let change = if pending {
-                Change::Cancelled
-            } else {
-                Change::Remembered
-            };
-            (desired, change)
-        }
+    let Some(at) = fire_time(effective_at, now) else {
+        return TimerPlan::Beyond;
     };
-    match stored {
-        Some(stored) if *stored == desired.document => Plan::none(Change::Unchanged),
-        Some(_) => Plan {
-            call: Call::Update(desired),
-            change,
+    TimerPlan::Arm(Desired {
+        name: timer_name(&entry.key),
+        at,
+        document: TimerDocument {
+            kind: TIMER_KIND.to_owned(),
+            version: DOCUMENT_VERSION,
+            linked_account_id: entry.key.linked_account().map(str::to_owned),
+            employee_id: entry.key.employee_id.clone(),
+            modified_at: entry.version.map(to_rfc3339),
+            effective_at: to_rfc3339(effective_at),
         },
-        None => Plan {
-            call: Call::Create(desired),
-            change,
-        },
-    }
+    })
 }
 
 /// Why a fired event is not a schedule input of this function.
@@ -338,81 +152,99 @@ pub enum UnknownInput {
     /// A document of another kind or version.
     #[error("the schedule input has an unknown kind or version")]
     UnknownKind,
-    /// A termination without a readable effective time.
-    #[error("the scheduled termination has no readable effective_at")]
-    NoEffectiveTime,
+    /// A timer without a readable effective time or version.
+    #[error("the timer has no readable effective_at or modified_at")]
+    Unreadable,
 }
 
 /// What a fired schedule input means.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fired {
-    /// A scheduled termination took effect: the decision to log.
-    Termination(Box<Decided>),
-    /// An expiry ran out: the decision it remembered no longer needs guarding.
-    Expiry(Box<ScheduleDocument>),
+    /// A timer: the ledger decides whether it terminates.
+    Timer(Box<Timer>),
+    /// An expiry set before the ledger existed: nothing to do.
+    LegacyExpiry(EmployeeKey),
 }
 
-/// Reads a fired event (the raw bytes Scheduler delivers) at time `now`.
-pub fn read_fired(event: &[u8], now: DateTime<Utc>) -> Result<Fired, UnknownInput> {
-    let document: ScheduleDocument =
+/// Every member either kind of input has carried; unknown members are refused, so a
+/// document from elsewhere is not taken for one of ours.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnyDocument {
+    kind: String,
+    version: u32,
+    employee_id: String,
+    #[serde(default)]
+    linked_account_id: Option<String>,
+    #[serde(default)]
+    modified_at: Option<String>,
+    #[serde(default)]
+    effective_at: Option<String>,
+    #[serde(default)]
+    termination_date: Option<String>,
+    #[serde(default)]
+    remote_id: Option<String>,
+    #[serde(default)]
+    employee_number: Option<String>,
+    #[serde(default)]
+    work_email: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    display_full_name: Option<String>,
+    #[serde(default)]
+    integration: Option<String>,
+    #[serde(default)]
+    end_user_organization_name: Option<String>,
+}
+
+/// Reads a fired event (the raw bytes Scheduler delivers).
+pub fn read_fired(event: &[u8]) -> Result<Fired, UnknownInput> {
+    let document: AnyDocument =
         serde_json::from_slice(event).map_err(|_| UnknownInput::NotADocument)?;
     if document.version != DOCUMENT_VERSION {
         return Err(UnknownInput::UnknownKind);
     }
-    match document.kind.as_str() {
-        TERMINATION_KIND => {
-            fired_termination(document, now).map(|d| Fired::Termination(Box::new(d)))
-        }
-        EXPIRY_KIND => Ok(Fired::Expiry(Box::new(document))),
-        _ => Err(UnknownInput::UnknownKind),
-    }
-}
-
-fn fired_termination(
-    document: ScheduleDocument,
-    now: DateTime<Utc>,
-) -> Result<Decided, UnknownInput> {
+    let key = EmployeeKey::new(document.linked_account_id.as_deref(), &document.employee_id);
+    let legacy = match document.kind.as_str() {
+        TIMER_KIND => false,
+        LEGACY_TERMINATION_KIND => true,
+        LEGACY_EXPIRY_KIND => return Ok(Fired::LegacyExpiry(key)),
+        _ => return Err(UnknownInput::UnknownKind),
+    };
     let effective_at = document
         .effective_at
         .as_deref()
         .and_then(parse_hr_date)
-        .ok_or(UnknownInput::NoEffectiveTime)?;
-    let termination_date = document.termination_date.as_deref().and_then(parse_hr_date);
-    let employee = Employee {
-        id: Some(document.employee_id),
-        remote_id: document.remote_id,
-        employee_number: document.employee_number,
-        username: document.username,
-        work_email: document.work_email,
-        display_full_name: document.display_full_name,
-        modified_at: document.modified_at.map(RawDate::Text),
-        ..Employee::default()
+        .ok_or(UnknownInput::Unreadable)?;
+    let version = match document.modified_at.as_deref() {
+        None => None,
+        Some(text) => Some(parse_hr_date(text).ok_or(UnknownInput::Unreadable)?),
     };
-    Ok(Decided {
-        event: TERMINATION_KIND.to_owned(),
-        action: Action::Changed,
-        employee,
-        linked_account: LinkedAccount {
-            id: document.linked_account_id,
-            integration_slug: document.integration,
+    let legacy = legacy.then(|| Legacy {
+        identity: Identity {
+            remote_id: document.remote_id,
+            employee_number: document.employee_number,
+            work_email: document.work_email,
+            username: document.username,
+            display_full_name: document.display_full_name,
+            integration: document.integration,
             end_user_organization_name: document.end_user_organization_name,
         },
-        verdict: Verdict {
-            decision: Decision::Terminated,
-            reasons: vec![Reason::TerminationDateReached],
-            termination_date,
-            effective_at: Some(effective_at),
-        },
-        key: None,
-        // A schedule fires within its minute, so this is how late access ended.
-        termination_lag: Some((now - effective_at).max(TimeDelta::zero())),
-        sync_lag: None,
-    })
+        termination_date: document.termination_date.as_deref().and_then(parse_hr_date),
+    });
+    Ok(Fired::Timer(Box::new(Timer {
+        key,
+        version: version.map(crate::domain::webhook::to_microseconds),
+        effective_at,
+        legacy,
+    })))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ledger::{Observation, Source, transition};
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -435,96 +267,147 @@ mod tests {
             name.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         );
+        assert_eq!(
+            timer_name(&EmployeeKey::new(None, "employee")),
+            schedule_name(None, "employee"),
+            "an entry without a linked account names the schedule as before the ledger"
+        );
     }
 
     #[test]
-    fn a_termination_fires_at_its_time_or_a_minute_from_now_whichever_is_later() {
+    fn a_timer_fires_at_its_minute_or_a_minute_from_now_whichever_is_later() {
         let second = TimeDelta::seconds(1);
-        assert_eq!(fire_time(now() - second, now()), now() + MIN_LEAD);
-        assert_eq!(fire_time(now(), now()), now() + MIN_LEAD);
-        assert_eq!(fire_time(now() + second, now()), now() + MIN_LEAD);
-        assert_eq!(fire_time(now() + MIN_LEAD, now()), now() + MIN_LEAD);
-        let later = now() + MIN_LEAD + second;
-        assert_eq!(fire_time(later, now()), later);
+        assert_eq!(fire_time(now() - second, now()), Some(now() + MIN_LEAD));
+        assert_eq!(fire_time(now(), now()), Some(now() + MIN_LEAD));
+        assert_eq!(fire_time(now() + MIN_LEAD, now()), Some(now() + MIN_LEAD));
+        let later = now() + TimeDelta::hours(3);
+        assert_eq!(fire_time(later, now()), Some(later));
     }
 
     #[test]
-    fn a_fraction_of_a_second_rounds_up_so_nothing_fires_early() {
+    fn seconds_round_up_to_the_next_minute_so_nothing_fires_early() {
         let effective = now() + TimeDelta::hours(1) + TimeDelta::milliseconds(1);
+        let at = fire_time(effective, now()).unwrap();
+        assert_eq!(at, now() + TimeDelta::hours(1) + TimeDelta::minutes(1));
+        assert!(at >= effective);
+        let odd = now() + TimeDelta::hours(1) + TimeDelta::seconds(59);
         assert_eq!(
-            fire_time(effective, now()),
-            now() + TimeDelta::hours(1) + TimeDelta::seconds(1)
+            fire_time(odd, now()),
+            Some(now() + TimeDelta::hours(1) + TimeDelta::minutes(1))
         );
-        let desired = Desired {
-            name: "n".into(),
-            at: fire_time(effective, now()),
-            document: document(TERMINATION_KIND),
-        };
-        assert_eq!(desired.expression(), "at(2026-11-27T13:00:01)");
-    }
-
-    fn document(kind: &str) -> ScheduleDocument {
-        ScheduleDocument {
-            kind: kind.into(),
-            version: DOCUMENT_VERSION,
-            employee_id: "e1".into(),
-            linked_account_id: Some("a1".into()),
-            remote_id: None,
-            employee_number: None,
-            work_email: Some("leaver@example.com".into()),
-            username: None,
-            display_full_name: None,
-            integration: Some("humaans".into()),
-            end_user_organization_name: None,
-            termination_date: Some("2026-11-27T00:00:00Z".into()),
-            effective_at: Some("2026-11-27T11:59:30Z".into()),
-            modified_at: Some("2026-11-20T00:00:00Z".into()),
-        }
     }
 
     #[test]
-    fn a_fired_termination_is_terminated_with_its_lag() {
-        let input = serde_json::to_vec(&document(TERMINATION_KIND)).unwrap();
-        let Ok(Fired::Termination(decided)) = read_fired(&input, now()) else {
-            panic!("a termination");
-        };
-        assert_eq!(decided.verdict.decision, Decision::Terminated);
+    fn rounding_holds_past_the_year_2262() {
+        let late = Utc.with_ymd_and_hms(2300, 1, 1, 0, 0, 30).unwrap();
         assert_eq!(
-            decided.verdict.reasons,
-            vec![Reason::TerminationDateReached]
+            fire_time(late, now()),
+            Some(Utc.with_ymd_and_hms(2300, 1, 1, 0, 1, 0).unwrap())
         );
-        assert_eq!(decided.termination_lag, Some(TimeDelta::seconds(30)));
-        assert_eq!(decided.key, None);
+    }
+
+    #[test]
+    fn a_time_past_the_year_9999_cannot_be_expressed() {
+        let last = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 0).unwrap();
+        assert_eq!(fire_time(last, now()), Some(last));
+        assert_eq!(fire_time(last + TimeDelta::seconds(1), now()), None);
+        assert_eq!(fire_time(last + TimeDelta::days(1), now()), None);
+    }
+
+    fn scheduled_entry(effective_at: DateTime<Utc>) -> Entry {
+        let observation = Observation {
+            key: EmployeeKey::new(Some("a1"), "e1"),
+            decision: Decision::Scheduled,
+            reasons: "termination_date_in_future".into(),
+            termination_date: Some(effective_at),
+            effective_at: Some(effective_at),
+            version: Some(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 15).unwrap()),
+            removal: false,
+            identity: Identity {
+                work_email: Some("leaver@example.com".into()),
+                display_full_name: Some("Leaver Person".into()),
+                ..Identity::default()
+            },
+            source: Source::Webhook,
+            delivery_id: None,
+        };
+        transition(None, &observation, now()).write.unwrap()
+    }
+
+    #[test]
+    fn a_scheduled_entry_needs_a_timer_with_ids_version_and_time_only() {
+        let effective = Utc.with_ymd_and_hms(2099, 6, 30, 0, 0, 0).unwrap();
+        let TimerPlan::Arm(desired) = timer_for(&scheduled_entry(effective), now()) else {
+            panic!("a timer");
+        };
+        assert_eq!(desired.expression(), "at(2099-06-30T00:00:00)");
+        let input = serde_json::to_string(&desired.document).unwrap();
+        assert!(!input.contains("leaver"), "no identity in {input}");
+        assert!(!input.contains("Person"), "no identity in {input}");
+        let Ok(Fired::Timer(timer)) = read_fired(input.as_bytes()) else {
+            panic!("its own input reads back");
+        };
+        assert_eq!(timer.key, EmployeeKey::new(Some("a1"), "e1"));
+        assert_eq!(timer.effective_at, effective);
+        assert_eq!(timer.version, scheduled_entry(effective).version);
+        assert_eq!(timer.legacy, None);
+    }
+
+    #[test]
+    fn an_entry_that_is_not_scheduled_needs_no_timer_and_one_past_9999_cannot_have_one() {
+        let mut entry = scheduled_entry(now());
+        entry.decision = Decision::Active;
+        assert_eq!(timer_for(&entry, now()), TimerPlan::None);
+        let far = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 30).unwrap();
+        assert_eq!(timer_for(&scheduled_entry(far), now()), TimerPlan::Beyond);
+    }
+
+    #[test]
+    fn a_termination_schedule_from_before_the_ledger_reads_as_a_timer_with_its_identity() {
+        let legacy = br#"{"kind":"merge-deprovision.scheduled-termination","version":1,
+            "employee_id":"e1","linked_account_id":"a1","work_email":"leaver@example.com",
+            "termination_date":"2026-11-27T00:00:00Z","effective_at":"2026-11-27T11:59:30Z",
+            "modified_at":"2026-11-20T00:00:00Z"}"#;
+        let Ok(Fired::Timer(timer)) = read_fired(legacy) else {
+            panic!("a timer");
+        };
+        let identity = &timer.legacy.as_ref().unwrap().identity;
+        assert_eq!(identity.work_email.as_deref(), Some("leaver@example.com"));
+        let expiry =
+            br#"{"kind":"merge-deprovision.schedule-expiry","version":1,"employee_id":"e1"}"#;
         assert_eq!(
-            decided.employee.work_email.as_deref(),
-            Some("leaver@example.com")
+            read_fired(expiry),
+            Ok(Fired::LegacyExpiry(EmployeeKey::new(None, "e1")))
         );
     }
 
     #[test]
     fn fired_inputs_of_another_kind_version_or_shape_are_unknown() {
-        let mut other_version = document(TERMINATION_KIND);
-        other_version.version = 2;
-        let mut no_time = document(TERMINATION_KIND);
-        no_time.effective_at = None;
-        let cases: [(Vec<u8>, UnknownInput); 5] = [
-            (b"[1,2,3]".to_vec(), UnknownInput::NotADocument),
+        let cases: [(&[u8], UnknownInput); 6] = [
+            (b"[1,2,3]", UnknownInput::NotADocument),
             (
-                br#"{"kind":"merge-deprovision.scheduled-termination","version":1,"employee_id":"e","ssn":"1"}"#.to_vec(),
+                br#"{"kind":"merge-deprovision.termination-timer","version":1,"employee_id":"e","effective_at":"2026-01-01T00:00:00Z","ssn":"1"}"#,
                 UnknownInput::NotADocument,
             ),
-            (serde_json::to_vec(&other_version).unwrap(), UnknownInput::UnknownKind),
-            (serde_json::to_vec(&document("other")).unwrap(), UnknownInput::UnknownKind),
-            (serde_json::to_vec(&no_time).unwrap(), UnknownInput::NoEffectiveTime),
+            (
+                br#"{"kind":"merge-deprovision.termination-timer","version":2,"employee_id":"e","effective_at":"2026-01-01T00:00:00Z"}"#,
+                UnknownInput::UnknownKind,
+            ),
+            (
+                br#"{"kind":"other","version":1,"employee_id":"e","effective_at":"2026-01-01T00:00:00Z"}"#,
+                UnknownInput::UnknownKind,
+            ),
+            (
+                br#"{"kind":"merge-deprovision.termination-timer","version":1,"employee_id":"e"}"#,
+                UnknownInput::Unreadable,
+            ),
+            (
+                br#"{"kind":"merge-deprovision.termination-timer","version":1,"employee_id":"e","effective_at":"2026-01-01T00:00:00Z","modified_at":"soon"}"#,
+                UnknownInput::Unreadable,
+            ),
         ];
         for (input, expected) in cases {
-            assert_eq!(read_fired(&input, now()).err(), Some(expected));
+            assert_eq!(read_fired(input).err(), Some(expected));
         }
-    }
-
-    #[test]
-    fn an_expiry_fires_to_nothing_but_itself() {
-        let input = serde_json::to_vec(&document(EXPIRY_KIND)).unwrap();
-        assert!(matches!(read_fired(&input, now()), Ok(Fired::Expiry(_))));
     }
 }

@@ -57,6 +57,23 @@ pub struct Decided {
     pub sync_lag: Option<TimeDelta>,
 }
 
+impl Decided {
+    /// The Employee's readable `modified_at`, to the microsecond: the version the ledger
+    /// orders deliveries by. Microseconds are what the ledger stores, so a timer and its
+    /// entry always compare equal.
+    pub fn version(&self) -> Option<DateTime<Utc>> {
+        match &self.employee.modified_at {
+            Some(RawDate::Text(text)) => parse_hr_date(text).map(to_microseconds),
+            _ => None,
+        }
+    }
+}
+
+/// `instant` without its sub-microsecond part.
+pub fn to_microseconds(instant: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(instant.timestamp_micros()).unwrap_or(instant)
+}
+
 /// For a termination whose date has taken effect: how long ago it did, which is how long
 /// a leaver kept access if nothing else revoked it.
 fn termination_lag(verdict: &Verdict, now: DateTime<Utc>) -> Option<TimeDelta> {

@@ -42,6 +42,8 @@ pub const SCHEDULE_GROUP_VAR: &str = "TERMINATION_SCHEDULE_GROUP";
 pub const SCHEDULE_ROLE_VAR: &str = "TERMINATION_SCHEDULE_ROLE_ARN";
 /// Environment variable naming the SQS queue for firings Scheduler cannot deliver.
 pub const SCHEDULE_DLQ_VAR: &str = "TERMINATION_SCHEDULE_DLQ_ARN";
+/// Environment variable naming the DynamoDB table of the employee ledger.
+pub const LEDGER_TABLE_VAR: &str = "EMPLOYEE_LEDGER_TABLE";
 
 /// Default body limit: 1 MiB, several times a typical Employee with `remote_data`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -79,6 +81,8 @@ pub struct Config {
     pub metrics_namespace: String,
     /// Where scheduled terminations go; `None` when scheduling is off.
     pub scheduling: Option<SchedulingConfig>,
+    /// The employee ledger's table; `None` runs log-only, with no memory.
+    pub ledger_table: Option<String>,
 }
 
 /// Where scheduled terminations go.
@@ -146,6 +150,15 @@ pub enum ConfigError {
     /// The schedule group's name is not 1 to 64 of `[0-9a-zA-Z-_.]`.
     #[error("{SCHEDULE_GROUP_VAR} must be 1 to 64 letters, digits or - _ .")]
     InvalidScheduleGroup,
+    /// Scheduling without the ledger, which is what timers check when they fire.
+    #[error(
+        "{LEDGER_TABLE_VAR} is not set: scheduled terminations need the employee ledger; \
+         set it, or unset {SCHEDULE_GROUP_VAR} and {SCHEDULE_ROLE_VAR} to run log-only"
+    )]
+    SchedulingWithoutLedger,
+    /// The table name is not 3 to 255 of `[a-zA-Z0-9_.-]`, DynamoDB's rule.
+    #[error("{LEDGER_TABLE_VAR} must be 3 to 255 letters, digits or _ . -")]
+    InvalidLedgerTable,
 }
 
 impl Config {
@@ -259,7 +272,16 @@ impl Config {
                 })
             }
         };
+        let ledger_table = match present(LEDGER_TABLE_VAR) {
+            Some(table) if valid_table_name(&table) => Some(table),
+            Some(_) => return Err(ConfigError::InvalidLedgerTable),
+            None => None,
+        };
+        if scheduling.is_some() && ledger_table.is_none() {
+            return Err(ConfigError::SchedulingWithoutLedger);
+        }
         Ok(Config {
+            ledger_table,
             scheduling,
             policy: Policy {
                 effective_offset,
@@ -272,6 +294,14 @@ impl Config {
             max_body_bytes,
         })
     }
+}
+
+/// DynamoDB's rule for table names.
+fn valid_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// CloudWatch's rule for namespaces.
@@ -491,8 +521,13 @@ mod tests {
                 SCHEDULE_ROLE_VAR,
                 "arn:aws:iam::123456789012:role/scheduler",
             ),
+            (LEDGER_TABLE_VAR, "merge-deprovision-ledger"),
         ]))
         .unwrap();
+        assert_eq!(
+            config.ledger_table.as_deref(),
+            Some("merge-deprovision-ledger")
+        );
         let scheduling = config.scheduling.unwrap();
         assert_eq!(scheduling.group, "merge-deprovision");
         assert_eq!(scheduling.dead_letter_arn, None);
@@ -526,11 +561,39 @@ mod tests {
                 (SIGNATURE_KEY_VAR, "k"),
                 (SCHEDULE_GROUP_VAR, group),
                 (SCHEDULE_ROLE_VAR, "arn:aws:iam::1:role/r"),
+                (LEDGER_TABLE_VAR, "ledger"),
             ]));
             assert_eq!(
                 result.err(),
                 Some(ConfigError::InvalidScheduleGroup),
                 "{group}"
+            );
+        }
+    }
+
+    #[test]
+    fn scheduling_without_the_ledger_fails_init_naming_the_ledger_variable() {
+        let error = Config::from_lookup(lookup(&[
+            (SIGNATURE_KEY_VAR, "k"),
+            (SCHEDULE_GROUP_VAR, "g"),
+            (SCHEDULE_ROLE_VAR, "arn:aws:iam::1:role/r"),
+        ]))
+        .err()
+        .unwrap();
+        assert_eq!(error, ConfigError::SchedulingWithoutLedger);
+        assert!(error.to_string().starts_with(LEDGER_TABLE_VAR));
+    }
+
+    #[test]
+    fn the_ledger_alone_is_accepted_and_a_table_name_outside_dynamodbs_rule_fails_init() {
+        let config = with(LEDGER_TABLE_VAR, "ledger.v1_x-y").unwrap();
+        assert_eq!(config.ledger_table.as_deref(), Some("ledger.v1_x-y"));
+        assert_eq!(config.scheduling, None);
+        for table in ["ab", "has space", "slash/y"] {
+            assert_eq!(
+                with(LEDGER_TABLE_VAR, table).err(),
+                Some(ConfigError::InvalidLedgerTable),
+                "{table}"
             );
         }
     }

@@ -1,21 +1,30 @@
 //! HTTP glue for the Lambda function URL: request in, domain call, effects, JSON
-//! response out. Also the events Scheduler fires, which `lambda_http` passes through as
+//! response out. Also the timers Scheduler fires, which `lambda_http` passes through as
 //! requests with a `PassThrough` context that no function URL request can have.
 
-use crate::aws::scheduler::{ScheduleTarget, SchedulerError, Schedules, SdkSchedules, apply};
+use crate::aws::ledger::{Ledger, SdkLedger};
+use crate::aws::scheduler::{ScheduleTarget, SchedulerError, Schedules, SdkSchedules};
 use crate::aws::secrets::SecretSource;
 use crate::domain::dates::to_rfc3339;
+use crate::domain::decision::{Decision, Reason, Verdict};
+use crate::domain::employee::{Employee, RawDate};
+use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::error::RequestError;
-use crate::domain::schedule::{Change, Fired, read_fired, schedule_name};
+use crate::domain::ledger::{Change, Entry, Observation};
+use crate::domain::schedule::{Fired, TIMER_KIND, read_fired, timer_name};
 use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
+use crate::lambda::budget::Budget;
 use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
 use crate::lambda::keys::{KeyRing, Keys, Refresh};
 use crate::lambda::metrics::{InvocationMetrics, Properties, ScheduleEvent, emf_line};
 use crate::lambda::record::{
-    RequestFacts, log_expiry, log_outcome, log_rejection, log_scheduling_failure,
-    log_secret_refresh_failure, log_unknown_event,
+    ALREADY_TERMINATED_MESSAGE, EXPIRY_MESSAGE, LEDGER_FAILED_MESSAGE, RequestFacts,
+    SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE, Severity, TERMINATED_MESSAGE, TIMER_OUTDATED_MESSAGE,
+    TIMER_REFUSED_MESSAGE, decision_message, log_decision, log_fired_no_op, log_outcome,
+    log_rejection, log_secret_refresh_failure, log_timer_failure, log_unknown_event,
 };
+use crate::lambda::settle::{Effects, Settled, TimerOutcome, Timers, Unsettled};
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
@@ -39,6 +48,9 @@ struct DecisionBody<'a> {
     termination_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     effective_at: Option<String>,
+    /// What the ledger did, when it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ledger: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -47,45 +59,38 @@ struct ErrorBody {
     message: String,
 }
 
-/// The function's state, built once at init: the receiver, the telemetry settings, and
-/// whether the process has served an invocation yet.
+/// The function's state, built once at init: the receiver, the telemetry settings,
+/// the effects (ledger and timers), and whether the process has served an invocation yet.
 pub struct App {
     receiver: Receiver,
     keys: Keys,
     service: String,
     metrics_namespace: String,
     first_invocation: AtomicBool,
-    scheduling: Option<Scheduling>,
-}
-
-/// Scheduled terminations: the schedules and where they deliver.
-struct Scheduling {
-    schedules: Arc<dyn Schedules>,
-    role_arn: String,
-    dead_letter_arn: Option<String>,
+    effects: Option<Effects>,
 }
 
 impl App {
     /// Builds the function's state from validated configuration whose keys come from
-    /// the environment, with the AWS SDK behind scheduling when it is configured. No AWS
-    /// client is built until one is needed.
+    /// the environment, with the AWS SDK behind the ledger and timers when they are
+    /// configured. No AWS client is built until one is needed.
     ///
     /// # Panics
     /// If the keys come from a secret, which must be read first: see [`App::load`].
     pub fn new(config: &Config) -> Self {
-        Self::with_schedules(config, sdk_schedules(config))
+        Self::with_effects(config, sdk_effects(config))
     }
 
-    /// As [`App::new`], with `schedules` behind scheduling when it is configured (the
-    /// in-memory twin, in tests).
+    /// As [`App::new`], with `effects` instead of the SDK (the in-memory twins, in tests
+    /// and the replay example).
     ///
     /// # Panics
     /// If the keys come from a secret: see [`App::load`].
-    pub fn with_schedules(config: &Config, schedules: Option<Arc<dyn Schedules>>) -> Self {
+    pub fn with_effects(config: &Config, effects: Option<Effects>) -> Self {
         let verifier = config
             .environment_verifier()
             .expect("keys from a secret are read by App::load");
-        Self::build(config, Keys::Fixed(Arc::new(verifier.clone())), schedules)
+        Self::build(config, Keys::Fixed(Arc::new(verifier.clone())), effects)
     }
 
     /// Builds the function's state, reading the keys from their secret through `source`
@@ -104,52 +109,48 @@ impl App {
                     .map_err(|error| format!("{SIGNATURE_SECRET_VAR}: {error}"))?,
             ),
         };
-        Ok(Self::build(config, keys, sdk_schedules(config)))
+        Ok(Self::build(config, keys, sdk_effects(config)))
     }
 
-    fn build(config: &Config, keys: Keys, schedules: Option<Arc<dyn Schedules>>) -> Self {
-        let scheduling = config
-            .scheduling
-            .as_ref()
-            .zip(schedules)
-            .map(|(s, schedules)| Scheduling {
-                schedules,
-                role_arn: s.role_arn.clone(),
-                dead_letter_arn: s.dead_letter_arn.clone(),
-            });
+    fn build(config: &Config, keys: Keys, effects: Option<Effects>) -> Self {
         App {
             receiver: config.receiver(),
             keys,
             service: config.service.clone(),
             metrics_namespace: config.metrics_namespace.clone(),
             first_invocation: AtomicBool::new(true),
-            scheduling,
+            effects,
         }
     }
 }
 
-/// The AWS SDK behind scheduling, when it is configured.
-fn sdk_schedules(config: &Config) -> Option<Arc<dyn Schedules>> {
-    config
-        .scheduling
-        .as_ref()
-        .map(|s| Arc::new(SdkSchedules::new(&s.group)) as Arc<dyn Schedules>)
+/// The ledger and timers `config` asks for, over `ledger` and `schedules`: none without
+/// a ledger table, no timers without scheduling.
+pub fn effects_over(
+    config: &Config,
+    ledger: Arc<dyn Ledger>,
+    schedules: Arc<dyn Schedules>,
+) -> Option<Effects> {
+    config.ledger_table.as_ref()?;
+    Some(Effects {
+        ledger,
+        timers: config.scheduling.as_ref().map(|s| Timers {
+            schedules,
+            role_arn: s.role_arn.clone(),
+            dead_letter_arn: s.dead_letter_arn.clone(),
+        }),
+    })
 }
 
-/// What scheduling made of a decided delivery.
-enum Scheduled {
-    /// Scheduling is off, or the outcome needs none.
-    Off,
-    /// The schedule is as the decision needs.
-    Done {
-        change: Change,
-        name: Option<String>,
-    },
-    /// A Scheduler call failed: the delivery is answered 503.
-    Failed {
-        error: SchedulerError,
-        name: Option<String>,
-    },
+/// The AWS SDK behind the ledger and timers, when they are configured.
+fn sdk_effects(config: &Config) -> Option<Effects> {
+    let table = config.ledger_table.as_ref()?;
+    let group = config.scheduling.as_ref().map_or("", |s| s.group.as_str());
+    effects_over(
+        config,
+        Arc::new(SdkLedger::new(table)),
+        Arc::new(SdkSchedules::new(group)),
+    )
 }
 
 /// The answer to one request, and the metrics line it contributes.
@@ -161,12 +162,19 @@ pub struct Answered {
     pub metrics: Option<String>,
 }
 
-/// An event this function does not know: the invocation fails, after its ERROR record.
+/// A fired event that fails the invocation, after its ERROR record: Lambda retries it,
+/// then hands it to the on-failure destination.
 #[derive(Debug, thiserror::Error)]
 pub enum FiredError {
     /// Neither a function URL request nor a schedule input of this function.
     #[error("{0}")]
     Unknown(crate::domain::schedule::UnknownInput),
+    /// A timer fired, but the ledger is not configured, so it cannot be checked.
+    #[error("a timer fired but EMPLOYEE_LEDGER_TABLE is not set")]
+    NoLedger,
+    /// The ledger or Scheduler could not be reached in time.
+    #[error("the timer could not be settled: {0}")]
+    Unsettled(&'static str),
     /// The answer could not be serialised.
     #[error("the answer could not be serialised")]
     Serialise(#[from] serde_json::Error),
@@ -182,7 +190,7 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error
     Ok(answered.response)
 }
 
-/// Answers one event at time `now`: a fired schedule through [`respond_to_fired`],
+/// Answers one event at time `now`: a fired timer through [`respond_to_fired`],
 /// anything else as a function URL request through [`respond`].
 pub async fn answer_event(
     app: &App,
@@ -190,7 +198,7 @@ pub async fn answer_event(
     now: DateTime<Utc>,
 ) -> Result<Answered, Error> {
     if is_fired_event(request) {
-        Ok(respond_to_fired(app, request, now)?)
+        Ok(respond_to_fired(app, request, now).await?)
     } else {
         Ok(respond(app, request, now).await?)
     }
@@ -212,6 +220,37 @@ pub fn write_metrics(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
+/// The invocation's budget, from the deadline in its Lambda context.
+fn budget_of(request: &Request) -> Budget {
+    Budget::until_deadline(request.lambda_context_ref().map_or(0, |c| c.deadline))
+}
+
+/// Where timers deliver: this function, whose ARN comes from the invocation (putting it
+/// in the function's environment through the template would make the function depend
+/// on itself).
+fn target_of(app: &App, request: &Request) -> Option<ScheduleTarget> {
+    let timers = app.effects.as_ref()?.timers.as_ref()?;
+    let function_arn = request
+        .lambda_context_ref()
+        .map(|c| c.invoked_function_arn.as_str())
+        .filter(|arn| !arn.is_empty())?;
+    Some(ScheduleTarget {
+        function_arn: function_arn.to_owned(),
+        role_arn: timers.role_arn.clone(),
+        dead_letter_arn: timers.dead_letter_arn.clone(),
+    })
+}
+
+/// What the ledger made of a decided delivery.
+enum Ledgered {
+    /// The ledger is off, or the delivery names no employee to key an entry by.
+    Off,
+    /// Applied.
+    Settled(Box<Settled>),
+    /// Not applied: answered 503.
+    Unsettled(Unsettled),
+}
+
 /// Answers one request at time `now`: writes its log record and returns the response
 /// with its metrics line.
 ///
@@ -222,13 +261,13 @@ pub async fn respond(
     request: &Request,
     now: DateTime<Utc>,
 ) -> Result<Answered, serde_json::Error> {
+    let budget = budget_of(request);
     let body: &[u8] = request.body().as_ref();
     let signature = request
         .headers()
         .get(SIGNATURE_HEADER)
         .map(HeaderValue::as_bytes);
     let delivery_id = signature.filter(|s| !s.is_empty()).map(delivery_id);
-    let context = request.lambda_context_ref();
     let mut facts = RequestFacts {
         source_ip: source_ip(request),
         delivery_id: delivery_id.as_deref(),
@@ -256,37 +295,86 @@ pub async fn respond(
             log_secret_refresh_failure(code, &facts);
         }
     }
-    let function_arn = context.map(|c| c.invoked_function_arn.as_str());
-    let scheduled = match &result {
-        Ok(Outcome::Decided(d)) => schedule(app, d, function_arn, now).await,
-        _ => Scheduled::Off,
+    let Ok(outcome @ Outcome::Decided(decided)) = &result else {
+        return answer(app, &facts, &result, None, refresh_failed, now);
     };
-    let name = match &scheduled {
-        Scheduled::Done { name, .. } | Scheduled::Failed { name, .. } => name.as_deref(),
-        Scheduled::Off => None,
-    };
-    facts.schedule_name = name;
-    match (&result, &scheduled) {
-        (Ok(Outcome::Decided(d)), Scheduled::Failed { error, .. }) => {
-            facts.schedule_error = Some(error.kind());
-            log_scheduling_failure(d, &facts);
-            let failure = RequestError::SchedulingUnavailable;
-            let response = error_response(&failure)?;
-            let metrics = InvocationMetrics {
-                schedule: Some(ScheduleEvent::Failed),
-                secret_refresh_failure: refresh_failed,
-                ..outcome_metrics(&result.as_ref().map_err(|e| *e), &facts)
+    let ledgered =
+        settle_delivery(app, request, decided, delivery_id.as_deref(), &budget, now).await;
+    let settled = match ledgered {
+        Ledgered::Off => return answer(app, &facts, &result, None, refresh_failed, now),
+        Ledgered::Unsettled(failure) => {
+            let (message, error, event) = match &failure {
+                Unsettled::Ledger(e) => {
+                    facts.ledger_error = Some(e.kind());
+                    (LEDGER_FAILED_MESSAGE, RequestError::LedgerUnavailable, None)
+                }
+                Unsettled::Timer(e) => {
+                    facts.schedule_error = Some(e.kind());
+                    (
+                        SCHEDULING_FAILED_MESSAGE,
+                        RequestError::SchedulingUnavailable,
+                        Some(ScheduleEvent::Failed),
+                    )
+                }
             };
-            Ok(finish(app, &facts, response, &metrics, now))
+            log_decision(Severity::Error, message, decided, &facts);
+            let metrics = InvocationMetrics {
+                schedule: event,
+                ledger_failure: matches!(failure, Unsettled::Ledger(_)),
+                secret_refresh_failure: refresh_failed,
+                ..decided_metrics(decided, &facts)
+            };
+            let response = error_response(&error)?;
+            return Ok(finish(app, &facts, response, &metrics, now));
         }
-        (_, Scheduled::Done { change, .. }) => {
-            facts.schedule = Some(change.as_str());
-            answer(app, &facts, &result, counted(*change), refresh_failed, now)
-        }
-        _ => answer(app, &facts, &result, None, refresh_failed, now),
-    }
+        Ledgered::Settled(settled) => settled,
+    };
+    let terminated_at = settled
+        .entry
+        .as_ref()
+        .and_then(|e| e.terminated_at)
+        .map(to_rfc3339);
+    let name = (settled.timer != TimerOutcome::Untouched || settled.timer_error.is_some())
+        .then(|| settled.entry.as_ref().map(|e| timer_name(&e.key)))
+        .flatten();
+    facts.ledger = Some(settled.change().as_str());
+    facts.ledger_decision = settled.entry.as_ref().map(|e| e.decision.as_str());
+    facts.terminated_at = terminated_at.as_deref();
+    facts.schedule = timer_field(settled.timer);
+    facts.schedule_name = name.as_deref();
+    facts.schedule_error = settled.timer_error.as_ref().map(SchedulerError::kind);
+    let refused = settled
+        .timer_error
+        .as_ref()
+        .is_some_and(SchedulerError::is_permanent);
+    let (severity, message) = if settled.needs_retry() {
+        (Severity::Error, SCHEDULING_FAILED_MESSAGE)
+    } else if refused
+        && settled
+            .entry
+            .as_ref()
+            .is_some_and(|e| e.decision == Decision::Scheduled)
+    {
+        (Severity::Error, TIMER_REFUSED_MESSAGE)
+    } else {
+        ledger_message(decided, &settled)
+    };
+    log_decision(severity, message, decided, &facts);
+    let metrics = InvocationMetrics {
+        schedule: schedule_event(&settled),
+        termination: settled.entered_terminated(),
+        secret_refresh_failure: refresh_failed,
+        ..decided_metrics(decided, &facts)
+    };
+    let response = if settled.needs_retry() {
+        error_response(&RequestError::SchedulingUnavailable)?
+    } else {
+        let mut body = outcome_body(outcome);
+        body.ledger = Some(settled.change().as_str());
+        json_response(StatusCode::OK, &body)?
+    };
+    Ok(finish(app, &facts, response, &metrics, now))
 }
-
 /// The facts every record of an invocation carries: the Lambda context's keys, the
 /// body's size, and whether this is the process's first invocation.
 fn invocation_facts<'a>(app: &'a App, request: &'a Request) -> RequestFacts<'a> {
@@ -303,91 +391,201 @@ fn invocation_facts<'a>(app: &'a App, request: &'a Request) -> RequestFacts<'a> 
     }
 }
 
-/// Brings the employee's schedule in line with the decision, when scheduling is on.
-async fn schedule(
+/// Applies a decided delivery to the ledger and its timer, when the ledger is on.
+async fn settle_delivery(
     app: &App,
+    request: &Request,
     decided: &Decided,
-    function_arn: Option<&str>,
+    delivery_id: Option<&str>,
+    budget: &Budget,
     now: DateTime<Utc>,
-) -> Scheduled {
-    let Some(scheduling) = &app.scheduling else {
-        return Scheduled::Off;
+) -> Ledgered {
+    let Some(effects) = &app.effects else {
+        return Ledgered::Off;
     };
-    let name = decided
-        .employee
-        .id
-        .as_deref()
-        .map(|id| schedule_name(decided.linked_account.id.as_deref(), id));
-    // The function's own ARN comes from the invocation: putting it in the function's
-    // environment through the template would make the function depend on itself.
-    let Some(function_arn) = function_arn.filter(|arn| !arn.is_empty()) else {
-        return Scheduled::Failed {
-            error: SchedulerError::Rejected("NoFunctionArn".into()),
-            name,
-        };
+    let Some(observation) = Observation::from_decided(decided, delivery_id) else {
+        return Ledgered::Off;
     };
-    let target = ScheduleTarget {
-        function_arn: function_arn.to_owned(),
-        role_arn: scheduling.role_arn.clone(),
-        dead_letter_arn: scheduling.dead_letter_arn.clone(),
-    };
-    match apply(scheduling.schedules.as_ref(), decided, &target, now).await {
-        Ok(change) => Scheduled::Done { change, name },
-        Err(error) => Scheduled::Failed { error, name },
+    let target = target_of(app, request);
+    if effects.timers.is_some() && target.is_none() {
+        // No ARN to point a timer at: only a hand-built invocation lacks one.
+        return Ledgered::Unsettled(Unsettled::Timer(SchedulerError::Rejected(
+            "NoFunctionArn".into(),
+        )));
+    }
+    match effects
+        .settle_observation(&observation, target.as_ref(), budget, now)
+        .await
+    {
+        Ok(settled) => Ledgered::Settled(Box::new(settled)),
+        Err(failure) => Ledgered::Unsettled(failure),
     }
 }
 
-/// The scheduling changes that are counted.
-fn counted(change: Change) -> Option<ScheduleEvent> {
-    match change {
-        Change::Created => Some(ScheduleEvent::Created),
-        Change::Updated => Some(ScheduleEvent::Updated),
-        Change::Cancelled => Some(ScheduleEvent::Cancelled),
+/// The level and message of a settled delivery's record. The `terminated` record that
+/// downstream acts on is written only when the ledger moved the employee into
+/// `terminated`; a repeat of a known termination, or an older delivery, says so at INFO.
+fn ledger_message(decided: &Decided, settled: &Settled) -> (Severity, &'static str) {
+    if settled.entered_terminated() {
+        return (Severity::Warn, TERMINATED_MESSAGE);
+    }
+    match settled.change() {
+        Change::Stale => (Severity::Info, STALE_MESSAGE),
+        _ if decided.verdict.decision == Decision::Terminated => {
+            (Severity::Info, ALREADY_TERMINATED_MESSAGE)
+        }
+        _ => decision_message(decided),
+    }
+}
+
+/// The `schedule` field of a record.
+fn timer_field(outcome: TimerOutcome) -> Option<&'static str> {
+    (outcome != TimerOutcome::Untouched).then(|| outcome.as_str())
+}
+
+/// The timer change a settled invocation counts.
+fn schedule_event(settled: &Settled) -> Option<ScheduleEvent> {
+    if settled.timer_error.is_some() {
+        return Some(ScheduleEvent::Failed);
+    }
+    match settled.timer {
+        TimerOutcome::Created => Some(ScheduleEvent::Created),
+        // Setting the same timer again on a repeat is not a move.
+        TimerOutcome::Updated if settled.transition.write.is_some() => Some(ScheduleEvent::Updated),
+        TimerOutcome::Cancelled => Some(ScheduleEvent::Cancelled),
         _ => None,
     }
 }
 
-/// Answers an event Scheduler fired: a scheduled termination is logged and counted as
-/// `terminated`; an expiry is logged; anything else fails the invocation after an ERROR
-/// record.
-pub fn respond_to_fired(
+/// The decision record's view of a ledger entry a timer terminated: the identity comes
+/// from the ledger, since the timer carries none.
+fn fired_decided(entry: &Entry, now: DateTime<Utc>) -> Decided {
+    let identity = entry.identity.clone();
+    Decided {
+        event: TIMER_KIND.to_owned(),
+        action: Action::Changed,
+        employee: Employee {
+            id: Some(entry.key.employee_id.clone()),
+            remote_id: identity.remote_id,
+            employee_number: identity.employee_number,
+            username: identity.username,
+            work_email: identity.work_email,
+            display_full_name: identity.display_full_name,
+            modified_at: entry.version.map(|v| RawDate::Text(to_rfc3339(v))),
+            ..Employee::default()
+        },
+        linked_account: LinkedAccount {
+            id: entry.key.linked_account().map(str::to_owned),
+            integration_slug: identity.integration,
+            end_user_organization_name: identity.end_user_organization_name,
+        },
+        verdict: Verdict {
+            decision: Decision::Terminated,
+            reasons: vec![Reason::TerminationDateReached],
+            termination_date: entry.termination_date,
+            effective_at: entry.effective_at,
+        },
+        key: None,
+        // Negative when the timer fired before its time: an early firing must show.
+        termination_lag: entry.effective_at.map(|effective| now - effective),
+        sync_lag: None,
+    }
+}
+
+/// Answers an event Scheduler fired. A timer the ledger still holds moves the employee
+/// into `terminated` and writes the `terminated` record; an outdated one writes an INFO
+/// record; one that cannot be settled, or an unknown event, fails the invocation after
+/// an ERROR record.
+pub async fn respond_to_fired(
     app: &App,
     request: &Request,
     now: DateTime<Utc>,
 ) -> Result<Answered, FiredError> {
+    let budget = budget_of(request);
     let mut facts = invocation_facts(app, request);
-    match read_fired(request.body().as_ref(), now) {
-        Ok(Fired::Termination(decided)) => {
-            let name = decided
-                .employee
-                .id
-                .as_deref()
-                .map(|id| schedule_name(decided.linked_account.id.as_deref(), id));
-            facts.schedule = Some("fired");
-            facts.schedule_name = name.as_deref();
-            let outcome = Outcome::Decided(decided);
-            Ok(answer(
-                app,
-                &facts,
-                &Ok(outcome),
-                Some(ScheduleEvent::Fired),
-                false,
-                now,
-            )?)
-        }
-        Ok(Fired::Expiry(document)) => {
-            let name = schedule_name(document.linked_account_id.as_deref(), &document.employee_id);
+    let timer = match read_fired(request.body().as_ref()) {
+        Ok(Fired::Timer(timer)) => timer,
+        Ok(Fired::LegacyExpiry(key)) => {
             facts.schedule = Some("expired");
-            facts.schedule_name = Some(&name);
-            log_expiry(&document, &facts);
-            Ok(Answered {
+            log_fired_no_op(EXPIRY_MESSAGE, &key, &facts);
+            return Ok(Answered {
                 response: json_response(StatusCode::OK, &serde_json::json!({"expired": true}))?,
                 metrics: None,
-            })
+            });
         }
         Err(error) => {
             log_unknown_event(&error, &facts);
-            Err(FiredError::Unknown(error))
+            return Err(FiredError::Unknown(error));
+        }
+    };
+    let name = timer_name(&timer.key);
+    facts.schedule = Some("fired");
+    facts.schedule_name = Some(&name);
+    let Some(effects) = &app.effects else {
+        log_timer_failure(&timer.key, &facts);
+        return Err(FiredError::NoLedger);
+    };
+    let target = target_of(app, request);
+    let settled = match effects
+        .settle_timer(&timer, target.as_ref(), &budget, now)
+        .await
+    {
+        Ok(settled) => settled,
+        Err(failure) => {
+            match &failure {
+                Unsettled::Ledger(e) => facts.ledger_error = Some(e.kind()),
+                Unsettled::Timer(e) => facts.schedule_error = Some(e.kind()),
+            }
+            log_timer_failure(&timer.key, &facts);
+            let metrics = InvocationMetrics {
+                decision: "ignored",
+                schedule: matches!(failure, Unsettled::Timer(_)).then_some(ScheduleEvent::Failed),
+                ledger_failure: matches!(failure, Unsettled::Ledger(_)),
+                ..base_metrics(&facts)
+            };
+            // The invocation fails, so no answer carries the line: write it here.
+            if let Ok(response) = json_response(StatusCode::SERVICE_UNAVAILABLE, &())
+                && let Some(line) = finish(app, &facts, response, &metrics, now).metrics
+            {
+                write_metrics(&line);
+            }
+            return Err(FiredError::Unsettled(failure.kind()));
+        }
+    };
+    let terminated_at = settled
+        .entry
+        .as_ref()
+        .and_then(|e| e.terminated_at)
+        .map(to_rfc3339);
+    facts.ledger = Some(settled.change().as_str());
+    facts.ledger_decision = settled.entry.as_ref().map(|e| e.decision.as_str());
+    facts.terminated_at = terminated_at.as_deref();
+    let decision = if settled.entered_terminated() {
+        Decision::Terminated.as_str()
+    } else {
+        "outdated"
+    };
+    let body = serde_json::json!({"decision": decision, "ledger": settled.change().as_str()});
+    let response = json_response(StatusCode::OK, &body)?;
+    match (&settled.entry, settled.entered_terminated()) {
+        (Some(entry), true) => {
+            let decided = fired_decided(entry, now);
+            log_decision(Severity::Warn, TERMINATED_MESSAGE, &decided, &facts);
+            let metrics = InvocationMetrics {
+                schedule: Some(ScheduleEvent::Fired),
+                termination: true,
+                ..decided_metrics(&decided, &facts)
+            };
+            Ok(finish(app, &facts, response, &metrics, now))
+        }
+        _ => {
+            facts.schedule = timer_field(settled.timer).or(Some("fired"));
+            log_fired_no_op(TIMER_OUTDATED_MESSAGE, &timer.key, &facts);
+            let metrics = InvocationMetrics {
+                decision: "ignored",
+                ..base_metrics(&facts)
+            };
+            Ok(finish(app, &facts, response, &metrics, now))
         }
     }
 }
@@ -478,39 +676,58 @@ fn outcome_metrics<'a>(
     result: &Result<&'a Outcome, RequestError>,
     facts: &RequestFacts<'_>,
 ) -> InvocationMetrics<'a> {
-    let (decision, integration, lags) = match result {
-        Ok(Outcome::Decided(d)) => (
-            d.verdict.decision.as_str(),
-            d.linked_account.integration_slug.as_deref(),
-            (d.termination_lag, d.sync_lag),
-        ),
-        Ok(Outcome::Ignored { linked_account, .. }) => (
-            "ignored",
-            linked_account.integration_slug.as_deref(),
-            (None, None),
-        ),
-        Err(_) => ("rejected", None, (None, None)),
-    };
-    InvocationMetrics {
-        decision,
-        integration,
-        signature_failure: matches!(
-            result,
-            Err(RequestError::MissingSignature | RequestError::InvalidSignature)
-        ),
-        cold_start: facts.cold_start,
-        termination_lag: lags.0,
-        sync_lag: lags.1,
-        schedule: None,
-        secret_refresh_failure: false,
+    match result {
+        Ok(Outcome::Decided(d)) => decided_metrics(d, facts),
+        Ok(Outcome::Ignored { linked_account, .. }) => InvocationMetrics {
+            decision: "ignored",
+            integration: linked_account.integration_slug.as_deref(),
+            ..base_metrics(facts)
+        },
+        Err(error) => InvocationMetrics {
+            signature_failure: matches!(
+                error,
+                RequestError::MissingSignature | RequestError::InvalidSignature
+            ),
+            ..base_metrics(facts)
+        },
     }
 }
 
-/// The status each failure maps to. All but one are the client's doing, so 4xx; a
-/// schedule that could not be changed is ours, and a retry can fix it, so 503.
+/// The metrics of a decided delivery or a fired timer: by decision and integration,
+/// with its lags.
+fn decided_metrics<'a>(d: &'a Decided, facts: &RequestFacts<'_>) -> InvocationMetrics<'a> {
+    InvocationMetrics {
+        decision: d.verdict.decision.as_str(),
+        integration: d.linked_account.integration_slug.as_deref(),
+        termination_lag: d.termination_lag,
+        sync_lag: d.sync_lag,
+        ..base_metrics(facts)
+    }
+}
+
+/// What every invocation counts: a rejection unless said otherwise, and the cold start.
+fn base_metrics(facts: &RequestFacts<'_>) -> InvocationMetrics<'static> {
+    InvocationMetrics {
+        decision: "rejected",
+        integration: None,
+        signature_failure: false,
+        cold_start: facts.cold_start,
+        termination_lag: None,
+        sync_lag: None,
+        schedule: None,
+        secret_refresh_failure: false,
+        termination: false,
+        ledger_failure: false,
+    }
+}
+
+/// The status each failure maps to. All but two are the client's doing, so 4xx; a
+/// ledger or schedule that could not be changed is ours, and a retry can fix it, so 503.
 pub fn status_of(error: &RequestError) -> StatusCode {
     match error {
-        RequestError::SchedulingUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        RequestError::SchedulingUnavailable | RequestError::LedgerUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         RequestError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         RequestError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         RequestError::MissingSignature | RequestError::InvalidSignature => StatusCode::UNAUTHORIZED,
@@ -531,6 +748,7 @@ fn outcome_body(outcome: &Outcome) -> DecisionBody<'_> {
             employee_id: d.employee.id.as_deref(),
             termination_date: d.verdict.termination_date.map(to_rfc3339),
             effective_at: d.verdict.effective_at.map(to_rfc3339),
+            ledger: None,
         },
         Outcome::Ignored { reason, .. } => DecisionBody {
             decision: "ignored",
@@ -538,6 +756,7 @@ fn outcome_body(outcome: &Outcome) -> DecisionBody<'_> {
             employee_id: None,
             termination_date: None,
             effective_at: None,
+            ledger: None,
         },
     }
 }

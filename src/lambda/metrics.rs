@@ -6,12 +6,12 @@
 //!
 //! - `Webhooks` by `[Decision]` (alarms, dashboard) and `[Decision, Integration]` (which
 //!   HR system a spike or an undetermined record comes from);
-//! - `SignatureFailures`, `ColdStart`, the two lags, the scheduling counts and
-//!   `SecretRefreshFailures` with none:
+//! - `SignatureFailures`, `ColdStart`, `Terminations`, the two lags, the scheduling
+//!   counts, `LedgerFailures` and `SecretRefreshFailures` with none:
 //!   each answers one question about the whole function, and a refused request names no
 //!   integration.
 //!
-//! That is at most `6 + 5 x integrations + 10` series. Ids never become dimensions.
+//! That is at most `6 + 5 x integrations + 12` series. Ids never become dimensions.
 //!
 //! A series is billed for each hour it receives data, so the event counts are
 //! written only when they are 1: a zero would bill an hour and tell nothing that a
@@ -43,6 +43,12 @@ pub const SCHEDULED_TERMINATIONS_FIRED: &str = "ScheduledTerminationsFired";
 pub const SCHEDULING_FAILURES: &str = "SchedulingFailures";
 /// Counts failed reads of the signature key's secret after init.
 pub const SECRET_REFRESH_FAILURES: &str = "SecretRefreshFailures";
+/// Counts employees moved into `terminated` in the ledger: each termination once,
+/// whatever repeats it. What the termination-spike alarm watches.
+pub const TERMINATIONS: &str = "Terminations";
+/// Counts invocations that could not read or write the ledger (a delivery answered 503,
+/// or a firing that failed and is retried).
+pub const LEDGER_FAILURES: &str = "LedgerFailures";
 
 /// What one invocation contributes to the metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +69,10 @@ pub struct InvocationMetrics<'a> {
     pub schedule: Option<ScheduleEvent>,
     /// A read of the key's secret failed.
     pub secret_refresh_failure: bool,
+    /// The invocation moved an employee into `terminated`.
+    pub termination: bool,
+    /// A ledger call failed.
+    pub ledger_failure: bool,
 }
 
 /// The scheduling events that are counted.
@@ -119,6 +129,8 @@ const WEBHOOKS_COUNT: Definition = count(WEBHOOKS);
 const SIGNATURE_FAILURES_COUNT: Definition = count(SIGNATURE_FAILURES);
 const COLD_START_COUNT: Definition = count(COLD_START);
 const SECRET_REFRESH_FAILURES_COUNT: Definition = count(SECRET_REFRESH_FAILURES);
+const TERMINATIONS_COUNT: Definition = count(TERMINATIONS);
+const LEDGER_FAILURES_COUNT: Definition = count(LEDGER_FAILURES);
 const SCHEDULES_CREATED_COUNT: Definition = count(SCHEDULES_CREATED);
 const SCHEDULES_UPDATED_COUNT: Definition = count(SCHEDULES_UPDATED);
 const SCHEDULES_CANCELLED_COUNT: Definition = count(SCHEDULES_CANCELLED);
@@ -141,9 +153,11 @@ pub const DECISIONS: [&str; 6] = [
     "rejected",
 ];
 /// The metrics published with no dimension.
-pub const UNDIMENSIONED_METRICS: [&str; 10] = [
+pub const UNDIMENSIONED_METRICS: [&str; 12] = [
     SIGNATURE_FAILURES,
     COLD_START,
+    TERMINATIONS,
+    LEDGER_FAILURES,
     TERMINATION_LAG_SECONDS,
     SYNC_LAG_SECONDS,
     SCHEDULES_CREATED,
@@ -220,6 +234,10 @@ struct Line<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     secret_refresh_failures: Option<u8>,
+    #[serde(rename = "Terminations", skip_serializing_if = "Option::is_none")]
+    terminations: Option<u8>,
+    #[serde(rename = "LedgerFailures", skip_serializing_if = "Option::is_none")]
+    ledger_failures: Option<u8>,
     #[serde(flatten)]
     properties: Properties<'a>,
 }
@@ -259,6 +277,12 @@ pub fn emf_line(
     }
     if metrics.cold_start {
         undimensioned.push(&COLD_START_COUNT);
+    }
+    if metrics.termination {
+        undimensioned.push(&TERMINATIONS_COUNT);
+    }
+    if metrics.ledger_failure {
+        undimensioned.push(&LEDGER_FAILURES_COUNT);
     }
     if metrics.termination_lag.is_some() {
         undimensioned.push(&TERMINATION_LAG);
@@ -301,6 +325,8 @@ pub fn emf_line(
         scheduled_terminations_fired: event(ScheduleEvent::Fired),
         scheduling_failures: event(ScheduleEvent::Failed),
         secret_refresh_failures: metrics.secret_refresh_failure.then_some(1),
+        terminations: metrics.termination.then_some(1),
+        ledger_failures: metrics.ledger_failure.then_some(1),
         properties,
     };
     // Serialising borrowed strings and numbers into a String cannot fail.
@@ -331,6 +357,8 @@ mod tests {
             sync_lag: Some(TimeDelta::milliseconds(1500)),
             schedule: None,
             secret_refresh_failure: false,
+            termination: false,
+            ledger_failure: false,
         }
     }
 
@@ -383,9 +411,9 @@ mod tests {
 
     #[test]
     fn the_ceiling_counts_each_decision_once_and_once_per_integration_but_rejected() {
-        assert_eq!(series_ceiling(0), 16);
-        assert_eq!(series_ceiling(2), 26);
-        assert_eq!(series_ceiling(3), 31);
+        assert_eq!(series_ceiling(0), 18);
+        assert_eq!(series_ceiling(2), 28);
+        assert_eq!(series_ceiling(3), 33);
     }
 
     #[test]
@@ -422,6 +450,8 @@ mod tests {
             sync_lag: None,
             schedule: None,
             secret_refresh_failure: false,
+            termination: false,
+            ledger_failure: false,
         };
         let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         assert_eq!(
@@ -443,6 +473,8 @@ mod tests {
             sync_lag: None,
             schedule: None,
             secret_refresh_failure: false,
+            termination: false,
+            ledger_failure: false,
         };
         let line = parse(&emf_line("N", &metrics, Properties::default(), now()));
         let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();

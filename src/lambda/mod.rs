@@ -1,6 +1,7 @@
 //! The Lambda edge: configuration from the environment, function URL requests in,
 //! responses, log records and metrics lines out, and the runtime loop around them.
 
+pub mod budget;
 pub mod config;
 pub mod http;
 pub mod keys;
@@ -9,3 +10,4 @@ pub mod metrics;
 pub mod record;
 pub mod runtime_guard;
 pub mod runtime_init;
+pub mod settle;

@@ -9,7 +9,8 @@
 use crate::domain::dates::{as_seconds, to_rfc3339};
 use crate::domain::decision::{Decision, Reason};
 use crate::domain::error::RequestError;
-use crate::domain::schedule::{ScheduleDocument, UnknownInput};
+use crate::domain::ledger::EmployeeKey;
+use crate::domain::schedule::UnknownInput;
 use crate::domain::signature::KeyUsed;
 use crate::domain::webhook::{Decided, Outcome};
 use lambda_http::tracing::{self, Level};
@@ -42,7 +43,27 @@ pub fn undetermined_message(reasons: &[Reason]) -> &'static str {
 /// changed: it is answered 503 so that Merge retries it.
 pub const SCHEDULING_FAILED_MESSAGE: &str =
     "termination schedule not updated: delivery answered 503 for a retry";
-/// Message of the record for an expiry schedule that fired.
+/// Message of the ERROR record for a decided delivery the ledger could not record: it is
+/// answered 503 so that Merge retries it.
+pub const LEDGER_FAILED_MESSAGE: &str =
+    "employee ledger not updated: delivery answered 503 for a retry";
+/// Message of the INFO record for a terminated delivery of an employee the ledger
+/// already holds as terminated: a retry, a replay or a later change. Nothing new to act on.
+pub const ALREADY_TERMINATED_MESSAGE: &str = "employee already terminated: nothing new to revoke";
+/// Message of the INFO record for a delivery older than what the ledger holds.
+pub const STALE_MESSAGE: &str = "delivery older than the ledger: nothing changed";
+/// Message of the INFO record for a timer that no longer matches the ledger.
+pub const TIMER_OUTDATED_MESSAGE: &str =
+    "timer outdated: the ledger no longer holds this termination";
+/// Message of the ERROR record for a fired timer that could not be settled: the
+/// invocation fails, so that Lambda retries it and then hands it to the on-failure
+/// destination.
+pub const TIMER_FAILED_MESSAGE: &str = "fired timer not settled: invocation failed for a retry";
+/// Message of the ERROR record for a `scheduled` entry whose timer Scheduler refused as
+/// invalid: no retry can set it, so an operator must.
+pub const TIMER_REFUSED_MESSAGE: &str =
+    "termination timer refused by Scheduler: the termination will not fire by itself";
+/// Message of the record for an expiry schedule, set before the ledger existed, that fired.
 pub const EXPIRY_MESSAGE: &str = "schedule memory expired: nothing pending for the employee";
 /// Message of the ERROR record for an event that is neither a function URL request nor
 /// a schedule input of this function.
@@ -83,19 +104,18 @@ pub struct RequestFacts<'a> {
     pub schedule_name: Option<&'a str>,
     /// Why a Scheduler call failed.
     pub schedule_error: Option<&'a str>,
+    /// What the ledger did: `created`, `moved`, `updated`, `unchanged`, `stale`, `kept`
+    /// or `outdated`.
+    pub ledger: Option<&'a str>,
+    /// The decision the ledger holds for the employee afterwards.
+    pub ledger_decision: Option<&'a str>,
+    /// When the employee's current termination took effect, per the ledger.
+    pub terminated_at: Option<&'a str>,
+    /// Why a ledger call failed.
+    pub ledger_error: Option<&'a str>,
 }
 
-/// Comma-separated reasons, e.g. `status_inactive,termination_date_passed`.
-pub fn join_reasons(reasons: &[Reason]) -> String {
-    let mut joined = String::with_capacity(reasons.len() * 24);
-    for (i, reason) in reasons.iter().enumerate() {
-        if i > 0 {
-            joined.push(',');
-        }
-        joined.push_str(reason.as_str());
-    }
-    joined
-}
+pub use crate::domain::ledger::join_reasons;
 
 // Each level needs its own call site; the fields every record carries are written once.
 macro_rules! record {
@@ -115,6 +135,10 @@ macro_rules! record {
             schedule = facts.schedule,
             schedule_name = facts.schedule_name,
             schedule_error = facts.schedule_error,
+            ledger = facts.ledger,
+            ledger_decision = facts.ledger_decision,
+            terminated_at = facts.terminated_at,
+            ledger_error = facts.ledger_error,
             "{}",
             $message
         )
@@ -152,20 +176,50 @@ macro_rules! decision_record {
     }};
 }
 
-/// Writes the one record for an authenticated delivery.
+/// How loud a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// INFO.
+    Info,
+    /// WARN: someone should look, or act.
+    Warn,
+    /// ERROR: this function failed at something.
+    Error,
+}
+
+/// The level and message of a decision's record when nothing but the decision speaks:
+/// with no ledger, or a ledger change that needs no other words.
+pub fn decision_message(d: &Decided) -> (Severity, &'static str) {
+    match d.verdict.decision {
+        Decision::Terminated => (Severity::Warn, TERMINATED_MESSAGE),
+        Decision::Undetermined => (Severity::Warn, undetermined_message(&d.verdict.reasons)),
+        Decision::Scheduled => (Severity::Info, SCHEDULED_MESSAGE),
+        Decision::Active => (Severity::Info, ACTIVE_MESSAGE),
+    }
+}
+
+/// Writes the one record for a decided delivery or a fired timer, at `severity`, with
+/// `message`: every decision field.
+pub fn log_decision(
+    severity: Severity,
+    message: &'static str,
+    d: &Decided,
+    facts: &RequestFacts<'_>,
+) {
+    match severity {
+        Severity::Info => decision_record!(Level::INFO, message, d, facts),
+        Severity::Warn => decision_record!(Level::WARN, message, d, facts),
+        Severity::Error => decision_record!(Level::ERROR, message, d, facts),
+    }
+}
+
+/// Writes the one record for an authenticated delivery, as the decision alone says.
 pub fn log_outcome(outcome: &Outcome, facts: &RequestFacts<'_>) {
     match outcome {
-        Outcome::Decided(d) => match d.verdict.decision {
-            Decision::Terminated => {
-                decision_record!(Level::WARN, TERMINATED_MESSAGE, d, facts)
-            }
-            Decision::Undetermined => {
-                let message = undetermined_message(&d.verdict.reasons);
-                decision_record!(Level::WARN, message, d, facts)
-            }
-            Decision::Scheduled => decision_record!(Level::INFO, SCHEDULED_MESSAGE, d, facts),
-            Decision::Active => decision_record!(Level::INFO, ACTIVE_MESSAGE, d, facts),
-        },
+        Outcome::Decided(d) => {
+            let (severity, message) = decision_message(d);
+            log_decision(severity, message, d, facts);
+        }
         Outcome::Ignored {
             reason,
             event,
@@ -205,15 +259,27 @@ pub fn log_scheduling_failure(d: &Decided, facts: &RequestFacts<'_>) {
     decision_record!(Level::ERROR, SCHEDULING_FAILED_MESSAGE, d, facts)
 }
 
-/// Writes the record for an expiry schedule that fired.
-pub fn log_expiry(document: &ScheduleDocument, facts: &RequestFacts<'_>) {
+/// Writes the record for a fired event that changed nothing: a timer the ledger no
+/// longer holds, or an expiry from before the ledger. Ids only.
+pub fn log_fired_no_op(message: &'static str, key: &EmployeeKey, facts: &RequestFacts<'_>) {
     record!(
         Level::INFO,
         facts,
-        EXPIRY_MESSAGE,
-        event = document.kind.as_str(),
-        employee_id = document.employee_id.as_str(),
-        linked_account_id = document.linked_account_id.as_deref(),
+        message,
+        employee_id = key.employee_id.as_str(),
+        linked_account_id = key.linked_account(),
+    );
+}
+
+/// Writes the ERROR record for a fired timer that could not be settled. Ids only: the
+/// identity is in the ledger, which could not be read.
+pub fn log_timer_failure(key: &EmployeeKey, facts: &RequestFacts<'_>) {
+    record!(
+        Level::ERROR,
+        facts,
+        TIMER_FAILED_MESSAGE,
+        employee_id = key.employee_id.as_str(),
+        linked_account_id = key.linked_account(),
     );
 }
 

@@ -168,7 +168,8 @@ pub fn emf_series(line: &Value) -> Vec<Series> {
     series
 }
 
-/// The metrics lines of every sample event in `events/`, answered by the real handler.
+/// The metrics lines of every sample event in `events/` but the timers, answered by the
+/// real handler.
 pub fn sample_metrics_lines(app: &App) -> Vec<Value> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let manifest = merge_deprovision_samples::read_manifest(
@@ -177,6 +178,8 @@ pub fn sample_metrics_lines(app: &App) -> Vec<Value> {
     .unwrap();
     manifest
         .iter()
+        // Timers are answered only with the ledger on: see `series_of_a_realistic_mix`.
+        .filter(|entry| !entry.needs_ledger)
         .map(|entry| {
             let event: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join(&entry.file)).unwrap())
@@ -241,22 +244,46 @@ pub const SCHEDULER_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/merge-depro
 /// The dead-letter queue, in the scheduling tests.
 pub const DEAD_LETTER_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:merge-deprovision-dlq";
 
-/// The function with scheduling on, over an in-memory schedule group it shares with the
+/// The ledger's table, in the tests.
+pub const LEDGER_TABLE: &str = "merge-deprovision-ledger";
+
+/// The function with the ledger and timers on, over in-memory twins it shares with the
 /// caller.
-pub fn scheduling_app() -> (
-    App,
-    std::sync::Arc<merge_deprovision::aws::memory::MemorySchedules>,
-) {
+pub struct LedgerApp {
+    pub app: App,
+    pub ledger: std::sync::Arc<merge_deprovision::aws::memory::MemoryLedger>,
+    pub schedules: std::sync::Arc<merge_deprovision::aws::memory::MemorySchedules>,
+}
+
+/// See [`LedgerApp`].
+pub fn ledger_app() -> LedgerApp {
     let config = Config::from_lookup(|name| match name {
         SIGNATURE_KEY_VAR => Some(LOCAL_TEST_KEY.to_owned()),
         "TERMINATION_SCHEDULE_GROUP" => Some("merge-deprovision".to_owned()),
         "TERMINATION_SCHEDULE_ROLE_ARN" => Some(SCHEDULER_ROLE_ARN.to_owned()),
         "TERMINATION_SCHEDULE_DLQ_ARN" => Some(DEAD_LETTER_ARN.to_owned()),
+        "EMPLOYEE_LEDGER_TABLE" => Some(LEDGER_TABLE.to_owned()),
         _ => None,
     })
     .expect("test configuration is valid");
+    let ledger = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryLedger::new());
     let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
-    let app = App::with_schedules(&config, Some(schedules.clone()));
+    let effects =
+        merge_deprovision::lambda::http::effects_over(&config, ledger.clone(), schedules.clone());
+    LedgerApp {
+        app: App::with_effects(&config, effects),
+        ledger,
+        schedules,
+    }
+}
+
+/// The function with the ledger and timers on; the schedule group it shares with the
+/// caller.
+pub fn scheduling_app() -> (
+    App,
+    std::sync::Arc<merge_deprovision::aws::memory::MemorySchedules>,
+) {
+    let LedgerApp { app, schedules, .. } = ledger_app();
     (app, schedules)
 }
 
@@ -295,7 +322,11 @@ pub fn answer_fired(
     String,
 ) {
     capture_logs(true, || {
-        merge_deprovision::lambda::http::respond_to_fired(app, request, now())
+        ready(merge_deprovision::lambda::http::respond_to_fired(
+            app,
+            request,
+            now(),
+        ))
     })
 }
 
@@ -303,8 +334,8 @@ pub fn answer_fired(
 pub const INTEGRATIONS: [&str; 3] = ["humaans", "bamboohr", "workday"];
 
 /// Every sample event, then every decision from each of three integrations, then a
-/// termination scheduled, moved, cancelled, scheduled again and fired, and one
-/// scheduling failure.
+/// termination scheduled, moved, cancelled, scheduled again and fired, one scheduling
+/// failure and one ledger failure.
 pub fn series_of_a_realistic_mix() -> std::collections::BTreeSet<Series> {
     let app = receiver();
     let mut lines = sample_metrics_lines(&app);
@@ -313,7 +344,11 @@ pub fn series_of_a_realistic_mix() -> std::collections::BTreeSet<Series> {
             lines.push(answer(&app, &request).metrics);
         }
     }
-    let (app, schedules) = scheduling_app();
+    let LedgerApp {
+        app,
+        ledger,
+        schedules,
+    } = ledger_app();
     let employee = |mut fields: serde_json::Value| {
         fields["employment_status"] = json!("ACTIVE");
         employee_delivery("Employee.changed", fields)
@@ -335,6 +370,9 @@ pub fn series_of_a_realistic_mix() -> std::collections::BTreeSet<Series> {
     let fired = fired.unwrap().metrics.unwrap();
     lines.push(serde_json::from_str(&fired).unwrap());
     schedules.fail_next([merge_deprovision::aws::scheduler::SchedulerError::Throttled]);
+    let later = json!({"termination_date": "2099-09-30", "modified_at": "2026-11-26T05:00:00Z"});
+    lines.push(answer(&app, &employee(later)).metrics);
+    ledger.fail_next([merge_deprovision::aws::ledger::LedgerError::Unreachable]);
     lines.push(answer(&app, &employee(again)).metrics);
     // A signature that fails while the key's secret cannot be read again.
     let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(

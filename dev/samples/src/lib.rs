@@ -50,6 +50,12 @@ impl Sample {
         format!("{}.json", self.name)
     }
 
+    /// True for a timer: only a function with the ledger can answer it; without one,
+    /// the invocation fails naming `EMPLOYEE_LEDGER_TABLE`.
+    pub fn needs_ledger(&self) -> bool {
+        self.name.starts_with("scheduled-termination")
+    }
+
     /// The event file's exact contents.
     pub fn render(&self) -> String {
         pretty(&self.event)
@@ -170,6 +176,10 @@ fn set(data: &mut Map<String, Value>, fields: &[(&str, Value)]) {
 pub fn samples() -> Vec<Sample> {
     let employee =
         |event: &str, fields: &[(&str, Value)]| body(&employee_envelope(event, |d| set(d, fields)));
+    // Each sample is about an employee of its own, so that replayed in one process
+    // against one ledger, each shows its own effect; the base64 sample repeats the
+    // terminated one on purpose.
+    let of = |n: u32| ("id", json!(format!("0958cbc6-6040-430a-848e-{n:012}")));
     let active = json!("ACTIVE");
     let terminated_body = employee(
         "Employee.changed",
@@ -208,6 +218,7 @@ pub fn samples() -> Vec<Sample> {
     let scheduled_body = employee(
         "Employee.changed",
         &[
+            of(2),
             ("employment_status", active.clone()),
             ("termination_date", json!("2099-06-30T00:00:00Z")),
         ],
@@ -231,6 +242,7 @@ pub fn samples() -> Vec<Sample> {
         &employee(
             "Employee.changed",
             &[
+                of(3),
                 ("employment_status", active.clone()),
                 ("termination_date", Value::Null),
             ],
@@ -247,6 +259,7 @@ pub fn samples() -> Vec<Sample> {
         &employee(
             "Employee.changed",
             &[
+                of(4),
                 ("employment_status", json!("INACTIVE")),
                 ("termination_date", Value::Null),
             ],
@@ -263,6 +276,7 @@ pub fn samples() -> Vec<Sample> {
         &employee(
             "Employee.changed",
             &[
+                of(5),
                 ("employment_status", active.clone()),
                 ("termination_date", Value::Null),
                 ("remote_was_deleted", json!(true)),
@@ -274,7 +288,7 @@ pub fn samples() -> Vec<Sample> {
     let removed = {
         let mut envelope = employee_envelope("Employee.removed", |_| {});
         envelope["data"] =
-            json!({"id": "0958cbc6-6040-430a-848e-aafacbadf4ae", "remote_id": "19202938"});
+            json!({"id": "0958cbc6-6040-430a-848e-000000000006", "remote_id": "19202938"});
         body(&envelope)
     };
     add(
@@ -296,6 +310,7 @@ pub fn samples() -> Vec<Sample> {
         &employee(
             "employee.updated",
             &[
+                of(7),
                 ("employment_status", active.clone()),
                 ("termination_date", json!("2023-03-31T00:00:00Z")),
                 ("hire_date", json!("2024-01-15T00:00:00Z")),
@@ -314,6 +329,7 @@ pub fn samples() -> Vec<Sample> {
         &employee(
             "Employee.changed",
             &[
+                of(8),
                 ("employment_status", active.clone()),
                 ("termination_date", json!("31/12/2026")),
             ],
@@ -398,21 +414,34 @@ pub fn samples() -> Vec<Sample> {
         Unsigned,
         false,
     );
+    let timer = timer_of(&scheduled_body);
     list.push(Sample {
         name: "scheduled-termination-fired",
-        description: "the input EventBridge Scheduler delivers when the employee-scheduled \
-                      sample's termination takes effect (not a function URL event)",
+        description: "the timer EventBridge Scheduler delivers when the employee-scheduled \
+                      sample's termination takes effect (not a function URL event): the \
+                      ledger still holds it, so the employee is terminated",
         status: 200,
         expected: Decision("terminated"),
-        event: fired_termination(&scheduled_body),
+        event: timer.clone(),
+    });
+    let mut outdated = timer;
+    outdated["modified_at"] = json!("2026-01-01T00:00:00Z");
+    list.push(Sample {
+        name: "scheduled-termination-outdated",
+        description: "a timer for a version of the employee the ledger no longer holds \
+                      (moved or cancelled since): nothing happens",
+        status: 200,
+        expected: Decision("outdated"),
+        event: outdated,
     });
     list
 }
 
-/// The input the function schedules for a delivery, as Scheduler delivers it when the
+/// The timer the function sets for a delivery, as Scheduler delivers it when the
 /// termination takes effect: planned by the function's own code, so it cannot drift.
-fn fired_termination(body: &[u8]) -> Value {
-    use merge_deprovision::domain::schedule::{Call, plan};
+fn timer_of(body: &[u8]) -> Value {
+    use merge_deprovision::domain::ledger::{Observation, transition};
+    use merge_deprovision::domain::schedule::{TimerPlan, timer_for};
     use merge_deprovision::domain::webhook::Outcome;
     let config = merge_deprovision::lambda::config::Config::from_lookup(|name| {
         (name == merge_deprovision::lambda::config::SIGNATURE_KEY_VAR)
@@ -430,8 +459,12 @@ fn fired_termination(body: &[u8]) -> Value {
     let Outcome::Decided(decided) = outcome else {
         panic!("the scheduled sample is decided");
     };
-    let Call::Create(desired) = plan(&decided, None, sample_now()).call else {
-        panic!("a first scheduled delivery creates its schedule");
+    let observation = Observation::from_decided(&decided, None).expect("it has an id");
+    let entry = transition(None, &observation, sample_now())
+        .write
+        .expect("a first delivery is written");
+    let TimerPlan::Arm(desired) = timer_for(&entry, sample_now()) else {
+        panic!("a scheduled entry has a timer");
     };
     serde_json::to_value(&desired.document).expect("the document serialises")
 }
@@ -443,6 +476,9 @@ pub fn manifest(samples: &[Sample]) -> String {
         .map(|s| {
             let mut entry =
                 json!({"file": s.file_name(), "description": s.description, "status": s.status});
+            if s.needs_ledger() {
+                entry["needs_ledger"] = json!(true);
+            }
             match s.expected {
                 Expected::Decision(d) => entry["decision"] = json!(d),
                 Expected::Error(e) => entry["error"] = json!(e),
@@ -478,6 +514,10 @@ pub struct ManifestEntry {
     /// The expected `error` code, for refusals.
     #[serde(default)]
     pub error: Option<String>,
+    /// Answered only by a function with the ledger (a timer); without one, the
+    /// invocation fails naming `EMPLOYEE_LEDGER_TABLE`.
+    #[serde(default)]
+    pub needs_ledger: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -534,15 +574,14 @@ pub fn sample_now() -> chrono::DateTime<chrono::Utc> {
         .unwrap()
 }
 
-/// Runs a future that never waits to its end: the handler with scheduling off, or with
-/// the in-memory scheduler. Panics if it waits, which would be a test's mistake.
+/// Runs a future to its end on a single-threaded runtime with a clock, as the function's
+/// own: every outside call is bounded by the invocation's budget, which needs timers.
 pub fn ready<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => panic!("the future waited; use a runtime"),
-    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a single-threaded runtime starts")
+        .block_on(future)
 }
 
 /// A Lambda invocation context as the runtime builds one for a 128 MB function: the

@@ -1,0 +1,358 @@
+//! DynamoDB: the employee ledger's table. [`Ledger`] is the narrow interface (read one
+//! entry, write one entry if the stored one is still the one planned against);
+//! [`SdkLedger`] is the AWS SDK behind it. Items are keyed by `linked_account_id`
+//! (partition) and `employee_id` (sort), so one account's employees can be listed.
+
+use crate::aws::scheduler::{BoxFuture, sdk_config};
+use crate::domain::dates::{parse_hr_date, to_rfc3339};
+use crate::domain::decision::Decision;
+use crate::domain::ledger::{EmployeeKey, Entry, Identity, Source};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use tokio::sync::OnceCell;
+
+/// Why a ledger call failed, as records name it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// The stored entry is no longer the one the write was planned against.
+    #[error("condition_failed")]
+    ConditionFailed,
+    /// Throttled: transient.
+    #[error("throttled")]
+    Throttled,
+    /// The function's role may not do this.
+    #[error("denied")]
+    Denied,
+    /// No answer: a connection failure or a server error.
+    #[error("unreachable")]
+    Unreachable,
+    /// The invocation's time ran out first.
+    #[error("timed_out")]
+    TimedOut,
+    /// A stored item this function cannot read (edited by hand, or by a newer version).
+    #[error("unreadable_item")]
+    Unreadable,
+    /// Any other refusal, by its AWS error code.
+    #[error("rejected")]
+    Rejected(String),
+}
+
+impl LedgerError {
+    /// The kind, as records and the README name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LedgerError::ConditionFailed => "condition_failed",
+            LedgerError::Throttled => "throttled",
+            LedgerError::Denied => "denied",
+            LedgerError::Unreachable => "unreachable",
+            LedgerError::TimedOut => "timed_out",
+            LedgerError::Unreadable => "unreadable_item",
+            LedgerError::Rejected(_) => "rejected",
+        }
+    }
+}
+
+/// The calls the ledger needs.
+pub trait Ledger: Send + Sync {
+    /// The entry for `key`, read consistently (it is what a write is planned against),
+    /// or `None`.
+    fn get<'a>(&'a self, key: &'a EmployeeKey)
+    -> BoxFuture<'a, Result<Option<Entry>, LedgerError>>;
+    /// Writes `entry` if the stored entry has revision `expected` (`None`: if there is
+    /// none) and a version no newer than the entry's; otherwise
+    /// [`LedgerError::ConditionFailed`] and nothing changes.
+    fn put<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>>;
+}
+
+/// The table's partition key.
+pub const PARTITION_KEY: &str = "linked_account_id";
+/// The table's sort key.
+pub const SORT_KEY: &str = "employee_id";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The item an entry is stored as. Absent values are absent attributes.
+pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::with_capacity(24);
+    item.insert(PARTITION_KEY.into(), s(&entry.key.linked_account_id));
+    item.insert(SORT_KEY.into(), s(&entry.key.employee_id));
+    item.insert("decision".into(), s(entry.decision.as_str()));
+    item.insert("reasons".into(), s(&entry.reasons));
+    item.insert("changed_by".into(), s(entry.changed_by.as_str()));
+    item.insert("first_seen".into(), s(to_rfc3339(entry.first_seen)));
+    item.insert("updated_at".into(), s(to_rfc3339(entry.updated_at)));
+    item.insert("revision".into(), n(entry.revision));
+    let dates = [
+        ("termination_date", entry.termination_date),
+        ("effective_at", entry.effective_at),
+        ("modified_at", entry.version),
+        ("terminated_at", entry.terminated_at),
+    ];
+    for (name, date) in dates {
+        if let Some(date) = date {
+            item.insert(name.into(), s(to_rfc3339(date)));
+        }
+    }
+    if let Some(version) = entry.version {
+        item.insert("version_us".into(), n(version.timestamp_micros()));
+    }
+    let identity = &entry.identity;
+    let texts = [
+        ("delivery_id", &entry.delivery_id),
+        ("remote_id", &identity.remote_id),
+        ("employee_number", &identity.employee_number),
+        ("work_email", &identity.work_email),
+        ("username", &identity.username),
+        ("display_full_name", &identity.display_full_name),
+        ("integration", &identity.integration),
+        (
+            "end_user_organization_name",
+            &identity.end_user_organization_name,
+        ),
+    ];
+    for (name, text) in texts {
+        // DynamoDB takes empty strings, but an empty identity field says nothing.
+        if let Some(text) = text.as_deref().filter(|t| !t.is_empty()) {
+            item.insert(name.into(), s(text));
+        }
+    }
+    item
+}
+
+/// The entry a stored item holds; `None` for an item this function did not write.
+pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let date = |name: &str| -> Option<Option<DateTime<Utc>>> {
+        match item.get(name) {
+            None => Some(None),
+            Some(value) => value.as_s().ok().and_then(|t| parse_hr_date(t)).map(Some),
+        }
+    };
+    let version = match item.get("version_us") {
+        None => None,
+        Some(value) => Some(
+            value
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse::<i64>().ok())
+                .and_then(DateTime::from_timestamp_micros)?,
+        ),
+    };
+    Some(Entry {
+        key: EmployeeKey {
+            linked_account_id: text(PARTITION_KEY)?,
+            employee_id: text(SORT_KEY)?,
+        },
+        decision: Decision::parse(&text("decision")?)?,
+        reasons: text("reasons").unwrap_or_default(),
+        termination_date: date("termination_date")?,
+        effective_at: date("effective_at")?,
+        version,
+        changed_by: Source::parse(&text("changed_by")?)?,
+        delivery_id: text("delivery_id"),
+        first_seen: date("first_seen")??,
+        updated_at: date("updated_at")??,
+        terminated_at: date("terminated_at")?,
+        identity: Identity {
+            remote_id: text("remote_id"),
+            employee_number: text("employee_number"),
+            work_email: text("work_email"),
+            username: text("username"),
+            display_full_name: text("display_full_name"),
+            integration: text("integration"),
+            end_user_organization_name: text("end_user_organization_name"),
+        },
+        revision: item
+            .get("revision")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())?,
+    })
+}
+
+/// The condition a write carries: the stored revision is the one planned against (or
+/// nothing is stored), and the stored version is no newer than the one written. The
+/// version half is redundant with the plan, and there so that no bug in a plan can
+/// ever put an older delivery over a newer one.
+pub fn condition(
+    entry: &Entry,
+    expected: Option<u64>,
+) -> (String, HashMap<String, AttributeValue>) {
+    let mut values = HashMap::new();
+    let Some(revision) = expected else {
+        return (format!("attribute_not_exists({SORT_KEY})"), values);
+    };
+    values.insert(":revision".to_owned(), n(revision));
+    let expression = match entry.version {
+        Some(version) => {
+            values.insert(":version".to_owned(), n(version.timestamp_micros()));
+            "revision = :revision AND (attribute_not_exists(version_us) OR version_us <= :version)"
+        }
+        None => "revision = :revision AND attribute_not_exists(version_us)",
+    };
+    (expression.to_owned(), values)
+}
+
+fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> LedgerError {
+    if !matches!(error, SdkError::ServiceError(_)) {
+        return LedgerError::Unreachable;
+    }
+    match error.code() {
+        Some("ConditionalCheckFailedException") => LedgerError::ConditionFailed,
+        Some(
+            "ThrottlingException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestLimitExceeded",
+        ) => LedgerError::Throttled,
+        Some("AccessDeniedException" | "UnrecognizedClientException") => LedgerError::Denied,
+        Some("InternalServerError" | "ServiceUnavailable") => LedgerError::Unreachable,
+        Some(code) => LedgerError::Rejected(code.to_owned()),
+        None => LedgerError::Unreachable,
+    }
+}
+
+/// The AWS SDK behind [`Ledger`], for one table. The client is built on first use, so a
+/// request that never reaches the ledger (a refused signature) starts no client.
+#[derive(Debug)]
+pub struct SdkLedger {
+    table: String,
+    client: OnceCell<aws_sdk_dynamodb::Client>,
+}
+
+impl SdkLedger {
+    /// The ledger in `table`.
+    pub fn new(table: impl Into<String>) -> Self {
+        SdkLedger {
+            table: table.into(),
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.client
+            .get_or_init(|| async { aws_sdk_dynamodb::Client::new(&sdk_config().await) })
+            .await
+    }
+}
+
+impl Ledger for SdkLedger {
+    fn get<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+    ) -> BoxFuture<'a, Result<Option<Entry>, LedgerError>> {
+        Box::pin(async move {
+            let answer = self
+                .client()
+                .await
+                .get_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(&key.linked_account_id))
+                .key(SORT_KEY, s(&key.employee_id))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            match answer.item() {
+                None => Ok(None),
+                Some(item) => from_item(item).map(Some).ok_or(LedgerError::Unreadable),
+            }
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            let (expression, values) = condition(entry, expected);
+            let mut call = self
+                .client()
+                .await
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_item(entry)))
+                .condition_expression(expression);
+            if !values.is_empty() {
+                call = call.set_expression_attribute_values(Some(values));
+            }
+            call.send().await.map(|_| ()).map_err(classify)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ledger::{Observation, transition};
+    use chrono::TimeZone;
+
+    fn entry() -> Entry {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let observation = Observation {
+            key: EmployeeKey::new(Some("a1"), "e1"),
+            decision: Decision::Scheduled,
+            reasons: "termination_date_in_future".into(),
+            termination_date: Some(Utc.with_ymd_and_hms(2099, 6, 30, 0, 0, 0).unwrap()),
+            effective_at: Some(Utc.with_ymd_and_hms(2099, 6, 30, 0, 0, 0).unwrap()),
+            version: Some(
+                Utc.with_ymd_and_hms(2026, 11, 26, 4, 12, 9).unwrap()
+                    + chrono::TimeDelta::microseconds(123_456),
+            ),
+            removal: false,
+            identity: Identity {
+                work_email: Some("greg@merge.dev".into()),
+                username: Some(String::new()),
+                ..Identity::default()
+            },
+            source: Source::Webhook,
+            delivery_id: Some("d1".into()),
+        };
+        transition(None, &observation, now).write.unwrap()
+    }
+
+    #[test]
+    fn an_entry_survives_the_round_trip_through_an_item_to_the_microsecond() {
+        let entry = entry();
+        let item = to_item(&entry);
+        assert!(
+            !item.contains_key("username"),
+            "empty fields are not stored"
+        );
+        let mut expected = entry.clone();
+        expected.identity.username = None;
+        assert_eq!(from_item(&item), Some(expected));
+    }
+
+    #[test]
+    fn an_item_this_function_did_not_write_reads_as_none() {
+        let mut item = to_item(&entry());
+        item.insert("decision".into(), s("maybe"));
+        assert_eq!(from_item(&item), None);
+        let mut item = to_item(&entry());
+        item.insert("version_us".into(), s("soon"));
+        assert_eq!(from_item(&item), None);
+    }
+
+    #[test]
+    fn a_first_write_requires_no_item_and_a_later_one_the_revision_and_an_older_version() {
+        let (first, values) = condition(&entry(), None);
+        assert_eq!(first, "attribute_not_exists(employee_id)");
+        assert!(values.is_empty());
+        let (later, values) = condition(&entry(), Some(3));
+        assert!(later.contains("revision = :revision"));
+        assert!(later.contains("version_us <= :version"));
+        assert_eq!(values[":revision"], n(3));
+    }
+}

@@ -1,0 +1,686 @@
+//! The employee ledger's transitions, as pure functions of (what is stored, what came in,
+//! now): which entry to write, if any, and what the change means.
+//!
+//! The ledger holds one entry per employee: the current decision, the Employee's
+//! `modified_at` it was decided from (the version), and the identity a deprovisioner
+//! needs. It is what makes order, retries and replays irrelevant:
+//!
+//! - a delivery is applied only if its version is newer than the stored one;
+//! - the `terminated` record downstream acts on is written only when an entry *moves*
+//!   into `terminated`, once per termination;
+//! - a timer (a one-time schedule) exists only while an entry says `scheduled`, and a
+//!   firing terminates only if the entry still says `scheduled` for the timer's version.
+//!
+//! Writes are compare-and-swap on the entry's `revision`, so concurrent deliveries for one
+//! employee are serialised by the store and each plan is made against what it replaces.
+
+use crate::domain::decision::{Decision, Reason};
+use crate::domain::envelope::Action;
+use crate::domain::webhook::Decided;
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// The partition key value for an employee whose delivery named no linked account:
+/// a key attribute cannot be empty, and Merge's ids are UUIDs, so this never collides.
+pub const NO_LINKED_ACCOUNT: &str = "-";
+
+/// Which employee an entry is about: Merge's linked account id and employee id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EmployeeKey {
+    /// The linked account id, or [`NO_LINKED_ACCOUNT`].
+    pub linked_account_id: String,
+    /// Merge's employee id.
+    pub employee_id: String,
+}
+
+impl EmployeeKey {
+    /// The key for `employee_id` in `linked_account_id` (none: [`NO_LINKED_ACCOUNT`]).
+    pub fn new(linked_account_id: Option<&str>, employee_id: &str) -> Self {
+        EmployeeKey {
+            linked_account_id: linked_account_id
+                .filter(|id| !id.is_empty())
+                .unwrap_or(NO_LINKED_ACCOUNT)
+                .to_owned(),
+            employee_id: employee_id.to_owned(),
+        }
+    }
+
+    /// The linked account id, `None` for [`NO_LINKED_ACCOUNT`].
+    pub fn linked_account(&self) -> Option<&str> {
+        Some(self.linked_account_id.as_str()).filter(|id| *id != NO_LINKED_ACCOUNT)
+    }
+}
+
+/// What last changed an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A Merge webhook delivery.
+    Webhook,
+    /// A timer that fired.
+    Schedule,
+    /// A sweep of Merge's API.
+    Reconciliation,
+}
+
+impl Source {
+    /// The name stored and logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Webhook => "webhook",
+            Source::Schedule => "schedule",
+            Source::Reconciliation => "reconciliation",
+        }
+    }
+
+    /// The source a stored name means.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "webhook" => Some(Source::Webhook),
+            "schedule" => Some(Source::Schedule),
+            "reconciliation" => Some(Source::Reconciliation),
+            _ => None,
+        }
+    }
+}
+
+/// The identity fields a deprovisioner needs. Never a sensitive field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The HR system's id.
+    pub remote_id: Option<String>,
+    /// The employee number.
+    pub employee_number: Option<String>,
+    /// Work e-mail.
+    pub work_email: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Display name.
+    pub display_full_name: Option<String>,
+    /// The integration slug.
+    pub integration: Option<String>,
+    /// The customer organisation.
+    pub end_user_organization_name: Option<String>,
+}
+
+impl Identity {
+    /// This identity, with each field it lacks taken from `older`: a delivery that
+    /// omits a field does not erase what the ledger knew.
+    fn or(self, older: &Identity) -> Identity {
+        let keep = |new: Option<String>, old: &Option<String>| new.or_else(|| old.clone());
+        Identity {
+            remote_id: keep(self.remote_id, &older.remote_id),
+            employee_number: keep(self.employee_number, &older.employee_number),
+            work_email: keep(self.work_email, &older.work_email),
+            username: keep(self.username, &older.username),
+            display_full_name: keep(self.display_full_name, &older.display_full_name),
+            integration: keep(self.integration, &older.integration),
+            end_user_organization_name: keep(
+                self.end_user_organization_name,
+                &older.end_user_organization_name,
+            ),
+        }
+    }
+}
+
+/// One employee's entry, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Whose entry.
+    pub key: EmployeeKey,
+    /// The current decision.
+    pub decision: Decision,
+    /// Its reasons, comma-separated as records carry them.
+    pub reasons: String,
+    /// The termination date, when one was read.
+    pub termination_date: Option<DateTime<Utc>>,
+    /// When the termination takes or took effect.
+    pub effective_at: Option<DateTime<Utc>>,
+    /// The Employee's `modified_at` this was decided from; `None` sorts before every
+    /// instant.
+    pub version: Option<DateTime<Utc>>,
+    /// What last changed the entry.
+    pub changed_by: Source,
+    /// The delivery id of the webhook that last changed it.
+    pub delivery_id: Option<String>,
+    /// When the ledger first saw the employee.
+    pub first_seen: DateTime<Utc>,
+    /// When the entry was last written.
+    pub updated_at: DateTime<Utc>,
+    /// When the current termination took effect here (the move into `terminated`).
+    pub terminated_at: Option<DateTime<Utc>>,
+    /// Who the employee is.
+    pub identity: Identity,
+    /// Incremented by every write: the compare-and-swap token.
+    pub revision: u64,
+}
+
+/// What a delivery (or a sweep) says about an employee, ready to compare with the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// Whose.
+    pub key: EmployeeKey,
+    /// The decision taken on it.
+    pub decision: Decision,
+    /// Its reasons, comma-separated.
+    pub reasons: String,
+    /// The termination date, when read.
+    pub termination_date: Option<DateTime<Utc>>,
+    /// When the termination takes or took effect.
+    pub effective_at: Option<DateTime<Utc>>,
+    /// The Employee's readable `modified_at`.
+    pub version: Option<DateTime<Utc>>,
+    /// True for `Employee.removed` (or `deleted`).
+    pub removal: bool,
+    /// Who the employee is.
+    pub identity: Identity,
+    /// Where it came from.
+    pub source: Source,
+    /// The webhook's delivery id.
+    pub delivery_id: Option<String>,
+}
+
+/// Comma-separated reasons, as records and the ledger carry them.
+pub fn join_reasons(reasons: &[Reason]) -> String {
+    let mut joined = String::with_capacity(reasons.len() * 24);
+    for (i, reason) in reasons.iter().enumerate() {
+        if i > 0 {
+            joined.push(',');
+        }
+        joined.push_str(reason.as_str());
+    }
+    joined
+}
+
+impl Observation {
+    /// What a decided webhook delivery says; `None` without an employee id, which no
+    /// entry can be keyed by.
+    pub fn from_decided(decided: &Decided, delivery_id: Option<&str>) -> Option<Self> {
+        let employee = &decided.employee;
+        let account = &decided.linked_account;
+        let employee_id = employee.id.as_deref().filter(|id| !id.is_empty())?;
+        Some(Observation {
+            key: EmployeeKey::new(account.id.as_deref(), employee_id),
+            decision: decided.verdict.decision,
+            reasons: join_reasons(&decided.verdict.reasons),
+            termination_date: decided.verdict.termination_date,
+            effective_at: decided.verdict.effective_at,
+            version: decided.version(),
+            removal: decided.action == Action::Removed,
+            identity: Identity {
+                remote_id: employee.remote_id.clone(),
+                employee_number: employee.employee_number.clone(),
+                work_email: employee.work_email.clone(),
+                username: employee.username.clone(),
+                display_full_name: employee.display_full_name.clone(),
+                integration: account.integration_slug.clone(),
+                end_user_organization_name: account.end_user_organization_name.clone(),
+            },
+            source: Source::Webhook,
+            delivery_id: delivery_id.map(str::to_owned),
+        })
+    }
+}
+
+/// What a transition did to the employee's entry, as records name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The first entry for the employee.
+    Created,
+    /// The decision changed from the one given.
+    Moved(Decision),
+    /// A newer version with the same decision.
+    Updated,
+    /// The same version as stored: a retry or a replay.
+    Unchanged,
+    /// Older than what is stored, which stays.
+    Stale,
+    /// A newer `undetermined` delivery did not replace a pending or past termination:
+    /// an unreadable date is no reason to keep a leaver's access.
+    Kept,
+    /// A timer that fired no longer matches the entry: nothing to do.
+    Outdated,
+}
+
+impl Change {
+    /// The name in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Moved(_) => "moved",
+            Change::Updated => "updated",
+            Change::Unchanged => "unchanged",
+            Change::Stale => "stale",
+            Change::Kept => "kept",
+            Change::Outdated => "outdated",
+        }
+    }
+}
+
+/// A planned transition: the entry to write (compare-and-swap against the stored
+/// revision), if any, and what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The entry to write, with its revision one past the stored one.
+    pub write: Option<Entry>,
+    /// What it changes.
+    pub change: Change,
+}
+
+impl Transition {
+    /// The entry as it stands after the transition: the written one, or the stored one.
+    pub fn result<'a>(&'a self, stored: Option<&'a Entry>) -> Option<&'a Entry> {
+        self.write.as_ref().or(stored)
+    }
+
+    /// True when the transition moves the employee into `terminated`: the one time the
+    /// `terminated` record is written for this termination.
+    pub fn enters_terminated(&self, stored: Option<&Entry>) -> bool {
+        self.write
+            .as_ref()
+            .is_some_and(|w| w.decision == Decision::Terminated)
+            && stored.is_none_or(|s| s.decision != Decision::Terminated)
+    }
+}
+
+/// The smallest step between versions: a bare removal is ordered just after what is
+/// stored when the clock says otherwise.
+const VERSION_STEP: TimeDelta = TimeDelta::microseconds(1);
+
+/// Plans what an observation does to the stored entry at `now`.
+///
+/// Ordering: a readable `modified_at` is the version, and only a newer one changes the
+/// entry; the same one is a replay. Without one:
+/// - `Employee.removed` is ordered when it arrives (now, or just after what is stored if
+///   that is later), so it cancels anything pending and no older delivery undoes it;
+/// - anything else sorts before every version: it is recorded only for an employee the
+///   ledger has never seen.
+pub fn transition(
+    stored: Option<&Entry>,
+    incoming: &Observation,
+    now: DateTime<Utc>,
+) -> Transition {
+    let Some(stored) = stored else {
+        let version = incoming.version.or(incoming.removal.then_some(now));
+        return Transition {
+            write: Some(new_entry(incoming, version, now)),
+            change: Change::Created,
+        };
+    };
+    let version = match incoming.version {
+        Some(version) if Some(version) > stored.version => version,
+        Some(version) if Some(version) == stored.version => return unchanged(),
+        Some(_) => return stale(),
+        None if incoming.removal && stored.decision != Decision::Terminated => {
+            match stored.version {
+                Some(v) if v >= now => v + VERSION_STEP,
+                _ => now,
+            }
+        }
+        None if incoming.removal => return unchanged(),
+        None => return stale(),
+    };
+    let keeps_termination = incoming.decision == Decision::Undetermined
+        && matches!(stored.decision, Decision::Scheduled | Decision::Terminated);
+    let mut entry = if keeps_termination {
+        Entry {
+            version: Some(version),
+            ..stored.clone()
+        }
+    } else {
+        Entry {
+            decision: incoming.decision,
+            reasons: incoming.reasons.clone(),
+            termination_date: incoming.termination_date,
+            effective_at: incoming.effective_at,
+            version: Some(version),
+            terminated_at: match (stored.decision, incoming.decision) {
+                (Decision::Terminated, Decision::Terminated) => stored.terminated_at,
+                (_, Decision::Terminated) => Some(now),
+                _ => None,
+            },
+            ..stored.clone()
+        }
+    };
+    entry.identity = incoming.identity.clone().or(&stored.identity);
+    entry.changed_by = incoming.source;
+    entry.delivery_id = incoming.delivery_id.clone();
+    entry.updated_at = now;
+    entry.revision = stored.revision + 1;
+    let change = if keeps_termination {
+        Change::Kept
+    } else if entry.decision == stored.decision {
+        Change::Updated
+    } else {
+        Change::Moved(stored.decision)
+    };
+    Transition {
+        write: Some(entry),
+        change,
+    }
+}
+
+fn unchanged() -> Transition {
+    Transition {
+        write: None,
+        change: Change::Unchanged,
+    }
+}
+
+fn stale() -> Transition {
+    Transition {
+        write: None,
+        change: Change::Stale,
+    }
+}
+
+fn new_entry(incoming: &Observation, version: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Entry {
+    Entry {
+        key: incoming.key.clone(),
+        decision: incoming.decision,
+        reasons: incoming.reasons.clone(),
+        termination_date: incoming.termination_date,
+        effective_at: incoming.effective_at,
+        version,
+        changed_by: incoming.source,
+        delivery_id: incoming.delivery_id.clone(),
+        first_seen: now,
+        updated_at: now,
+        terminated_at: (incoming.decision == Decision::Terminated).then_some(now),
+        identity: incoming.identity.clone(),
+        revision: 1,
+    }
+}
+
+/// A timer that fired: whose, for which version, and when it was due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timer {
+    /// Whose.
+    pub key: EmployeeKey,
+    /// The entry's version the timer was set for.
+    pub version: Option<DateTime<Utc>>,
+    /// When the termination takes effect.
+    pub effective_at: DateTime<Utc>,
+    /// A timer set before the ledger existed carried the whole decision: what it knew,
+    /// used only when the ledger has no entry for the employee.
+    pub legacy: Option<Legacy>,
+}
+
+/// What a timer set before the ledger existed carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Legacy {
+    /// Who the employee is.
+    pub identity: Identity,
+    /// The termination date.
+    pub termination_date: Option<DateTime<Utc>>,
+}
+
+/// The reasons of a termination a timer carried out.
+pub const TIMER_REASONS: &str = "termination_date_reached";
+
+/// Plans what a fired timer does at `now`: the entry moves into `terminated` if it still
+/// says `scheduled` for the timer's version; otherwise nothing changes. A timer set
+/// before the ledger existed terminates an employee the ledger has never seen, as it
+/// would have then.
+pub fn fire(stored: Option<&Entry>, timer: &Timer, now: DateTime<Utc>) -> Transition {
+    let outdated = Transition {
+        write: None,
+        change: Change::Outdated,
+    };
+    let Some(stored) = stored else {
+        let Some(legacy) = &timer.legacy else {
+            return outdated;
+        };
+        return Transition {
+            write: Some(Entry {
+                key: timer.key.clone(),
+                decision: Decision::Terminated,
+                reasons: TIMER_REASONS.to_owned(),
+                termination_date: legacy.termination_date,
+                effective_at: Some(timer.effective_at),
+                version: timer.version,
+                changed_by: Source::Schedule,
+                delivery_id: None,
+                first_seen: now,
+                updated_at: now,
+                terminated_at: Some(now),
+                identity: legacy.identity.clone(),
+                revision: 1,
+            }),
+            change: Change::Created,
+        };
+    };
+    if stored.decision != Decision::Scheduled || stored.version != timer.version {
+        return outdated;
+    }
+    Transition {
+        write: Some(Entry {
+            decision: Decision::Terminated,
+            reasons: TIMER_REASONS.to_owned(),
+            changed_by: Source::Schedule,
+            updated_at: now,
+            terminated_at: Some(now),
+            revision: stored.revision + 1,
+            ..stored.clone()
+        }),
+        change: Change::Moved(Decision::Scheduled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, hour, 0, 0).unwrap()
+    }
+
+    fn observed(decision: Decision, version: Option<DateTime<Utc>>) -> Observation {
+        Observation {
+            key: EmployeeKey::new(Some("account"), "employee"),
+            decision,
+            reasons: String::new(),
+            termination_date: None,
+            effective_at: (decision == Decision::Scheduled).then(|| at(23) + TimeDelta::days(30)),
+            version,
+            removal: false,
+            identity: Identity {
+                work_email: Some("leaver@example.com".into()),
+                ..Identity::default()
+            },
+            source: Source::Webhook,
+            delivery_id: None,
+        }
+    }
+
+    fn stored(decision: Decision, version: Option<DateTime<Utc>>) -> Entry {
+        transition(
+            None,
+            &observed(decision, version),
+            now() - TimeDelta::days(1),
+        )
+        .write
+        .unwrap()
+    }
+
+    #[test]
+    fn a_first_delivery_creates_the_entry_at_revision_one() {
+        let planned = transition(None, &observed(Decision::Active, Some(at(1))), now());
+        assert_eq!(planned.change, Change::Created);
+        let entry = planned.write.unwrap();
+        assert_eq!(entry.revision, 1);
+        assert_eq!(entry.first_seen, now());
+        assert_eq!(entry.terminated_at, None);
+    }
+
+    #[test]
+    fn only_a_newer_version_changes_the_entry() {
+        let entry = stored(Decision::Active, Some(at(2)));
+        let older = transition(
+            Some(&entry),
+            &observed(Decision::Terminated, Some(at(1))),
+            now(),
+        );
+        assert_eq!(older.change, Change::Stale);
+        assert_eq!(older.write, None);
+        let same = transition(
+            Some(&entry),
+            &observed(Decision::Terminated, Some(at(2))),
+            now(),
+        );
+        assert_eq!(same.change, Change::Unchanged);
+        let newer = transition(
+            Some(&entry),
+            &observed(Decision::Terminated, Some(at(3))),
+            now(),
+        );
+        assert_eq!(newer.change, Change::Moved(Decision::Active));
+        assert!(newer.enters_terminated(Some(&entry)));
+        let written = newer.write.unwrap();
+        assert_eq!(written.revision, entry.revision + 1);
+        assert_eq!(written.terminated_at, Some(now()));
+        assert_eq!(written.first_seen, entry.first_seen);
+    }
+
+    #[test]
+    fn a_newer_terminated_delivery_for_a_terminated_employee_is_no_new_termination() {
+        let entry = stored(Decision::Terminated, Some(at(2)));
+        let newer = transition(
+            Some(&entry),
+            &observed(Decision::Terminated, Some(at(3))),
+            now(),
+        );
+        assert_eq!(newer.change, Change::Updated);
+        assert!(!newer.enters_terminated(Some(&entry)));
+        assert_eq!(newer.write.unwrap().terminated_at, entry.terminated_at);
+    }
+
+    #[test]
+    fn a_bare_removal_cancels_a_pending_termination_and_no_older_delivery_undoes_it() {
+        let pending = stored(Decision::Scheduled, Some(at(2)));
+        let removal = Observation {
+            removal: true,
+            ..observed(Decision::Terminated, None)
+        };
+        let removed = transition(Some(&pending), &removal, now());
+        assert_eq!(removed.change, Change::Moved(Decision::Scheduled));
+        let entry = removed.write.unwrap();
+        assert_eq!(entry.version, Some(now()));
+        let late = transition(
+            Some(&entry),
+            &observed(Decision::Active, Some(at(5))),
+            now(),
+        );
+        assert_eq!(late.change, Change::Stale);
+        let again = transition(Some(&entry), &removal, now() + TimeDelta::hours(1));
+        assert_eq!(again.change, Change::Unchanged, "a retry of the removal");
+    }
+
+    #[test]
+    fn a_bare_removal_is_ordered_after_a_version_from_a_fast_clock() {
+        let ahead = stored(Decision::Active, Some(now() + TimeDelta::hours(1)));
+        let removal = Observation {
+            removal: true,
+            ..observed(Decision::Terminated, None)
+        };
+        let entry = transition(Some(&ahead), &removal, now()).write.unwrap();
+        assert!(entry.version > ahead.version);
+    }
+
+    #[test]
+    fn a_delivery_without_a_version_is_recorded_only_for_an_unseen_employee() {
+        let unseen = transition(None, &observed(Decision::Active, None), now());
+        assert_eq!(unseen.change, Change::Created);
+        let entry = stored(Decision::Terminated, Some(at(1)));
+        let unversioned = transition(Some(&entry), &observed(Decision::Active, None), now());
+        assert_eq!(unversioned.change, Change::Stale);
+    }
+
+    #[test]
+    fn an_undetermined_delivery_keeps_a_pending_or_past_termination() {
+        for decision in [Decision::Scheduled, Decision::Terminated] {
+            let entry = stored(decision, Some(at(1)));
+            let planned = transition(
+                Some(&entry),
+                &observed(Decision::Undetermined, Some(at(2))),
+                now(),
+            );
+            assert_eq!(planned.change, Change::Kept);
+            let written = planned.write.unwrap();
+            assert_eq!(written.decision, decision);
+            assert_eq!(written.effective_at, entry.effective_at);
+            assert_eq!(written.version, Some(at(2)));
+        }
+        let active = stored(Decision::Active, Some(at(1)));
+        let planned = transition(
+            Some(&active),
+            &observed(Decision::Undetermined, Some(at(2))),
+            now(),
+        );
+        assert_eq!(planned.change, Change::Moved(Decision::Active));
+    }
+
+    #[test]
+    fn a_delivery_missing_an_identity_field_keeps_the_stored_one() {
+        let entry = stored(Decision::Active, Some(at(1)));
+        let mut bare = observed(Decision::Scheduled, Some(at(2)));
+        bare.identity = Identity::default();
+        let written = transition(Some(&entry), &bare, now()).write.unwrap();
+        assert_eq!(
+            written.identity.work_email.as_deref(),
+            Some("leaver@example.com")
+        );
+    }
+
+    fn timer_for(entry: &Entry) -> Timer {
+        Timer {
+            key: entry.key.clone(),
+            version: entry.version,
+            effective_at: entry.effective_at.unwrap_or(now()),
+            legacy: None,
+        }
+    }
+
+    #[test]
+    fn a_timer_terminates_only_an_entry_still_scheduled_for_its_version() {
+        let pending = stored(Decision::Scheduled, Some(at(1)));
+        let fired = fire(Some(&pending), &timer_for(&pending), now());
+        assert_eq!(fired.change, Change::Moved(Decision::Scheduled));
+        assert!(fired.enters_terminated(Some(&pending)));
+        let terminated = fired.write.unwrap();
+        assert_eq!(terminated.reasons, TIMER_REASONS);
+        assert_eq!(terminated.changed_by, Source::Schedule);
+
+        let again = fire(Some(&terminated), &timer_for(&pending), now());
+        assert_eq!(again.change, Change::Outdated, "a second firing");
+        let moved = stored(Decision::Scheduled, Some(at(2)));
+        assert_eq!(
+            fire(Some(&moved), &timer_for(&pending), now()).change,
+            Change::Outdated
+        );
+        assert_eq!(
+            fire(None, &timer_for(&pending), now()).change,
+            Change::Outdated
+        );
+    }
+
+    #[test]
+    fn a_timer_from_before_the_ledger_terminates_an_employee_it_never_saw() {
+        let pending = stored(Decision::Scheduled, Some(at(1)));
+        let timer = Timer {
+            legacy: Some(Legacy {
+                identity: pending.identity.clone(),
+                termination_date: None,
+            }),
+            ..timer_for(&pending)
+        };
+        let fired = fire(None, &timer, now());
+        assert_eq!(fired.change, Change::Created);
+        assert_eq!(fired.write.unwrap().decision, Decision::Terminated);
+        let active = stored(Decision::Active, Some(at(2)));
+        assert_eq!(fire(Some(&active), &timer, now()).change, Change::Outdated);
+    }
+}

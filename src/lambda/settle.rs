@@ -1,0 +1,382 @@
+//! Carries out what the ledger's pure transitions plan, through the effect traits and
+//! within the invocation's budget: for a decided delivery and for a fired timer alike,
+//! so that both change the ledger the same way.
+//!
+//! Order of effects, chosen so that a process dying between any two calls leaves
+//! nothing worse than a timer that fires to a no-op:
+//! 1. read the entry (consistently) and plan against it;
+//! 2. when the result is `scheduled`, set its timer *before* writing the entry, so no
+//!    `scheduled` entry is ever stored without a timer;
+//! 3. write the entry, compare-and-swap on its revision; on a conflict, read and plan
+//!    again;
+//! 4. bring the timer in line with the entry as it now stands (set it again, or delete
+//!    it), then read the entry once more: if another invocation wrote meanwhile, align
+//!    the timer with that, since its own timer call may have landed before ours.
+
+use crate::aws::ledger::{Ledger, LedgerError};
+use crate::aws::scheduler::{
+    ScheduleTarget, SchedulerError, Schedules, TimerChange, cancel_timer, put_timer,
+};
+use crate::domain::decision::Decision;
+use crate::domain::ledger::{
+    Change, EmployeeKey, Entry, Observation, Timer, Transition, fire, transition,
+};
+use crate::domain::schedule::{TimerPlan, timer_for, timer_name};
+use crate::lambda::budget::Budget;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Attempts at a compare-and-swap write before the delivery is answered 503. Each lost
+/// race means another invocation's write landed, so with N deliveries for one employee
+/// at once every one lands within N attempts; the invocation's budget bounds the time.
+pub const WRITE_ATTEMPTS: usize = 25;
+/// Rounds of aligning the timer with writes made meanwhile.
+pub const ALIGN_ROUNDS: usize = 3;
+
+/// The ledger and, when scheduling is on, the timers.
+pub struct Effects {
+    /// The ledger's table.
+    pub ledger: Arc<dyn Ledger>,
+    /// Timers, when scheduling is on.
+    pub timers: Option<Timers>,
+}
+
+/// Where timers are kept and where they deliver.
+pub struct Timers {
+    /// The schedule group.
+    pub schedules: Arc<dyn Schedules>,
+    /// The role Scheduler assumes.
+    pub role_arn: String,
+    /// The queue for firings Scheduler cannot deliver.
+    pub dead_letter_arn: Option<String>,
+}
+
+/// What the invocation did to the employee's timer, as records name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerOutcome {
+    /// No timer call was needed.
+    Untouched,
+    /// A timer was created.
+    Created,
+    /// The timer was set again (moved, or rewritten whole).
+    Updated,
+    /// A pending timer was deleted.
+    Cancelled,
+    /// The entry is `scheduled` past what Scheduler can express: no timer.
+    Beyond,
+}
+
+impl TimerOutcome {
+    /// The name in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerOutcome::Untouched => "untouched",
+            TimerOutcome::Created => "created",
+            TimerOutcome::Updated => "updated",
+            TimerOutcome::Cancelled => "cancelled",
+            TimerOutcome::Beyond => "beyond_range",
+        }
+    }
+
+    /// The outcome of several calls: the one that says most.
+    fn and(self, change: TimerChange) -> Self {
+        match (self, change) {
+            (TimerOutcome::Created, _) | (_, TimerChange::Created) => TimerOutcome::Created,
+            (TimerOutcome::Cancelled, _) | (_, TimerChange::Cancelled) => TimerOutcome::Cancelled,
+            (_, TimerChange::Updated) => TimerOutcome::Updated,
+            (outcome, TimerChange::Absent) => outcome,
+        }
+    }
+}
+
+/// A settled invocation: what was planned and applied, and where the timer stands.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// The entry the applied plan was made against.
+    pub stored: Option<Entry>,
+    /// The applied plan.
+    pub transition: Transition,
+    /// The entry as it stands afterwards, as far as this invocation knows.
+    pub entry: Option<Entry>,
+    /// What happened to the timer.
+    pub timer: TimerOutcome,
+    /// A timer call that failed after the entry was written: the entry stands.
+    pub timer_error: Option<SchedulerError>,
+}
+
+impl Settled {
+    /// True when this invocation moved the employee into `terminated`.
+    pub fn entered_terminated(&self) -> bool {
+        self.transition.enters_terminated(self.stored.as_ref())
+    }
+
+    /// What the ledger did, as records name it.
+    pub fn change(&self) -> Change {
+        self.transition.change
+    }
+
+    /// True when the entry stands `scheduled` without a timer this invocation could
+    /// confirm: a retry (which sets the timer again) is worth asking for.
+    pub fn needs_retry(&self) -> bool {
+        self.timer_error.as_ref().is_some_and(|e| !e.is_permanent())
+            && self
+                .entry
+                .as_ref()
+                .is_some_and(|e| e.decision == Decision::Scheduled)
+    }
+}
+
+/// Why an invocation could not be settled. Nothing it needs to announce was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsettled {
+    /// A ledger call failed, or writes kept conflicting.
+    Ledger(LedgerError),
+    /// A timer call failed before the entry was written.
+    Timer(SchedulerError),
+}
+
+impl Unsettled {
+    /// The kind, as records name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Unsettled::Ledger(error) => error.kind(),
+            Unsettled::Timer(error) => error.kind(),
+        }
+    }
+}
+
+impl Effects {
+    async fn get(&self, key: &EmployeeKey, budget: &Budget) -> Result<Option<Entry>, LedgerError> {
+        budget
+            .run(self.ledger.get(key))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut))
+    }
+
+    /// Writes `entry` against `expected`. When the answer is lost (a timeout, no
+    /// connection), the write may still have landed: read it back before calling it a
+    /// failure, so that a committed termination is announced, not silently kept.
+    async fn put(
+        &self,
+        entry: &Entry,
+        expected: Option<u64>,
+        budget: &Budget,
+    ) -> Result<(), LedgerError> {
+        let written = budget
+            .run(self.ledger.put(entry, expected))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut));
+        match written {
+            Err(LedgerError::TimedOut | LedgerError::Unreachable) => {
+                match self.get(&entry.key, budget).await {
+                    Ok(Some(stored)) if stored == *entry => Ok(()),
+                    _ => written,
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn arm(
+        &self,
+        timers: &Timers,
+        plan: &TimerPlan,
+        target: &ScheduleTarget,
+        budget: &Budget,
+    ) -> Option<Result<TimerChange, SchedulerError>> {
+        let TimerPlan::Arm(desired) = plan else {
+            return None;
+        };
+        Some(
+            budget
+                .run(put_timer(timers.schedules.as_ref(), desired, target))
+                .await
+                .unwrap_or(Err(SchedulerError::TimedOut)),
+        )
+    }
+
+    async fn cancel(
+        &self,
+        timers: &Timers,
+        key: &EmployeeKey,
+        budget: &Budget,
+    ) -> Result<TimerChange, SchedulerError> {
+        budget
+            .run(cancel_timer(timers.schedules.as_ref(), &timer_name(key)))
+            .await
+            .unwrap_or(Err(SchedulerError::TimedOut))
+    }
+
+    /// Applies a decided delivery (or a sweep's observation) to the ledger and the timer.
+    pub async fn settle_observation(
+        &self,
+        incoming: &Observation,
+        target: Option<&ScheduleTarget>,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, Unsettled> {
+        let timers = self.timers.as_ref().zip(target);
+        let mut timer = TimerOutcome::Untouched;
+        let mut touched = false;
+        let mut attempts = 0;
+        let (stored, planned) = loop {
+            attempts += 1;
+            let stored = self
+                .get(&incoming.key, budget)
+                .await
+                .map_err(Unsettled::Ledger)?;
+            let planned = transition(stored.as_ref(), incoming, now);
+            let Some(write) = &planned.write else {
+                break (stored, planned);
+            };
+            if let Some((timers, target)) = timers {
+                let plan = timer_for(write, now);
+                match self.arm(timers, &plan, target, budget).await {
+                    Some(Ok(change)) => timer = timer.and(change),
+                    // No retry can make Scheduler take it: record the entry all the
+                    // same, and let the record say the timer is missing.
+                    Some(Err(error)) if error.is_permanent() => {}
+                    Some(Err(error)) => return Err(Unsettled::Timer(error)),
+                    None => {}
+                }
+                touched = true;
+            }
+            match self
+                .put(write, stored.as_ref().map(|s| s.revision), budget)
+                .await
+            {
+                Ok(()) => break (stored, planned),
+                Err(LedgerError::ConditionFailed) if attempts < WRITE_ATTEMPTS => continue,
+                Err(error) => return Err(Unsettled::Ledger(error)),
+            }
+        };
+        let entry = planned.result(stored.as_ref()).cloned();
+        let was_scheduled = stored
+            .as_ref()
+            .is_some_and(|s| s.decision == Decision::Scheduled);
+        let mut settled = Settled {
+            stored,
+            transition: planned,
+            entry,
+            timer,
+            timer_error: None,
+        };
+        if let Some((timers, target)) = timers {
+            self.align(
+                timers,
+                target,
+                &mut settled,
+                was_scheduled || touched,
+                budget,
+                now,
+            )
+            .await;
+        }
+        Ok(settled)
+    }
+
+    /// Brings the timer in line with the entry as it stands, then checks that no other
+    /// invocation wrote meanwhile; if one did, aligns with that instead.
+    async fn align(
+        &self,
+        timers: &Timers,
+        target: &ScheduleTarget,
+        settled: &mut Settled,
+        mut may_exist: bool,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) {
+        for _ in 0..ALIGN_ROUNDS {
+            let Some(entry) = settled.entry.clone() else {
+                return;
+            };
+            let plan = timer_for(&entry, now);
+            let result = match &plan {
+                TimerPlan::Arm(_) => self.arm(timers, &plan, target, budget).await,
+                TimerPlan::Beyond | TimerPlan::None if may_exist => {
+                    Some(self.cancel(timers, &entry.key, budget).await)
+                }
+                TimerPlan::Beyond | TimerPlan::None => None,
+            };
+            if plan == TimerPlan::Beyond {
+                settled.timer = TimerOutcome::Beyond;
+            }
+            let Some(result) = result else {
+                return;
+            };
+            match result {
+                Ok(change) => settled.timer = settled.timer.and(change),
+                Err(error) => {
+                    settled.timer_error = Some(error);
+                    return;
+                }
+            }
+            may_exist = true;
+            match self.get(&entry.key, budget).await {
+                Ok(Some(now_stored)) if now_stored.revision != entry.revision => {
+                    settled.entry = Some(now_stored);
+                }
+                // Unchanged, or unreadable now: what this invocation did stands.
+                _ => return,
+            }
+        }
+    }
+
+    /// Applies a fired timer: the entry moves into `terminated` if it still says
+    /// `scheduled` for the timer's version. An outdated firing of an employee who is
+    /// still `scheduled` sets the current timer again, since Scheduler deletes a schedule
+    /// once it has fired.
+    pub async fn settle_timer(
+        &self,
+        timer: &Timer,
+        target: Option<&ScheduleTarget>,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, Unsettled> {
+        let mut attempts = 0;
+        let (stored, planned) = loop {
+            attempts += 1;
+            let stored = self
+                .get(&timer.key, budget)
+                .await
+                .map_err(Unsettled::Ledger)?;
+            let planned = fire(stored.as_ref(), timer, now);
+            let Some(write) = &planned.write else {
+                break (stored, planned);
+            };
+            match self
+                .put(write, stored.as_ref().map(|s| s.revision), budget)
+                .await
+            {
+                Ok(()) => break (stored, planned),
+                Err(LedgerError::ConditionFailed) if attempts < WRITE_ATTEMPTS => continue,
+                Err(error) => return Err(Unsettled::Ledger(error)),
+            }
+        };
+        let entry = planned.result(stored.as_ref()).cloned();
+        let mut settled = Settled {
+            stored,
+            transition: planned,
+            entry,
+            timer: TimerOutcome::Untouched,
+            timer_error: None,
+        };
+        let rearm = settled.change() == Change::Outdated
+            && settled
+                .entry
+                .as_ref()
+                .is_some_and(|e| e.decision == Decision::Scheduled);
+        if let (true, Some(timers), Some(target)) = (rearm, self.timers.as_ref(), target) {
+            let plan = settled
+                .entry
+                .as_ref()
+                .map_or(TimerPlan::None, |e| timer_for(e, now));
+            match self.arm(timers, &plan, target, budget).await {
+                Some(Ok(change)) => settled.timer = settled.timer.and(change),
+                Some(Err(error)) => return Err(Unsettled::Timer(error)),
+                None => {}
+            }
+        }
+        Ok(settled)
+    }
+}
