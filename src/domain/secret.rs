@@ -4,13 +4,23 @@
 
 use serde::Deserialize;
 
-/// The keys a secret holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The keys a secret holds. Its `Debug` says only whether a previous key is present.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecretKeys {
     /// The key deliveries are signed with now.
     pub current: String,
     /// During a rotation, the key deliveries may still be signed with.
     pub previous: Option<String>,
+}
+
+impl std::fmt::Debug for SecretKeys {
+    // The derived form would print both keys wherever anything formats the value: a
+    // failed assertion, an `?` field in a log record, an error's context.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretKeys")
+            .field("previous_key", &self.previous.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a secret's value is not a usable key.

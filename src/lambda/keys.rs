@@ -1,8 +1,15 @@
 //! The signature keys the function verifies with: fixed, from the environment; or read
 //! from a Secrets Manager secret at init, and read again once they are older than the
 //! configured age or when a signature fails under every cached key, at most once a
-//! minute, so that a rotation reaches the function without a deploy and a flood of bad
-//! signatures cannot become a flood of Secrets Manager calls.
+//! minute, the read at init included, so that a rotation reaches the function without a
+//! deploy and a flood of bad signatures cannot become a flood of Secrets Manager calls.
+//!
+//! The bound: a process makes at most `1 + lifetime / MIN_REFRESH_GAP` reads, whatever
+//! it receives. A scale-out under forged deliveries thus costs one read per new process
+//! (the one at init) in its first minute, not two. The price: a key rotated within a
+//! minute of a process's init verifies in that process only once the minute is over, as
+//! the first mismatch after it reads again; a process older than a minute reads at its
+//! first mismatch, as before.
 
 use crate::aws::secrets::{SecretError, SecretSource};
 use crate::domain::secret::{SecretKeys, SecretValueError, read_secret};
@@ -10,7 +17,8 @@ use crate::domain::signature::Verifier;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::{Arc, Mutex};
 
-/// The shortest time between two reads of the secret, per process.
+/// The shortest time between two reads of the secret, per process, the read at init
+/// included.
 pub const MIN_REFRESH_GAP: TimeDelta = TimeDelta::seconds(60);
 
 /// Why the keys could not be read at init. Names the kind and the AWS code, never a value.
@@ -40,8 +48,9 @@ struct RingState {
     keys: SecretKeys,
     verifier: Arc<Verifier>,
     fetched_at: DateTime<Utc>,
-    /// The last read after init: the first one may come at once, the next a minute on.
-    last_refresh: Option<DateTime<Utc>>,
+    /// The last read, the one at init included: a new process has just read the key, so
+    /// a mismatch within its first minute is no reason to read it again.
+    last_read: DateTime<Utc>,
 }
 
 /// Keys read from a secret, and when to read them again.
@@ -74,7 +83,7 @@ impl KeyRing {
                 verifier: Arc::new(verifier_of(&keys)),
                 keys,
                 fetched_at: now,
-                last_refresh: None,
+                last_read: now,
             }),
             source,
             id: id.to_owned(),
@@ -100,19 +109,16 @@ impl KeyRing {
             .is_some_and(|age| now - state.fetched_at >= age)
     }
 
-    /// Reads the secret again unless the last read after init is less than a minute
-    /// old; `None` if it is.
+    /// Reads the secret again unless the last read, the one at init included, is less
+    /// than a minute old; `None` if it is.
     pub async fn refresh_if_allowed(&self, now: DateTime<Utc>) -> Option<Refresh> {
         {
             // Claimed before the call, so concurrent invocations do not all read.
             let mut state = self.state();
-            if state
-                .last_refresh
-                .is_some_and(|last| now - last < MIN_REFRESH_GAP)
-            {
+            if now - state.last_read < MIN_REFRESH_GAP {
                 return None;
             }
-            state.last_refresh = Some(now);
+            state.last_read = now;
         }
         let read = self.source.get(&self.id).await;
         let keys = match read {
@@ -158,8 +164,8 @@ impl Keys {
     }
 
     /// After a signature failed under every cached key: reads the secret again, if a
-    /// minute has passed since the last read, and returns the keys to check once more
-    /// when they changed.
+    /// minute has passed since the last read (the one at init included), and returns
+    /// the keys to check once more when they changed.
     pub async fn after_mismatch(
         &self,
         now: DateTime<Utc>,
@@ -250,22 +256,41 @@ mod tests {
     }
 
     #[test]
-    fn a_mismatch_reads_again_at_once_then_at_most_once_a_minute() {
+    fn a_mismatch_within_a_minute_of_init_reads_nothing_and_a_rotation_verifies_after_it() {
         let store = Arc::new(MemorySecrets::with("s", "k1"));
         let keys = Keys::Secret(ring(&store, None));
-        // A rotation right after init reaches the first delivery signed with the new key.
+        // Rotated right after init: the process has just read the key, so mismatches in
+        // its first minute read nothing, however many there are.
         store.put("s", "k2");
-        let minute = now() + TimeDelta::seconds(1);
-        let (changed, refresh) = ready(keys.after_mismatch(minute));
+        for millis in (1_000..MIN_REFRESH_GAP.num_milliseconds()).step_by(59) {
+            let at = now() + TimeDelta::milliseconds(millis);
+            let (changed, refresh) = ready(keys.after_mismatch(at));
+            assert_eq!((changed.is_none(), refresh), (true, None));
+        }
+        assert_eq!(store.reads(), 1, "only the read at init");
+        // The first mismatch once the minute is over reads, and the new key verifies.
+        let (changed, refresh) = ready(keys.after_mismatch(now() + MIN_REFRESH_GAP));
+        assert_eq!(refresh, Some(Refresh::Changed));
+        assert_eq!(verifies(&changed.unwrap(), "k2"), Some(KeyUsed::Current));
+        assert_eq!(store.reads(), 2);
+    }
+
+    #[test]
+    fn a_mismatch_a_minute_after_the_last_read_reads_at_once_then_at_most_once_a_minute() {
+        let store = Arc::new(MemorySecrets::with("s", "k1"));
+        let keys = Keys::Secret(ring(&store, None));
+        store.put("s", "k2");
+        let later = now() + TimeDelta::minutes(10);
+        let (changed, refresh) = ready(keys.after_mismatch(later));
         assert_eq!(refresh, Some(Refresh::Changed));
         assert_eq!(verifies(&changed.unwrap(), "k2"), Some(KeyUsed::Current));
         // A thousand more mismatches in the next minute read nothing.
-        for second in 0..1000 {
-            let at = minute + TimeDelta::milliseconds(second * 59);
+        for step in 1..=1000 {
+            let at = later + TimeDelta::milliseconds(step * 59);
             assert_eq!(ready(keys.after_mismatch(at)).1, None);
         }
         assert_eq!(store.reads(), 2);
-        let (changed, refresh) = ready(keys.after_mismatch(minute + MIN_REFRESH_GAP));
+        let (changed, refresh) = ready(keys.after_mismatch(later + MIN_REFRESH_GAP));
         assert_eq!(
             (changed.is_none(), refresh),
             (true, Some(Refresh::Unchanged))
