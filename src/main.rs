@@ -23,6 +23,10 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return refuse_to_start(&error.to_string()).await,
     };
+    // Set, valid and without effect here: said once, so nobody relies on it unseen.
+    for ignored in &config.ignored {
+        tracing::warn!("{ignored}");
+    }
     if config.rotation_in_progress {
         tracing::info!(
             "previous signature key configured: accepting deliveries signed with either key"
