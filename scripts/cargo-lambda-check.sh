@@ -58,7 +58,8 @@ done
 echo "--- cargo lambda invoke, every event"
 for event in events/*.json; do
     name=$(basename "$event")
-    [ "$name" = manifest.json ] && continue
+    # The manifest, and the --env-vars file for sam local invoke, are not events.
+    [ "$name" = manifest.json ] || [ "$name" = sam-local-env.json ] && continue
     invoke "$event" > "$work/responses/$name"
 done
 python3 scripts/check-manifest.py events/manifest.json "$work/responses"
