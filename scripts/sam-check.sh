@@ -24,6 +24,19 @@ sam validate --lint --template-file template.yaml
 
 build_dir=$(mktemp -d)
 trap 'rm -rf "$build_dir"' EXIT
+echo "--- SAM CLI reads samconfig.toml.example, copied to samconfig.toml, for both key paths"
+cp samconfig.toml.example "$build_dir/samconfig.toml"
+"$bin/python" - "$build_dir" <<'PY'
+import pathlib, sys
+from samcli.lib.config.samconfig import SamConfig
+config = SamConfig(pathlib.Path(sys.argv[1]))
+for env, overrides in [("default", None), ("secret", "MergeWebhookSignatureSecretArn=")]:
+    deploy = config.get_all(["deploy"], "parameters", env=env)
+    assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["stack_name"], (env, deploy)
+    got = deploy.get("parameter_overrides")
+    assert (got is None) if overrides is None else got.startswith(overrides), (env, got)
+    print(f"{env}: {deploy}")
+PY
 echo "--- sam local invoke's environment, with --env-vars events/sam-local-env.json"
 AWS_EC2_METADATA_DISABLED=true "$bin/python" scripts/sam-local-env.py events/sam-local-env.json \
     > "$build_dir/sam-local-env.json"
