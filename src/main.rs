@@ -61,9 +61,12 @@ async fn main() -> ExitCode {
 async fn refuse_to_start(message: &str) -> ExitCode {
     tracing::error!(error = message, "configuration invalid: refusing to start");
     if let Err(report) = report_init_error(message).await {
-        tracing::error!(
+        // Expected under `cargo lambda watch`, which takes no init error report: said
+        // at WARN, as a consequence of the ERROR above rather than a second failure.
+        tracing::warn!(
             error = %report,
-            "could not report the init error: answering each invocation with it instead"
+            "the Runtime API did not acknowledge the init error (cargo lambda watch does not): \
+             each invocation is answered with the error above"
         );
         let _ = refuse_invocations(message.to_owned()).await;
     }

@@ -470,7 +470,7 @@ async fn the_runtime_api_may_be_named_by_a_full_url_as_cargo_lambda_does() {
             .is_some()
     );
     let (stdout, _) = function.stop().await;
-    assert!(!stdout.contains("could not report"), "{stdout}");
+    assert!(!stdout.contains("did not acknowledge"), "{stdout}");
 }
 
 #[tokio::test]
@@ -539,10 +539,20 @@ async fn an_init_error_nobody_acknowledges_is_the_answer_to_every_invocation() {
     }
     let (stdout, stderr) = function.stop().await;
     assert_eq!(stderr, "");
+    let lines = json_lines(&stdout);
     assert!(
-        json_lines(&stdout)
-            .iter()
-            .all(|line| line.get("decision").is_none()),
+        lines.iter().all(|line| line.get("decision").is_none()),
         "no delivery is decided: {stdout}"
+    );
+    // The reason comes first and is the only ERROR; the report that was not taken
+    // follows at WARN, so the output does not read as two failures.
+    let init: Vec<&Value> = lines.iter().filter(|l| l.get("span").is_none()).collect();
+    let levels: Vec<&str> = init.iter().map(|l| l["level"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["ERROR", "WARN"], "{stdout}");
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("TERMINATION_OFFSET_HOURS must be")
     );
 }
