@@ -1,7 +1,7 @@
-//! What it costs to run: recomputes the README's monthly cost table from measured
-//! inputs (the bytes each delivery logs, the metric series and datapoints its metrics
-//! lines create, the alarms in `template.yaml`) and a stated workload, and fails if the
-//! README's table differs.
+//! What it costs to run: recomputes the monthly cost table in `docs/cost.md` from
+//! measured inputs (the bytes each delivery logs, the metric series and datapoints its
+//! metrics lines create, the alarms in `template.yaml`) and a stated workload, and fails
+//! if the table there differs.
 //!
 //! After changing the records, the metrics, the template or a price:
 //! `UPDATE_README=1 cargo test --test cost` rewrites the table.
@@ -170,7 +170,7 @@ fn usd(amount: f64) -> String {
     }
 }
 
-/// The README table, computed from the measured inputs.
+/// The cost table, computed from the measured inputs.
 fn table(m: &Measured) -> String {
     let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
     let firings = TERMINATION_FIRINGS + EXPIRY_FIRINGS;
@@ -274,21 +274,21 @@ fn table(m: &Measured) -> String {
 }
 
 #[test]
-fn the_readme_cost_table_is_what_the_measured_inputs_give() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+fn the_documented_cost_table_is_what_the_measured_inputs_give() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cost.md");
     let readme = std::fs::read_to_string(path).unwrap();
     let expected = table(&measure());
     let (before, rest) = readme
         .split_once(START)
-        .expect("the README marks the table");
-    let (current, after) = rest.split_once(END).expect("the README ends the table");
+        .expect("docs/cost.md marks the table");
+    let (current, after) = rest.split_once(END).expect("docs/cost.md ends the table");
     let current = current.trim_start_matches('\n');
     if current != expected {
         if std::env::var_os("UPDATE_README").is_some() {
             std::fs::write(path, format!("{before}{START}\n{expected}{END}{after}")).unwrap();
         } else {
             panic!(
-                "the README's cost table is stale; rerun with UPDATE_README=1 to rewrite \
+                "the cost table in docs/cost.md is stale; rerun with UPDATE_README=1 to rewrite \
                  it as:\n{expected}"
             );
         }
