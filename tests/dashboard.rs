@@ -232,8 +232,10 @@ fn record_fields() -> BTreeSet<String> {
     let mut fields = BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        // The manifest, and the --env-vars file for sam local invoke, are not events.
         if path.extension().is_none_or(|e| e != "json")
             || path.file_name().unwrap() == "manifest.json"
+            || path.file_name().unwrap() == "sam-local-env.json"
         {
             continue;
         }
