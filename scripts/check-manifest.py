@@ -16,6 +16,23 @@ def main() -> int:
     failures = 0
     for entry in manifest["events"]:
         path = responses / entry["file"]
+        if entry.get("needs_ledger"):
+            # A timer, sent to a function running log-only (as `cargo lambda watch` runs
+            # it): the invocation must fail, naming the variable that would turn the
+            # ledger on, so that Lambda retries it and then keeps it.
+            printed = ""
+            for suffix in ("", ".stderr"):
+                extra = responses / (entry["file"] + suffix)
+                if extra.exists():
+                    printed += extra.read_text()
+            failed = (responses / (entry["file"] + ".failed")).exists() or "errorType" in printed
+            if failed and "EMPLOYEE_LEDGER_TABLE" in printed:
+                print(f"ok    {entry['file']:<34} refused without the ledger")
+            else:
+                print(f"FAIL  {entry['file']}: a timer without the ledger must fail naming "
+                      f"EMPLOYEE_LEDGER_TABLE; got {printed.strip()[:200]!r}")
+                failures += 1
+            continue
         try:
             response = json.loads(path.read_text())
             if "statusCode" in response:

@@ -87,10 +87,13 @@ def main():
                 facecolor=KIND_COLOURS.get(widget["type"], "#ffffff"), edgecolor="#4a6c8f",
             )
         )
-        axes.text(x + 0.4, y + 0.5, wrap(widget["properties"]["title"], int(w * 3.6)),
-                  fontsize=10, fontweight="bold", va="top")
-        axes.text(x + 0.4, y + 1.6, wrap(summary(widget), int(w * 4.2)),
-                  fontsize=8, va="top", color="#333333")
+        title = axes.text(x + 0.4, y + 0.5, wrap(widget["properties"]["title"], int(w * 3.6)),
+                          fontsize=10, fontweight="bold", va="top")
+        # Placed under the title's drawn bottom edge, not at a fixed row, so a title that
+        # wraps onto a third line pushes the summary down instead of overlapping it.
+        axes.annotate(wrap(summary(widget), int(w * 4.2)), xy=(0, 0), xycoords=title,
+                      xytext=(0, -6), textcoords="offset points",
+                      fontsize=8, va="top", color="#333333")
     axes.set_title("merge-deprovision: the operators' dashboard (layout from template.yaml)",
                    fontsize=12, loc="left")
     output.parent.mkdir(parents=True, exist_ok=True)

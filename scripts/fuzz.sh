@@ -18,7 +18,8 @@ corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 n=0
 for event in events/*.json; do
-    [ "$(basename "$event")" = manifest.json ] && continue
+    # The manifest, and the --env-vars file for sam local invoke, are not events.
+    case "$(basename "$event")" in manifest.json | sam-local-env.json) continue ;; esac
     { printf '\000'; cat "$event"; } > "$corpus/event-$n"
     n=$((n + 1))
 done

@@ -2,8 +2,10 @@
 # The template as users deploy it: cfn-lint (with the serverless rules), the dashboard's
 # picture drawn from it, `sam validate --lint`, and `sam build --beta-features`, whose
 # artifact must be an arm64 bootstrap.
-# `sam local invoke` needs Docker and is not run here; the same events pass through
-# `cargo lambda invoke` in cargo-lambda-check.sh.
+# `sam local invoke` needs Docker and is not run here. What it would give the function
+# is: the environment is resolved with the installed SAM CLI's own code, merged with
+# events/sam-local-env.json as `--env-vars` does, and the built binary is started with it
+# against the tests' Runtime API and sent every sample event (tests/sam_local_env.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(scripts/install-tools.sh | tail -n 1)
@@ -22,6 +24,24 @@ sam validate --lint --template-file template.yaml
 
 build_dir=$(mktemp -d)
 trap 'rm -rf "$build_dir"' EXIT
+echo "--- SAM CLI reads samconfig.toml.example, copied to samconfig.toml, for both key paths"
+cp samconfig.toml.example "$build_dir/samconfig.toml"
+"$bin/python" - "$build_dir" <<'PY'
+import pathlib, sys
+from samcli.lib.config.samconfig import SamConfig
+config = SamConfig(pathlib.Path(sys.argv[1]))
+for env, overrides in [("default", None), ("secret", "MergeWebhookSignatureSecretArn=")]:
+    deploy = config.get_all(["deploy"], "parameters", env=env)
+    assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["stack_name"], (env, deploy)
+    got = deploy.get("parameter_overrides")
+    assert (got is None) if overrides is None else got.startswith(overrides), (env, got)
+    print(f"{env}: {deploy}")
+PY
+echo "--- sam local invoke's environment, with --env-vars events/sam-local-env.json"
+AWS_EC2_METADATA_DISABLED=true "$bin/python" scripts/sam-local-env.py events/sam-local-env.json \
+    > "$build_dir/sam-local-env.json"
+SAM_LOCAL_RESOLVED_ENV="$build_dir/sam-local-env.json" \
+    cargo test --locked --test sam_local_env -- --ignored
 echo "--- sam build --beta-features"
 sam build --beta-features --template-file template.yaml --build-dir "$build_dir"
 artifact="$build_dir/DeprovisionFunction/bootstrap"

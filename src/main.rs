@@ -23,6 +23,10 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return refuse_to_start(&error.to_string()).await,
     };
+    // Set, valid and without effect here: said once, so nobody relies on it unseen.
+    for ignored in &config.ignored {
+        tracing::warn!("{ignored}");
+    }
     if config.rotation_in_progress {
         tracing::info!(
             "previous signature key configured: accepting deliveries signed with either key"
@@ -62,9 +66,12 @@ async fn main() -> ExitCode {
 async fn refuse_to_start(message: &str) -> ExitCode {
     tracing::error!(error = message, "configuration invalid: refusing to start");
     if let Err(report) = report_init_error(message).await {
-        tracing::error!(
+        // Expected under `cargo lambda watch`, which takes no init error report: said
+        // at WARN, as a consequence of the ERROR above rather than a second failure.
+        tracing::warn!(
             error = %report,
-            "could not report the init error: answering each invocation with it instead"
+            "the Runtime API did not acknowledge the init error (cargo lambda watch does not): \
+             each invocation is answered with the error above"
         );
         let _ = refuse_invocations(message.to_owned()).await;
     }

@@ -1,5 +1,6 @@
 //! The built binary against the real AWS SDK and an AWS emulator (moto in server mode)
-//! on loopback, through a proxy that can throttle or drop the Scheduler calls.
+//! on loopback, through a proxy that can throttle or drop its calls: the ledger in
+//! DynamoDB, timers in EventBridge Scheduler, the key in Secrets Manager.
 //!
 //! These need the emulator, so they are ignored by a plain `cargo test`;
 //! `scripts/aws-emulator-check.sh` installs and starts it, and runs them with
@@ -8,6 +9,7 @@
 mod support;
 
 use aws_sdk_scheduler::Client;
+use merge_deprovision::lambda::record::{LEDGER_FAILED_MESSAGE, TERMINATED_MESSAGE};
 use merge_deprovision_samples::{Signing, employee_envelope, function_url_event};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -57,6 +59,80 @@ fn emulator_config() -> aws_config::SdkConfig {
         .build()
 }
 
+/// A DynamoDB client straight to the emulator, to read the ledger.
+fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&emulator_config())
+}
+
+/// A ledger table of the test's own, keyed as the template keys it.
+async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let table = format!("{name}-{}", std::process::id());
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("linked_account_id"))
+        .attribute_definitions(attribute("employee_id"))
+        .key_schema(key("linked_account_id", KeyType::Hash))
+        .key_schema(key("employee_id", KeyType::Range))
+        .send()
+        .await
+        .expect("the emulator creates the table");
+    table
+}
+
+/// The ledger's entry for employee `id` of the sample linked account, as stored.
+async fn entry(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    id: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    client
+        .get_item()
+        .table_name(table)
+        .key(
+            "linked_account_id",
+            AttributeValue::S(LINKED_ACCOUNT.to_owned()),
+        )
+        .key("employee_id", AttributeValue::S(id.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("the emulator reads the table")
+        .item
+}
+
+fn text(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    name: &str,
+) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The linked account of the sample envelope.
+const LINKED_ACCOUNT: &str = "a3602c03-aba7-4d9d-a349-dbc338504092";
+
 /// A schedule group of the test's own, made as the template makes it.
 async fn group(client: &Client, name: &str) -> String {
     let group = format!("{name}-{}", std::process::id());
@@ -69,7 +145,7 @@ async fn group(client: &Client, name: &str) -> String {
     group
 }
 
-fn spawn(api: &RuntimeApi, proxy: &AwsProxy, group: &str) -> Function {
+fn spawn(api: &RuntimeApi, proxy: &AwsProxy, group: &str, table: &str) -> Function {
     let endpoint = proxy.url();
     Function::spawn(
         &std::path::PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision")),
@@ -86,6 +162,7 @@ fn spawn(api: &RuntimeApi, proxy: &AwsProxy, group: &str) -> Function {
             ("TERMINATION_SCHEDULE_GROUP", group),
             ("TERMINATION_SCHEDULE_ROLE_ARN", ROLE_ARN),
             ("TERMINATION_SCHEDULE_DLQ_ARN", DLQ_ARN),
+            ("EMPLOYEE_LEDGER_TABLE", table),
         ],
     )
 }
@@ -109,6 +186,13 @@ fn delivery(id: &str, fields: Value) -> String {
     });
     let body = serde_json::to_vec(&envelope).unwrap();
     function_url_event("POST", &body, Signing::TestKey, false, id).to_string()
+}
+
+fn terminated(id: &str, modified_at: &str) -> String {
+    delivery(
+        id,
+        json!({"employment_status": "INACTIVE", "termination_date": "2026-11-20", "modified_at": modified_at}),
+    )
 }
 
 fn scheduled(id: &str, date: &str, modified_at: &str) -> String {
@@ -178,21 +262,33 @@ fn json_lines(stdout: &str) -> Vec<Value> {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
-async fn the_binary_creates_updates_fires_and_cancels_schedules_through_the_sdk() {
+async fn the_binary_records_sets_moves_fires_and_cancels_through_the_sdk() {
     let client = scheduler();
+    let ledger = dynamodb();
     let group = group(&client, "lifecycle").await;
+    let table = table(&ledger, "ledger-lifecycle").await;
     let proxy = AwsProxy::start(emulator()).await;
     let api = RuntimeApi::start().await;
-    let function = spawn(&api, &proxy, &group);
+    let function = spawn(&api, &proxy, &group, &table);
 
     let (status, body) = answer(
         &api.invoke(&scheduled("e1", "2099-06-30", "2026-11-26T01:00:00Z"))
             .await,
     );
     assert_eq!(
-        (status, body["decision"].as_str()),
-        (200, Some("scheduled")),
+        (status, body["decision"].as_str(), body["ledger"].as_str()),
+        (200, Some("scheduled"), Some("created")),
         "{body}"
+    );
+    let item = entry(&ledger, &table, "e1")
+        .await
+        .expect("the entry is stored");
+    assert_eq!(text(&item, "decision"), "scheduled");
+    assert_eq!(text(&item, "work_email"), "greg@merge.dev");
+    assert_eq!(text(&item, "modified_at"), "2026-11-26T01:00:00Z");
+    assert!(
+        !format!("{item:?}").contains(SENTINEL),
+        "no sensitive field is stored in the ledger"
     );
     let stored = names(&client, &group).await;
     assert_eq!(stored.len(), 1);
@@ -226,14 +322,13 @@ async fn the_binary_creates_updates_fires_and_cancels_schedules_through_the_sdk(
     );
     assert!(target.retry_policy().is_some());
     let input: Value = serde_json::from_str(target.input().unwrap()).unwrap();
-    assert_eq!(input["kind"], "merge-deprovision.scheduled-termination");
+    assert_eq!(input["kind"], "merge-deprovision.termination-timer");
     assert_eq!(input["employee_id"], "e1");
-    assert!(
-        !format!("{schedule:?}").contains(SENTINEL),
-        "no sensitive field is stored"
-    );
+    let whole = format!("{schedule:?}");
+    assert!(!whole.contains(SENTINEL), "no sensitive field in the timer");
+    assert!(!whole.contains("greg"), "no identity in the timer");
 
-    // A later date updates the same schedule, every field sent again.
+    // A later date moves the same timer, every field sent again.
     let (status, _) = answer(
         &api.invoke(&scheduled("e1", "2099-07-31", "2026-11-26T02:00:00Z"))
             .await,
@@ -251,33 +346,50 @@ async fn the_binary_creates_updates_fires_and_cancels_schedules_through_the_sdk(
         Some("at(2099-07-31T00:00:00)")
     );
     assert_eq!(schedule.target().unwrap().arn(), FUNCTION_ARN);
-    assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
 
-    // The stored input, fed back as Scheduler would, is a terminated record.
+    // Fired as Scheduler fires it: its input, then the schedule is deleted (which the
+    // emulator does not do by itself).
     let fired = schedule.target().unwrap().input().unwrap().to_owned();
+    client
+        .delete_schedule()
+        .group_name(&group)
+        .name(name)
+        .send()
+        .await
+        .unwrap();
     let (status, body) = answer(&api.invoke(&fired).await);
     assert_eq!(
         (status, body["decision"].as_str()),
         (200, Some("terminated"))
     );
+    let item = entry(&ledger, &table, "e1").await.unwrap();
+    assert_eq!(text(&item, "decision"), "terminated");
+    assert_eq!(text(&item, "changed_by"), "schedule");
+    // The same firing again (Lambda's retry of an event already handled) changes nothing.
+    let (_, body) = answer(&api.invoke(&fired).await);
+    assert_eq!(body["decision"], "outdated");
 
-    // A newer active delivery cancels it; a stale scheduled retry brings nothing back.
+    // A rehire, then a stale retry of the first scheduled delivery: no timer comes back.
     let active = delivery(
         "e1",
         json!({"employment_status": "ACTIVE", "termination_date": null, "modified_at": "2026-11-26T03:00:00Z"}),
     );
     assert_eq!(answer(&api.invoke(&active).await).0, 200);
-    assert_eq!(
-        stored_input(&client, &group, name).await.unwrap()["kind"],
-        "merge-deprovision.schedule-expiry"
-    );
     let stale = scheduled("e1", "2099-06-30", "2026-11-26T01:00:00Z");
-    assert_eq!(answer(&api.invoke(&stale).await).0, 200);
-    for name in names(&client, &group).await {
-        let input = stored_input(&client, &group, &name).await.unwrap();
-        assert_ne!(
-            input["kind"], "merge-deprovision.scheduled-termination",
-            "{input}"
+    let (_, body) = answer(&api.invoke(&stale).await);
+    assert_eq!(body["ledger"], "stale");
+    assert!(names(&client, &group).await.is_empty(), "no timer");
+    assert_eq!(
+        text(&entry(&ledger, &table, "e1").await.unwrap(), "decision"),
+        "active"
+    );
+
+    // A terminated delivery, replayed: one WARN terminated record, then INFO.
+    for _ in 0..3 {
+        let (status, body) = answer(&api.invoke(&terminated("e2", "2026-11-26T05:00:00Z")).await);
+        assert_eq!(
+            (status, body["decision"].as_str()),
+            (200, Some("terminated"))
         );
     }
 
@@ -286,34 +398,123 @@ async fn the_binary_creates_updates_fires_and_cancels_schedules_through_the_sdk(
     assert!(!stdout.contains(SENTINEL));
     let records: Vec<Value> = json_lines(&stdout)
         .into_iter()
-        .filter(|r| r.get("decision").is_some())
+        .filter(|r| r.get("ledger").is_some())
         .collect();
-    let schedule_field: Vec<&str> = records
+    let ledger_field: Vec<&str> = records
         .iter()
-        .map(|r| r["schedule"].as_str().unwrap_or("-"))
+        .map(|r| r["ledger"].as_str().unwrap_or("-"))
         .collect();
     assert_eq!(
-        schedule_field,
-        vec!["created", "updated", "fired", "cancelled", "stale"]
+        ledger_field,
+        vec![
+            "created",
+            "updated",
+            "moved",
+            "outdated",
+            "moved",
+            "stale",
+            "created",
+            "unchanged",
+            "unchanged"
+        ]
     );
-    assert_eq!(records[2]["reasons"], "termination_date_reached");
+    let announced: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["level"] == "WARN" && r["message"] == TERMINATED_MESSAGE)
+        .collect();
+    assert_eq!(announced.len(), 2, "the firing and the first e2 delivery");
+    assert_eq!(announced[0]["reasons"], "termination_date_reached");
+    assert_eq!(
+        announced[0]["work_email"], "greg@merge.dev",
+        "from the ledger"
+    );
+    assert_eq!(announced[1]["employee_id"], "e2");
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
-async fn an_unreachable_scheduler_is_a_503_with_an_error_record_and_the_process_serves_on() {
+async fn twenty_concurrent_deliveries_for_one_employee_leave_the_newest_and_one_timer() {
     let client = scheduler();
+    let ledger = dynamodb();
+    let group = group(&client, "concurrent").await;
+    let table = table(&ledger, "ledger-concurrent").await;
+    let proxy = AwsProxy::start(emulator()).await;
+    // Ten processes, as Lambda would run ten at once, two deliveries each.
+    let mut processes = Vec::new();
+    for _ in 0..10 {
+        let api = RuntimeApi::start().await;
+        let function = spawn(&api, &proxy, &group, &table);
+        processes.push((api, function));
+    }
+    let deliveries: Vec<String> = (0..20)
+        .map(|i| {
+            let modified_at = format!("2026-11-26T{i:02}:00:00Z");
+            if i == 19 {
+                scheduled("e-busy", "2099-12-31", &modified_at)
+            } else if i % 2 == 0 {
+                scheduled(
+                    "e-busy",
+                    &format!("2099-{:02}-01", 1 + i % 12),
+                    &modified_at,
+                )
+            } else {
+                terminated("e-busy", &modified_at)
+            }
+        })
+        .rev()
+        .collect();
+    let results = support::join_all(processes.iter().enumerate().map(|(n, (api, _))| {
+        let pair = [deliveries[2 * n].clone(), deliveries[2 * n + 1].clone()];
+        async move {
+            let mut statuses = Vec::new();
+            for delivery in pair {
+                statuses.push(answer(&api.invoke(&delivery).await).0);
+            }
+            statuses
+        }
+    }))
+    .await;
+    assert!(results.iter().flatten().all(|s| *s == 200), "{results:?}");
+    let item = entry(&ledger, &table, "e-busy").await.unwrap();
+    assert_eq!(
+        text(&item, "modified_at"),
+        "2026-11-26T19:00:00Z",
+        "the newest wins"
+    );
+    assert_eq!(text(&item, "decision"), "scheduled");
+    let timers = names(&client, &group).await;
+    assert_eq!(timers.len(), 1, "one timer");
+    let input = stored_input(&client, &group, &timers[0]).await.unwrap();
+    assert_eq!(input["modified_at"], "2026-11-26T19:00:00Z");
+    assert_eq!(input["effective_at"], "2099-12-31T00:00:00Z");
+    let mut terminated_records = 0;
+    for (_, function) in processes {
+        let (stdout, _) = function.stop().await;
+        terminated_records += json_lines(&stdout)
+            .iter()
+            .filter(|r| r["message"] == TERMINATED_MESSAGE)
+            .count();
+    }
+    println!("20 concurrent deliveries: {terminated_records} terminated records");
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn an_unreachable_ledger_is_a_503_with_an_error_record_and_the_process_serves_on() {
+    let client = scheduler();
+    let ledger = dynamodb();
     let group = group(&client, "down").await;
+    let table = table(&ledger, "ledger-down").await;
     let proxy = AwsProxy::start(emulator()).await;
     let api = RuntimeApi::start().await;
-    let mut function = spawn(&api, &proxy, &group);
+    let mut function = spawn(&api, &proxy, &group, &table);
 
     proxy.set_mode(Mode::Down);
     let delivery = scheduled("e-down", "2099-06-30", "2026-11-26T01:00:00Z");
     let (status, body) = answer(&api.invoke(&delivery).await);
     assert_eq!(
         (status, body["error"].as_str()),
-        (503, Some("scheduling_unavailable"))
+        (503, Some("ledger_unavailable"))
     );
     assert!(function.is_running());
 
@@ -330,9 +531,16 @@ async fn an_unreachable_scheduler_is_a_503_with_an_error_record_and_the_process_
         .expect("one ERROR record");
     assert_eq!(error["decision"], "scheduled");
     assert_eq!(error["employee_id"], "e-down");
-    assert_eq!(error["schedule_error"], "unreachable");
+    assert_eq!(error["message"], LEDGER_FAILED_MESSAGE);
     assert!(
-        lines.iter().any(|l| l["SchedulingFailures"] == 1),
+        matches!(
+            error["ledger_error"].as_str(),
+            Some("unreachable" | "timed_out")
+        ),
+        "{error}"
+    );
+    assert!(
+        lines.iter().any(|l| l["LedgerFailures"] == 1),
         "the failure is counted"
     );
 }
@@ -341,10 +549,12 @@ async fn an_unreachable_scheduler_is_a_503_with_an_error_record_and_the_process_
 #[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
 async fn with_a_third_of_the_calls_throttled_300_deliveries_end_as_exactly_300_schedules() {
     let client = scheduler();
+    let ledger = dynamodb();
     let group = group(&client, "throttled").await;
+    let table = table(&ledger, "ledger-throttled").await;
     let proxy = AwsProxy::start(emulator()).await;
     let api = RuntimeApi::start().await;
-    let function = spawn(&api, &proxy, &group);
+    let function = spawn(&api, &proxy, &group, &table);
     proxy.set_mode(Mode::ThrottleAThird);
 
     let deliveries: Vec<String> = (0..300)
@@ -374,6 +584,14 @@ async fn with_a_third_of_the_calls_throttled_300_deliveries_end_as_exactly_300_s
         pending.len()
     );
     assert_eq!(names(&client, &group).await.len(), 300);
+    let scanned = ledger
+        .scan()
+        .table_name(&table)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanned.count(), 300, "one entry per employee");
     println!(
         "300 deliveries: {} answered 503 at first and succeeded when resent; {} of {} calls throttled",
         first_round_refused.unwrap_or(0),
@@ -431,6 +649,7 @@ async fn the_binary_starts_from_a_plain_or_json_secret_and_follows_a_rotation() 
     const OLD: &str = "SENTINEL-KEY-old-5e1a";
     const NEW: &str = "SENTINEL-KEY-new-77b2";
     let client = secrets();
+    let mut running = Vec::new();
     for (label, value) in [
         ("plain", OLD.to_owned()),
         ("json", format!(r#"{{"current": "{OLD}"}}"#)),
@@ -444,7 +663,12 @@ async fn the_binary_starts_from_a_plain_or_json_secret_and_follows_a_rotation() 
             status, 200,
             "{label}: verified with the key from the secret"
         );
-
+        running.push((label, name, proxy, api, function));
+    }
+    // A process reads the secret at most once a minute, the read at init included: a
+    // rotation is followed from the first delivery after its first minute.
+    tokio::time::sleep(std::time::Duration::from_secs(61)).await;
+    for (label, name, _proxy, api, function) in running {
         client
             .put_secret_value()
             .secret_id(&name)

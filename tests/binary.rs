@@ -199,6 +199,36 @@ async fn an_invalid_body_limit_also_fails_init() {
 }
 
 #[tokio::test]
+async fn a_log_level_the_logger_cannot_read_fails_init_naming_the_variable() {
+    let (init_error, _) = refused_start(&[TEST_KEY, ("AWS_LAMBDA_LOG_LEVEL", "LOUD")]).await;
+    assert!(init_error.body.contains("AWS_LAMBDA_LOG_LEVEL"));
+}
+
+#[tokio::test]
+async fn a_variable_without_effect_is_named_in_a_warn_record_at_init() {
+    let api = RuntimeApi::start().await;
+    let function = Function::spawn(
+        &binary(),
+        &api,
+        &[TEST_KEY, JSON_LOGS, ("SIGNATURE_KEY_REFRESH_SECONDS", "60")],
+    );
+    let event = std::fs::read_to_string(events_dir().join("employee-active.json")).unwrap();
+    assert_eq!(http_answer(&api.invoke(&event).await).0, 200);
+    let (stdout, _) = function.stop().await;
+    let warning = json_lines(&stdout)
+        .into_iter()
+        .find(|r| r["level"] == "WARN" && r.get("span").is_none())
+        .expect("a WARN record at init");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("SIGNATURE_KEY_REFRESH_SECONDS is ignored"),
+        "{warning}"
+    );
+}
+
+#[tokio::test]
 async fn an_event_that_is_not_a_function_url_request_is_an_invocation_error_and_the_process_lives_on()
  {
     let api = RuntimeApi::start().await;
@@ -454,7 +484,7 @@ async fn the_runtime_api_may_be_named_by_a_full_url_as_cargo_lambda_does() {
             .is_some()
     );
     let (stdout, _) = function.stop().await;
-    assert!(!stdout.contains("could not report"), "{stdout}");
+    assert!(!stdout.contains("did not acknowledge"), "{stdout}");
 }
 
 #[tokio::test]
@@ -523,10 +553,20 @@ async fn an_init_error_nobody_acknowledges_is_the_answer_to_every_invocation() {
     }
     let (stdout, stderr) = function.stop().await;
     assert_eq!(stderr, "");
+    let lines = json_lines(&stdout);
     assert!(
-        json_lines(&stdout)
-            .iter()
-            .all(|line| line.get("decision").is_none()),
+        lines.iter().all(|line| line.get("decision").is_none()),
         "no delivery is decided: {stdout}"
+    );
+    // The reason comes first and is the only ERROR; the report that was not taken
+    // follows at WARN, so the output does not read as two failures.
+    let init: Vec<&Value> = lines.iter().filter(|l| l.get("span").is_none()).collect();
+    let levels: Vec<&str> = init.iter().map(|l| l["level"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["ERROR", "WARN"], "{stdout}");
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("TERMINATION_OFFSET_HOURS must be")
     );
 }

@@ -1,7 +1,7 @@
-//! What it costs to run: recomputes the README's monthly cost table from measured
-//! inputs (the bytes each delivery logs, the metric series and datapoints its metrics
-//! lines create, the alarms in `template.yaml`) and a stated workload, and fails if the
-//! README's table differs.
+//! What it costs to run: recomputes the monthly cost table in `docs/cost.md` from
+//! measured inputs (the bytes each delivery logs, the metric series and datapoints its
+//! metrics lines create, the alarms in `template.yaml`) and a stated workload, and fails
+//! if the table there differs.
 //!
 //! After changing the records, the metrics, the template or a price:
 //! `UPDATE_README=1 cargo test --test cost` rewrites the table.
@@ -10,7 +10,7 @@ mod support;
 
 use serde_json::json;
 use std::collections::BTreeMap;
-use support::{Series, answer_in_lambda, emf_series, fired_event, post, scheduling_app};
+use support::{LedgerApp, Series, answer_in_lambda, emf_series, fired_event, ledger_app, post};
 
 use merge_deprovision_samples::{Signing, employee_envelope};
 
@@ -30,7 +30,16 @@ mod price {
     pub const SECRET_PER_MONTH: f64 = 0.40;
     pub const SECRETS_PER_10K_CALLS: f64 = 0.05;
     pub const DASHBOARD_PER_MONTH: f64 = 3.00;
+    // DynamoDB on-demand, us-east-1, as published since on-demand throughput prices
+    // were halved in November 2024 (not read again on the date above).
+    pub const DYNAMODB_PER_MILLION_WRITE_UNITS: f64 = 0.625;
+    pub const DYNAMODB_PER_MILLION_READ_UNITS: f64 = 0.125;
+    pub const DYNAMODB_STORAGE_PER_GB_MONTH: f64 = 0.25;
+    pub const DYNAMODB_PITR_PER_GB_MONTH: f64 = 0.20;
 }
+
+/// Employees with an item in the ledger: everyone the HR system has (one item each).
+const LEDGER_ITEMS: u64 = 1_000;
 
 /// The workload: a company of 1,000 employees with 50 leavers (and as many joiners) a
 /// month, one HR system, on Merge's daily sync. Deliveries a month, by what they decide:
@@ -95,6 +104,26 @@ struct Measured {
     datapoints: BTreeMap<Series, u64>,
     alarms: u64,
     retention_days: u64,
+    /// Ledger reads and writes a month (each item under 1 KB: one request unit each).
+    ledger_reads: u64,
+    ledger_writes: u64,
+    /// The largest item written, in DynamoDB's measure (names and values).
+    item_bytes: u64,
+}
+
+/// DynamoDB's size of an item: the lengths of its attribute names and values.
+fn item_size(entry: &merge_deprovision::domain::ledger::Entry) -> u64 {
+    merge_deprovision::aws::ledger::to_item(entry)
+        .iter()
+        .map(|(name, value)| {
+            let value = value
+                .as_s()
+                .map(String::len)
+                .or_else(|_| value.as_n().map(|n| n.len().div_ceil(2) + 1))
+                .unwrap_or(0);
+            (name.len() + value) as u64
+        })
+        .sum()
 }
 
 fn measure() -> Measured {
@@ -104,7 +133,23 @@ fn measure() -> Measured {
         datapoints: BTreeMap::new(),
         alarms: 0,
         retention_days: 0,
+        ledger_reads: 0,
+        ledger_writes: 0,
+        item_bytes: 0,
     };
+    let count_ledger = |l: &LedgerApp, count: u64| -> (u64, u64) {
+        let writes = l.ledger.writes().len() as u64;
+        let reads = l.ledger.calls() as u64 - writes;
+        for entry in l.ledger.entries().values() {
+            let size = item_size(entry);
+            assert!(
+                size < 1024,
+                "an item of {size} bytes is more than one write unit"
+            );
+        }
+        (reads * count, writes * count)
+    };
+    let mut ledger_calls = Vec::new();
     let mut count_in =
         |name: &'static str, count: u64, (logs, metrics): (String, Option<String>)| {
             let metrics = metrics.unwrap_or_default();
@@ -121,8 +166,9 @@ fn measure() -> Measured {
         // A few deliveries an hour leave Lambda no warm process to reuse, so each is
         // measured as a cold start: the larger record, and a ColdStart datapoint. Each
         // employee is new to the schedule group, as most are.
-        let (app, _) = scheduling_app();
-        let (logs, metrics) = answer_in_lambda(&app, delivery(decision));
+        let l = ledger_app();
+        let (logs, metrics) = answer_in_lambda(&l.app, delivery(decision));
+        ledger_calls.push(count_ledger(&l, count));
         let line: serde_json::Value = serde_json::from_str(metrics.as_deref().unwrap()).unwrap();
         assert_eq!(
             line["Decision"], decision,
@@ -132,16 +178,32 @@ fn measure() -> Measured {
     }
     // What the timers deliver when they fire: a termination.
     {
-        let (app, schedules) = scheduling_app();
-        answer_in_lambda(&app, delivery("scheduled"));
-        let schedule = schedules.schedules().into_keys().next().unwrap();
-        let input = serde_json::to_string(&schedules.fire(&schedule).unwrap()).unwrap();
+        let l = ledger_app();
+        answer_in_lambda(&l.app, delivery("scheduled"));
+        let (reads, writes) = (l.ledger.calls(), l.ledger.writes().len());
+        let schedule = l.schedules.schedules().into_keys().next().unwrap();
+        let input = serde_json::to_string(&l.schedules.fire(&schedule).unwrap()).unwrap();
         count_in(
             "termination fired",
             TERMINATION_FIRINGS,
-            answer_in_lambda(&app, fired_event(&input)),
+            answer_in_lambda(&l.app, fired_event(&input)),
         );
+        let fired_writes = (l.ledger.writes().len() - writes) as u64;
+        let fired_reads = (l.ledger.calls() - reads) as u64 - fired_writes;
+        ledger_calls.push((
+            fired_reads * TERMINATION_FIRINGS,
+            fired_writes * TERMINATION_FIRINGS,
+        ));
+        measured.item_bytes = l
+            .ledger
+            .entries()
+            .values()
+            .map(item_size)
+            .max()
+            .unwrap_or(0);
     }
+    measured.ledger_reads = ledger_calls.iter().map(|c| c.0).sum();
+    measured.ledger_writes = ledger_calls.iter().map(|c| c.1).sum();
     let template =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
     measured.alarms = template.matches("Type: AWS::CloudWatch::Alarm").count() as u64;
@@ -166,7 +228,7 @@ fn usd(amount: f64) -> String {
     }
 }
 
-/// The README table, computed from the measured inputs.
+/// The cost table, computed from the measured inputs.
 fn table(m: &Measured) -> String {
     let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
     let firings = TERMINATION_FIRINGS;
@@ -242,6 +304,25 @@ fn table(m: &Measured) -> String {
             firings as f64 / 1e6 * price::SCHEDULER_PER_MILLION_INVOCATIONS,
         ),
         (
+            "DynamoDB requests (on-demand)".into(),
+            format!(
+                "{} writes and {} strongly consistent reads (counted through the handler), \
+                 items of at most {} bytes: one request unit each",
+                m.ledger_writes, m.ledger_reads, m.item_bytes
+            ),
+            m.ledger_writes as f64 / 1e6 * price::DYNAMODB_PER_MILLION_WRITE_UNITS
+                + m.ledger_reads as f64 / 1e6 * price::DYNAMODB_PER_MILLION_READ_UNITS,
+        ),
+        (
+            "DynamoDB storage and point-in-time recovery".into(),
+            format!(
+                "{LEDGER_ITEMS} items of at most {} bytes (every employee ever seen)",
+                m.item_bytes
+            ),
+            (LEDGER_ITEMS * m.item_bytes) as f64 / GB
+                * (price::DYNAMODB_STORAGE_PER_GB_MONTH + price::DYNAMODB_PITR_PER_GB_MONTH),
+        ),
+        (
             "SQS".into(),
             "the schedules' dead-letter queue: no traffic unless a firing fails, 0 requests".into(),
             0.0 / 1e6 * price::SQS_PER_MILLION_REQUESTS,
@@ -270,21 +351,21 @@ fn table(m: &Measured) -> String {
 }
 
 #[test]
-fn the_readme_cost_table_is_what_the_measured_inputs_give() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+fn the_documented_cost_table_is_what_the_measured_inputs_give() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cost.md");
     let readme = std::fs::read_to_string(path).unwrap();
     let expected = table(&measure());
     let (before, rest) = readme
         .split_once(START)
-        .expect("the README marks the table");
-    let (current, after) = rest.split_once(END).expect("the README ends the table");
+        .expect("docs/cost.md marks the table");
+    let (current, after) = rest.split_once(END).expect("docs/cost.md ends the table");
     let current = current.trim_start_matches('\n');
     if current != expected {
         if std::env::var_os("UPDATE_README").is_some() {
             std::fs::write(path, format!("{before}{START}\n{expected}{END}{after}")).unwrap();
         } else {
             panic!(
-                "the README's cost table is stale; rerun with UPDATE_README=1 to rewrite \
+                "the cost table in docs/cost.md is stale; rerun with UPDATE_README=1 to rewrite \
                  it as:\n{expected}"
             );
         }

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::{
     DEAD_LETTER_ARN, FUNCTION_ARN, LedgerApp, SCHEDULER_ROLE_ARN, answer, answer_fired,
-    capture_logs, employee_delivery, fired_event, in_lambda, ledger_app, now, post,
+    capture_logs, employee_delivery, fired_event, in_lambda, join_all, ledger_app, now, post,
 };
 
 const EMPLOYEE: &str = "0958cbc6-6040-430a-848e-aafacbadf4ae";
@@ -152,6 +152,20 @@ fn a_newer_active_or_terminated_delivery_cancels_the_pending_timer() {
         assert_eq!(answer.metrics["SchedulesCancelled"], 1);
         assert!(l.schedules.schedules().is_empty());
     }
+}
+
+#[test]
+fn an_active_or_terminated_delivery_with_nothing_pending_makes_no_scheduler_call() {
+    let l = ledger_app();
+    answer(&l.app, &active("2026-11-26T04:00:00Z"));
+    answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
+    answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
+    assert_eq!(l.schedules.calls(), 0);
+    assert_eq!(
+        l.ledger.calls(),
+        6,
+        "read and write; read, write and mark; read"
+    );
 }
 
 #[test]
@@ -424,6 +438,65 @@ fn a_termination_whose_write_landed_but_whose_answer_was_lost_is_still_announced
 }
 
 #[test]
+fn a_termination_is_marked_announced_once_its_record_is_written() {
+    let l = ledger_app();
+    answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
+    let entry = l.ledger.entries()[&key()].clone();
+    assert!(entry.announced);
+    assert_eq!(entry.revision, 2, "the move, then the mark");
+}
+
+/// The ledger as a process that wrote the move and died before its record would leave
+/// it: terminated, the record owed, `ago` before now.
+fn owed_termination(l: &LedgerApp, ago: chrono::TimeDelta) {
+    let written = ledger_app();
+    answer(&written.app, &terminated("2026-11-26T05:00:00Z"));
+    let mut entry = written.ledger.entries()[&key()].clone();
+    entry.announced = false;
+    entry.updated_at = now() - ago;
+    l.ledger.insert(entry);
+}
+
+#[test]
+fn a_termination_whose_record_was_lost_is_announced_by_the_next_terminated_delivery() {
+    let l = ledger_app();
+    owed_termination(&l, chrono::TimeDelta::minutes(5));
+    let retry = answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
+    assert_eq!(record(&retry)["message"], TERMINATED_MESSAGE);
+    assert_eq!(retry.metrics["Terminations"], 1);
+    assert!(l.ledger.entries()[&key()].announced);
+    let again = answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
+    assert_eq!(record(&again)["message"], ALREADY_TERMINATED_MESSAGE);
+}
+
+#[test]
+fn an_owed_record_is_left_to_its_writer_while_that_invocation_may_still_run() {
+    let l = ledger_app();
+    owed_termination(&l, chrono::TimeDelta::seconds(2));
+    let concurrent = answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
+    assert_eq!(record(&concurrent)["message"], ALREADY_TERMINATED_MESSAGE);
+    assert!(!l.ledger.entries()[&key()].announced);
+}
+
+#[test]
+fn a_retried_firing_announces_the_move_its_first_invocation_did_not() {
+    let l = ledger_app();
+    answer(&l.app, &scheduled("2099-06-30", "2026-11-26T04:00:00Z"));
+    let name = l.schedules.schedules().into_keys().next().unwrap();
+    let input = serde_json::to_string(&l.schedules.fire(&name).unwrap()).unwrap();
+    let (first, _) = fire_input(&l, &input);
+    assert_eq!(first.unwrap()["decision"], "terminated");
+    let mut entry = l.ledger.entries()[&key()].clone();
+    entry.announced = false;
+    entry.updated_at = now() - chrono::TimeDelta::minutes(1);
+    l.ledger.insert(entry);
+    let (retried, logs) = fire_input(&l, &input);
+    assert!(retried.is_ok());
+    assert_eq!(warn_terminated(&logs), 1);
+    assert!(l.ledger.entries()[&key()].announced);
+}
+
+#[test]
 fn a_write_that_did_not_land_is_a_503_and_its_retry_is_announced() {
     let l = ledger_app();
     l.ledger.script([None, Some(LedgerError::Unreachable)]);
@@ -549,30 +622,6 @@ fn concurrently(l: &LedgerApp, requests: Vec<lambda_http::Request>) -> (Vec<u16>
             statuses
         })
     })
-}
-
-/// Polls every future to its end, together, on the current task.
-async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut pending: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
-    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        for (i, future) in pending.iter_mut().enumerate() {
-            if done[i].is_none()
-                && let std::task::Poll::Ready(output) = future.as_mut().poll(cx)
-            {
-                done[i] = Some(output);
-            }
-        }
-        if done.iter().all(Option::is_some) {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    done.into_iter()
-        .map(|d| d.expect("every future ended"))
-        .collect()
 }
 
 #[test]

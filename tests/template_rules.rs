@@ -113,3 +113,81 @@ fn with_a_secret_no_key_is_placed_in_the_environment_and_only_that_secret_is_rea
         Yaml::String("MergeWebhookSignatureSecretArn".into())
     );
 }
+
+/// The `parameter_overrides` of each environment in `samconfig.toml.example`, by
+/// environment name (`[<env>.deploy.parameters]`).
+fn example_overrides() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samconfig.toml.example"
+    ))
+    .expect("samconfig.toml.example");
+    let mut section = String::new();
+    let mut overrides = BTreeMap::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            overrides.entry(section.clone()).or_insert_with(String::new);
+        } else if let Some(value) = line.strip_prefix("parameter_overrides = ") {
+            overrides.insert(section.clone(), value.trim_matches('"').to_owned());
+        }
+    }
+    overrides
+        .into_iter()
+        .filter_map(|(section, value)| {
+            let env = section.strip_suffix(".deploy.parameters")?;
+            Some((env.to_owned(), value))
+        })
+        .collect()
+}
+
+/// `Key=Value Key=Value`, as `sam deploy --parameter-overrides` reads it.
+fn parse_overrides(text: &str) -> BTreeMap<&str, &str> {
+    text.split_whitespace()
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').expect("Key=Value");
+            (key, value.trim_matches('"'))
+        })
+        .collect()
+}
+
+#[test]
+fn each_documented_first_deploy_satisfies_the_templates_rule() {
+    let template = template();
+    let environments = example_overrides();
+    assert_eq!(
+        environments.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["default", "secret"],
+        "one environment for each key source"
+    );
+    // The key path: no override in the file, the key given on the command line as the
+    // file's comment and the README show.
+    assert_eq!(environments["default"], "");
+    let key_path = "MergeWebhookSignatureKey=\"the-key\"";
+    for (name, overrides) in [
+        ("default, with the key on the command line", key_path),
+        ("secret", environments["secret"].as_str()),
+    ] {
+        let parameters = parse_overrides(overrides);
+        for parameter in parameters.keys() {
+            assert!(
+                template["Parameters"].get(*parameter).is_some(),
+                "{name}: {parameter} is no template parameter"
+            );
+        }
+        assert!(accepted(&parameters.into_iter().collect()), "{name}");
+    }
+}
+
+#[test]
+fn the_example_configuration_never_holds_a_signature_key() {
+    for (env, overrides) in example_overrides() {
+        let parameters = parse_overrides(&overrides);
+        for key in [
+            "MergeWebhookSignatureKey",
+            "MergeWebhookSignatureKeyPrevious",
+        ] {
+            assert!(!parameters.contains_key(key), "{env} holds {key}");
+        }
+    }
+}

@@ -94,6 +94,7 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
     item.insert("first_seen".into(), s(to_rfc3339(entry.first_seen)));
     item.insert("updated_at".into(), s(to_rfc3339(entry.updated_at)));
     item.insert("revision".into(), n(entry.revision));
+    item.insert("announced".into(), AttributeValue::Bool(entry.announced));
     let dates = [
         ("termination_date", entry.termination_date),
         ("effective_at", entry.effective_at),
@@ -178,6 +179,11 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
             .get("revision")
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())?,
+        // An item without the attribute owes nothing: never announce twice on a guess.
+        announced: match item.get("announced") {
+            None => true,
+            Some(value) => *value.as_bool().ok()?,
+        },
     })
 }
 

@@ -151,6 +151,11 @@ pub struct Entry {
     pub identity: Identity,
     /// Incremented by every write: the compare-and-swap token.
     pub revision: u64,
+    /// For a `terminated` entry: whether its `terminated` record was written. The move
+    /// and the record cannot be one atomic step, so the entry remembers, and a
+    /// termination whose record was lost is announced later (see [`announcement_due`]).
+    /// Always true for other decisions: nothing is owed.
+    pub announced: bool,
 }
 
 /// What a delivery (or a sweep) says about an employee, ready to compare with the ledger.
@@ -340,6 +345,10 @@ pub fn transition(
             ..stored.clone()
         }
     };
+    entry.announced = match (stored.decision, entry.decision) {
+        (Decision::Terminated, Decision::Terminated) => stored.announced,
+        (_, decision) => decision != Decision::Terminated,
+    };
     entry.identity = incoming.identity.clone().or(&stored.identity);
     entry.changed_by = incoming.source;
     entry.delivery_id = incoming.delivery_id.clone();
@@ -387,6 +396,7 @@ fn new_entry(incoming: &Observation, version: Option<DateTime<Utc>>, now: DateTi
         terminated_at: (incoming.decision == Decision::Terminated).then_some(now),
         identity: incoming.identity.clone(),
         revision: 1,
+        announced: incoming.decision != Decision::Terminated,
     }
 }
 
@@ -444,6 +454,7 @@ pub fn fire(stored: Option<&Entry>, timer: &Timer, now: DateTime<Utc>) -> Transi
                 terminated_at: Some(now),
                 identity: legacy.identity.clone(),
                 revision: 1,
+                announced: false,
             }),
             change: Change::Created,
         };
@@ -459,9 +470,28 @@ pub fn fire(stored: Option<&Entry>, timer: &Timer, now: DateTime<Utc>) -> Transi
             updated_at: now,
             terminated_at: Some(now),
             revision: stored.revision + 1,
+            announced: false,
             ..stored.clone()
         }),
         change: Change::Moved(Decision::Scheduled),
+    }
+}
+
+/// True when `entry` is a termination whose `terminated` record is owed and no
+/// invocation can still be writing it: the move is older than `grace` (longer than any
+/// invocation of the function runs). The invocation that makes a move announces it at
+/// once; this is for the one that wrote the move and died, or lost the answer, first.
+pub fn announcement_due(entry: &Entry, now: DateTime<Utc>, grace: TimeDelta) -> bool {
+    entry.decision == Decision::Terminated && !entry.announced && now - entry.updated_at >= grace
+}
+
+/// The entry once its `terminated` record is written.
+pub fn announced(entry: &Entry, now: DateTime<Utc>) -> Entry {
+    Entry {
+        announced: true,
+        updated_at: now,
+        revision: entry.revision + 1,
+        ..entry.clone()
     }
 }
 
@@ -543,6 +573,38 @@ mod tests {
         assert_eq!(written.revision, entry.revision + 1);
         assert_eq!(written.terminated_at, Some(now()));
         assert_eq!(written.first_seen, entry.first_seen);
+    }
+
+    #[test]
+    fn a_move_into_terminated_owes_its_record_until_marked_and_a_lost_one_falls_due() {
+        let entry = stored(Decision::Active, Some(at(1)));
+        let moved = transition(
+            Some(&entry),
+            &observed(Decision::Terminated, Some(at(2))),
+            now(),
+        )
+        .write
+        .unwrap();
+        assert!(!moved.announced);
+        let grace = TimeDelta::seconds(11);
+        assert!(
+            !announcement_due(&moved, now(), grace),
+            "its writer may still run"
+        );
+        assert!(announcement_due(&moved, now() + grace, grace));
+        let newer = transition(
+            Some(&moved),
+            &observed(Decision::Terminated, Some(at(3))),
+            now(),
+        )
+        .write
+        .unwrap();
+        assert!(!newer.announced, "still owed after a newer delivery");
+        let done = announced(&newer, now());
+        assert!(done.announced);
+        assert_eq!(done.revision, newer.revision + 1);
+        assert!(!announcement_due(&done, now() + grace, grace));
+        assert!(entry.announced, "nothing is owed for an active employee");
     }
 
     #[test]

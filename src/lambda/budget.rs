@@ -17,6 +17,8 @@ pub const WITHOUT_DEADLINE: Duration = Duration::from_millis(9_500);
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
     until: Instant,
+    /// How long the invocation had when it started, the reserve included: its timeout.
+    granted: Duration,
 }
 
 /// The budget ran out before the call answered.
@@ -28,6 +30,7 @@ impl Budget {
     pub fn of(duration: Duration) -> Self {
         Budget {
             until: Instant::now() + duration,
+            granted: duration + RESERVE,
         }
     }
 
@@ -44,6 +47,12 @@ impl Budget {
             u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(u64::MAX),
         );
         Self::of(left.saturating_sub(RESERVE))
+    }
+
+    /// How long the invocation had when it started: no invocation of the function runs
+    /// longer than this.
+    pub fn granted(&self) -> Duration {
+        self.granted
     }
 
     /// What is left.

@@ -4,6 +4,8 @@ use crate::domain::decision::{InactiveMeaning, Policy};
 use crate::domain::signature::Verifier;
 use crate::domain::webhook::Receiver;
 use chrono::TimeDelta;
+use lambda_http::tracing::subscriber::filter::LevelFilter;
+use std::str::FromStr;
 
 /// Environment variable holding the current webhook signature key.
 pub const SIGNATURE_KEY_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_KEY";
@@ -45,6 +47,10 @@ pub const SCHEDULE_DLQ_VAR: &str = "TERMINATION_SCHEDULE_DLQ_ARN";
 /// Environment variable naming the DynamoDB table of the employee ledger.
 pub const LEDGER_TABLE_VAR: &str = "EMPLOYEE_LEDGER_TABLE";
 
+/// Lambda's log level variable, which `logging` reads; validated here so that a value
+/// the logger would not understand stops init instead of falling back to INFO unseen.
+pub const LOG_LEVEL_VAR: &str = "AWS_LAMBDA_LOG_LEVEL";
+
 /// Default body limit: 1 MiB, several times a typical Employee with `remote_data`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A function URL cannot carry more than 6 MB, so a larger limit is a mistake.
@@ -83,6 +89,20 @@ pub struct Config {
     pub scheduling: Option<SchedulingConfig>,
     /// The employee ledger's table; `None` runs log-only, with no memory.
     pub ledger_table: Option<String>,
+    /// Variables that are set but have no effect in this configuration, to be logged
+    /// at WARN at init.
+    pub ignored: Vec<ConfigWarning>,
+}
+
+/// A variable that is set, valid, and ignored: worth a WARN at init, not a refusal.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigWarning {
+    /// The key refresh age only applies to a key read from a secret.
+    #[error(
+        "{KEY_REFRESH_SECONDS_VAR} is ignored: it applies only to a key read from \
+         {SIGNATURE_SECRET_VAR}, and the key comes from {SIGNATURE_KEY_VAR}"
+    )]
+    KeyRefreshWithoutSecret,
 }
 
 /// Where scheduled terminations go.
@@ -112,6 +132,13 @@ pub enum ConfigError {
          key itself or the secret that holds it"
     )]
     KeyAndSecret,
+    /// A previous key in the environment beside a secret, which would never be read.
+    #[error(
+        "{PREVIOUS_SIGNATURE_KEY_VAR} and {SIGNATURE_SECRET_VAR} are both set: with a \
+         secret, put the previous key in the secret as {{\"current\": ..., \"previous\": ...}} \
+         and unset {PREVIOUS_SIGNATURE_KEY_VAR}"
+    )]
+    PreviousKeyWithSecret,
     /// `SIGNATURE_KEY_REFRESH_SECONDS` is not a whole number in range.
     #[error("{KEY_REFRESH_SECONDS_VAR} must be a whole number of seconds from 0 to 86400")]
     InvalidKeyRefresh,
@@ -159,6 +186,25 @@ pub enum ConfigError {
     /// The table name is not 3 to 255 of `[a-zA-Z0-9_.-]`, DynamoDB's rule.
     #[error("{LEDGER_TABLE_VAR} must be 3 to 255 letters, digits or _ . -")]
     InvalidLedgerTable,
+    /// The role Scheduler assumes is not an IAM role ARN.
+    #[error(
+        "{SCHEDULE_ROLE_VAR} must be an IAM role ARN: arn:<partition>:iam::<account>:role/<name>"
+    )]
+    InvalidScheduleRole,
+    /// The dead-letter queue is not an SQS queue ARN.
+    #[error(
+        "{SCHEDULE_DLQ_VAR} must be an SQS queue ARN: arn:<partition>:sqs:<region>:<account>:<name>"
+    )]
+    InvalidScheduleDeadLetter,
+    /// A dead-letter queue with scheduling off, where nothing would ever use it.
+    #[error(
+        "{SCHEDULE_DLQ_VAR} is set but scheduled terminations are off: set \
+         {SCHEDULE_GROUP_VAR} and {SCHEDULE_ROLE_VAR} too, or unset {SCHEDULE_DLQ_VAR}"
+    )]
+    DeadLetterWithoutScheduling,
+    /// `AWS_LAMBDA_LOG_LEVEL` is a level the logger cannot read.
+    #[error("{LOG_LEVEL_VAR} must be one of TRACE, DEBUG, INFO, WARN, ERROR or OFF")]
+    InvalidLogLevel,
 }
 
 impl Config {
@@ -188,28 +234,35 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        let mut ignored = Vec::new();
         let current = present(SIGNATURE_KEY_VAR);
         let previous = present(PREVIOUS_SIGNATURE_KEY_VAR);
+        // Validated whichever way the key comes, so a typo is caught before the day the
+        // key moves into a secret.
+        let refresh_after = match present(KEY_REFRESH_SECONDS_VAR) {
+            None => Some(TimeDelta::seconds(DEFAULT_KEY_REFRESH_SECONDS)),
+            Some(text) => match text.parse::<i64>() {
+                Ok(0) => None,
+                Ok(seconds) if (1..=86_400).contains(&seconds) => Some(TimeDelta::seconds(seconds)),
+                _ => return Err(ConfigError::InvalidKeyRefresh),
+            },
+        };
         let keys = match (current, present(SIGNATURE_SECRET_VAR)) {
             (Some(_), Some(_)) => return Err(ConfigError::KeyAndSecret),
             (None, None) => return Err(ConfigError::MissingSignatureKey),
-            (Some(current), None) => KeySource::Environment(Box::new(Verifier::new(
-                current.as_bytes(),
-                previous.as_deref().map(str::as_bytes),
-            ))),
-            (None, Some(id)) => KeySource::Secret {
-                id,
-                refresh_after: match present(KEY_REFRESH_SECONDS_VAR) {
-                    None => Some(TimeDelta::seconds(DEFAULT_KEY_REFRESH_SECONDS)),
-                    Some(text) => match text.parse::<i64>() {
-                        Ok(0) => None,
-                        Ok(seconds) if (1..=86_400).contains(&seconds) => {
-                            Some(TimeDelta::seconds(seconds))
-                        }
-                        _ => return Err(ConfigError::InvalidKeyRefresh),
-                    },
-                },
-            },
+            (Some(current), None) => {
+                if present(KEY_REFRESH_SECONDS_VAR).is_some() {
+                    ignored.push(ConfigWarning::KeyRefreshWithoutSecret);
+                }
+                KeySource::Environment(Box::new(Verifier::new(
+                    current.as_bytes(),
+                    previous.as_deref().map(str::as_bytes),
+                )))
+            }
+            (None, Some(_)) if previous.is_some() => {
+                return Err(ConfigError::PreviousKeyWithSecret);
+            }
+            (None, Some(id)) => KeySource::Secret { id, refresh_after },
         };
         let max_body_bytes = match present(MAX_BODY_BYTES_VAR) {
             None => DEFAULT_MAX_BODY_BYTES,
@@ -245,7 +298,17 @@ impl Config {
         if service.chars().count() > 128 || service.chars().any(char::is_control) {
             return Err(ConfigError::InvalidServiceName);
         }
+        let dead_letter_arn = present(SCHEDULE_DLQ_VAR);
+        if dead_letter_arn
+            .as_deref()
+            .is_some_and(|arn| !valid_queue_arn(arn))
+        {
+            return Err(ConfigError::InvalidScheduleDeadLetter);
+        }
         let scheduling = match (present(SCHEDULE_GROUP_VAR), present(SCHEDULE_ROLE_VAR)) {
+            (None, None) if dead_letter_arn.is_some() => {
+                return Err(ConfigError::DeadLetterWithoutScheduling);
+            }
             (None, None) => None,
             (Some(_), None) => {
                 return Err(ConfigError::IncompleteScheduling {
@@ -265,10 +328,13 @@ impl Config {
                 if !valid {
                     return Err(ConfigError::InvalidScheduleGroup);
                 }
+                if !valid_role_arn(&role_arn) {
+                    return Err(ConfigError::InvalidScheduleRole);
+                }
                 Some(SchedulingConfig {
                     group,
                     role_arn,
-                    dead_letter_arn: present(SCHEDULE_DLQ_VAR),
+                    dead_letter_arn,
                 })
             }
         };
@@ -280,8 +346,16 @@ impl Config {
         if scheduling.is_some() && ledger_table.is_none() {
             return Err(ConfigError::SchedulingWithoutLedger);
         }
+        // Read raw, as the logger reads it: it does not trim, and reads an empty value
+        // as ERROR, which would drop every INFO and WARN record.
+        if lookup(LOG_LEVEL_VAR)
+            .is_some_and(|level| level.is_empty() || LevelFilter::from_str(&level).is_err())
+        {
+            return Err(ConfigError::InvalidLogLevel);
+        }
         Ok(Config {
             ledger_table,
+            ignored,
             scheduling,
             policy: Policy {
                 effective_offset,
@@ -302,6 +376,67 @@ fn valid_table_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// An IAM role ARN: `arn:<partition>:iam::<12 digits>:role/<path and name>`, the shape
+/// Scheduler's CreateSchedule requires of a target's role.
+fn valid_role_arn(arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    let fields: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
+    let [
+        Some("arn"),
+        Some(partition),
+        Some("iam"),
+        Some(""),
+        Some(account),
+        Some(resource),
+    ] = fields
+    else {
+        return false;
+    };
+    let Some(name) = resource.strip_prefix("role/") else {
+        return false;
+    };
+    valid_partition(partition)
+        && valid_account(account)
+        && (1..=512).contains(&name.len())
+        && !name.ends_with('/')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+}
+
+/// An SQS queue ARN: `arn:<partition>:sqs:<region>:<12 digits>:<queue name>`.
+fn valid_queue_arn(arn: &str) -> bool {
+    let fields: Vec<&str> = arn.split(':').collect();
+    let [arn_prefix, partition, service, region, account, name] = fields[..] else {
+        return false;
+    };
+    arn_prefix == "arn"
+        && valid_partition(partition)
+        && service == "sqs"
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && valid_account(account)
+        && (1..=80).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `aws`, `aws-cn`, `aws-us-gov` and the other partitions' names.
+fn valid_partition(partition: &str) -> bool {
+    partition.starts_with("aws")
+        && partition
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+}
+
+/// An AWS account id: exactly 12 digits.
+fn valid_account(account: &str) -> bool {
+    account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())
 }
 
 /// CloudWatch's rule for namespaces.
@@ -541,7 +676,7 @@ mod tests {
                 missing: SCHEDULE_ROLE_VAR
             })
         );
-        let error = with(SCHEDULE_ROLE_VAR, "arn:aws:iam::1:role/r")
+        let error = with(SCHEDULE_ROLE_VAR, "arn:aws:iam::123456789012:role/r")
             .err()
             .unwrap();
         assert_eq!(
@@ -560,7 +695,7 @@ mod tests {
             let result = Config::from_lookup(lookup(&[
                 (SIGNATURE_KEY_VAR, "k"),
                 (SCHEDULE_GROUP_VAR, group),
-                (SCHEDULE_ROLE_VAR, "arn:aws:iam::1:role/r"),
+                (SCHEDULE_ROLE_VAR, "arn:aws:iam::123456789012:role/r"),
                 (LEDGER_TABLE_VAR, "ledger"),
             ]));
             assert_eq!(
@@ -576,7 +711,7 @@ mod tests {
         let error = Config::from_lookup(lookup(&[
             (SIGNATURE_KEY_VAR, "k"),
             (SCHEDULE_GROUP_VAR, "g"),
-            (SCHEDULE_ROLE_VAR, "arn:aws:iam::1:role/r"),
+            (SCHEDULE_ROLE_VAR, ROLE),
         ]))
         .err()
         .unwrap();
@@ -621,6 +756,160 @@ mod tests {
                 result.err(),
                 Some(ConfigError::InvalidMaxBodyBytes),
                 "{value}"
+            );
+        }
+    }
+
+    /// The message of the error `vars` stop init with, when they do.
+    fn refusal(vars: &[(&str, &str)]) -> Option<String> {
+        Config::from_lookup(lookup(vars))
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/merge-deprovision-scheduler";
+    const QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:merge-deprovision-dlq";
+
+    #[test]
+    fn an_unreadable_key_refresh_age_stops_init_even_with_the_key_in_the_environment() {
+        for bad in ["-1", "abc", "86401"] {
+            let message = refusal(&[(SIGNATURE_KEY_VAR, "k"), (KEY_REFRESH_SECONDS_VAR, bad)]);
+            assert!(
+                message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with(KEY_REFRESH_SECONDS_VAR)),
+                "{bad}: {message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_valid_key_refresh_age_with_the_key_in_the_environment_is_ignored_with_a_warning() {
+        let config = with(KEY_REFRESH_SECONDS_VAR, "60").unwrap();
+        assert!(matches!(config.keys, KeySource::Environment(_)));
+        assert_eq!(config.ignored, vec![ConfigWarning::KeyRefreshWithoutSecret]);
+        assert!(
+            config.ignored[0]
+                .to_string()
+                .starts_with(KEY_REFRESH_SECONDS_VAR)
+        );
+        assert!(with(MAX_BODY_BYTES_VAR, "10").unwrap().ignored.is_empty());
+    }
+
+    #[test]
+    fn a_previous_key_in_the_environment_beside_a_secret_stops_init_naming_both() {
+        let message = refusal(&[
+            (SIGNATURE_SECRET_VAR, "merge/webhook"),
+            (PREVIOUS_SIGNATURE_KEY_VAR, "old"),
+        ])
+        .expect("refused");
+        assert!(
+            message.contains(PREVIOUS_SIGNATURE_KEY_VAR) && message.contains(SIGNATURE_SECRET_VAR),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_dead_letter_queue_without_scheduling_stops_init_naming_it() {
+        let message = refusal(&[(SIGNATURE_KEY_VAR, "k"), (SCHEDULE_DLQ_VAR, QUEUE)]);
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.starts_with(SCHEDULE_DLQ_VAR)),
+            "{message:?}"
+        );
+    }
+
+    #[test]
+    fn the_schedule_role_must_be_an_iam_role_arn() {
+        let scheduling = |role: &str| {
+            let vars = [
+                (SIGNATURE_KEY_VAR, "k"),
+                (SCHEDULE_GROUP_VAR, "g"),
+                (SCHEDULE_ROLE_VAR, role),
+                (SCHEDULE_DLQ_VAR, QUEUE),
+                (LEDGER_TABLE_VAR, "ledger"),
+            ];
+            Config::from_lookup(lookup(&vars)).map(|c| c.scheduling.unwrap().role_arn)
+        };
+        for good in [
+            ROLE,
+            "arn:aws-cn:iam::123456789012:role/service-role/scheduler",
+            "arn:aws-us-gov:iam::123456789012:role/a+b=c,d.e@f_g-h",
+        ] {
+            assert_eq!(scheduling(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "notanarn",
+            "arn:aws:lambda:eu-west-1:123456789012:function:SchedulerInvokeRole",
+            "arn:aws:iam::123456789012:user/scheduler",
+            "arn:aws:iam::1:role/scheduler",
+            "arn:aws:iam:eu-west-1:123456789012:role/scheduler",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/has space",
+            "arn:gcp:iam::123456789012:role/scheduler",
+        ] {
+            let error = scheduling(bad).err();
+            assert_eq!(error, Some(ConfigError::InvalidScheduleRole), "{bad}");
+            assert!(error.unwrap().to_string().starts_with(SCHEDULE_ROLE_VAR));
+        }
+    }
+
+    #[test]
+    fn the_dead_letter_queue_must_be_an_sqs_queue_arn() {
+        let dead_letter = |queue: &str| {
+            let vars = [
+                (SIGNATURE_KEY_VAR, "k"),
+                (SCHEDULE_GROUP_VAR, "g"),
+                (SCHEDULE_ROLE_VAR, ROLE),
+                (SCHEDULE_DLQ_VAR, queue),
+                (LEDGER_TABLE_VAR, "ledger"),
+            ];
+            Config::from_lookup(lookup(&vars)).map(|c| c.scheduling.unwrap().dead_letter_arn)
+        };
+        assert_eq!(dead_letter(QUEUE), Ok(Some(QUEUE.to_owned())));
+        for bad in [
+            "notanarn",
+            "arn:aws:sns:eu-west-1:123456789012:topic",
+            "arn:aws:sqs:eu-west-1:12345:queue",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/queue",
+        ] {
+            assert_eq!(
+                dead_letter(bad).err(),
+                Some(ConfigError::InvalidScheduleDeadLetter),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_log_level_the_logger_cannot_read_stops_init_naming_the_variable() {
+        for level in ["TRACE", "debug", "INFO", "Warn", "ERROR", "off"] {
+            assert!(with(LOG_LEVEL_VAR, level).is_ok(), "{level}");
+        }
+        // FATAL is one of Lambda's levels, but the logger has no such level and would
+        // fall back to INFO; an empty value it would read as ERROR.
+        for level in ["LOUD", "FATAL", "", " info", "info,hyper=warn"] {
+            let message = refusal(&[(SIGNATURE_KEY_VAR, "k"), (LOG_LEVEL_VAR, level)]);
+            assert!(
+                message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with(LOG_LEVEL_VAR)),
+                "{level:?}: {message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_level_this_function_accepts_is_one_the_logger_honours() {
+        use crate::lambda::logging::LogSettings;
+        for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF"] {
+            let settings =
+                LogSettings::from_lookup(|name| (name == LOG_LEVEL_VAR).then(|| level.to_owned()));
+            assert_eq!(
+                settings.level.to_string().to_ascii_uppercase(),
+                level,
+                "the logger reads {level} as itself"
             );
         }
     }

@@ -10,7 +10,7 @@ use crate::domain::decision::{Decision, Reason, Verdict};
 use crate::domain::employee::{Employee, RawDate};
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::error::RequestError;
-use crate::domain::ledger::{Change, Entry, Observation};
+use crate::domain::ledger::{Change, Entry, Observation, announcement_due};
 use crate::domain::schedule::{Fired, TIMER_KIND, read_fired, timer_name};
 use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
@@ -347,6 +347,15 @@ pub async fn respond(
         .timer_error
         .as_ref()
         .is_some_and(SchedulerError::is_permanent);
+    // The move is announced by the invocation that made it; a termination whose record
+    // was lost (its writer died, or lost the ledger's answer) by the next terminated
+    // delivery once its writer can no longer be running.
+    let announce = settled.entered_terminated()
+        || (decided.verdict.decision == Decision::Terminated
+            && settled
+                .entry
+                .as_ref()
+                .is_some_and(|e| announcement_due(e, now, grace(&budget))));
     let (severity, message) = if settled.needs_retry() {
         (Severity::Error, SCHEDULING_FAILED_MESSAGE)
     } else if refused
@@ -356,13 +365,17 @@ pub async fn respond(
             .is_some_and(|e| e.decision == Decision::Scheduled)
     {
         (Severity::Error, TIMER_REFUSED_MESSAGE)
+    } else if announce {
+        (Severity::Warn, TERMINATED_MESSAGE)
     } else {
         ledger_message(decided, &settled)
     };
     log_decision(severity, message, decided, &facts);
+    let marked = !announce || mark(app, &settled, &budget, now).await;
     let metrics = InvocationMetrics {
         schedule: schedule_event(&settled),
-        termination: settled.entered_terminated(),
+        termination: announce,
+        ledger_failure: !marked,
         secret_refresh_failure: refresh_failed,
         ..decided_metrics(decided, &facts)
     };
@@ -422,13 +435,25 @@ async fn settle_delivery(
     }
 }
 
-/// The level and message of a settled delivery's record. The `terminated` record that
-/// downstream acts on is written only when the ledger moved the employee into
-/// `terminated`; a repeat of a known termination, or an older delivery, says so at INFO.
-fn ledger_message(decided: &Decided, settled: &Settled) -> (Severity, &'static str) {
-    if settled.entered_terminated() {
-        return (Severity::Warn, TERMINATED_MESSAGE);
+/// How long after a move into `terminated` its record may be taken as lost: longer than
+/// any invocation of the function runs, so the invocation that made the move is gone.
+fn grace(budget: &Budget) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(budget.granted()).unwrap_or(chrono::TimeDelta::MAX)
+        + chrono::TimeDelta::seconds(1)
+}
+
+/// Marks the termination just announced; false if the ledger could not be written.
+async fn mark(app: &App, settled: &Settled, budget: &Budget, now: DateTime<Utc>) -> bool {
+    match (&app.effects, &settled.entry) {
+        (Some(effects), Some(entry)) => effects.mark_announced(entry, budget, now).await,
+        _ => true,
     }
+}
+
+/// The level and message of a settled delivery's record when it announces nothing: a
+/// repeat of a known termination, or an older delivery, says so at INFO; anything else
+/// speaks as its decision does.
+fn ledger_message(decided: &Decided, settled: &Settled) -> (Severity, &'static str) {
     match settled.change() {
         Change::Stale => (Severity::Info, STALE_MESSAGE),
         _ if decided.verdict.decision == Decision::Terminated => {
@@ -567,13 +592,21 @@ pub async fn respond_to_fired(
     };
     let body = serde_json::json!({"decision": decision, "ledger": settled.change().as_str()});
     let response = json_response(StatusCode::OK, &body)?;
-    match (&settled.entry, settled.entered_terminated()) {
+    // A retry of a firing whose first invocation made the move but died before its
+    // record finds the same version terminated and unannounced: it announces.
+    let owed = |entry: &Entry| {
+        entry.version == timer.version && announcement_due(entry, now, grace(&budget))
+    };
+    let announce = settled.entered_terminated() || settled.entry.as_ref().is_some_and(owed);
+    match (&settled.entry, announce) {
         (Some(entry), true) => {
             let decided = fired_decided(entry, now);
             log_decision(Severity::Warn, TERMINATED_MESSAGE, &decided, &facts);
+            let marked = mark(app, &settled, &budget, now).await;
             let metrics = InvocationMetrics {
                 schedule: Some(ScheduleEvent::Fired),
                 termination: true,
+                ledger_failure: !marked,
                 ..decided_metrics(&decided, &facts)
             };
             Ok(finish(app, &facts, response, &metrics, now))

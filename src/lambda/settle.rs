@@ -19,7 +19,7 @@ use crate::aws::scheduler::{
 };
 use crate::domain::decision::Decision;
 use crate::domain::ledger::{
-    Change, EmployeeKey, Entry, Observation, Timer, Transition, fire, transition,
+    Change, EmployeeKey, Entry, Observation, Timer, Transition, announced, fire, transition,
 };
 use crate::domain::schedule::{TimerPlan, timer_for, timer_name};
 use crate::lambda::budget::Budget;
@@ -102,6 +102,25 @@ pub struct Settled {
     pub timer: TimerOutcome,
     /// A timer call that failed after the entry was written: the entry stands.
     pub timer_error: Option<SchedulerError>,
+    /// A timer call was made (so a timer may exist that the entry no longer wants).
+    pub timer_touched: bool,
+}
+
+fn settled(
+    stored: Option<Entry>,
+    transition: Transition,
+    timer: TimerOutcome,
+    timer_touched: bool,
+) -> Settled {
+    let entry = transition.result(stored.as_ref()).cloned();
+    Settled {
+        stored,
+        transition,
+        entry,
+        timer,
+        timer_error: None,
+        timer_touched,
+    }
 }
 
 impl Settled {
@@ -207,6 +226,51 @@ impl Effects {
             .unwrap_or(Err(SchedulerError::TimedOut))
     }
 
+    /// Reads the entry, plans with `plan`, and writes what it plans compare-and-swap,
+    /// reading and planning again when another invocation wrote first. With `timers`,
+    /// a planned `scheduled` entry gets its timer before it is written.
+    async fn write_planned(
+        &self,
+        key: &EmployeeKey,
+        plan: impl Fn(Option<&Entry>) -> Transition,
+        timers: Option<(&Timers, &ScheduleTarget)>,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, Unsettled> {
+        let mut timer = TimerOutcome::Untouched;
+        let mut touched = false;
+        for attempt in 1..=WRITE_ATTEMPTS {
+            let stored = self.get(key, budget).await.map_err(Unsettled::Ledger)?;
+            let planned = plan(stored.as_ref());
+            let Some(write) = &planned.write else {
+                return Ok(settled(stored, planned, timer, touched));
+            };
+            if let Some((timers, target)) = timers {
+                let armed = self
+                    .arm(timers, &timer_for(write, now), target, budget)
+                    .await;
+                touched |= armed.is_some();
+                match armed {
+                    Some(Ok(change)) => timer = timer.and(change),
+                    // No retry can make Scheduler take it: record the entry all the
+                    // same, and let the record say the timer is missing.
+                    Some(Err(error)) if error.is_permanent() => {}
+                    Some(Err(error)) => return Err(Unsettled::Timer(error)),
+                    None => {}
+                }
+            }
+            match self
+                .put(write, stored.as_ref().map(|s| s.revision), budget)
+                .await
+            {
+                Ok(()) => return Ok(settled(stored, planned, timer, touched)),
+                Err(LedgerError::ConditionFailed) if attempt < WRITE_ATTEMPTS => {}
+                Err(error) => return Err(Unsettled::Ledger(error)),
+            }
+        }
+        Err(Unsettled::Ledger(LedgerError::ConditionFailed))
+    }
+
     /// Applies a decided delivery (or a sweep's observation) to the ledger and the timer.
     pub async fn settle_observation(
         &self,
@@ -216,63 +280,57 @@ impl Effects {
         now: DateTime<Utc>,
     ) -> Result<Settled, Unsettled> {
         let timers = self.timers.as_ref().zip(target);
-        let mut timer = TimerOutcome::Untouched;
-        let mut touched = false;
-        let mut attempts = 0;
-        let (stored, planned) = loop {
-            attempts += 1;
-            let stored = self
-                .get(&incoming.key, budget)
-                .await
-                .map_err(Unsettled::Ledger)?;
-            let planned = transition(stored.as_ref(), incoming, now);
-            let Some(write) = &planned.write else {
-                break (stored, planned);
-            };
-            if let Some((timers, target)) = timers {
-                let plan = timer_for(write, now);
-                match self.arm(timers, &plan, target, budget).await {
-                    Some(Ok(change)) => timer = timer.and(change),
-                    // No retry can make Scheduler take it: record the entry all the
-                    // same, and let the record say the timer is missing.
-                    Some(Err(error)) if error.is_permanent() => {}
-                    Some(Err(error)) => return Err(Unsettled::Timer(error)),
-                    None => {}
-                }
-                touched = true;
-            }
-            match self
-                .put(write, stored.as_ref().map(|s| s.revision), budget)
-                .await
-            {
-                Ok(()) => break (stored, planned),
-                Err(LedgerError::ConditionFailed) if attempts < WRITE_ATTEMPTS => continue,
-                Err(error) => return Err(Unsettled::Ledger(error)),
-            }
-        };
-        let entry = planned.result(stored.as_ref()).cloned();
-        let was_scheduled = stored
+        let plan = |stored: Option<&Entry>| transition(stored, incoming, now);
+        let mut settled = self
+            .write_planned(&incoming.key, plan, timers, budget, now)
+            .await?;
+        let was_scheduled = settled
+            .stored
             .as_ref()
             .is_some_and(|s| s.decision == Decision::Scheduled);
-        let mut settled = Settled {
-            stored,
-            transition: planned,
-            entry,
-            timer,
-            timer_error: None,
-        };
+        let may_exist = was_scheduled || settled.timer_touched;
         if let Some((timers, target)) = timers {
-            self.align(
-                timers,
-                target,
-                &mut settled,
-                was_scheduled || touched,
-                budget,
-                now,
-            )
-            .await;
+            self.align(timers, target, &mut settled, may_exist, budget, now)
+                .await;
         }
         Ok(settled)
+    }
+
+    /// Marks the termination of `entry` (as this invocation left it) as announced, once
+    /// its `terminated` record is written. Gives up quietly if the entry moved on meanwhile;
+    /// returns false if the ledger could not be written, so that the record is owed and
+    /// a later invocation writes it again (at least once, rather than never).
+    pub async fn mark_announced(&self, entry: &Entry, budget: &Budget, now: DateTime<Utc>) -> bool {
+        // The entry as this invocation left it is almost always still the stored one:
+        // one write; only if another invocation wrote meanwhile, read and plan.
+        match self
+            .put(&announced(entry, now), Some(entry.revision), budget)
+            .await
+        {
+            Ok(()) => return true,
+            Err(LedgerError::ConditionFailed) => {}
+            Err(_) => return false,
+        }
+        let (key, terminated_at) = (&entry.key, entry.terminated_at);
+        let owed = |stored: Option<&Entry>| match stored {
+            Some(entry)
+                if entry.decision == Decision::Terminated
+                    && !entry.announced
+                    && entry.terminated_at == terminated_at =>
+            {
+                Transition {
+                    write: Some(announced(entry, now)),
+                    change: Change::Updated,
+                }
+            }
+            _ => Transition {
+                write: None,
+                change: Change::Unchanged,
+            },
+        };
+        self.write_planned(key, owed, None, budget, now)
+            .await
+            .is_ok()
     }
 
     /// Brings the timer in line with the entry as it stands, then checks that no other
@@ -333,34 +391,10 @@ impl Effects {
         budget: &Budget,
         now: DateTime<Utc>,
     ) -> Result<Settled, Unsettled> {
-        let mut attempts = 0;
-        let (stored, planned) = loop {
-            attempts += 1;
-            let stored = self
-                .get(&timer.key, budget)
-                .await
-                .map_err(Unsettled::Ledger)?;
-            let planned = fire(stored.as_ref(), timer, now);
-            let Some(write) = &planned.write else {
-                break (stored, planned);
-            };
-            match self
-                .put(write, stored.as_ref().map(|s| s.revision), budget)
-                .await
-            {
-                Ok(()) => break (stored, planned),
-                Err(LedgerError::ConditionFailed) if attempts < WRITE_ATTEMPTS => continue,
-                Err(error) => return Err(Unsettled::Ledger(error)),
-            }
-        };
-        let entry = planned.result(stored.as_ref()).cloned();
-        let mut settled = Settled {
-            stored,
-            transition: planned,
-            entry,
-            timer: TimerOutcome::Untouched,
-            timer_error: None,
-        };
+        let plan = |stored: Option<&Entry>| fire(stored, timer, now);
+        let mut settled = self
+            .write_planned(&timer.key, plan, None, budget, now)
+            .await?;
         let rearm = settled.change() == Change::Outdated
             && settled
                 .entry

@@ -398,3 +398,27 @@ pub fn secret_app(
     .expect("test configuration is valid");
     ready(App::load(&config, store, now() - loaded_ago)).expect("the secret is readable")
 }
+
+/// Polls every future to its end, together, on the current task.
+pub async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (i, future) in pending.iter_mut().enumerate() {
+            if done[i].is_none()
+                && let std::task::Poll::Ready(output) = future.as_mut().poll(cx)
+            {
+                done[i] = Some(output);
+            }
+        }
+        if done.iter().all(Option::is_some) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    done.into_iter()
+        .map(|d| d.expect("every future ended"))
+        .collect()
+}

@@ -1,0 +1,272 @@
+//! The README and `docs/` against the repository: every path they name exists, every
+//! link (and its anchor) resolves, every template parameter and output they list exists,
+//! every parameter and output of the template is documented, and the layout lists every
+//! source file.
+
+use serde_yaml_ng::Value as Yaml;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// README.md and every Markdown file under docs/, with their text.
+fn documents() -> Vec<(PathBuf, String)> {
+    let mut paths = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    paths.extend(docs);
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect()
+}
+
+fn name(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap().display().to_string()
+}
+
+/// Top-level directories whose paths the documents name.
+const TREES: [&str; 10] = [
+    "src/",
+    "tests/",
+    "docs/",
+    "scripts/",
+    "events/",
+    "examples/",
+    "dev/",
+    "benches/",
+    "fuzz/",
+    ".ci/",
+];
+
+/// Paths the documents name that are made by running something, not checked in.
+const MADE_BY_RUNNING: [&str; 3] = ["fuzz/artifacts/request_path/", "samconfig.toml", ".venv"];
+
+fn path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')
+}
+
+/// Every repository path in `text`: anything starting with one of the top-level
+/// directories, anywhere (code blocks included), and every backticked file name.
+fn named_paths(text: &str) -> BTreeSet<String> {
+    let mut paths = BTreeSet::new();
+    for tree in TREES {
+        for (at, _) in text.match_indices(tree) {
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| path_char(c) || c == '$') {
+                continue;
+            }
+            let path: String = text[at..].chars().take_while(|&c| path_char(c)).collect();
+            // `examples/bare-function*.rs` names the files that start so.
+            let glob = text[at + path.len()..].starts_with('*');
+            let path = path.trim_end_matches('.');
+            paths.insert(if glob {
+                format!("{path}*")
+            } else {
+                path.to_owned()
+            });
+        }
+    }
+    for (i, token) in text.split('`').enumerate() {
+        let is_file = [
+            ".rs", ".sh", ".py", ".json", ".toml", ".yaml", ".md", ".example",
+        ]
+        .iter()
+        .any(|ext| token.ends_with(ext));
+        if i % 2 == 1 && is_file && token.chars().all(path_char) && !token.contains('/') {
+            paths.insert(token.to_owned());
+        }
+    }
+    paths
+}
+
+#[test]
+fn every_path_the_readme_and_docs_name_exists() {
+    let mut missing = Vec::new();
+    for (path, text) in documents() {
+        for named in named_paths(&text) {
+            if MADE_BY_RUNNING.contains(&named.as_str()) {
+                continue;
+            }
+            let exists = if let Some(prefix) = named.strip_suffix('*') {
+                let (directory, start) = prefix.rsplit_once('/').unwrap();
+                std::fs::read_dir(root().join(directory)).is_ok_and(|mut entries| {
+                    entries.any(|e| e.unwrap().file_name().to_string_lossy().starts_with(start))
+                })
+            } else if named.contains('/') {
+                root().join(&named).exists()
+            } else {
+                // A bare file name: a sample event, a file at the top, or a module file.
+                root().join(&named).exists()
+                    || root().join("events").join(&named).exists()
+                    || (named == "mod.rs" && root().join("src/lambda/mod.rs").exists())
+            };
+            if !exists {
+                missing.push(format!("{}: {named}", name(&path)));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "named but missing:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|&c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    let mut anchors = BTreeSet::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            anchors.insert(anchor(line.trim_start_matches('#')));
+        }
+    }
+    anchors
+}
+
+#[test]
+fn every_link_between_the_documents_resolves_to_a_file_and_heading() {
+    let mut broken = Vec::new();
+    for (path, text) in documents() {
+        for (at, _) in text.match_indices("](") {
+            let target: String = text[at + 2..].chars().take_while(|&c| c != ')').collect();
+            if target.starts_with("http") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let file = if file.is_empty() {
+                path.clone()
+            } else {
+                path.parent().unwrap().join(file)
+            };
+            let Ok(linked) = std::fs::read_to_string(&file) else {
+                if !file.exists() {
+                    broken.push(format!("{}: {target}", name(&path)));
+                }
+                continue;
+            };
+            if !fragment.is_empty() && !anchors(&linked).contains(fragment) {
+                broken.push(format!("{}: {target} (no such heading)", name(&path)));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+fn keys(template: &Yaml, section: &str) -> BTreeSet<String> {
+    template[section]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Backticked tokens of `text`.
+fn backticked(text: &str) -> impl Iterator<Item = &str> {
+    text.split('`').skip(1).step_by(2)
+}
+
+#[test]
+fn every_parameter_and_output_the_documents_list_is_in_the_template() {
+    let template = template();
+    let (parameters, outputs) = (keys(&template, "Parameters"), keys(&template, "Outputs"));
+    let mut listed_parameters = 0;
+    for (path, text) in documents() {
+        // The first column of every table headed `| parameter |`.
+        let mut in_table = false;
+        for line in text.lines() {
+            in_table = (in_table && line.starts_with('|')) || line.starts_with("| parameter |");
+            if in_table && !line.starts_with("| parameter |") && !line.starts_with("|---") {
+                let first = line.split('|').nth(1).unwrap();
+                for token in backticked(first) {
+                    assert!(parameters.contains(token), "{}: {token}", name(&path));
+                    listed_parameters += 1;
+                }
+            }
+        }
+        // The tokens of every `Outputs:` sentence.
+        for (at, _) in text.match_indices("Outputs:") {
+            let sentence = text[at..].split(".\n").next().unwrap();
+            for token in backticked(sentence) {
+                assert!(outputs.contains(token), "{}: {token}", name(&path));
+            }
+        }
+    }
+    assert!(listed_parameters >= parameters.len(), "a parameter table");
+}
+
+#[test]
+fn every_parameter_and_output_of_the_template_is_documented() {
+    let template = template();
+    let documented: BTreeSet<String> = documents()
+        .iter()
+        .flat_map(|(_, text)| backticked(text).map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let undocumented: Vec<String> = keys(&template, "Parameters")
+        .into_iter()
+        .chain(keys(&template, "Outputs"))
+        .filter(|name| !documented.contains(name))
+        .collect();
+    assert!(undocumented.is_empty(), "undocumented: {undocumented:?}");
+}
+
+#[test]
+fn the_layout_lists_every_source_file() {
+    let layout = std::fs::read_to_string(root().join("docs/layout.md")).unwrap();
+    let mut unlisted = Vec::new();
+    let mut directories = vec![root().join("src")];
+    while let Some(directory) = directories.pop() {
+        for entry in std::fs::read_dir(directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                directories.push(path);
+            } else if path.file_name().is_some_and(|f| f != "mod.rs") {
+                let file = name(&path);
+                if !layout.contains(&format!("`{file}`")) {
+                    unlisted.push(file);
+                }
+            }
+        }
+    }
+    assert!(unlisted.is_empty(), "not in docs/layout.md: {unlisted:?}");
+}
+
+#[test]
+fn the_readme_stays_a_front_page() {
+    let lines = std::fs::read_to_string(root().join("README.md"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(
+        lines < 300,
+        "README.md has {lines} lines: move reference to docs/"
+    );
+}
