@@ -5,8 +5,8 @@
 //! the deployment uses, then driven through a Lambda Runtime API on loopback, as in
 //! `tests/binary.rs`. Run with `cargo bench --bench cold_start`.
 
-#[path = "../tests/support/fake_scheduler.rs"]
-mod fake_scheduler;
+#[path = "../tests/support/fake_aws.rs"]
+mod fake_aws;
 #[path = "../tests/support/runtime_api.rs"]
 mod runtime_api;
 
@@ -147,15 +147,15 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let scheduler = runtime.block_on(fake_scheduler::FakeScheduler::start());
-    let endpoint: &'static str = Box::leak(scheduler.url().into_boxed_str());
+    let aws = runtime.block_on(fake_aws::FakeAws::start());
+    let endpoint: &'static str = Box::leak(aws.url().into_boxed_str());
     let ours = Binary {
         name: "merge-deprovision",
         path: release.join("merge-deprovision"),
         env: vec![KEY, JSON_LOGS],
     };
     let scheduling = Binary {
-        name: "merge-deprovision, scheduling on",
+        name: "merge-deprovision, ledger and timers on",
         path: release.join("merge-deprovision"),
         env: vec![
             KEY,
@@ -165,6 +165,7 @@ fn main() {
                 "TERMINATION_SCHEDULE_ROLE_ARN",
                 "arn:aws:iam::123456789012:role/scheduler",
             ),
+            ("EMPLOYEE_LEDGER_TABLE", "merge-deprovision-ledger"),
             ("AWS_ENDPOINT_URL", endpoint),
             ("AWS_ACCESS_KEY_ID", "bench"),
             ("AWS_SECRET_ACCESS_KEY", "bench"),
@@ -184,11 +185,8 @@ fn main() {
     let typical = event("employee-terminated.json");
     let minimal = event("employee-removed.json");
     let large = large_event();
-    // With scheduling on, a delivery that needs no Scheduler call: a new hire.
-    let added = delivery(
-        "Employee.added",
-        serde_json::json!({"employment_status": "ACTIVE", "termination_date": null}),
-    );
+    // With the ledger on, a delivery that makes no AWS call: one that decides nothing.
+    let added = event("linked-account-synced.json");
     let scheduled = delivery(
         "Employee.changed",
         serde_json::json!({"employment_status": "ACTIVE", "termination_date": "2099-06-30"}),
@@ -208,14 +206,14 @@ fn main() {
         let cold: Vec<Duration> = cold.into_iter().map(median).collect();
 
         println!("\ncold start: spawn to first response, median of {rounds} (this machine, release profile);");
-        println!("scheduling on answers an Employee.added, which makes no Scheduler call");
+        println!("the ledger and timers on answers a LinkedAccount.synced, which makes no AWS call");
         for (binary, time) in binaries.iter().zip(&cold) {
             println!("  {:<36} {:>10}  {:.2}x the bare current_thread function", binary.name, ms(*time), time.as_secs_f64() / cold[1].as_secs_f64());
         }
 
         if full {
             println!("\nwarm: median round trip of {WARM_INVOCATIONS} invocations in one process, and peak RSS");
-            println!("(scheduling on: every invocation schedules, two calls to a loopback stand-in for Scheduler)");
+            println!("(ledger and timers on: every invocation writes the ledger and sets a timer, through a loopback stand-in for DynamoDB and Scheduler)");
             let mixed = [typical.as_str(), large.as_str(), minimal.as_str()];
             for binary in binaries {
                 let payloads: &[&str] = if binary.name == ours.name {
@@ -231,10 +229,7 @@ fn main() {
         }
     });
 
-    println!(
-        "\nScheduler calls answered by the stand-in: {}",
-        scheduler.calls()
-    );
+    println!("\nAWS calls answered by the stand-in: {}", aws.calls());
     println!("\nsize (x86-64, release profile)");
     for binary in [&ours, &bare, &bare_mt] {
         println!(

@@ -132,3 +132,44 @@ fn aged_keys_are_read_again_before_the_next_delivery() {
     assert_eq!(answer.status, 200);
     assert_eq!(store.reads(), 2);
 }
+
+#[test]
+fn a_slow_read_of_the_secret_ends_in_a_clean_answer_with_the_cached_keys_before_the_deadline() {
+    use lambda_http::RequestExt;
+    let store = Arc::new(MemorySecrets::with(ID, LOCAL_TEST_KEY));
+    // Read long ago, so this invocation reads it again first.
+    let app = secret_app(store.clone(), TimeDelta::hours(1));
+    store.slow(std::time::Duration::from_secs(30));
+    let request = post(BODY, Signing::TestKey);
+    let mut context = merge_deprovision_samples::lambda_context("slow-secret", "merge-deprovision");
+    context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_millis(1500))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let started = std::time::Instant::now();
+    let answered = answer(&app, &request.with_lambda_context(context));
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1500),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        answered.json()["decision"],
+        "terminated",
+        "the cached key verifies"
+    );
+    let records = answered.records();
+    let warning = records
+        .iter()
+        .find(|r| r["message"] == SECRET_REFRESH_FAILED_MESSAGE)
+        .expect("the read that ran out of time is reported");
+    assert_eq!(warning["error"], "TimedOut");
+}
+
+#[test]
+fn the_in_memory_secret_store_prints_no_value() {
+    let store = MemorySecrets::with(ID, "SENTINEL-KEY-debug-91f0");
+    let printed = format!("{store:?}");
+    assert!(printed.contains(ID));
+    assert!(!printed.contains("SENTINEL"), "{printed}");
+}

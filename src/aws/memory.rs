@@ -394,11 +394,23 @@ impl Ledger for MemoryLedger {
 }
 
 /// An in-memory secret store that counts its reads, with faults that can be injected.
-#[derive(Debug, Default)]
+/// It holds keys, so its `Debug` names the secrets, never their values.
+#[derive(Default)]
 pub struct MemorySecrets {
     values: Mutex<BTreeMap<String, String>>,
     reads: std::sync::atomic::AtomicUsize,
     failing: Mutex<Option<crate::aws::secrets::SecretError>>,
+    delay: Mutex<Option<Duration>>,
+}
+
+impl std::fmt::Debug for MemorySecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = locked(&self.values).keys().cloned().collect();
+        f.debug_struct("MemorySecrets")
+            .field("ids", &ids)
+            .field("reads", &self.reads())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemorySecrets {
@@ -421,6 +433,11 @@ impl MemorySecrets {
         if let Ok(mut failing) = self.failing.lock() {
             *failing = error;
         }
+    }
+
+    /// Makes every read take `delay` before it answers.
+    pub fn slow(&self, delay: Duration) {
+        *locked(&self.delay) = Some(delay);
     }
 
     /// How many reads were made.
@@ -447,6 +464,10 @@ impl crate::aws::secrets::SecretSource for MemorySecrets {
                 .and_then(|values| values.get(id).cloned())
                 .ok_or_else(|| SecretError::new("ResourceNotFoundException")),
         };
-        Box::pin(std::future::ready(result))
+        let delay = *locked(&self.delay);
+        Box::pin(async move {
+            pace(delay, 0).await;
+            result
+        })
     }
 }

@@ -148,6 +148,15 @@ pub enum Keys {
 }
 
 impl Keys {
+    /// The keys held now, without reading anything: what a request verifies with when
+    /// the invocation has no time left to read the secret again.
+    pub fn cached(&self) -> Arc<Verifier> {
+        match self {
+            Keys::Fixed(verifier) => verifier.clone(),
+            Keys::Secret(ring) => ring.verifier(),
+        }
+    }
+
     /// The keys to verify with now: read again first if they have aged.
     pub async fn current(&self, now: DateTime<Utc>) -> (Arc<Verifier>, Option<Refresh>) {
         match self {

@@ -1,6 +1,8 @@
-//! A stand-in for EventBridge Scheduler's HTTP API on loopback, for measuring the
-//! function while it schedules: every read finds nothing, every create and update
-//! succeeds. It keeps no state, so any number of deliveries can be replayed.
+//! A stand-in for the AWS APIs the function calls, on loopback, for measuring it with the
+//! ledger and timers on: DynamoDB (its JSON API: every `GetItem` finds nothing, every
+//! `PutItem` succeeds) and EventBridge Scheduler (its REST API: every read finds nothing,
+//! every create, update and delete succeeds). It keeps no state, so any number of
+//! deliveries can be replayed, each for an employee seen for the first time.
 
 #![allow(dead_code)]
 
@@ -16,14 +18,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
 
 /// The running stand-in.
-pub struct FakeScheduler {
+pub struct FakeAws {
     address: SocketAddr,
     calls: Arc<AtomicU64>,
 }
 
-impl FakeScheduler {
+impl FakeAws {
     /// Starts on a free loopback port.
-    pub async fn start() -> FakeScheduler {
+    pub async fn start() -> FakeAws {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -41,7 +43,7 @@ impl FakeScheduler {
                 });
             }
         });
-        FakeScheduler { address, calls }
+        FakeAws { address, calls }
     }
 
     /// The endpoint URL to give the SDK.
@@ -61,22 +63,33 @@ async fn answer(
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
     calls.fetch_add(1, Ordering::Relaxed);
     let method = request.method().clone();
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .map(str::to_owned);
     request.into_body().collect().await?;
-    let (status, kind, body) = match method {
-        Method::GET => (
+    let (status, content_type, kind, body) = match (method, target.as_deref()) {
+        // DynamoDB: an empty answer is "no item" for GetItem and success for PutItem.
+        (_, Some(target)) if target.starts_with("DynamoDB_20120810.") => {
+            (StatusCode::OK, "application/x-amz-json-1.0", None, "{}")
+        }
+        (Method::GET, _) => (
             StatusCode::NOT_FOUND,
+            "application/json",
             Some("ResourceNotFoundException"),
             r#"{"Message":"Schedule not found"}"#,
         ),
         _ => (
             StatusCode::OK,
+            "application/json",
             None,
             r#"{"ScheduleArn":"arn:aws:scheduler:eu-west-1:123456789012:schedule/g/n"}"#,
         ),
     };
     let mut response = Response::builder()
         .status(status)
-        .header("content-type", "application/json");
+        .header("content-type", content_type);
     if let Some(kind) = kind {
         response = response.header("x-amzn-errortype", kind);
     }
