@@ -4,19 +4,23 @@
 //! The handler runs with the employee ledger and timers on, over in-memory twins of
 //! DynamoDB and EventBridge Scheduler, so the output shows what the ledger did with each
 //! delivery: a repeated `terminated` delivery is recognised, and the timer of the
-//! scheduled sample terminates the employee when it fires.
+//! scheduled sample terminates the employee when it fires. The replay fires it at its
+//! time: the timer samples are answered as of their `effective_at`, the others now.
 //!
 //! `cargo run --example replay-events [-- --verbose]`. Each request gets a Lambda
-//! invocation context and the runtime's span, as in Lambda. The policy variables are
-//! read from the environment, as the function reads them, and printed first; the
-//! manifest expects the defaults. `--verbose` also prints each log record and metrics
+//! invocation context and the runtime's span, as in Lambda. The policy variables
+//! (`TERMINATION_OFFSET_HOURS`, `INACTIVE_WITHOUT_DATE`, `MAX_BODY_BYTES`) are read from
+//! the environment, as the function reads them, and printed first; the manifest expects
+//! the defaults. No other variable is read: the key is the local test key, and the
+//! ledger and timers are the twins. `--verbose` also prints each log record and metrics
 //! line (`AWS_LAMBDA_LOG_FORMAT=JSON` makes the records the JSON objects CloudWatch
 //! receives). Exits non-zero if any answer differs.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lambda_http::RequestExt;
 use lambda_http::lambda_runtime::layers::trace::request_span;
 use merge_deprovision::aws::memory::{MemoryLedger, MemorySchedules};
+use merge_deprovision::domain::dates::parse_hr_date;
 use merge_deprovision::lambda::config::{
     Config, INACTIVE_WITHOUT_DATE_VAR, MAX_BODY_BYTES_VAR, SIGNATURE_KEY_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
@@ -27,22 +31,41 @@ use merge_deprovision_samples::{
     LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest, ready,
 };
 use serde_json::Value;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The variables the replay reads from the environment.
+const POLICY_VARS: [&str; 3] = [
+    TERMINATION_OFFSET_HOURS_VAR,
+    INACTIVE_WITHOUT_DATE_VAR,
+    MAX_BODY_BYTES_VAR,
+];
+
+const USAGE: &str = "usage: cargo run --example replay-events [-- --verbose]";
+
 fn main() -> ExitCode {
-    let verbose = std::env::args()
-        .skip(1)
-        .any(|a| a == "--verbose" || a == "-v");
+    let mut verbose = false;
+    for argument in std::env::args().skip(1) {
+        match argument.as_str() {
+            "--verbose" | "-v" => verbose = true,
+            _ => {
+                eprintln!("replay-events: unknown argument `{argument}`\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if verbose {
         logging::init();
     }
     let config = match Config::from_lookup(|name| {
         if name == SIGNATURE_KEY_VAR {
             Some(LOCAL_TEST_KEY.to_owned())
-        } else {
+        } else if POLICY_VARS.contains(&name) {
             std::env::var(name).ok()
+        } else {
+            None
         }
     }) {
         Ok(config) => config,
@@ -51,9 +74,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match replay(&config, verbose) {
+    let mut out = std::io::stdout().lock();
+    match replay(&config, verbose, &mut out) {
         Ok(0) => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
+        // Piped into `head`: the reader has what it wanted.
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("replay-events: {error}");
             ExitCode::FAILURE
@@ -61,14 +93,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// The policy in force, and where each value came from.
-fn print_policy(config: &Config) {
+/// The policy in force, and where each value came from. An empty variable counts as
+/// unset, as the function reads it.
+fn print_policy(config: &Config, out: &mut impl Write) -> std::io::Result<()> {
     let origin = |var: &str| match std::env::var(var) {
-        Ok(_) => "from the environment",
-        Err(_) => "default",
+        Ok(value) if !value.trim().is_empty() => "from the environment",
+        _ => "default",
     };
     let hours = config.policy.effective_offset.num_hours();
-    println!("policy in force (the manifest expects the defaults):");
+    writeln!(out, "policy in force (the manifest expects the defaults):")?;
     for (var, value) in [
         (TERMINATION_OFFSET_HOURS_VAR, hours.to_string()),
         (
@@ -77,15 +110,35 @@ fn print_policy(config: &Config) {
         ),
         (MAX_BODY_BYTES_VAR, config.max_body_bytes.to_string()),
     ] {
-        println!("  {var}={value} ({})", origin(var));
+        writeln!(out, "  {var}={value} ({})", origin(var))?;
     }
-    println!();
+    writeln!(out)
 }
 
-/// Replays every sample, printing one line each and a summary; returns the failures.
-fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
-    print_policy(config);
-    println!("ledger and timers: in memory (DynamoDB and EventBridge Scheduler twins)\n");
+/// When an event is answered: a timer at its time (Scheduler fires it then), anything
+/// else now.
+fn answered_at(event: &str, timer: bool) -> DateTime<Utc> {
+    let effective_at = serde_json::from_str::<Value>(event)
+        .ok()
+        .and_then(|v| v["effective_at"].as_str().and_then(parse_hr_date));
+    match effective_at {
+        Some(at) if timer => at + chrono::TimeDelta::seconds(20),
+        _ => Utc::now(),
+    }
+}
+
+/// Replays every sample, printing one line each and what the ledger holds at the end;
+/// returns the failures.
+fn replay(
+    config: &Config,
+    verbose: bool,
+    out: &mut impl Write,
+) -> Result<usize, lambda_http::Error> {
+    print_policy(config, out)?;
+    writeln!(
+        out,
+        "ledger and timers: in memory (DynamoDB and EventBridge Scheduler twins)\n"
+    )?;
     let ledger = Arc::new(MemoryLedger::new());
     let schedules = Arc::new(MemorySchedules::new());
     let effects = Effects {
@@ -100,10 +153,11 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let entries = read_manifest(&std::fs::read_to_string(dir.join(MANIFEST_FILE))?)?;
     let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
-    println!(
+    writeln!(
+        out,
         "{:<width$}  {:>6}  {:<18}  {:<10}  {:<44}  result",
         "event", "status", "answer", "ledger", "reasons"
-    );
+    )?;
 
     let mut failures = 0;
     for (n, entry) in entries.iter().enumerate() {
@@ -119,10 +173,11 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
                 schedules.fire(&name);
             }
         }
+        let now = answered_at(&event, entry.needs_ledger);
         let request = lambda_http::request::from_str(&event)?.with_lambda_context(context);
-        let answered = span.in_scope(|| ready(http::answer_event(&app, &request, Utc::now())))?;
+        let answered = span.in_scope(|| ready(http::answer_event(&app, &request, now)))?;
         if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
-            println!("{metrics}");
+            writeln!(out, "{metrics}")?;
         }
         let status = answered.response.status().as_u16();
         let body = String::from_utf8_lossy(answered.response.body().as_ref()).into_owned();
@@ -137,25 +192,45 @@ fn replay(config: &Config, verbose: bool) -> Result<usize, lambda_http::Error> {
                 names.join(",")
             })
             .unwrap_or_default();
-        println!(
+        writeln!(
+            out,
             "{:<width$}  {status:>6}  {:<18}  {:<10}  {:<44}  {}",
             entry.file,
             text("decision").or(text("error")).unwrap_or_default(),
             text("ledger").unwrap_or_else(|| "-".to_owned()),
             reasons,
             if check.is_ok() { "ok" } else { "FAIL" }
-        );
+        )?;
         if let Err(difference) = check {
             failures += 1;
-            println!("  {difference}");
+            writeln!(out, "  {difference}")?;
         }
     }
-    println!(
-        "\nledger: {} employees, {} moved into terminated (each announced once); {} timers pending",
+    writeln!(
+        out,
+        "\nwhat the ledger holds: {} employees, {} terminations, each announced once; {} \
+         timers pending",
         ledger.entries().len(),
         ledger.moves_into_terminated(),
         schedules.schedules().len()
-    );
-    println!("{} passed, {failures} failed", entries.len() - failures);
+    )?;
+    for entry in ledger.entries().values() {
+        writeln!(
+            out,
+            "  {:<38}  {:<12}  terminated_at {:<22}  announced {}",
+            entry.key.employee_id,
+            entry.decision.as_str(),
+            entry
+                .terminated_at
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_else(|| "-".into()),
+            entry.announced
+        )?;
+    }
+    writeln!(
+        out,
+        "{} passed, {failures} failed",
+        entries.len() - failures
+    )?;
     Ok(failures)
 }

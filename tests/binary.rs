@@ -154,6 +154,9 @@ async fn one_warm_process_answers_every_sample_event_and_logs_one_record_each() 
 #[tokio::test]
 async fn without_a_signature_key_the_binary_reports_an_init_error_and_exits() {
     let (init_error, stdout) = refused_start(&[JSON_LOGS]).await;
+    // Shown with --nocapture: the README points here to see the sentence.
+    println!("init error posted to the Runtime API: {}", init_error.body);
+    println!("what the function logged:\n{stdout}");
     assert_eq!(init_error.error_type, "Runtime.InitError");
     let body: Value = serde_json::from_str(&init_error.body).unwrap();
     assert_eq!(body["errorType"], "Runtime.InitError");

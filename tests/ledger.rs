@@ -429,7 +429,7 @@ fn a_ledger_outage_is_a_503_with_one_error_record_and_the_next_delivery_is_serve
 #[test]
 fn a_termination_whose_write_landed_but_whose_answer_was_lost_is_still_announced() {
     let l = ledger_app();
-    l.ledger.lose_answers(1);
+    l.ledger.lose_answers([LedgerError::Unreachable]);
     let answered = answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
     assert_eq!(answered.status, 200, "read back: it landed");
     assert_eq!(record(&answered)["message"], TERMINATED_MESSAGE);
@@ -497,6 +497,75 @@ fn a_retried_firing_announces_the_move_its_first_invocation_did_not() {
 }
 
 #[test]
+fn a_move_whose_sdk_retry_meets_its_own_condition_is_still_announced() {
+    let l = ledger_app();
+    // The first attempt commits and its answer is lost; the SDK's retry then finds the
+    // revision it expected gone.
+    l.ledger.lose_answers([LedgerError::ConditionFailed]);
+    let answered = answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
+    assert_eq!(record(&answered)["message"], TERMINATED_MESSAGE);
+    assert!(l.ledger.entries()[&key()].announced);
+
+    let l = ledger_app();
+    answer(&l.app, &scheduled("2099-06-30", "2026-11-26T04:00:00Z"));
+    let name = l.schedules.schedules().into_keys().next().unwrap();
+    let input = serde_json::to_string(&l.schedules.fire(&name).unwrap()).unwrap();
+    l.ledger.lose_answers([LedgerError::ConditionFailed]);
+    let (fired, logs) = fire_input(&l, &input);
+    assert_eq!(fired.unwrap()["decision"], "terminated");
+    assert_eq!(warn_terminated(&logs), 1);
+}
+
+#[test]
+fn two_copies_of_one_delivery_at_once_announce_it_once() {
+    for seed in 1..=50u64 {
+        let l = ledger_app();
+        l.ledger.interleave(seed);
+        let copies = vec![
+            terminated("2026-11-26T05:00:00Z"),
+            terminated("2026-11-26T05:00:00Z"),
+        ];
+        let (statuses, logs) = concurrently(&l, copies);
+        assert_eq!(statuses, [200, 200]);
+        assert_eq!(warn_terminated(&logs), 1, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_removal_carrying_the_stored_or_an_older_version_still_terminates() {
+    for removed_at in ["2026-11-26T05:00:00Z", "2026-11-26T01:00:00Z"] {
+        let l = ledger_app();
+        answer(&l.app, &active("2026-11-26T05:00:00Z"));
+        let removal = employee_delivery("Employee.removed", json!({"modified_at": removed_at}));
+        let removed = answer(&l.app, &removal);
+        assert_eq!(
+            record(&removed)["message"],
+            TERMINATED_MESSAGE,
+            "{removed_at}"
+        );
+        assert_eq!(l.ledger.entries()[&key()].decision, Decision::Terminated);
+    }
+}
+
+#[test]
+fn a_replay_after_the_date_came_terminates_the_scheduled_employee_as_the_timer_would() {
+    let l = ledger_app();
+    let first = scheduled("2026-11-27T11:00:00Z", "2026-11-26T04:00:00Z");
+    let a_day_earlier = now() - chrono::TimeDelta::days(1);
+    let (answered, _) = capture_logs(true, || ready(answer_event(&l.app, &first, a_day_earlier)));
+    assert_eq!(answered.unwrap().response.status(), 200);
+    assert_eq!(l.ledger.entries()[&key()].decision, Decision::Scheduled);
+    // Decided at the tests' now, the date has come: the same delivery now terminates.
+    let replay = answer(
+        &l.app,
+        &scheduled("2026-11-27T11:00:00Z", "2026-11-26T04:00:00Z"),
+    );
+    assert_eq!(replay.json()["decision"], "terminated");
+    assert_eq!(record(&replay)["message"], TERMINATED_MESSAGE);
+    assert!(l.schedules.schedules().is_empty(), "its timer is gone");
+}
+
+#[test]
 fn a_write_that_did_not_land_is_a_503_and_its_retry_is_announced() {
     let l = ledger_app();
     l.ledger.script([None, Some(LedgerError::Unreachable)]);
@@ -513,7 +582,7 @@ fn a_firing_during_a_ledger_outage_fails_the_invocation_for_a_retry() {
     l.ledger.fail_next([LedgerError::Unreachable]);
     let (failed, logs) = fire(&l);
     assert!(
-        matches!(failed, Err(FiredError::Unsettled(_))),
+        matches!(failed, Err(FiredError::Unsettled { .. })),
         "{failed:?}"
     );
     let record: Value = serde_json::from_str(logs.lines().next().unwrap()).unwrap();
@@ -626,14 +695,16 @@ fn concurrently(l: &LedgerApp, requests: Vec<lambda_http::Request>) -> (Vec<u16>
 
 #[test]
 fn twenty_concurrent_deliveries_for_one_employee_end_with_the_newest_and_one_timer() {
-    for seed in 1..=5u64 {
+    for seed in 1..=30u64 {
         let l = ledger_app();
         l.ledger.interleave(seed);
         l.schedules.interleave(seed * 7);
-        let requests: Vec<_> = (0..20)
+        // The newest delivery is scheduled, active or terminated, by the seed.
+        let kind = |i: u64| (i + seed) % 3;
+        let requests: Vec<_> = (0..20u64)
             .map(|i| {
                 let modified_at = format!("2026-11-26T{:02}:00:00Z", i);
-                match i % 3 {
+                match kind(i) {
                     0 => scheduled(&format!("2099-{:02}-01", 1 + i % 12), &modified_at),
                     1 => active(&modified_at),
                     _ => terminated(&modified_at),
@@ -649,9 +720,75 @@ fn twenty_concurrent_deliveries_for_one_employee_end_with_the_newest_and_one_tim
             Some("2026-11-26T19:00:00+00:00".to_owned()),
             "seed {seed}: the newest wins"
         );
-        assert_eq!(entry.decision, Decision::Active);
-        assert!(l.schedules.schedules().is_empty(), "seed {seed}: no timer");
+        let timers = l.schedules.schedules();
+        match kind(19) {
+            0 => {
+                assert_eq!(entry.decision, Decision::Scheduled);
+                assert_eq!(timers.len(), 1, "seed {seed}: its timer");
+                let timer = timers.values().next().unwrap();
+                assert_eq!(timer.expression, "at(2099-08-01T00:00:00)");
+                assert_eq!(
+                    timer.document.modified_at.as_deref(),
+                    Some("2026-11-26T19:00:00Z"),
+                    "seed {seed}: the timer is the newest version's"
+                );
+            }
+            1 => {
+                assert_eq!(entry.decision, Decision::Active);
+                assert!(timers.is_empty(), "seed {seed}: no timer");
+            }
+            _ => {
+                assert_eq!(entry.decision, Decision::Terminated);
+                assert!(timers.is_empty(), "seed {seed}: no timer");
+            }
+        }
         assert_eq!(warn_terminated(&logs), l.ledger.moves_into_terminated());
+    }
+}
+
+#[test]
+fn an_outdated_firing_racing_a_newer_delivery_leaves_the_newest_timer_or_none() {
+    for seed in 1..=100u64 {
+        for newest in ["earlier", "rehire"] {
+            let l = ledger_app();
+            answer(&l.app, &scheduled("2099-06-30", "2026-11-26T04:00:00Z"));
+            let old = l
+                .schedules
+                .schedules()
+                .into_values()
+                .next()
+                .unwrap()
+                .document;
+            answer(&l.app, &scheduled("2099-08-31", "2026-11-26T05:00:00Z"));
+            l.ledger.interleave(seed);
+            l.schedules.interleave(seed.wrapping_mul(7919));
+            let delivery = match newest {
+                "earlier" => scheduled("2099-07-15", "2026-11-26T06:00:00Z"),
+                _ => active("2026-11-26T06:00:00Z"),
+            };
+            let fired = fired_event(&serde_json::to_string(&old).unwrap());
+            let app = &l.app;
+            let (answers, _) = capture_logs(true, || {
+                ready(join_all(
+                    [&delivery, &fired]
+                        .into_iter()
+                        .map(|request| answer_event(app, request, now())),
+                ))
+            });
+            assert!(answers.iter().all(Result::is_ok), "seed {seed}");
+            let timers = l.schedules.schedules();
+            match newest {
+                "earlier" => {
+                    assert_eq!(timers.len(), 1, "seed {seed}");
+                    let timer = timers.values().next().unwrap();
+                    assert_eq!(
+                        timer.expression, "at(2099-07-15T00:00:00)",
+                        "seed {seed}: the newest date"
+                    );
+                }
+                _ => assert!(timers.is_empty(), "seed {seed}: no timer after a rehire"),
+            }
+        }
     }
 }
 
@@ -706,6 +843,8 @@ fn delivery(version: &Version, hour: Option<u32>) -> lambda_http::Request {
 #[derive(Debug, Clone)]
 enum Step {
     Deliver(Vec<usize>),
+    /// Deliveries and the current timer's firing, at once.
+    DeliverWhileFiring(Vec<usize>),
     FireCurrent,
     FireFirst,
 }
@@ -728,7 +867,8 @@ fn plan() -> impl proptest::strategy::Strategy<Value = Plan> {
     proptest::collection::vec((version, hour), 1..=6).prop_flat_map(|versions| {
         let n = versions.len();
         let step = prop_oneof![
-            6 => proptest::collection::vec(0..n, 1..=3).prop_map(Step::Deliver),
+            5 => proptest::collection::vec(0..n, 1..=3).prop_map(Step::Deliver),
+            2 => proptest::collection::vec(0..n, 1..=2).prop_map(Step::DeliverWhileFiring),
             1 => Just(Step::FireCurrent),
             1 => Just(Step::FireFirst),
         ];
@@ -762,6 +902,24 @@ proptest::proptest! {
                     let requests = indices.iter().map(|&i| delivery(&versions[i].0, versions[i].1)).collect();
                     let (statuses, step_logs) = concurrently(&l, requests);
                     proptest::prop_assert!(statuses.iter().all(|s| *s == 200), "{:?}", statuses);
+                    logs.push_str(&step_logs);
+                    delivered.extend(indices.iter().copied());
+                }
+                Step::DeliverWhileFiring(indices) => {
+                    let mut requests: Vec<lambda_http::Request> = indices.iter().map(|&i| delivery(&versions[i].0, versions[i].1)).collect();
+                    if let Some(name) = l.schedules.schedules().into_keys().next() {
+                        let input = serde_json::to_string(&l.schedules.fire(&name).unwrap()).unwrap();
+                        requests.push(fired_event(&input));
+                        fired_current = true;
+                    }
+                    let app = &l.app;
+                    let (answers, step_logs) = capture_logs(true, || {
+                        ready(join_all(requests.iter().map(|request| answer_event(app, request, now()))))
+                    });
+                    for answered in &answers {
+                        let status = answered.as_ref().map(|a| a.response.status().as_u16());
+                        proptest::prop_assert!(matches!(status, Ok(200)), "{:?}", status.err());
+                    }
                     logs.push_str(&step_logs);
                     delivered.extend(indices.iter().copied());
                 }

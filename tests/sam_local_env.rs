@@ -93,7 +93,10 @@ async fn the_environment_sam_local_invoke_resolves_starts_the_function_and_answe
         if entry.needs_ledger {
             // Log-only, a timer cannot be checked: the invocation fails, naming why.
             let Reply::Error(error) = reply else {
-                panic!("{}: a timer without the ledger must fail: {reply:?}", entry.file);
+                panic!(
+                    "{}: a timer without the ledger must fail: {reply:?}",
+                    entry.file
+                );
             };
             assert!(error.contains("EMPLOYEE_LEDGER_TABLE"), "{error}");
             continue;

@@ -222,6 +222,12 @@ fn every_kind_of_record() -> Kinds {
         &answer(&l.app, &scheduled),
         false,
     );
+    add(
+        &mut kinds,
+        "a replay of a scheduled decision",
+        &answer(&l.app, &scheduled),
+        false,
+    );
     let unreadable = change("ACTIVE", json!("soon"), "2026-11-26T08:00:00Z");
     add(
         &mut kinds,
@@ -307,14 +313,22 @@ fn the_subscription_selects_each_termination_once_and_nothing_else() {
 fn with_scheduled_records_the_subscription_adds_the_scheduled_decisions_only() {
     let (terminations, with_scheduled) = filters();
     for (name, record, moves) in every_kind_of_record() {
+        // A scheduled record that changed the ledger; not a replay of one.
         let scheduled = record["decision"] == "scheduled"
-            && record["message"] == "employee termination scheduled";
+            && record["message"] == "employee termination scheduled"
+            && ["created", "moved", "updated"].contains(&record["ledger"].as_str().unwrap_or("-"));
         assert_eq!(
             with_scheduled.matches(&record),
             moves || scheduled,
             "{name}: {record}"
         );
         assert!(!terminations.matches(&record) || moves, "{name}");
+        if name == "a replay of a scheduled decision" {
+            assert!(
+                !with_scheduled.matches(&record),
+                "a replay is not sent again"
+            );
+        }
     }
 }
 

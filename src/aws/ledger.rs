@@ -95,6 +95,9 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
     item.insert("updated_at".into(), s(to_rfc3339(entry.updated_at)));
     item.insert("revision".into(), n(entry.revision));
     item.insert("announced".into(), AttributeValue::Bool(entry.announced));
+    if !entry.written_by.is_empty() {
+        item.insert("written_by".into(), s(&entry.written_by));
+    }
     let dates = [
         ("termination_date", entry.termination_date),
         ("effective_at", entry.effective_at),
@@ -184,6 +187,7 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
             None => true,
             Some(value) => *value.as_bool().ok()?,
         },
+        written_by: text("written_by").unwrap_or_default(),
     })
 }
 

@@ -265,7 +265,7 @@ pub struct MemoryLedger {
     entries: Mutex<BTreeMap<EmployeeKey, Entry>>,
     writes: Mutex<Vec<Write>>,
     calls: Mutex<Calls<LedgerError>>,
-    lost_answers: Mutex<usize>,
+    lost_answers: Mutex<Vec<LedgerError>>,
 }
 
 impl MemoryLedger {
@@ -319,10 +319,12 @@ impl MemoryLedger {
         locked(&self.calls).jitter = Some(seed | 1);
     }
 
-    /// Makes the next `count` writes land but answer [`LedgerError::Unreachable`], as
-    /// when the connection drops after DynamoDB committed the write.
-    pub fn lose_answers(&self, count: usize) {
-        *locked(&self.lost_answers) = count;
+    /// Makes the next writes land but answer `errors`, one each, as DynamoDB does when
+    /// the connection drops after it committed a write ([`LedgerError::Unreachable`]), or
+    /// when the SDK's own retry of a committed write meets the condition the first
+    /// attempt changed ([`LedgerError::ConditionFailed`]).
+    pub fn lose_answers(&self, errors: impl IntoIterator<Item = LedgerError>) {
+        locked(&self.lost_answers).extend(errors);
     }
 
     /// Stores `entry` directly, as if written earlier.
@@ -384,11 +386,11 @@ impl Ledger for MemoryLedger {
                 after: entry.decision,
             });
             let mut lost = locked(&self.lost_answers);
-            if *lost > 0 {
-                *lost -= 1;
-                return Err(LedgerError::Unreachable);
+            if lost.is_empty() {
+                Ok(())
+            } else {
+                Err(lost.remove(0))
             }
-            Ok(())
         })
     }
 }
@@ -469,5 +471,52 @@ impl crate::aws::secrets::SecretSource for MemorySecrets {
             pace(delay, 0).await;
             result
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ledger::{Identity, Observation, Source, transition};
+    use chrono::TimeZone;
+
+    fn entry(hour: u32) -> Entry {
+        let at = |h| Utc.with_ymd_and_hms(2026, 11, 26, h, 0, 0).unwrap();
+        let observation = Observation {
+            key: EmployeeKey::new(Some("a"), "e"),
+            decision: Decision::Active,
+            reasons: String::new(),
+            termination_date: None,
+            effective_at: None,
+            version: Some(at(hour)),
+            removal: false,
+            identity: Identity::default(),
+            source: Source::Webhook,
+            delivery_id: None,
+        };
+        transition(None, &observation, at(12)).write.unwrap()
+    }
+
+    #[test]
+    fn the_ledger_twin_refuses_a_write_over_a_newer_version_even_at_the_right_revision() {
+        let stored = entry(5);
+        let older = entry(3);
+        assert!(!condition_holds(
+            Some(&stored),
+            &older,
+            Some(stored.revision)
+        ));
+        assert!(condition_holds(
+            Some(&stored),
+            &entry(6),
+            Some(stored.revision)
+        ));
+        assert!(!condition_holds(
+            Some(&stored),
+            &entry(6),
+            Some(stored.revision + 1)
+        ));
+        assert!(!condition_holds(Some(&stored), &entry(6), None));
+        assert!(condition_holds(None, &entry(6), None));
     }
 }

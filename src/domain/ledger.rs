@@ -156,6 +156,10 @@ pub struct Entry {
     /// termination whose record was lost is announced later (see [`announcement_due`]).
     /// Always true for other decisions: nothing is owed.
     pub announced: bool,
+    /// Which write this is: unique to the invocation that made it, so that reading an
+    /// entry back tells this invocation's write from an identical one made by another
+    /// (two copies of one delivery at once plan the same entry).
+    pub written_by: String,
 }
 
 /// What a delivery (or a sweep) says about an employee, ready to compare with the ledger.
@@ -293,11 +297,13 @@ const VERSION_STEP: TimeDelta = TimeDelta::microseconds(1);
 /// Plans what an observation does to the stored entry at `now`.
 ///
 /// Ordering: a readable `modified_at` is the version, and only a newer one changes the
-/// entry; the same one is a replay. Without one:
-/// - `Employee.removed` is ordered when it arrives (now, or just after what is stored if
-///   that is later), so it cancels anything pending and no older delivery undoes it;
-/// - anything else sorts before every version: it is recorded only for an employee the
-///   ledger has never seen.
+/// entry; the same one is a replay, except that a `scheduled` entry whose date has come
+/// moves into `terminated` on it, as its timer would. Two exceptions:
+/// - `Employee.removed` ends employment whatever its version: unless the employee is
+///   already terminated, it is ordered when it arrives (now, or just after what is stored
+///   if that is later), so it cancels anything pending and no older delivery undoes it;
+/// - anything else without a version sorts before every version: it is recorded only
+///   for an employee the ledger has never seen.
 pub fn transition(
     stored: Option<&Entry>,
     incoming: &Observation,
@@ -310,18 +316,24 @@ pub fn transition(
             change: Change::Created,
         };
     };
-    let version = match incoming.version {
-        Some(version) if Some(version) > stored.version => version,
-        Some(version) if Some(version) == stored.version => return unchanged(),
-        Some(_) => return stale(),
-        None if incoming.removal && stored.decision != Decision::Terminated => {
-            match stored.version {
-                Some(v) if v >= now => v + VERSION_STEP,
-                _ => now,
-            }
+    let newer = incoming.version.filter(|v| Some(*v) > stored.version);
+    let version = match (newer, incoming.version) {
+        (Some(version), _) => version,
+        _ if incoming.removal && stored.decision != Decision::Terminated => match stored.version {
+            Some(v) if v >= now => v + VERSION_STEP,
+            _ => now,
+        },
+        // The same data, decided after its date: the timer's move, made by the delivery.
+        (None, Some(version))
+            if Some(version) == stored.version
+                && stored.decision == Decision::Scheduled
+                && incoming.decision == Decision::Terminated =>
+        {
+            version
         }
-        None if incoming.removal => return unchanged(),
-        None => return stale(),
+        (None, Some(version)) if Some(version) == stored.version => return unchanged(),
+        _ if incoming.removal => return unchanged(),
+        _ => return stale(),
     };
     let keeps_termination = incoming.decision == Decision::Undetermined
         && matches!(stored.decision, Decision::Scheduled | Decision::Terminated);
@@ -397,6 +409,7 @@ fn new_entry(incoming: &Observation, version: Option<DateTime<Utc>>, now: DateTi
         identity: incoming.identity.clone(),
         revision: 1,
         announced: incoming.decision != Decision::Terminated,
+        written_by: String::new(),
     }
 }
 
@@ -435,29 +448,11 @@ pub fn fire(stored: Option<&Entry>, timer: &Timer, now: DateTime<Utc>) -> Transi
         write: None,
         change: Change::Outdated,
     };
+    if let Some(legacy) = &timer.legacy {
+        return fire_legacy(stored, timer, legacy, now).unwrap_or(outdated);
+    }
     let Some(stored) = stored else {
-        let Some(legacy) = &timer.legacy else {
-            return outdated;
-        };
-        return Transition {
-            write: Some(Entry {
-                key: timer.key.clone(),
-                decision: Decision::Terminated,
-                reasons: TIMER_REASONS.to_owned(),
-                termination_date: legacy.termination_date,
-                effective_at: Some(timer.effective_at),
-                version: timer.version,
-                changed_by: Source::Schedule,
-                delivery_id: None,
-                first_seen: now,
-                updated_at: now,
-                terminated_at: Some(now),
-                identity: legacy.identity.clone(),
-                revision: 1,
-                announced: false,
-            }),
-            change: Change::Created,
-        };
+        return outdated;
     };
     if stored.decision != Decision::Scheduled || stored.version != timer.version {
         return outdated;
@@ -474,6 +469,46 @@ pub fn fire(stored: Option<&Entry>, timer: &Timer, now: DateTime<Utc>) -> Transi
             ..stored.clone()
         }),
         change: Change::Moved(Decision::Scheduled),
+    }
+}
+
+/// A termination schedule set before the ledger existed fires: it is what a delivery of
+/// its version said, that the employee is terminated from now, and it is ordered like
+/// one, so the first deliveries after an upgrade (an older retry, an unreadable date)
+/// cannot cancel it. `None` when the ledger holds something newer.
+fn fire_legacy(
+    stored: Option<&Entry>,
+    timer: &Timer,
+    legacy: &Legacy,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
+    let observation = Observation {
+        key: timer.key.clone(),
+        decision: Decision::Terminated,
+        reasons: TIMER_REASONS.to_owned(),
+        termination_date: legacy.termination_date,
+        effective_at: Some(timer.effective_at),
+        version: timer.version,
+        removal: false,
+        identity: legacy.identity.clone(),
+        source: Source::Schedule,
+        delivery_id: None,
+    };
+    // An unreadable date never cancels a pending termination, whichever came first.
+    if let Some(stored) = stored
+        && stored.decision == Decision::Undetermined
+        && stored.version >= timer.version
+    {
+        let newer = Observation {
+            version: stored.version.map(|v| v + VERSION_STEP),
+            ..observation
+        };
+        return Some(transition(Some(stored), &newer, now));
+    }
+    let planned = transition(stored, &observation, now);
+    match planned.change {
+        Change::Stale | Change::Unchanged => None,
+        _ => Some(planned),
     }
 }
 
@@ -642,6 +677,58 @@ mod tests {
     }
 
     #[test]
+    fn a_removal_whatever_its_version_terminates_an_employee_who_is_not_terminated() {
+        let active = stored(Decision::Active, Some(at(3)));
+        for version in [Some(at(3)), Some(at(1))] {
+            let removal = Observation {
+                removal: true,
+                ..observed(Decision::Terminated, version)
+            };
+            let removed = transition(Some(&active), &removal, now());
+            assert_eq!(
+                removed.change,
+                Change::Moved(Decision::Active),
+                "{version:?}"
+            );
+            let entry = removed.write.unwrap();
+            assert!(entry.version > active.version);
+            let late = transition(
+                Some(&entry),
+                &observed(Decision::Active, Some(at(4))),
+                now(),
+            );
+            assert_eq!(
+                late.change,
+                Change::Stale,
+                "an older delivery cannot undo it"
+            );
+        }
+    }
+
+    #[test]
+    fn a_replay_deciding_terminated_after_the_date_moves_a_scheduled_entry_on_its_version() {
+        let pending = stored(Decision::Scheduled, Some(at(2)));
+        let replay = transition(
+            Some(&pending),
+            &observed(Decision::Terminated, Some(at(2))),
+            now(),
+        );
+        assert_eq!(replay.change, Change::Moved(Decision::Scheduled));
+        assert_eq!(replay.write.unwrap().version, Some(at(2)));
+        let active = stored(Decision::Active, Some(at(2)));
+        let other = transition(
+            Some(&active),
+            &observed(Decision::Terminated, Some(at(2))),
+            now(),
+        );
+        assert_eq!(
+            other.change,
+            Change::Unchanged,
+            "a policy change is no move"
+        );
+    }
+
+    #[test]
     fn a_bare_removal_is_ordered_after_a_version_from_a_fast_clock() {
         let ahead = stored(Decision::Active, Some(now() + TimeDelta::hours(1)));
         let removal = Observation {
@@ -727,6 +814,28 @@ mod tests {
             fire(None, &timer_for(&pending), now()).change,
             Change::Outdated
         );
+    }
+
+    #[test]
+    fn a_timer_from_before_the_ledger_outlives_an_older_retry_and_an_unreadable_date() {
+        let timer = Timer {
+            key: EmployeeKey::new(Some("account"), "employee"),
+            version: Some(at(2)),
+            effective_at: now(),
+            legacy: Some(Legacy {
+                identity: Identity::default(),
+                termination_date: None,
+            }),
+        };
+        let older = stored(Decision::Active, Some(at(1)));
+        let fired = fire(Some(&older), &timer, now());
+        assert_eq!(fired.change, Change::Moved(Decision::Active));
+        let unreadable = stored(Decision::Undetermined, Some(at(3)));
+        let fired = fire(Some(&unreadable), &timer, now());
+        assert_eq!(fired.change, Change::Moved(Decision::Undetermined));
+        assert_eq!(fired.write.unwrap().decision, Decision::Terminated);
+        let rehired = stored(Decision::Active, Some(at(3)));
+        assert_eq!(fire(Some(&rehired), &timer, now()).change, Change::Outdated);
     }
 
     #[test]

@@ -19,10 +19,10 @@ use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
 use crate::lambda::keys::{KeyRing, Keys, Refresh};
 use crate::lambda::metrics::{InvocationMetrics, Properties, ScheduleEvent, emf_line};
 use crate::lambda::record::{
-    ALREADY_TERMINATED_MESSAGE, EXPIRY_MESSAGE, LEDGER_FAILED_MESSAGE, RequestFacts,
-    SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE, Severity, TERMINATED_MESSAGE, TIMER_OUTDATED_MESSAGE,
-    TIMER_REFUSED_MESSAGE, decision_message, log_decision, log_fired_no_op, log_outcome,
-    log_rejection, log_secret_refresh_failure, log_timer_failure, log_unknown_event,
+    ALREADY_TERMINATED_MESSAGE, EXPIRY_MESSAGE, LEDGER_FAILED_MESSAGE, REPLAY_MESSAGE,
+    RequestFacts, SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE, Severity, TERMINATED_MESSAGE,
+    TIMER_OUTDATED_MESSAGE, TIMER_REFUSED_MESSAGE, decision_message, log_decision, log_fired_no_op,
+    log_outcome, log_rejection, log_secret_refresh_failure, log_timer_failure, log_unknown_event,
 };
 use crate::lambda::settle::{Effects, Settled, TimerOutcome, Timers, Unsettled};
 use chrono::{DateTime, Utc};
@@ -173,8 +173,13 @@ pub enum FiredError {
     #[error("a timer fired but EMPLOYEE_LEDGER_TABLE is not set")]
     NoLedger,
     /// The ledger or Scheduler could not be reached in time.
-    #[error("the timer could not be settled: {0}")]
-    Unsettled(&'static str),
+    #[error("the timer could not be settled: {kind}")]
+    Unsettled {
+        /// The failure's kind, as records name it.
+        kind: &'static str,
+        /// The invocation's metrics line: no answer carries it.
+        metrics: Option<String>,
+    },
     /// The answer could not be serialised.
     #[error("the answer could not be serialised")]
     Serialise(#[from] serde_json::Error),
@@ -183,7 +188,21 @@ pub enum FiredError {
 /// The function's handler: answers one function URL request, or one event Scheduler
 /// fired, at the current time, and writes its metrics line to stdout.
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error> {
-    let answered = answer_event(app, &request, Utc::now()).await?;
+    let answered = match answer_event(app, &request, Utc::now()).await {
+        Ok(answered) => answered,
+        Err(error) => {
+            // A failed firing still counts its failure.
+            if let Some(fired) = error.downcast_ref::<FiredError>()
+                && let FiredError::Unsettled {
+                    metrics: Some(line),
+                    ..
+                } = fired
+            {
+                write_metrics(line);
+            }
+            return Err(error);
+        }
+    };
     if let Some(metrics) = &answered.metrics {
         write_metrics(metrics);
     }
@@ -463,10 +482,16 @@ async fn mark(app: &App, settled: &Settled, budget: &Budget, now: DateTime<Utc>)
 /// repeat of a known termination, or an older delivery, says so at INFO; anything else
 /// speaks as its decision does.
 fn ledger_message(decided: &Decided, settled: &Settled) -> (Severity, &'static str) {
+    let holds = settled.entry.as_ref().map(|e| e.decision);
     match settled.change() {
         Change::Stale => (Severity::Info, STALE_MESSAGE),
-        _ if decided.verdict.decision == Decision::Terminated => {
+        _ if decided.verdict.decision == Decision::Terminated
+            && holds == Some(Decision::Terminated) =>
+        {
             (Severity::Info, ALREADY_TERMINATED_MESSAGE)
+        }
+        Change::Unchanged if holds != Some(decided.verdict.decision) => {
+            (Severity::Info, REPLAY_MESSAGE)
         }
         _ => decision_message(decided),
     }
@@ -577,13 +602,13 @@ pub async fn respond_to_fired(
                 ledger_failure: matches!(failure, Unsettled::Ledger(_)),
                 ..base_metrics(&facts)
             };
-            // The invocation fails, so no answer carries the line: write it here.
-            if let Ok(response) = json_response(StatusCode::SERVICE_UNAVAILABLE, &())
-                && let Some(line) = finish(app, &facts, response, &metrics, now).metrics
-            {
-                write_metrics(&line);
-            }
-            return Err(FiredError::Unsettled(failure.kind()));
+            let metrics = json_response(StatusCode::SERVICE_UNAVAILABLE, &())
+                .ok()
+                .and_then(|response| finish(app, &facts, response, &metrics, now).metrics);
+            return Err(FiredError::Unsettled {
+                kind: failure.kind(),
+                metrics,
+            });
         }
     };
     let terminated_at = settled
@@ -594,19 +619,20 @@ pub async fn respond_to_fired(
     facts.ledger = Some(settled.change().as_str());
     facts.ledger_decision = settled.entry.as_ref().map(|e| e.decision.as_str());
     facts.terminated_at = terminated_at.as_deref();
-    let decision = if settled.entered_terminated() {
-        Decision::Terminated.as_str()
-    } else {
-        "outdated"
-    };
-    let body = serde_json::json!({"decision": decision, "ledger": settled.change().as_str()});
-    let response = json_response(StatusCode::OK, &body)?;
     // A retry of a firing whose first invocation made the move but died before its
     // record finds the same version terminated and unannounced: it announces.
     let owed = |entry: &Entry| {
         entry.version == timer.version && announcement_due(entry, now, grace(&budget))
     };
     let announce = settled.entered_terminated() || settled.entry.as_ref().is_some_and(owed);
+    let body = if announce {
+        serde_json::json!({"decision": Decision::Terminated.as_str(),
+            "reasons": [Reason::TerminationDateReached.as_str()],
+            "ledger": settled.change().as_str()})
+    } else {
+        serde_json::json!({"decision": "outdated", "reasons": [], "ledger": settled.change().as_str()})
+    };
+    let response = json_response(StatusCode::OK, &body)?;
     match (&settled.entry, announce) {
         (Some(entry), true) => {
             let decided = fired_decided(entry, now);

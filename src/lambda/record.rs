@@ -50,6 +50,9 @@ pub const LEDGER_FAILED_MESSAGE: &str =
 /// Message of the INFO record for a terminated delivery of an employee the ledger
 /// already holds as terminated: a retry, a replay or a later change. Nothing new to act on.
 pub const ALREADY_TERMINATED_MESSAGE: &str = "employee already terminated: nothing new to revoke";
+/// Message of the INFO record for a delivery of the version the ledger holds that decides
+/// otherwise (a policy changed since): the ledger keeps what it has.
+pub const REPLAY_MESSAGE: &str = "delivery already recorded: the ledger keeps its decision";
 /// Message of the INFO record for a delivery older than what the ledger holds.
 pub const STALE_MESSAGE: &str = "delivery older than the ledger: nothing changed";
 /// Message of the INFO record for a timer that no longer matches the ledger.

@@ -26,6 +26,27 @@ use crate::lambda::budget::Budget;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+/// A token no other write carries: this process, and a count of its writes. Lambda runs
+/// one invocation at a time per process, and a process id is not reused while its
+/// process lives.
+fn write_token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let count = WRITES.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{}-{}-{count}",
+        std::process::id(),
+        started().timestamp_micros()
+    )
+}
+
+/// When this process first wrote, so that a process id reused by another process, later,
+/// gives other tokens.
+fn started() -> DateTime<Utc> {
+    static STARTED: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(Utc::now)
+}
+
 /// Attempts at a compare-and-swap write before the delivery is answered 503. Each lost
 /// race means another invocation's write landed, so with N deliveries for one employee
 /// at once every one lands within N attempts; the invocation's budget bounds the time.
@@ -136,8 +157,11 @@ impl Settled {
 
     /// True when the entry stands `scheduled` without a timer this invocation could
     /// confirm: a retry (which sets the timer again) is worth asking for.
+    /// Only an invocation that wrote the entry asks: a replay that found the timer call
+    /// failing changed nothing, and its record says so.
     pub fn needs_retry(&self) -> bool {
         self.timer_error.as_ref().is_some_and(|e| !e.is_permanent())
+            && self.transition.write.is_some()
             && self
                 .entry
                 .as_ref()
@@ -173,8 +197,10 @@ impl Effects {
     }
 
     /// Writes `entry` against `expected`. When the answer is lost (a timeout, no
-    /// connection), the write may still have landed: read it back before calling it a
-    /// failure, so that a committed termination is announced, not silently kept.
+    /// connection), the write may still have landed; and when the SDK retried a write
+    /// whose first attempt landed, the retry meets the condition that attempt changed.
+    /// Either way, read it back before calling it a failure or a lost race, so that a
+    /// committed termination is announced by the invocation that made it.
     async fn put(
         &self,
         entry: &Entry,
@@ -186,12 +212,12 @@ impl Effects {
             .await
             .unwrap_or(Err(LedgerError::TimedOut));
         match written {
-            Err(LedgerError::TimedOut | LedgerError::Unreachable) => {
-                match self.get(&entry.key, budget).await {
-                    Ok(Some(stored)) if stored == *entry => Ok(()),
-                    _ => written,
-                }
-            }
+            Err(
+                LedgerError::TimedOut | LedgerError::Unreachable | LedgerError::ConditionFailed,
+            ) => match self.get(&entry.key, budget).await {
+                Ok(Some(stored)) if stored == *entry => Ok(()),
+                _ => written,
+            },
             other => other,
         }
     }
@@ -241,7 +267,10 @@ impl Effects {
         let mut touched = false;
         for attempt in 1..=WRITE_ATTEMPTS {
             let stored = self.get(key, budget).await.map_err(Unsettled::Ledger)?;
-            let planned = plan(stored.as_ref());
+            let mut planned = plan(stored.as_ref());
+            if let Some(write) = planned.write.as_mut() {
+                write.written_by = write_token();
+            }
             let Some(write) = &planned.write else {
                 return Ok(settled(stored, planned, timer, touched));
             };
@@ -303,10 +332,9 @@ impl Effects {
     pub async fn mark_announced(&self, entry: &Entry, budget: &Budget, now: DateTime<Utc>) -> bool {
         // The entry as this invocation left it is almost always still the stored one:
         // one write; only if another invocation wrote meanwhile, read and plan.
-        match self
-            .put(&announced(entry, now), Some(entry.revision), budget)
-            .await
-        {
+        let mut marked = announced(entry, now);
+        marked.written_by = write_token();
+        match self.put(&marked, Some(entry.revision), budget).await {
             Ok(()) => return true,
             Err(LedgerError::ConditionFailed) => {}
             Err(_) => return false,
@@ -395,21 +423,28 @@ impl Effects {
         let mut settled = self
             .write_planned(&timer.key, plan, None, budget, now)
             .await?;
+        let Some((timers, target)) = self.timers.as_ref().zip(target) else {
+            return Ok(settled);
+        };
         let rearm = settled.change() == Change::Outdated
             && settled
                 .entry
                 .as_ref()
                 .is_some_and(|e| e.decision == Decision::Scheduled);
-        if let (true, Some(timers), Some(target)) = (rearm, self.timers.as_ref(), target) {
-            let plan = settled
-                .entry
-                .as_ref()
-                .map_or(TimerPlan::None, |e| timer_for(e, now));
-            match self.arm(timers, &plan, target, budget).await {
-                Some(Ok(change)) => settled.timer = settled.timer.and(change),
-                Some(Err(error)) => return Err(Unsettled::Timer(error)),
-                None => {}
+        if rearm {
+            // Set it as the entry stands, then read the entry again: a delivery writing
+            // meanwhile may have set or deleted the timer before this call landed.
+            self.align(timers, target, &mut settled, true, budget, now)
+                .await;
+            if let Some(error) = settled.timer_error.clone() {
+                return Err(Unsettled::Timer(error));
             }
+        } else if settled.transition.write.is_some() {
+            // Scheduler deleted the schedule as it fired, but a delivery racing this
+            // firing may have set it again: delete what the terminated entry no longer
+            // needs. The move stands whatever this call answers.
+            self.align(timers, target, &mut settled, true, budget, now)
+                .await;
         }
         Ok(settled)
     }
