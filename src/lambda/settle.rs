@@ -33,8 +33,9 @@ fn write_token() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static WRITES: AtomicU64 = AtomicU64::new(0);
     let count = WRITES.fetch_add(1, Ordering::Relaxed);
+    // Fixed width, so that an item's size (and its cost) does not depend on it.
     format!(
-        "{}-{}-{count}",
+        "{:08x}-{:016x}-{count:016x}",
         std::process::id(),
         started().timestamp_micros()
     )
