@@ -221,6 +221,28 @@ fn the_service_name_is_constrained_to_what_the_function_accepts() {
 }
 
 #[test]
+fn the_key_refresh_age_takes_the_range_the_function_accepts() {
+    let template = template();
+    let parameter = &template["Parameters"]["SignatureKeyRefreshSeconds"];
+    assert_eq!(parameter["MinValue"].as_f64(), Some(0.0));
+    assert_eq!(parameter["MaxValue"].as_f64(), Some(86_400.0));
+    for value in ["0", "300", "86400"] {
+        assert!(template_accepts(parameter, value), "{value}");
+        assert!(
+            function_reads("SIGNATURE_KEY_REFRESH_SECONDS", value).is_ok(),
+            "{value}"
+        );
+    }
+    for value in ["-1", "86401"] {
+        assert!(!template_accepts(parameter, value), "{value}");
+        assert!(
+            function_reads("SIGNATURE_KEY_REFRESH_SECONDS", value).is_err(),
+            "{value}"
+        );
+    }
+}
+
+#[test]
 fn the_pattern_matcher_reads_the_syntax_the_template_uses() {
     use pattern::full_match;
     assert!(full_match("^[a-c]{1,2}$", "ab"));
