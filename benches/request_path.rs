@@ -17,7 +17,7 @@ use merge_deprovision::lambda::http::respond;
 use merge_deprovision::lambda::logging::{LogSettings, subscriber};
 use merge_deprovision::lambda::record::{RequestFacts, log_outcome};
 use merge_deprovision_samples::{
-    LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, function_url_event, ready,
+    LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, finished, function_url_event,
 };
 use serde_json::{Value, json};
 use std::convert::Infallible;
@@ -101,7 +101,7 @@ fn full_path(app: &App, event: &[u8]) -> Vec<u8> {
         Ok::<Response<Body>, Infallible>(answered.response)
     });
     let mut adapter = Adapter::from(handler);
-    let response = ready(adapter.call(LambdaEvent::new(request, Context::default()))).unwrap();
+    let response = finished(adapter.call(LambdaEvent::new(request, Context::default()))).unwrap();
     serde_json::to_vec(&response).unwrap()
 }
 

@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use merge_deprovision::lambda::config::{Config, SIGNATURE_KEY_VAR};
 use merge_deprovision::lambda::http::{refuse_unreadable, respond};
 use merge_deprovision::lambda::logging::{LogSettings, subscriber};
-use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event, ready};
+use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event, finished};
 use merge_deprovision::lambda::http::App;
 use std::sync::OnceLock;
 
@@ -46,7 +46,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn check(request: &lambda_http::Request) {
-    let answered = ready(respond(app(), request, now())).expect("responses serialise");
+    let answered = finished(respond(app(), request, now())).expect("responses serialise");
     let status = answered.response.status().as_u16();
     assert!(status < 500, "status {status}");
     let metrics: serde_json::Value = serde_json::from_str(answered.metrics.as_deref().expect("a metrics line")).expect("the metrics line is JSON");

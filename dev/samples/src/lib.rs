@@ -574,14 +574,31 @@ pub fn sample_now() -> chrono::DateTime<chrono::Utc> {
         .unwrap()
 }
 
+/// Polls a future that never waits, once, with no runtime: the handler with the ledger
+/// off, which arms no timer and makes no call. What the request-path bench and the fuzzer
+/// measure, with nothing of the harness in it (in Lambda the runtime loop is already
+/// running). Panics if the future waits, which would be the caller's mistake.
+pub fn finished<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the future waited: use `ready`"),
+    }
+}
+
 /// Runs a future to its end on a single-threaded runtime with a clock, as the function's
 /// own: every outside call is bounded by the invocation's budget, which needs timers.
+/// One runtime per thread, made once, as the function makes one per process: so that
+/// what the benches and the fuzzer time is the request, not the runtime's start.
 pub fn ready<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a single-threaded runtime starts")
-        .block_on(future)
+    thread_local! {
+        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a single-threaded runtime starts");
+    }
+    RUNTIME.with(|runtime| runtime.block_on(future))
 }
 
 /// A Lambda invocation context as the runtime builds one for a 128 MB function: the
