@@ -478,7 +478,7 @@ impl crate::aws::secrets::SecretSource for MemorySecrets {
 mod tests {
     use super::*;
     use crate::domain::ledger::{Identity, Observation, Source, transition};
-    use chrono::TimeZone;
+    use chrono::{Datelike, TimeZone};
 
     fn entry(hour: u32) -> Entry {
         let at = |h| Utc.with_ymd_and_hms(2026, 11, 26, h, 0, 0).unwrap();
@@ -495,6 +495,80 @@ mod tests {
             delivery_id: None,
         };
         transition(None, &observation, at(12)).write.unwrap()
+    }
+
+    fn timer(name: &str, at: DateTime<Utc>, effective_at: &str) -> Desired {
+        Desired {
+            name: name.to_owned(),
+            at,
+            document: TimerDocument {
+                kind: crate::domain::schedule::TIMER_KIND.to_owned(),
+                version: 1,
+                linked_account_id: None,
+                employee_id: "e".to_owned(),
+                modified_at: None,
+                effective_at: effective_at.to_owned(),
+            },
+        }
+    }
+
+    fn target() -> ScheduleTarget {
+        ScheduleTarget {
+            function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:f".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            dead_letter_arn: None,
+        }
+    }
+
+    #[test]
+    fn the_scheduler_twin_validates_as_the_service_and_updates_or_deletes_only_what_exists() {
+        let schedules = MemorySchedules::new();
+        let at = Utc.with_ymd_and_hms(2099, 6, 30, 0, 0, 0).unwrap();
+        let ok = timer("term-1", at, "2099-06-30T00:00:00Z");
+        let run = |f: BoxFuture<'_, Result<(), SchedulerError>>| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap()
+                .block_on(f)
+        };
+        assert_eq!(
+            run(schedules.update(&ok, &target())),
+            Err(SchedulerError::NotFound)
+        );
+        assert_eq!(
+            run(schedules.delete("term-1")),
+            Err(SchedulerError::NotFound)
+        );
+        assert_eq!(run(schedules.create(&ok, &target())), Ok(()));
+        assert_eq!(
+            run(schedules.create(&ok, &target())),
+            Err(SchedulerError::Conflict)
+        );
+        let bad_name = timer("has space", at, "2099-06-30T00:00:00Z");
+        assert_eq!(
+            run(schedules.create(&bad_name, &target())),
+            Err(SchedulerError::Invalid)
+        );
+        let past_9999 = timer("term-2", at.with_year(10_000).unwrap(), "x");
+        assert_eq!(
+            run(schedules.create(&past_9999, &target())),
+            Err(SchedulerError::Invalid),
+            "a five-digit year is no at() expression"
+        );
+        let too_long = timer("term-3", at, &"x".repeat(MAX_INPUT_CHARS));
+        assert_eq!(
+            run(schedules.create(&too_long, &target())),
+            Err(SchedulerError::Invalid)
+        );
+        let mut no_arn = target();
+        no_arn.role_arn = "notanarn".into();
+        assert_eq!(
+            run(schedules.update(&ok, &no_arn)),
+            Err(SchedulerError::Invalid)
+        );
+        assert_eq!(run(schedules.delete("term-1")), Ok(()));
+        assert!(schedules.schedules().is_empty());
     }
 
     #[test]
