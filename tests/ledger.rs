@@ -268,8 +268,12 @@ fn a_bare_removal_cancels_a_pending_termination_and_an_older_delivery_cannot_und
     let removed = answer(&l.app, &removal);
     assert_eq!(record(&removed)["message"], TERMINATED_MESSAGE);
     assert!(l.schedules.schedules().is_empty());
-    let late = answer(&l.app, &scheduled("2099-06-30", "2026-11-26T08:00:00Z"));
-    assert_eq!(record(&late)["message"], STALE_MESSAGE);
+    let late = answer(&l.app, &scheduled("2099-06-30", "2026-11-26T04:00:00Z"));
+    assert_eq!(
+        record(&late)["message"],
+        STALE_MESSAGE,
+        "the pending one, retried"
+    );
     assert!(l.schedules.schedules().is_empty());
 }
 
@@ -453,7 +457,7 @@ fn owed_termination(l: &LedgerApp, ago: chrono::TimeDelta) {
     answer(&written.app, &terminated("2026-11-26T05:00:00Z"));
     let mut entry = written.ledger.entries()[&key()].clone();
     entry.announced = false;
-    entry.updated_at = now() - ago;
+    entry.terminated_at = Some(now() - ago);
     l.ledger.insert(entry);
 }
 
@@ -467,6 +471,64 @@ fn a_termination_whose_record_was_lost_is_announced_by_the_next_terminated_deliv
     assert!(l.ledger.entries()[&key()].announced);
     let again = answer(&l.app, &terminated("2026-11-26T05:00:00Z"));
     assert_eq!(record(&again)["message"], ALREADY_TERMINATED_MESSAGE);
+}
+
+#[test]
+fn an_owed_record_is_announced_by_a_newer_terminated_delivery_too() {
+    let l = ledger_app();
+    owed_termination(&l, chrono::TimeDelta::minutes(5));
+    let newer = answer(&l.app, &terminated("2026-11-26T09:00:00Z"));
+    assert_eq!(record(&newer)["message"], TERMINATED_MESSAGE);
+    assert!(l.ledger.entries()[&key()].announced);
+}
+
+#[test]
+fn two_deliveries_finding_one_owed_record_at_once_write_it_once() {
+    for seed in 1..=50u64 {
+        let l = ledger_app();
+        owed_termination(&l, chrono::TimeDelta::minutes(5));
+        l.ledger.interleave(seed);
+        let (statuses, logs) = concurrently(
+            &l,
+            vec![
+                terminated("2026-11-26T05:00:00Z"),
+                terminated("2026-11-26T05:00:00Z"),
+            ],
+        );
+        assert_eq!(statuses, [200, 200]);
+        assert_eq!(warn_terminated(&logs), 1, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_move_of_an_employee_with_an_empty_field_is_announced_when_its_answer_is_lost() {
+    let l = ledger_app();
+    l.ledger.lose_answers([LedgerError::ConditionFailed]);
+    let delivery = employee_delivery(
+        "Employee.changed",
+        json!({"employment_status": "INACTIVE", "termination_date": "2026-11-20",
+               "modified_at": "2026-11-26T05:00:00Z", "username": ""}),
+    );
+    let answered = answer(&l.app, &delivery);
+    assert_eq!(record(&answered)["message"], TERMINATED_MESSAGE);
+    assert!(l.ledger.entries()[&key()].announced);
+}
+
+#[test]
+fn a_write_whose_answer_outlasts_the_budget_is_read_back_in_time_and_announced() {
+    let l = ledger_app();
+    l.ledger.slow_answers(Duration::from_secs(30));
+    let request = terminated("2026-11-26T05:00:00Z");
+    let mut context = request.lambda_context();
+    context.deadline = (std::time::SystemTime::now() + Duration::from_millis(2500))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let started = Instant::now();
+    let answered = answer(&l.app, &request.with_lambda_context(context));
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    assert_eq!(answered.status, 200, "read back: it landed");
+    assert_eq!(record(&answered)["message"], TERMINATED_MESSAGE);
 }
 
 #[test]
@@ -488,7 +550,7 @@ fn a_retried_firing_announces_the_move_its_first_invocation_did_not() {
     assert_eq!(first.unwrap()["decision"], "terminated");
     let mut entry = l.ledger.entries()[&key()].clone();
     entry.announced = false;
-    entry.updated_at = now() - chrono::TimeDelta::minutes(1);
+    entry.terminated_at = Some(now() - chrono::TimeDelta::minutes(1));
     l.ledger.insert(entry);
     let (retried, logs) = fire_input(&l, &input);
     assert!(retried.is_ok());
@@ -532,19 +594,32 @@ fn two_copies_of_one_delivery_at_once_announce_it_once() {
 }
 
 #[test]
-fn a_removal_carrying_the_stored_or_an_older_version_still_terminates() {
-    for removed_at in ["2026-11-26T05:00:00Z", "2026-11-26T01:00:00Z"] {
-        let l = ledger_app();
-        answer(&l.app, &active("2026-11-26T05:00:00Z"));
-        let removal = employee_delivery("Employee.removed", json!({"modified_at": removed_at}));
-        let removed = answer(&l.app, &removal);
-        assert_eq!(
-            record(&removed)["message"],
-            TERMINATED_MESSAGE,
-            "{removed_at}"
-        );
-        assert_eq!(l.ledger.entries()[&key()].decision, Decision::Terminated);
-    }
+fn a_removal_carrying_the_stored_version_still_terminates() {
+    let l = ledger_app();
+    answer(&l.app, &active("2026-11-26T05:00:00Z"));
+    let removal = employee_delivery(
+        "Employee.removed",
+        json!({"modified_at": "2026-11-26T05:00:00Z"}),
+    );
+    let removed = answer(&l.app, &removal);
+    assert_eq!(record(&removed)["message"], TERMINATED_MESSAGE);
+    assert_eq!(l.ledger.entries()[&key()].decision, Decision::Terminated);
+}
+
+#[test]
+fn a_late_retry_of_a_removal_after_the_employee_was_added_again_revokes_nobody() {
+    let l = ledger_app();
+    let removal = employee_delivery(
+        "Employee.removed",
+        json!({"modified_at": "2026-11-26T05:00:00Z"}),
+    );
+    l.ledger.fail_next([LedgerError::Unreachable]);
+    assert_eq!(answer(&l.app, &removal).status, 503);
+    answer(&l.app, &active("2026-11-26T10:00:00Z"));
+    let retry = answer(&l.app, &removal);
+    assert_eq!(record(&retry)["message"], STALE_MESSAGE);
+    assert_eq!(warn_terminated(&retry.logs), 0);
+    assert_eq!(l.ledger.entries()[&key()].decision, Decision::Active);
 }
 
 #[test]

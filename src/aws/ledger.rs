@@ -135,13 +135,24 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
     item
 }
 
+/// A date as [`to_item`] wrote it. RFC 3339 has four-digit years; a date past 9999 (a
+/// termination on 9999-12-31 with a positive offset) is written with chrono's signed
+/// five-digit year, read back here.
+fn stored_date(text: &str) -> Option<DateTime<Utc>> {
+    parse_hr_date(text).or_else(|| {
+        chrono::NaiveDateTime::parse_from_str(text.strip_suffix('Z')?, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .map(|naive| naive.and_utc())
+    })
+}
+
 /// The entry a stored item holds; `None` for an item this function did not write.
 pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     let date = |name: &str| -> Option<Option<DateTime<Utc>>> {
         match item.get(name) {
             None => Some(None),
-            Some(value) => value.as_s().ok().and_then(|t| parse_hr_date(t)).map(Some),
+            Some(value) => value.as_s().ok().and_then(|t| stored_date(t)).map(Some),
         }
     };
     let version = match item.get("version_us") {
@@ -341,6 +352,17 @@ mod tests {
             "empty fields are not stored"
         );
         let mut expected = entry.clone();
+        expected.identity.username = None;
+        assert_eq!(from_item(&item), Some(expected));
+    }
+
+    #[test]
+    fn a_termination_past_the_year_9999_survives_the_round_trip() {
+        let mut far = entry();
+        far.effective_at = Some(Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap());
+        far.termination_date = Some(Utc.with_ymd_and_hms(9_999, 12, 31, 0, 0, 0).unwrap());
+        let item = to_item(&far);
+        let mut expected = far.clone();
         expected.identity.username = None;
         assert_eq!(from_item(&item), Some(expected));
     }

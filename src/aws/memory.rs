@@ -266,6 +266,7 @@ pub struct MemoryLedger {
     writes: Mutex<Vec<Write>>,
     calls: Mutex<Calls<LedgerError>>,
     lost_answers: Mutex<Vec<LedgerError>>,
+    slow_answers: Mutex<Option<Duration>>,
 }
 
 impl MemoryLedger {
@@ -327,6 +328,12 @@ impl MemoryLedger {
         locked(&self.lost_answers).extend(errors);
     }
 
+    /// Makes every write land at once but answer only after `delay`, as a commit whose
+    /// answer is slow to come back.
+    pub fn slow_answers(&self, delay: Duration) {
+        *locked(&self.slow_answers) = Some(delay);
+    }
+
     /// Stores `entry` directly, as if written earlier.
     pub fn insert(&self, entry: Entry) {
         locked(&self.entries).insert(entry.key.clone(), entry);
@@ -345,6 +352,29 @@ fn condition_holds(stored: Option<&Entry>, entry: &Entry, expected: Option<u64>)
                 }
         }
         _ => false,
+    }
+}
+
+impl MemoryLedger {
+    /// Writes `entry` if the condition holds, as DynamoDB commits a write.
+    fn commit(&self, entry: &Entry, expected: Option<u64>) -> Result<(), LedgerError> {
+        let mut entries = locked(&self.entries);
+        let stored = entries.get(&entry.key);
+        if !condition_holds(stored, entry, expected) {
+            return Err(LedgerError::ConditionFailed);
+        }
+        let before = stored.map(|s| s.decision);
+        // Stored as DynamoDB stores it: through the item, so that what reads back is
+        // what the real table would give.
+        let Some(item) = crate::aws::ledger::from_item(&crate::aws::ledger::to_item(entry)) else {
+            return Err(LedgerError::Rejected("ValidationException".into()));
+        };
+        entries.insert(entry.key.clone(), item);
+        locked(&self.writes).push(Write {
+            before,
+            after: entry.decision,
+        });
+        Ok(())
     }
 }
 
@@ -374,22 +404,16 @@ impl Ledger for MemoryLedger {
             if let Some(error) = failure {
                 return Err(error);
             }
-            let mut entries = locked(&self.entries);
-            let stored = entries.get(&entry.key);
-            if !condition_holds(stored, entry, expected) {
-                return Err(LedgerError::ConditionFailed);
-            }
-            let before = stored.map(|s| s.decision);
-            entries.insert(entry.key.clone(), entry.clone());
-            locked(&self.writes).push(Write {
-                before,
-                after: entry.decision,
-            });
-            let mut lost = locked(&self.lost_answers);
-            if lost.is_empty() {
-                Ok(())
-            } else {
-                Err(lost.remove(0))
+            self.commit(entry, expected)?;
+            let lost = {
+                let mut lost = locked(&self.lost_answers);
+                (!lost.is_empty()).then(|| lost.remove(0))
+            };
+            let slow = *locked(&self.slow_answers);
+            pace(slow, 0).await;
+            match lost {
+                Some(error) => Err(error),
+                None => Ok(()),
             }
         })
     }

@@ -206,6 +206,9 @@ impl Observation {
         let employee = &decided.employee;
         let account = &decided.linked_account;
         let employee_id = employee.id.as_deref().filter(|id| !id.is_empty())?;
+        // An empty field says nothing: it neither erases what the ledger knows nor is
+        // stored (DynamoDB would keep it, but the item leaves it out).
+        let field = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
         Some(Observation {
             key: EmployeeKey::new(account.id.as_deref(), employee_id),
             decision: decided.verdict.decision,
@@ -215,13 +218,13 @@ impl Observation {
             version: decided.version(),
             removal: decided.action == Action::Removed,
             identity: Identity {
-                remote_id: employee.remote_id.clone(),
-                employee_number: employee.employee_number.clone(),
-                work_email: employee.work_email.clone(),
-                username: employee.username.clone(),
-                display_full_name: employee.display_full_name.clone(),
-                integration: account.integration_slug.clone(),
-                end_user_organization_name: account.end_user_organization_name.clone(),
+                remote_id: field(&employee.remote_id),
+                employee_number: field(&employee.employee_number),
+                work_email: field(&employee.work_email),
+                username: field(&employee.username),
+                display_full_name: field(&employee.display_full_name),
+                integration: field(&account.integration_slug),
+                end_user_organization_name: field(&account.end_user_organization_name),
             },
             source: Source::Webhook,
             delivery_id: delivery_id.map(str::to_owned),
@@ -299,9 +302,10 @@ const VERSION_STEP: TimeDelta = TimeDelta::microseconds(1);
 /// Ordering: a readable `modified_at` is the version, and only a newer one changes the
 /// entry; the same one is a replay, except that a `scheduled` entry whose date has come
 /// moves into `terminated` on it, as its timer would. Two exceptions:
-/// - `Employee.removed` ends employment whatever its version: unless the employee is
-///   already terminated, it is ordered when it arrives (now, or just after what is stored
-///   if that is later), so it cancels anything pending and no older delivery undoes it;
+/// - `Employee.removed` with the stored version, or with none, ends employment: unless
+///   the employee is already terminated, it is ordered just after what is stored, so it
+///   cancels anything pending and no older delivery undoes it; an older removal is stale
+///   (the record may have been added again since);
 /// - anything else without a version sorts before every version: it is recorded only
 ///   for an employee the ledger has never seen.
 pub fn transition(
@@ -317,11 +321,17 @@ pub fn transition(
         };
     };
     let newer = incoming.version.filter(|v| Some(*v) > stored.version);
+    // A removal of the stored version, or of none, is the newest thing said: ordered just
+    // after what is stored. An older one is stale, like any older delivery: the record
+    // may have been added again since.
+    let removal_now = incoming.removal
+        && stored.decision != Decision::Terminated
+        && (incoming.version.is_none() || incoming.version == stored.version);
     let version = match (newer, incoming.version) {
         (Some(version), _) => version,
-        _ if incoming.removal && stored.decision != Decision::Terminated => match stored.version {
-            Some(v) if v >= now => v + VERSION_STEP,
-            _ => now,
+        _ if removal_now => match stored.version {
+            Some(v) => v + VERSION_STEP,
+            None => now,
         },
         // The same data, decided after its date: the timer's move, made by the delivery.
         (None, Some(version))
@@ -332,7 +342,7 @@ pub fn transition(
             version
         }
         (None, Some(version)) if Some(version) == stored.version => return unchanged(),
-        _ if incoming.removal => return unchanged(),
+        _ if incoming.removal && stored.decision == Decision::Terminated => return unchanged(),
         _ => return stale(),
     };
     let keeps_termination = incoming.decision == Decision::Undetermined
@@ -513,11 +523,15 @@ fn fire_legacy(
 }
 
 /// True when `entry` is a termination whose `terminated` record is owed and no
-/// invocation can still be writing it: the move is older than `grace` (longer than any
-/// invocation of the function runs). The invocation that makes a move announces it at
+/// invocation can still be writing it: the move (`terminated_at`, which later writes
+/// keep) is older than `grace`, longer than any invocation of the function runs. The invocation that makes a move announces it at
 /// once; this is for the one that wrote the move and died, or lost the answer, first.
 pub fn announcement_due(entry: &Entry, now: DateTime<Utc>, grace: TimeDelta) -> bool {
-    entry.decision == Decision::Terminated && !entry.announced && now - entry.updated_at >= grace
+    entry.decision == Decision::Terminated
+        && !entry.announced
+        && entry
+            .terminated_at
+            .is_some_and(|moved| now - moved >= grace)
 }
 
 /// The entry once its `terminated` record is written.
@@ -665,44 +679,50 @@ mod tests {
         let removed = transition(Some(&pending), &removal, now());
         assert_eq!(removed.change, Change::Moved(Decision::Scheduled));
         let entry = removed.write.unwrap();
-        assert_eq!(entry.version, Some(now()));
+        assert_eq!(entry.version, Some(at(2) + VERSION_STEP));
         let late = transition(
             Some(&entry),
-            &observed(Decision::Active, Some(at(5))),
+            &observed(Decision::Active, Some(at(2))),
             now(),
         );
-        assert_eq!(late.change, Change::Stale);
+        assert_eq!(late.change, Change::Stale, "the pending delivery, late");
         let again = transition(Some(&entry), &removal, now() + TimeDelta::hours(1));
         assert_eq!(again.change, Change::Unchanged, "a retry of the removal");
     }
 
     #[test]
-    fn a_removal_whatever_its_version_terminates_an_employee_who_is_not_terminated() {
+    fn a_removal_of_the_stored_version_terminates_and_an_older_one_is_stale() {
         let active = stored(Decision::Active, Some(at(3)));
-        for version in [Some(at(3)), Some(at(1))] {
-            let removal = Observation {
-                removal: true,
-                ..observed(Decision::Terminated, version)
-            };
-            let removed = transition(Some(&active), &removal, now());
-            assert_eq!(
-                removed.change,
-                Change::Moved(Decision::Active),
-                "{version:?}"
-            );
-            let entry = removed.write.unwrap();
-            assert!(entry.version > active.version);
-            let late = transition(
-                Some(&entry),
-                &observed(Decision::Active, Some(at(4))),
-                now(),
-            );
-            assert_eq!(
-                late.change,
-                Change::Stale,
-                "an older delivery cannot undo it"
-            );
-        }
+        let removal = |version| Observation {
+            removal: true,
+            ..observed(Decision::Terminated, version)
+        };
+        let removed = transition(Some(&active), &removal(Some(at(3))), now());
+        assert_eq!(removed.change, Change::Moved(Decision::Active));
+        let entry = removed.write.unwrap();
+        assert_eq!(entry.version, Some(at(3) + VERSION_STEP));
+        let late = transition(
+            Some(&entry),
+            &observed(Decision::Active, Some(at(3))),
+            now(),
+        );
+        assert_eq!(
+            late.change,
+            Change::Stale,
+            "an older delivery cannot undo it"
+        );
+        let later = transition(
+            Some(&entry),
+            &observed(Decision::Active, Some(at(4))),
+            now(),
+        );
+        assert_eq!(
+            later.change,
+            Change::Moved(Decision::Terminated),
+            "a re-add can"
+        );
+        let older = transition(Some(&active), &removal(Some(at(1))), now());
+        assert_eq!(older.change, Change::Stale, "added again since the removal");
     }
 
     #[test]

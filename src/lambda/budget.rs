@@ -60,6 +60,19 @@ impl Budget {
         self.until.saturating_duration_since(Instant::now())
     }
 
+    /// Runs `call`, or gives up `kept` before the budget runs out, so that what comes
+    /// after it still has that long.
+    pub async fn run_leaving<T>(
+        &self,
+        kept: Duration,
+        call: impl Future<Output = T>,
+    ) -> Result<T, Exhausted> {
+        let until = self.until.checked_sub(kept).unwrap_or(self.until);
+        tokio::time::timeout_at(until.max(Instant::now()), call)
+            .await
+            .map_err(|_| Exhausted)
+    }
+
     /// Runs `call`, or gives up when the budget runs out.
     pub async fn run<T>(&self, call: impl Future<Output = T>) -> Result<T, Exhausted> {
         tokio::time::timeout_at(self.until, call)

@@ -24,7 +24,7 @@ use crate::lambda::record::{
     TIMER_OUTDATED_MESSAGE, TIMER_REFUSED_MESSAGE, decision_message, log_decision, log_fired_no_op,
     log_outcome, log_rejection, log_secret_refresh_failure, log_timer_failure, log_unknown_event,
 };
-use crate::lambda::settle::{Effects, Settled, TimerOutcome, Timers, Unsettled};
+use crate::lambda::settle::{Effects, Marked, Settled, TimerOutcome, Timers, Unsettled};
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
@@ -379,15 +379,22 @@ pub async fn respond(
         .timer_error
         .as_ref()
         .is_some_and(SchedulerError::is_permanent);
-    // The move is announced by the invocation that made it; a termination whose record
-    // was lost (its writer died, or lost the ledger's answer) by the next terminated
-    // delivery once its writer can no longer be running.
-    let announce = settled.entered_terminated()
-        || (decided.verdict.decision == Decision::Terminated
-            && settled
-                .entry
-                .as_ref()
-                .is_some_and(|e| announcement_due(e, now, grace(&budget))));
+    // The move is announced by the invocation that made it, which then marks it; a
+    // termination whose record was lost (its writer died, or lost the ledger's answer)
+    // by the next terminated delivery once its writer can no longer be running, which
+    // claims it first, so that two finding it at once write it once.
+    let moved = settled.entered_terminated();
+    let owed = !moved
+        && decided.verdict.decision == Decision::Terminated
+        && settled
+            .own()
+            .is_some_and(|e| announcement_due(e, now, grace(&budget)));
+    let claimed = if owed {
+        mark(app, &settled, &budget, now).await
+    } else {
+        Marked::Elsewhere
+    };
+    let announce = moved || claimed == Marked::Claimed;
     let (severity, message) = if settled.needs_retry() {
         (Severity::Error, SCHEDULING_FAILED_MESSAGE)
     } else if refused
@@ -403,11 +410,15 @@ pub async fn respond(
         ledger_message(decided, &settled)
     };
     log_decision(severity, message, decided, &facts);
-    let marked = !announce || mark(app, &settled, &budget, now).await;
+    let marked = if moved {
+        mark(app, &settled, &budget, now).await
+    } else {
+        claimed
+    };
     let metrics = InvocationMetrics {
         schedule: schedule_event(&settled),
         termination: announce,
-        ledger_failure: !marked,
+        ledger_failure: marked == Marked::Failed,
         secret_refresh_failure: refresh_failed,
         ..decided_metrics(decided, &facts)
     };
@@ -474,11 +485,11 @@ fn grace(budget: &Budget) -> chrono::TimeDelta {
         + chrono::TimeDelta::seconds(1)
 }
 
-/// Marks the termination just announced; false if the ledger could not be written.
-async fn mark(app: &App, settled: &Settled, budget: &Budget, now: DateTime<Utc>) -> bool {
-    match (&app.effects, &settled.entry) {
+/// Marks the termination this invocation wrote or found as announced.
+async fn mark(app: &App, settled: &Settled, budget: &Budget, now: DateTime<Utc>) -> Marked {
+    match (&app.effects, settled.own()) {
         (Some(effects), Some(entry)) => effects.mark_announced(entry, budget, now).await,
-        _ => true,
+        _ => Marked::Elsewhere,
     }
 }
 
@@ -623,12 +634,19 @@ pub async fn respond_to_fired(
     facts.ledger = Some(settled.change().as_str());
     facts.ledger_decision = settled.entry.as_ref().map(|e| e.decision.as_str());
     facts.terminated_at = terminated_at.as_deref();
-    // A retry of a firing whose first invocation made the move but died before its
-    // record finds the same version terminated and unannounced: it announces.
-    let owed = |entry: &Entry| {
-        entry.version == timer.version && announcement_due(entry, now, grace(&budget))
+    // A firing finding a termination whose record was lost (the retry of one whose first
+    // invocation made the move and died) claims it, then announces it.
+    let moved = settled.entered_terminated();
+    let owed = !moved
+        && settled
+            .own()
+            .is_some_and(|e| announcement_due(e, now, grace(&budget)));
+    let claimed = if owed {
+        mark(app, &settled, &budget, now).await
+    } else {
+        Marked::Elsewhere
     };
-    let announce = settled.entered_terminated() || settled.entry.as_ref().is_some_and(owed);
+    let announce = moved || claimed == Marked::Claimed;
     let body = if announce {
         serde_json::json!({"decision": Decision::Terminated.as_str(),
             "reasons": [Reason::TerminationDateReached.as_str()],
@@ -637,15 +655,19 @@ pub async fn respond_to_fired(
         serde_json::json!({"decision": "outdated", "reasons": [], "ledger": settled.change().as_str()})
     };
     let response = json_response(StatusCode::OK, &body)?;
-    match (&settled.entry, announce) {
+    match (settled.own(), announce) {
         (Some(entry), true) => {
             let decided = fired_decided(entry, now);
             log_decision(Severity::Warn, TERMINATED_MESSAGE, &decided, &facts);
-            let marked = mark(app, &settled, &budget, now).await;
+            let marked = if moved {
+                mark(app, &settled, &budget, now).await
+            } else {
+                claimed
+            };
             let metrics = InvocationMetrics {
                 schedule: Some(ScheduleEvent::Fired),
                 termination: true,
-                ledger_failure: !marked,
+                ledger_failure: marked == Marked::Failed,
                 ..decided_metrics(&decided, &facts)
             };
             Ok(finish(app, &facts, response, &metrics, now))

@@ -48,6 +48,9 @@ fn started() -> DateTime<Utc> {
     *STARTED.get_or_init(Utc::now)
 }
 
+/// Kept back from a write's time for reading it back when its answer is lost.
+pub const READ_BACK_TIME: std::time::Duration = std::time::Duration::from_millis(400);
+
 /// Attempts at a compare-and-swap write before the delivery is answered 503. Each lost
 /// race means another invocation's write landed, so with N deliveries for one employee
 /// at once every one lands within N attempts; the invocation's budget bounds the time.
@@ -151,6 +154,12 @@ impl Settled {
         self.transition.enters_terminated(self.stored.as_ref())
     }
 
+    /// The entry as this invocation wrote or found it, before any other invocation's
+    /// write that aligning the timer may have seen since.
+    pub fn own(&self) -> Option<&Entry> {
+        self.transition.result(self.stored.as_ref())
+    }
+
     /// What the ledger did, as records name it.
     pub fn change(&self) -> Change {
         self.transition.change
@@ -168,6 +177,17 @@ impl Settled {
                 .as_ref()
                 .is_some_and(|e| e.decision == Decision::Scheduled)
     }
+}
+
+/// What marking a termination announced came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marked {
+    /// This invocation's write marked it.
+    Claimed,
+    /// Another invocation marked it first, or the entry moved on.
+    Elsewhere,
+    /// The ledger could not be written: the record stays owed.
+    Failed,
 }
 
 /// Why an invocation could not be settled. Nothing it needs to announce was written.
@@ -208,15 +228,23 @@ impl Effects {
         expected: Option<u64>,
         budget: &Budget,
     ) -> Result<(), LedgerError> {
+        // The write is given up early enough to leave time to read it back.
         let written = budget
-            .run(self.ledger.put(entry, expected))
+            .run_leaving(READ_BACK_TIME, self.ledger.put(entry, expected))
             .await
             .unwrap_or(Err(LedgerError::TimedOut));
         match written {
             Err(
                 LedgerError::TimedOut | LedgerError::Unreachable | LedgerError::ConditionFailed,
             ) => match self.get(&entry.key, budget).await {
-                Ok(Some(stored)) if stored == *entry => Ok(()),
+                // This write, by its revision and its token: an identical entry written
+                // by another invocation has another token.
+                Ok(Some(stored))
+                    if stored.revision == entry.revision
+                        && stored.written_by == entry.written_by =>
+                {
+                    Ok(())
+                }
                 _ => written,
             },
             other => other,
@@ -326,19 +354,24 @@ impl Effects {
         Ok(settled)
     }
 
-    /// Marks the termination of `entry` (as this invocation left it) as announced, once
-    /// its `terminated` record is written. Gives up quietly if the entry moved on meanwhile;
-    /// returns false if the ledger could not be written, so that the record is owed and
-    /// a later invocation writes it again (at least once, rather than never).
-    pub async fn mark_announced(&self, entry: &Entry, budget: &Budget, now: DateTime<Utc>) -> bool {
+    /// Marks the termination of `entry` (as this invocation left it) as announced.
+    /// [`Marked::Claimed`] when this write made the mark; [`Marked::Elsewhere`] when
+    /// another invocation marked it first or the entry moved on; [`Marked::Failed`] when
+    /// the ledger could not be written, so the record stays owed.
+    pub async fn mark_announced(
+        &self,
+        entry: &Entry,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Marked {
         // The entry as this invocation left it is almost always still the stored one:
         // one write; only if another invocation wrote meanwhile, read and plan.
         let mut marked = announced(entry, now);
         marked.written_by = write_token();
         match self.put(&marked, Some(entry.revision), budget).await {
-            Ok(()) => return true,
+            Ok(()) => return Marked::Claimed,
             Err(LedgerError::ConditionFailed) => {}
-            Err(_) => return false,
+            Err(_) => return Marked::Failed,
         }
         let (key, terminated_at) = (&entry.key, entry.terminated_at);
         let owed = |stored: Option<&Entry>| match stored {
@@ -357,9 +390,11 @@ impl Effects {
                 change: Change::Unchanged,
             },
         };
-        self.write_planned(key, owed, None, budget, now)
-            .await
-            .is_ok()
+        match self.write_planned(key, owed, None, budget, now).await {
+            Ok(settled) if settled.transition.write.is_some() => Marked::Claimed,
+            Ok(_) => Marked::Elsewhere,
+            Err(_) => Marked::Failed,
+        }
     }
 
     /// Brings the timer in line with the entry as it stands, then checks that no other
