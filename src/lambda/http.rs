@@ -379,21 +379,9 @@ pub async fn respond(
         .timer_error
         .as_ref()
         .is_some_and(SchedulerError::is_permanent);
-    // The move is announced by the invocation that made it, which then marks it; a
-    // termination whose record was lost (its writer died, or lost the ledger's answer)
-    // by the next terminated delivery once its writer can no longer be running, which
-    // claims it first, so that two finding it at once write it once.
-    let moved = settled.entered_terminated();
-    let owed = !moved
-        && decided.verdict.decision == Decision::Terminated
-        && settled
-            .own()
-            .is_some_and(|e| announcement_due(e, now, grace(&budget)));
-    let claimed = if owed {
-        mark(app, &settled, &budget, now).await
-    } else {
-        Marked::Elsewhere
-    };
+    // Only a delivery that says terminated writes a record owed since.
+    let eligible = decided.verdict.decision == Decision::Terminated;
+    let (moved, claimed) = announcement(app, &settled, eligible, &budget, now).await;
     let announce = moved || claimed == Marked::Claimed;
     let (severity, message) = if settled.needs_retry() {
         (Severity::Error, SCHEDULING_FAILED_MESSAGE)
@@ -483,6 +471,31 @@ async fn settle_delivery(
 fn grace(budget: &Budget) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(budget.granted()).unwrap_or(chrono::TimeDelta::MAX)
         + chrono::TimeDelta::seconds(1)
+}
+
+/// Whether this invocation writes the `terminated` record: it made the move (and marks it
+/// after writing the record), or, when `eligible`, it found a termination whose record
+/// was lost (its writer died, or lost the ledger's answer) and can no longer be written
+/// by that writer, and claimed it first, so that two finding it at once write it once.
+async fn announcement(
+    app: &App,
+    settled: &Settled,
+    eligible: bool,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> (bool, Marked) {
+    let moved = settled.entered_terminated();
+    let owed = !moved
+        && eligible
+        && settled
+            .own()
+            .is_some_and(|e| announcement_due(e, now, grace(budget)));
+    let claimed = if owed {
+        mark(app, settled, budget, now).await
+    } else {
+        Marked::Elsewhere
+    };
+    (moved, claimed)
 }
 
 /// Marks the termination this invocation wrote or found as announced.
@@ -634,18 +647,9 @@ pub async fn respond_to_fired(
     facts.ledger = Some(settled.change().as_str());
     facts.ledger_decision = settled.entry.as_ref().map(|e| e.decision.as_str());
     facts.terminated_at = terminated_at.as_deref();
-    // A firing finding a termination whose record was lost (the retry of one whose first
-    // invocation made the move and died) claims it, then announces it.
-    let moved = settled.entered_terminated();
-    let owed = !moved
-        && settled
-            .own()
-            .is_some_and(|e| announcement_due(e, now, grace(&budget)));
-    let claimed = if owed {
-        mark(app, &settled, &budget, now).await
-    } else {
-        Marked::Elsewhere
-    };
+    // Any firing for the employee writes a record owed since (the retry of one whose
+    // first invocation made the move and died, among others).
+    let (moved, claimed) = announcement(app, &settled, true, &budget, now).await;
     let announce = moved || claimed == Marked::Claimed;
     let body = if announce {
         serde_json::json!({"decision": Decision::Terminated.as_str(),
