@@ -312,10 +312,14 @@ pub async fn respond(
     if result == Err(RequestError::InvalidSignature) {
         // Perhaps the key was rotated: read the secret again (at most once a minute)
         // and check once more under the new keys.
-        let (changed, refresh) = budget
-            .run(app.keys.after_mismatch(now))
-            .await
-            .unwrap_or_else(|_| (None, Some(timed_out())));
+        let (changed, refresh) = match &app.keys {
+            // Keys from the environment cannot change: nothing to read, no timer to arm.
+            Keys::Fixed(_) => (None, None),
+            Keys::Secret(_) => budget
+                .run(app.keys.after_mismatch(now))
+                .await
+                .unwrap_or_else(|_| (None, Some(timed_out()))),
+        };
         if let Some(verifier) = changed {
             result = app.receiver.receive(&verifier, body, signature, now);
         }
