@@ -182,6 +182,13 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// from the standard variables (`AWS_ENDPOINT_URL_SCHEDULER`,
 /// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_REGION`, ...).
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    // Loaded once per process, whichever client asks first: the ledger, the timers and
+    // the secret share its credentials, Region and HTTP client.
+    static CONFIG: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
+    CONFIG.get_or_init(load_sdk_config).await.clone()
+}
+
+async fn load_sdk_config() -> aws_config::SdkConfig {
     use aws_config::retry::RetryConfig;
     use aws_config::timeout::TimeoutConfig;
     use aws_smithy_http_client::tls;

@@ -68,17 +68,27 @@ impl Budget {
         call: impl Future<Output = T>,
     ) -> Result<T, Exhausted> {
         let until = self.until.checked_sub(kept).unwrap_or(self.until);
-        tokio::time::timeout_at(until.max(Instant::now()), call)
-            .await
-            .map_err(|_| Exhausted)
+        bounded(until.max(Instant::now()), call).await
     }
 
     /// Runs `call`, or gives up when the budget runs out.
     pub async fn run<T>(&self, call: impl Future<Output = T>) -> Result<T, Exhausted> {
-        tokio::time::timeout_at(self.until, call)
-            .await
-            .map_err(|_| Exhausted)
+        bounded(self.until, call).await
     }
+}
+
+/// Runs `call` until `until`. A call that answers at once (keys from the environment,
+/// an in-memory twin) arms no timer, so the request path needs none when it makes no
+/// outside call.
+async fn bounded<T>(until: Instant, call: impl Future<Output = T>) -> Result<T, Exhausted> {
+    let mut call = std::pin::pin!(call);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(answer) = first {
+        return Ok(answer);
+    }
+    tokio::time::timeout_at(until, call)
+        .await
+        .map_err(|_| Exhausted)
 }
 
 #[cfg(test)]

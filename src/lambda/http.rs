@@ -295,14 +295,10 @@ pub async fn respond(
     // A read of the key's secret is an outside call like any other: bounded by the
     // budget, and when time runs out the cached keys verify.
     let timed_out = || Refresh::Failed("TimedOut".to_owned());
-    let (verifier, aged) = match &app.keys {
-        // Keys from the environment make no call: no timer to arm on the hot path.
-        Keys::Fixed(verifier) => (verifier.clone(), None),
-        Keys::Secret(_) => budget
-            .run(app.keys.current(now))
-            .await
-            .unwrap_or_else(|_| (app.keys.cached(), Some(timed_out()))),
-    };
+    let (verifier, aged) = budget
+        .run(app.keys.current(now))
+        .await
+        .unwrap_or_else(|_| (app.keys.cached(), Some(timed_out())));
     let mut refreshes: Vec<Refresh> = aged.into_iter().collect();
     let mut result = if request.method() == Method::POST {
         app.receiver.receive(&verifier, body, signature, now)
@@ -312,14 +308,10 @@ pub async fn respond(
     if result == Err(RequestError::InvalidSignature) {
         // Perhaps the key was rotated: read the secret again (at most once a minute)
         // and check once more under the new keys.
-        let (changed, refresh) = match &app.keys {
-            // Keys from the environment cannot change: nothing to read, no timer to arm.
-            Keys::Fixed(_) => (None, None),
-            Keys::Secret(_) => budget
-                .run(app.keys.after_mismatch(now))
-                .await
-                .unwrap_or_else(|_| (None, Some(timed_out()))),
-        };
+        let (changed, refresh) = budget
+            .run(app.keys.after_mismatch(now))
+            .await
+            .unwrap_or_else(|_| (None, Some(timed_out())));
         if let Some(verifier) = changed {
             result = app.receiver.receive(&verifier, body, signature, now);
         }
