@@ -6,6 +6,7 @@
 use crate::aws::scheduler::{BoxFuture, sdk_config};
 use crate::domain::dates::{parse_hr_date, to_rfc3339};
 use crate::domain::decision::Decision;
+use crate::domain::deprovision::{Deprovisioning, DeprovisioningMap, Outcome};
 use crate::domain::ledger::{EmployeeKey, Entry, Identity, Source};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -132,7 +133,64 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
             item.insert(name.into(), s(text));
         }
     }
+    if !entry.deprovisioning.is_empty() {
+        item.insert(
+            DEPROVISIONING.into(),
+            deprovisioning_item(&entry.deprovisioning),
+        );
+    }
     item
+}
+
+/// The attribute holding each SCIM target's outcome: a map by target name, so that a
+/// later write of the entry keeps it, and the stream's filter (which looks only at
+/// `decision`) never fires for it.
+pub const DEPROVISIONING: &str = "deprovisioning";
+
+fn deprovisioning_item(map: &DeprovisioningMap) -> AttributeValue {
+    let targets = map
+        .iter()
+        .map(|(target, d)| {
+            let mut fields = HashMap::with_capacity(4);
+            fields.insert("outcome".to_owned(), s(d.outcome.as_str()));
+            fields.insert("at".to_owned(), s(to_rfc3339(d.at)));
+            if let Some(termination) = d.termination {
+                fields.insert("termination".to_owned(), s(to_rfc3339(termination)));
+            }
+            if d.attempts > 0 {
+                fields.insert("attempts".to_owned(), n(d.attempts));
+            }
+            (target.clone(), AttributeValue::M(fields))
+        })
+        .collect();
+    AttributeValue::M(targets)
+}
+
+fn read_deprovisioning(value: Option<&AttributeValue>) -> Option<DeprovisioningMap> {
+    let Some(value) = value else {
+        return Some(DeprovisioningMap::new());
+    };
+    let mut map = DeprovisioningMap::new();
+    for (target, fields) in value.as_m().ok()? {
+        let fields = fields.as_m().ok()?;
+        let text = |name: &str| fields.get(name).and_then(|v| v.as_s().ok());
+        map.insert(
+            target.clone(),
+            Deprovisioning {
+                outcome: Outcome::parse(text("outcome")?)?,
+                at: stored_date(text("at")?)?,
+                termination: match text("termination") {
+                    None => None,
+                    Some(t) => Some(stored_date(t)?),
+                },
+                attempts: match fields.get("attempts") {
+                    None => 0,
+                    Some(v) => v.as_n().ok()?.parse().ok()?,
+                },
+            },
+        );
+    }
+    Some(map)
 }
 
 /// A date as [`to_item`] wrote it. RFC 3339 has four-digit years; a date past 9999 (a
@@ -199,6 +257,7 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
             Some(value) => *value.as_bool().ok()?,
         },
         written_by: text("written_by").unwrap_or_default(),
+        deprovisioning: read_deprovisioning(item.get(DEPROVISIONING))?,
     })
 }
 
@@ -354,6 +413,32 @@ mod tests {
         let mut expected = entry.clone();
         expected.identity.username = None;
         assert_eq!(from_item(&item), Some(expected));
+    }
+
+    #[test]
+    fn deprovisioning_outcomes_survive_the_round_trip() {
+        let mut entry = entry();
+        entry.identity.username = None;
+        let at = Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap();
+        entry.deprovisioning.insert(
+            "chat".into(),
+            Deprovisioning {
+                outcome: Outcome::Failed,
+                at,
+                termination: Some(at),
+                attempts: 2,
+            },
+        );
+        entry.deprovisioning.insert(
+            "wiki".into(),
+            Deprovisioning {
+                outcome: Outcome::Deactivated,
+                at,
+                termination: None,
+                attempts: 0,
+            },
+        );
+        assert_eq!(from_item(&to_item(&entry)), Some(entry));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! employee are serialised by the store and each plan is made against what it replaces.
 
 use crate::domain::decision::{Decision, Reason};
+use crate::domain::deprovision::DeprovisioningMap;
 use crate::domain::envelope::Action;
 use crate::domain::webhook::Decided;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -160,6 +161,10 @@ pub struct Entry {
     /// entry back tells this invocation's write from an identical one made by another
     /// (two copies of one delivery at once plan the same entry).
     pub written_by: String,
+    /// Per SCIM target: what deprovisioning the current (or last) termination came to.
+    /// Kept across later writes, so a retry never deprovisions twice and a rehire knows
+    /// what was taken away.
+    pub deprovisioning: DeprovisioningMap,
 }
 
 /// What a delivery (or a sweep) says about an employee, ready to compare with the ledger.
@@ -420,6 +425,7 @@ fn new_entry(incoming: &Observation, version: Option<DateTime<Utc>>, now: DateTi
         revision: 1,
         announced: incoming.decision != Decision::Terminated,
         written_by: String::new(),
+        deprovisioning: DeprovisioningMap::new(),
     }
 }
 

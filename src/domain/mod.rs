@@ -3,6 +3,7 @@
 
 pub mod dates;
 pub mod decision;
+pub mod deprovision;
 pub mod employee;
 pub mod envelope;
 pub mod error;
