@@ -6,6 +6,7 @@
 //!   to outcome; no HTTP, Lambda or AWS;
 //! - [`aws`]: effects on AWS behind narrow traits (the SDK, and in-memory twins);
 //! - [`net`]: the one HTTPS client for calls outside AWS, and which base URLs it accepts;
+//! - [`scim`]: SCIM 2.0 endpoints leavers are deprovisioned in (the client, and a twin);
 //! - [`lambda`]: the edge that ties the domain and the effects to a Lambda function URL,
 //!   scheduled events, CloudWatch logs and metrics.
 
@@ -13,3 +14,4 @@ pub mod aws;
 pub mod domain;
 pub mod lambda;
 pub mod net;
+pub mod scim;

@@ -192,7 +192,7 @@ impl Target {
     pub fn covers(&self, key: &EmployeeKey) -> bool {
         match &self.linked_account_ids {
             None => true,
-            Some(ids) => ids.iter().any(|id| *id == key.linked_account_id),
+            Some(ids) => ids.contains(&key.linked_account_id),
         }
     }
 }

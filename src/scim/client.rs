@@ -1,0 +1,380 @@
+//! A SCIM 2.0 endpoint behind a narrow trait: find users by filter, set one user's
+//! `active` to false (with `If-Match` when the server versions users), delete one user.
+//! [`HttpScim`] is the real client, on the process's one HTTPS client (`net::client`).
+
+use crate::domain::deprovision::{FoundUser, Token};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+use url::Url;
+
+/// A boxed future, so the trait stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The media type SCIM speaks.
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// Where a target's calls go and how they authenticate. No `Debug`: it holds the token.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The base URL, checked by `net::base_url` (no trailing slash).
+    pub base: Url,
+    /// The bearer token.
+    pub token: Token,
+}
+
+impl Endpoint {
+    /// The base URL's host, which records may name.
+    pub fn host(&self) -> String {
+        self.base.host_str().unwrap_or("").to_owned()
+    }
+
+    fn users(&self) -> String {
+        format!("{}/Users", self.base.as_str().trim_end_matches('/'))
+    }
+
+    fn user(&self, id: &str) -> String {
+        // The id is the server's; encoded so it stays one path segment.
+        let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        format!("{}/{}", self.users(), encoded.replace('+', "%20"))
+    }
+}
+
+/// Why a SCIM call failed. Names the host at most, never the token or a user's data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScimError {
+    /// 401 or 403: the token is wrong, expired or lacks the right.
+    #[error("{host} refused the token ({status})")]
+    Unauthorized {
+        /// The endpoint's host.
+        host: String,
+        /// 401 or 403.
+        status: u16,
+    },
+    /// 429, with how long the server asked to wait.
+    #[error("rate limited")]
+    RateLimited {
+        /// `Retry-After`, when given and readable.
+        retry_after: Option<Duration>,
+    },
+    /// A 5xx.
+    #[error("server error ({0})")]
+    Server(u16),
+    /// 404: no such user (any more).
+    #[error("not found")]
+    NotFound,
+    /// 412: the user changed since it was read.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// The invocation's time ran out first.
+    #[error("timed out")]
+    TimedOut,
+    /// No answer: a connection failure.
+    #[error("unreachable")]
+    Unreachable,
+    /// An answer that is not what SCIM promises.
+    #[error("malformed answer")]
+    Malformed,
+    /// Any other refusal (400 `invalidFilter`, 409 ...), by status and `scimType`.
+    #[error("rejected ({status}{})", scim_type.as_deref().map(|t| format!(" {t}")).unwrap_or_default())]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The SCIM error's `scimType`, when given.
+        scim_type: Option<String>,
+    },
+}
+
+impl ScimError {
+    /// The kind, as records name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ScimError::Unauthorized { .. } => "unauthorized",
+            ScimError::RateLimited { .. } => "rate_limited",
+            ScimError::Server(_) => "server_error",
+            ScimError::NotFound => "not_found",
+            ScimError::PreconditionFailed => "precondition_failed",
+            ScimError::TimedOut => "timed_out",
+            ScimError::Unreachable => "unreachable",
+            ScimError::Malformed => "malformed",
+            ScimError::Rejected { .. } => "rejected",
+        }
+    }
+
+    /// True when a later attempt may succeed: 429, 5xx, no answer.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ScimError::RateLimited { .. }
+                | ScimError::Server(_)
+                | ScimError::TimedOut
+                | ScimError::Unreachable
+        )
+    }
+}
+
+/// The calls deprovisioning makes.
+pub trait Scim: Send + Sync {
+    /// The users `filter` matches: at most two are asked for, enough to tell one from
+    /// many.
+    fn find<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        filter: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<FoundUser>, ScimError>>;
+    /// Sets `user`'s `active` to false, with `If-Match` when it has a version.
+    fn deactivate<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        user: &'a FoundUser,
+    ) -> BoxFuture<'a, Result<(), ScimError>>;
+    /// Deletes the user `id`.
+    fn delete<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<(), ScimError>>;
+}
+
+/// The PATCH body that deactivates: `replace` of `active` with `false`.
+pub fn deactivate_body() -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]
+    })
+}
+
+/// The users a `ListResponse` holds. More than one resource, or a `totalResults` above
+/// one, gives two, so the caller sees the match is not unique.
+pub fn read_list(body: &Value) -> Result<Vec<FoundUser>, ScimError> {
+    let total = body.get("totalResults").and_then(Value::as_u64);
+    let resources = match body.get("Resources") {
+        None | Some(Value::Null) => &Vec::new(),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(ScimError::Malformed),
+    };
+    let mut users = resources
+        .iter()
+        .map(|r| {
+            let id = r
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())?;
+            Some(FoundUser {
+                id: id.to_owned(),
+                active: r.get("active").and_then(Value::as_bool),
+                etag: r
+                    .get("meta")
+                    .and_then(|m| m.get("version"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or(ScimError::Malformed)?;
+    if total.is_some_and(|t| t > users.len() as u64) {
+        // The server says there are more than it sent: never pick one of them.
+        while users.len() < 2 {
+            users.push(FoundUser {
+                id: String::new(),
+                active: None,
+                etag: None,
+            });
+        }
+    }
+    Ok(users)
+}
+
+/// `Retry-After`: seconds, or an HTTP date, as the wait from `now`.
+pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    (at.with_timezone(&Utc) - now).to_std().ok()
+}
+
+/// The error a non-success status means.
+pub fn status_error(status: u16, host: &str, retry: Option<Duration>, body: &[u8]) -> ScimError {
+    match status {
+        401 | 403 => ScimError::Unauthorized {
+            host: host.to_owned(),
+            status,
+        },
+        404 => ScimError::NotFound,
+        412 => ScimError::PreconditionFailed,
+        429 => ScimError::RateLimited { retry_after: retry },
+        500..=599 => ScimError::Server(status),
+        _ => ScimError::Rejected {
+            status,
+            scim_type: serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v.get("scimType").and_then(Value::as_str).map(str::to_owned))
+                // A known word only: a server could echo anything here.
+                .filter(|t| t.len() <= 32 && t.chars().all(|c| c.is_ascii_alphabetic())),
+        },
+    }
+}
+
+/// The real SCIM client, over `net::client()`.
+#[derive(Clone)]
+pub struct HttpScim {
+    client: reqwest::Client,
+}
+
+impl HttpScim {
+    /// A client over the process's HTTPS client.
+    pub fn new(client: reqwest::Client) -> Self {
+        HttpScim { client }
+    }
+
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>), ScimError> {
+        let response = request
+            .bearer_auth(endpoint.token.expose())
+            .header(reqwest::header::ACCEPT, SCIM_JSON)
+            .send()
+            .await
+            .map_err(|_| ScimError::Unreachable)?;
+        let status = response.status().as_u16();
+        let retry = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after(v, Utc::now()));
+        let body = response.bytes().await.map_err(|_| ScimError::Unreachable)?;
+        if (200..300).contains(&status) {
+            Ok((status, body.to_vec()))
+        } else {
+            Err(status_error(status, &endpoint.host(), retry, &body))
+        }
+    }
+}
+
+impl Scim for HttpScim {
+    fn find<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        filter: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<FoundUser>, ScimError>> {
+        Box::pin(async move {
+            let mut url = Url::parse(&endpoint.users()).map_err(|_| ScimError::Malformed)?;
+            url.query_pairs_mut()
+                .append_pair("filter", filter)
+                .append_pair("count", "2");
+            let request = self.client.get(url);
+            let (_, body) = self.send(endpoint, request).await?;
+            let value: Value = serde_json::from_slice(&body).map_err(|_| ScimError::Malformed)?;
+            read_list(&value)
+        })
+    }
+
+    fn deactivate<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        user: &'a FoundUser,
+    ) -> BoxFuture<'a, Result<(), ScimError>> {
+        Box::pin(async move {
+            let mut request = self
+                .client
+                .patch(endpoint.user(&user.id))
+                .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                .body(deactivate_body().to_string());
+            if let Some(etag) = &user.etag {
+                request = request.header(reqwest::header::IF_MATCH, etag);
+            }
+            // 200 with the resource, or 204 with none: both are done.
+            self.send(endpoint, request).await.map(|_| ())
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<(), ScimError>> {
+        Box::pin(async move {
+            let request = self.client.delete(endpoint.user(id));
+            self.send(endpoint, request).await.map(|_| ())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_list_response_gives_ids_activity_and_versions() {
+        let body = serde_json::json!({"totalResults": 1, "Resources": [
+            {"id": "u1", "userName": "x", "active": false, "meta": {"version": "W/\"3\""}}]});
+        let users = read_list(&body).unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].active, Some(false));
+        assert_eq!(users[0].etag.as_deref(), Some("W/\"3\""));
+        let empty = serde_json::json!({"totalResults": 0});
+        assert!(read_list(&empty).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_total_above_what_was_sent_reads_as_more_than_one() {
+        let body = serde_json::json!({"totalResults": 3, "Resources": [{"id": "u1"}]});
+        assert_eq!(read_list(&body).unwrap().len(), 2);
+        let body = serde_json::json!({"totalResults": 2, "Resources": []});
+        assert_eq!(read_list(&body).unwrap().len(), 2);
+        let bad = serde_json::json!({"Resources": [{"userName": "no id"}]});
+        assert_eq!(read_list(&bad), Err(ScimError::Malformed));
+    }
+
+    #[test]
+    fn statuses_map_to_their_errors_naming_only_the_host() {
+        let host = "app.example.com";
+        assert_eq!(
+            status_error(401, host, None, b""),
+            ScimError::Unauthorized {
+                host: host.into(),
+                status: 401
+            }
+        );
+        assert!(status_error(503, host, None, b"").is_transient());
+        assert!(!status_error(403, host, None, b"").is_transient());
+        assert_eq!(
+            status_error(412, host, None, b""),
+            ScimError::PreconditionFailed
+        );
+        let rejected = status_error(400, host, None, br#"{"scimType": "invalidFilter"}"#);
+        assert_eq!(rejected.to_string(), "rejected (400 invalidFilter)");
+        let echoed = status_error(400, host, None, br#"{"scimType": "leak@example.com"}"#);
+        assert_eq!(echoed.to_string(), "rejected (400)");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        assert_eq!(retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after("Fri, 27 Nov 2026 12:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn a_user_id_stays_one_path_segment() {
+        let endpoint = Endpoint {
+            base: Url::parse("https://app.example.com/scim/v2").unwrap(),
+            token: Token::new("t"),
+        };
+        assert_eq!(
+            endpoint.user("a/b c"),
+            "https://app.example.com/scim/v2/Users/a%2Fb%20c"
+        );
+    }
+}

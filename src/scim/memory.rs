@@ -1,0 +1,372 @@
+//! The in-memory twin of SCIM 2.0 endpoints, for unit and property tests and the replay
+//! example: users per base URL, the filters deprovisioning sends (`userName eq`,
+//! case-insensitive; `emails[value eq]`; `emails.value eq`; `externalId eq`), ETags and
+//! `412` on a stale `If-Match`, `404` after a delete, the bearer token checked (`401`),
+//! and scripted failures (`429` with `Retry-After`, `5xx`, `401`) and slowness.
+
+use crate::domain::deprovision::FoundUser;
+use crate::scim::client::{BoxFuture, Endpoint, Scim, ScimError};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One user of a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimUser {
+    /// The server's id.
+    pub id: String,
+    /// `userName`.
+    pub user_name: String,
+    /// `emails[].value`.
+    pub emails: Vec<String>,
+    /// `externalId`.
+    pub external_id: Option<String>,
+    /// `active`.
+    pub active: bool,
+    /// Bumped by every change: the ETag.
+    pub version: u64,
+}
+
+/// A change the twin made, in order: what tests count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `active` went from true to false.
+    Deactivated(String),
+    /// A PATCH that left the user inactive as it was.
+    Repeated(String),
+    /// The user was deleted.
+    Deleted(String),
+}
+
+#[derive(Default)]
+struct Directory {
+    token: String,
+    users: BTreeMap<String, ScimUser>,
+    next: u64,
+    script: VecDeque<Option<ScimError>>,
+    slow: Option<Duration>,
+    calls: Vec<String>,
+    changes: Vec<Change>,
+}
+
+/// SCIM endpoints in memory, one directory per base URL.
+#[derive(Clone, Default)]
+pub struct MemoryScim {
+    directories: Arc<Mutex<BTreeMap<String, Directory>>>,
+}
+
+impl MemoryScim {
+    /// No endpoints yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, base: &str, f: impl FnOnce(&mut Directory) -> T) -> T {
+        let mut directories = self
+            .directories
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(directories
+            .entry(base.trim_end_matches('/').to_owned())
+            .or_default())
+    }
+
+    /// An endpoint at `base` that takes `token`.
+    pub fn serve(&self, base: &str, token: &str) {
+        self.with(base, |d| d.token = token.to_owned());
+    }
+
+    /// Adds a user; returns its id.
+    pub fn add(
+        &self,
+        base: &str,
+        user_name: &str,
+        emails: &[&str],
+        external_id: Option<&str>,
+        active: bool,
+    ) -> String {
+        self.with(base, |d| {
+            d.next += 1;
+            let id = format!("user-{:04}", d.next);
+            d.users.insert(
+                id.clone(),
+                ScimUser {
+                    id: id.clone(),
+                    user_name: user_name.to_owned(),
+                    emails: emails.iter().map(|e| (*e).to_owned()).collect(),
+                    external_id: external_id.map(str::to_owned),
+                    active,
+                    version: 1,
+                },
+            );
+            id
+        })
+    }
+
+    /// The user `id`, if not deleted.
+    pub fn user(&self, base: &str, id: &str) -> Option<ScimUser> {
+        self.with(base, |d| d.users.get(id).cloned())
+    }
+
+    /// Every user.
+    pub fn users(&self, base: &str) -> Vec<ScimUser> {
+        self.with(base, |d| d.users.values().cloned().collect())
+    }
+
+    /// Changes a user as someone else would (bumps its version).
+    pub fn touch(&self, base: &str, id: &str) {
+        self.with(base, |d| {
+            if let Some(u) = d.users.get_mut(id) {
+                u.version += 1;
+            }
+        });
+    }
+
+    /// The next calls answer these errors (`None`: answered normally), in order.
+    pub fn script(&self, base: &str, outcomes: impl IntoIterator<Item = Option<ScimError>>) {
+        self.with(base, |d| d.script.extend(outcomes));
+    }
+
+    /// The next calls fail with these errors.
+    pub fn fail_next(&self, base: &str, errors: impl IntoIterator<Item = ScimError>) {
+        self.script(base, errors.into_iter().map(Some));
+    }
+
+    /// Every call waits `delay` first.
+    pub fn slow(&self, base: &str, delay: Duration) {
+        self.with(base, |d| d.slow = Some(delay));
+    }
+
+    /// The calls made, as `GET`, `PATCH` or `DELETE`.
+    pub fn calls(&self, base: &str) -> Vec<String> {
+        self.with(base, |d| d.calls.clone())
+    }
+
+    /// The changes made, in order.
+    pub fn changes(&self, base: &str) -> Vec<Change> {
+        self.with(base, |d| d.changes.clone())
+    }
+
+    async fn call<T>(
+        &self,
+        endpoint: &Endpoint,
+        method: &str,
+        act: impl FnOnce(&mut Directory) -> Result<T, ScimError>,
+    ) -> Result<T, ScimError> {
+        let base = endpoint.base.as_str().to_owned();
+        let delay = self.with(&base, |d| d.slow);
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        self.with(&base, |d| {
+            d.calls.push(method.to_owned());
+            if let Some(Some(error)) = d.script.pop_front() {
+                return Err(error);
+            }
+            if d.token.is_empty() || endpoint.token.expose() != d.token {
+                return Err(ScimError::Unauthorized {
+                    host: endpoint.host(),
+                    status: 401,
+                });
+            }
+            act(d)
+        })
+    }
+}
+
+/// A filter the twin understands: which attribute, and the value.
+enum Filter {
+    UserName(String),
+    Email(String),
+    ExternalId(String),
+}
+
+/// Reads `attr eq "<JSON string>"` (or `emails[value eq "..."]`) and nothing else: a
+/// value that was not escaped leaves text after the string, and is refused as
+/// `invalidFilter`, as a real server would refuse (or misread) it.
+fn parse_filter(filter: &str) -> Result<Filter, ScimError> {
+    let invalid = || ScimError::Rejected {
+        status: 400,
+        scim_type: Some("invalidFilter".into()),
+    };
+    let (kind, rest, close) = if let Some(rest) = filter.strip_prefix("userName eq ") {
+        (0, rest, "")
+    } else if let Some(rest) = filter.strip_prefix("emails[value eq ") {
+        (1, rest, "]")
+    } else if let Some(rest) = filter.strip_prefix("emails.value eq ") {
+        (1, rest, "")
+    } else if let Some(rest) = filter.strip_prefix("externalId eq ") {
+        (2, rest, "")
+    } else {
+        return Err(invalid());
+    };
+    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+    let value = values.next().and_then(Result::ok).ok_or_else(invalid)?;
+    if rest[values.byte_offset()..].trim() != close {
+        return Err(invalid());
+    }
+    Ok(match kind {
+        0 => Filter::UserName(value),
+        1 => Filter::Email(value),
+        _ => Filter::ExternalId(value),
+    })
+}
+
+fn matches(user: &ScimUser, filter: &Filter) -> bool {
+    match filter {
+        Filter::UserName(v) => user.user_name.eq_ignore_ascii_case(v),
+        Filter::Email(v) => user.emails.iter().any(|e| e.eq_ignore_ascii_case(v)),
+        Filter::ExternalId(v) => user.external_id.as_deref() == Some(v.as_str()),
+    }
+}
+
+fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+impl Scim for MemoryScim {
+    fn find<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        filter: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<FoundUser>, ScimError>> {
+        Box::pin(self.call(endpoint, "GET", move |d| {
+            let filter = parse_filter(filter)?;
+            // Two at most, as the real client asks with `count=2`.
+            Ok(d.users
+                .values()
+                .filter(|u| matches(u, &filter))
+                .take(2)
+                .map(|u| FoundUser {
+                    id: u.id.clone(),
+                    active: Some(u.active),
+                    etag: Some(etag(u.version)),
+                })
+                .collect())
+        }))
+    }
+
+    fn deactivate<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        found: &'a FoundUser,
+    ) -> BoxFuture<'a, Result<(), ScimError>> {
+        Box::pin(self.call(endpoint, "PATCH", move |d| {
+            let user = d.users.get_mut(&found.id).ok_or(ScimError::NotFound)?;
+            if found
+                .etag
+                .as_ref()
+                .is_some_and(|e| *e != etag(user.version))
+            {
+                return Err(ScimError::PreconditionFailed);
+            }
+            let change = if user.active {
+                Change::Deactivated(user.id.clone())
+            } else {
+                Change::Repeated(user.id.clone())
+            };
+            user.active = false;
+            user.version += 1;
+            d.changes.push(change);
+            Ok(())
+        }))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<(), ScimError>> {
+        Box::pin(self.call(endpoint, "DELETE", move |d| {
+            d.users.remove(id).ok_or(ScimError::NotFound)?;
+            d.changes.push(Change::Deleted(id.to_owned()));
+            Ok(())
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::deprovision::{ScimAttribute, Token, filter_for};
+
+    const BASE: &str = "https://chat.example.com/scim/v2";
+
+    fn endpoint(token: &str) -> Endpoint {
+        Endpoint {
+            base: url::Url::parse(BASE).unwrap(),
+            token: Token::new(token),
+        }
+    }
+
+    fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn the_twin_finds_by_each_filter_and_an_escaped_quote_matches_only_its_user() {
+        let scim = MemoryScim::new();
+        scim.serve(BASE, "t");
+        let tricky = r#"x" or "1"="1@example.com"#;
+        let id = scim.add(BASE, tricky, &[tricky], Some("r-1"), true);
+        scim.add(BASE, "x", &["x@example.com"], None, true);
+        let find = |filter: String| run(scim.find(&endpoint("t"), &filter));
+        for attribute in [ScimAttribute::UserName, ScimAttribute::Emails] {
+            let found = find(filter_for(attribute, tricky)).unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].id, id);
+        }
+        assert_eq!(
+            find(filter_for(ScimAttribute::UserName, "X"))
+                .unwrap()
+                .len(),
+            1,
+            "userName is case-insensitive"
+        );
+        assert_eq!(
+            find(filter_for(ScimAttribute::ExternalId, "r-1")).unwrap()[0].id,
+            id
+        );
+        let unescaped = format!("userName eq \"{tricky}\"");
+        assert!(matches!(
+            find(unescaped),
+            Err(ScimError::Rejected { status: 400, .. })
+        ));
+    }
+
+    #[test]
+    fn a_stale_version_is_refused_and_a_deleted_user_is_gone() {
+        let scim = MemoryScim::new();
+        scim.serve(BASE, "t");
+        let id = scim.add(BASE, "a", &[], None, true);
+        let found = run(scim.find(&endpoint("t"), "userName eq \"a\"")).unwrap();
+        scim.touch(BASE, &id);
+        assert_eq!(
+            run(scim.deactivate(&endpoint("t"), &found[0])),
+            Err(ScimError::PreconditionFailed)
+        );
+        run(scim.delete(&endpoint("t"), &id)).unwrap();
+        assert_eq!(
+            run(scim.delete(&endpoint("t"), &id)),
+            Err(ScimError::NotFound)
+        );
+        assert_eq!(scim.changes(BASE), [Change::Deleted(id)]);
+    }
+
+    #[test]
+    fn a_wrong_token_is_refused_naming_the_host() {
+        let scim = MemoryScim::new();
+        scim.serve(BASE, "t");
+        assert_eq!(
+            run(scim.find(&endpoint("wrong"), "userName eq \"a\"")),
+            Err(ScimError::Unauthorized {
+                host: "chat.example.com".into(),
+                status: 401
+            })
+        );
+    }
+}
