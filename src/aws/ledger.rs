@@ -284,7 +284,8 @@ pub fn condition(
     (expression.to_owned(), values)
 }
 
-fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> LedgerError {
+/// The kind of a failed DynamoDB call, by its AWS error code.
+pub fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> LedgerError {
     if !matches!(error, SdkError::ServiceError(_)) {
         return LedgerError::Unreachable;
     }

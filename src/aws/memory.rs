@@ -618,3 +618,85 @@ mod tests {
         assert!(condition_holds(None, &entry(6), None));
     }
 }
+
+/// The in-memory twin of deprovisioning's bookkeeping: the brake's counters by window,
+/// conditional as DynamoDB's increment is, and the waiting list; with scripted faults.
+#[derive(Debug, Default)]
+pub struct MemoryDeprovisionStore {
+    counters: Mutex<BTreeMap<String, u32>>,
+    waiting: Mutex<std::collections::BTreeSet<EmployeeKey>>,
+    failing: Mutex<Vec<LedgerError>>,
+}
+
+impl MemoryDeprovisionStore {
+    /// Empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The changes taken in `window`.
+    pub fn taken(&self, window: &str) -> u32 {
+        locked(&self.counters).get(window).copied().unwrap_or(0)
+    }
+
+    /// The employees noted as waiting.
+    pub fn waiting_keys(&self) -> Vec<EmployeeKey> {
+        locked(&self.waiting).iter().cloned().collect()
+    }
+
+    /// The next calls fail with these errors, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = LedgerError>) {
+        locked(&self.failing).extend(errors);
+    }
+
+    fn fault(&self) -> Result<(), LedgerError> {
+        let mut failing = locked(&self.failing);
+        if failing.is_empty() {
+            return Ok(());
+        }
+        Err(failing.remove(0))
+    }
+}
+
+impl crate::aws::deprovisioning::DeprovisionStore for MemoryDeprovisionStore {
+    fn take<'a>(
+        &'a self,
+        window: &'a str,
+        limit: u32,
+        _expires: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            let mut counters = locked(&self.counters);
+            let count = counters.entry(window.to_owned()).or_insert(0);
+            if *count >= limit {
+                return Ok(false);
+            }
+            *count += 1;
+            Ok(true)
+        })
+    }
+
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            locked(&self.waiting).insert(key.clone());
+            Ok(())
+        })
+    }
+
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<EmployeeKey>, LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            Ok(self.waiting_keys())
+        })
+    }
+
+    fn done<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            locked(&self.waiting).remove(key);
+            Ok(())
+        })
+    }
+}

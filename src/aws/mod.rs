@@ -2,6 +2,7 @@
 //! Secrets Manager), each behind a narrow trait with two implementations: the AWS SDK, and
 //! an in-memory twin that behaves like the service, for unit and property tests.
 
+pub mod deprovisioning;
 pub mod ledger;
 pub mod memory;
 pub mod scheduler;

@@ -1,6 +1,7 @@
 //! The function's configuration, read once from the environment and validated at init.
 
 use crate::domain::decision::{InactiveMeaning, Policy};
+use crate::domain::deprovision::{DEFAULT_MAX_PER_HOUR, Mode};
 use crate::domain::signature::Verifier;
 use crate::domain::webhook::Receiver;
 use chrono::TimeDelta;
@@ -47,6 +48,16 @@ pub const SCHEDULE_DLQ_VAR: &str = "TERMINATION_SCHEDULE_DLQ_ARN";
 /// Environment variable naming the DynamoDB table of the employee ledger.
 pub const LEDGER_TABLE_VAR: &str = "EMPLOYEE_LEDGER_TABLE";
 
+/// Environment variable naming the Secrets Manager secret that holds the SCIM targets;
+/// setting it turns deprovisioning on.
+pub const SCIM_TARGETS_SECRET_VAR: &str = "SCIM_TARGETS_SECRET_ID";
+/// Environment variable: `dry-run` (find and record, change nothing) or `enforce`.
+pub const DEPROVISION_MODE_VAR: &str = "DEPROVISION_MODE";
+/// Environment variable: changes allowed per hour before the brake holds the rest.
+pub const DEPROVISION_MAX_PER_HOUR_VAR: &str = "DEPROVISION_MAX_PER_HOUR";
+/// The largest accepted `DEPROVISION_MAX_PER_HOUR`.
+pub const MAX_DEPROVISION_PER_HOUR_CEILING: u32 = 100_000;
+
 /// Lambda's log level variable, which `logging` reads; validated here so that a value
 /// the logger would not understand stops init instead of falling back to INFO unseen.
 pub const LOG_LEVEL_VAR: &str = "AWS_LAMBDA_LOG_LEVEL";
@@ -89,6 +100,8 @@ pub struct Config {
     pub scheduling: Option<SchedulingConfig>,
     /// The employee ledger's table; `None` runs log-only, with no memory.
     pub ledger_table: Option<String>,
+    /// SCIM deprovisioning; `None` when no targets secret is set.
+    pub deprovisioning: Option<DeprovisionConfig>,
     /// Variables that are set but have no effect in this configuration, to be logged
     /// at WARN at init.
     pub ignored: Vec<ConfigWarning>,
@@ -103,6 +116,25 @@ pub enum ConfigWarning {
          {SIGNATURE_SECRET_VAR}, and the key comes from {SIGNATURE_KEY_VAR}"
     )]
     KeyRefreshWithoutSecret,
+    /// The deprovisioning settings apply only with a targets secret.
+    #[error(
+        "{DEPROVISION_MODE_VAR} and {DEPROVISION_MAX_PER_HOUR_VAR} are ignored: \
+         deprovisioning is off until {SCIM_TARGETS_SECRET_VAR} is set"
+    )]
+    DeprovisionWithoutTargets,
+}
+
+/// SCIM deprovisioning's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeprovisionConfig {
+    /// The targets secret's name or ARN.
+    pub secret_id: String,
+    /// How old the targets may get before they are read again (the key's setting).
+    pub refresh_after: Option<TimeDelta>,
+    /// Dry run or enforce.
+    pub mode: Mode,
+    /// Changes allowed per UTC hour before the brake holds the rest.
+    pub max_per_hour: u32,
 }
 
 /// Where scheduled terminations go.
@@ -202,6 +234,20 @@ pub enum ConfigError {
          {SCHEDULE_GROUP_VAR} and {SCHEDULE_ROLE_VAR} too, or unset {SCHEDULE_DLQ_VAR}"
     )]
     DeadLetterWithoutScheduling,
+    /// The deprovisioning mode is neither value.
+    #[error("{DEPROVISION_MODE_VAR} must be `dry-run` or `enforce`")]
+    InvalidDeprovisionMode,
+    /// The brake's limit is not a whole number in range.
+    #[error(
+        "{DEPROVISION_MAX_PER_HOUR_VAR} must be a whole number from 1 to {MAX_DEPROVISION_PER_HOUR_CEILING}"
+    )]
+    InvalidDeprovisionLimit,
+    /// Deprovisioning needs the ledger: it is where the work comes from.
+    #[error(
+        "{LEDGER_TABLE_VAR} is not set: deprovisioning ({SCIM_TARGETS_SECRET_VAR}) needs \
+         the employee ledger, whose stream carries each termination to it"
+    )]
+    DeprovisioningWithoutLedger,
     /// `AWS_LAMBDA_LOG_LEVEL` is a level the logger cannot read.
     #[error("{LOG_LEVEL_VAR} must be one of TRACE, DEBUG, INFO, WARN, ERROR or OFF")]
     InvalidLogLevel,
@@ -251,7 +297,9 @@ impl Config {
             (Some(_), Some(_)) => return Err(ConfigError::KeyAndSecret),
             (None, None) => return Err(ConfigError::MissingSignatureKey),
             (Some(current), None) => {
-                if present(KEY_REFRESH_SECONDS_VAR).is_some() {
+                if present(KEY_REFRESH_SECONDS_VAR).is_some()
+                    && present(SCIM_TARGETS_SECRET_VAR).is_none()
+                {
                     ignored.push(ConfigWarning::KeyRefreshWithoutSecret);
                 }
                 KeySource::Environment(Box::new(Verifier::new(
@@ -346,6 +394,39 @@ impl Config {
         if scheduling.is_some() && ledger_table.is_none() {
             return Err(ConfigError::SchedulingWithoutLedger);
         }
+        // Validated whether or not deprovisioning is on, so a typo is caught before the
+        // day the targets secret is set.
+        let mode = match present(DEPROVISION_MODE_VAR) {
+            None => Mode::default(),
+            Some(text) => Mode::parse(&text).ok_or(ConfigError::InvalidDeprovisionMode)?,
+        };
+        let max_per_hour = match present(DEPROVISION_MAX_PER_HOUR_VAR) {
+            None => DEFAULT_MAX_PER_HOUR,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_DEPROVISION_PER_HOUR_CEILING).contains(n))
+                .ok_or(ConfigError::InvalidDeprovisionLimit)?,
+        };
+        let deprovisioning = match present(SCIM_TARGETS_SECRET_VAR) {
+            None => {
+                if present(DEPROVISION_MODE_VAR).is_some()
+                    || present(DEPROVISION_MAX_PER_HOUR_VAR).is_some()
+                {
+                    ignored.push(ConfigWarning::DeprovisionWithoutTargets);
+                }
+                None
+            }
+            Some(_) if ledger_table.is_none() => {
+                return Err(ConfigError::DeprovisioningWithoutLedger);
+            }
+            Some(secret_id) => Some(DeprovisionConfig {
+                secret_id,
+                refresh_after,
+                mode,
+                max_per_hour,
+            }),
+        };
         // Read raw, as the logger reads it: it does not trim, and reads an empty value
         // as ERROR, which would drop every INFO and WARN record.
         if lookup(LOG_LEVEL_VAR)
@@ -355,6 +436,7 @@ impl Config {
         }
         Ok(Config {
             ledger_table,
+            deprovisioning,
             ignored,
             scheduling,
             policy: Policy {
@@ -912,5 +994,37 @@ mod tests {
                 "the logger reads {level} as itself"
             );
         }
+    }
+
+    #[test]
+    fn deprovisioning_needs_the_ledger_and_defaults_to_a_dry_run_under_the_brake() {
+        let without = with(SCIM_TARGETS_SECRET_VAR, "scim/targets").err();
+        assert_eq!(without, Some(ConfigError::DeprovisioningWithoutLedger));
+        let config = Config::from_lookup(lookup(&[
+            (SIGNATURE_KEY_VAR, "k"),
+            (LEDGER_TABLE_VAR, "ledger"),
+            (SCIM_TARGETS_SECRET_VAR, "scim/targets"),
+        ]))
+        .unwrap();
+        let deprovisioning = config.deprovisioning.unwrap();
+        assert_eq!(deprovisioning.mode, Mode::DryRun);
+        assert_eq!(deprovisioning.max_per_hour, 25);
+        assert!(config.ignored.is_empty());
+    }
+
+    #[test]
+    fn a_bad_mode_or_limit_fails_init_and_unused_settings_are_said() {
+        assert_eq!(
+            with(DEPROVISION_MODE_VAR, "yes").err(),
+            Some(ConfigError::InvalidDeprovisionMode)
+        );
+        for limit in ["0", "-1", "many", "100001"] {
+            assert_eq!(
+                with(DEPROVISION_MAX_PER_HOUR_VAR, limit).err(),
+                Some(ConfigError::InvalidDeprovisionLimit)
+            );
+        }
+        let config = with(DEPROVISION_MODE_VAR, "enforce").unwrap();
+        assert_eq!(config.ignored, [ConfigWarning::DeprovisionWithoutTargets]);
     }
 }

@@ -1,0 +1,170 @@
+//! DynamoDB, for deprovisioning's own bookkeeping in the ledger's table: the brake's
+//! counter per hour, and the list of employees whose deprovisioning waits (held by the
+//! brake, or failed) for a release. [`DeprovisionStore`] is the narrow interface;
+//! [`SdkDeprovisionStore`] is the AWS SDK behind it.
+//!
+//! Both live under partition keys that start with `#`, which no linked account id
+//! (a UUID, or `-`) does, and carry no `decision`, so the ledger's stream filter never
+//! selects them and no entry read ever meets them.
+
+use crate::aws::ledger::{LedgerError, PARTITION_KEY, SORT_KEY, classify};
+use crate::aws::scheduler::{BoxFuture, sdk_config};
+use crate::domain::ledger::EmployeeKey;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
+
+/// The partition of the brake's counters, one item per UTC hour.
+pub const BRAKE_PARTITION: &str = "#deprovision-brake";
+/// The partition of the employees whose deprovisioning waits for a release.
+pub const WAITING_PARTITION: &str = "#deprovision-waiting";
+
+/// The calls deprovisioning's bookkeeping needs.
+pub trait DeprovisionStore: Send + Sync {
+    /// Takes one of the `limit` changes allowed in `window`: `Ok(false)` when all are
+    /// taken. The counter expires (TTL) at `expires`.
+    fn take<'a>(
+        &'a self,
+        window: &'a str,
+        limit: u32,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>>;
+    /// Notes that `key` has deprovisioning waiting for a release.
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Every employee noted as waiting.
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<EmployeeKey>, LedgerError>>;
+    /// Removes the note for `key`.
+    fn done<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>>;
+}
+
+/// The sort key of a waiting note: the two ids, which never hold a `/` (UUIDs, `-`).
+pub fn waiting_sort_key(key: &EmployeeKey) -> String {
+    format!("{}/{}", key.linked_account_id, key.employee_id)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// The AWS SDK behind [`DeprovisionStore`], in the ledger's table.
+#[derive(Debug)]
+pub struct SdkDeprovisionStore {
+    table: String,
+    client: OnceCell<aws_sdk_dynamodb::Client>,
+}
+
+impl SdkDeprovisionStore {
+    /// Bookkeeping in `table`.
+    pub fn new(table: impl Into<String>) -> Self {
+        SdkDeprovisionStore {
+            table: table.into(),
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.client
+            .get_or_init(|| async { aws_sdk_dynamodb::Client::new(&sdk_config().await) })
+            .await
+    }
+}
+
+impl DeprovisionStore for SdkDeprovisionStore {
+    fn take<'a>(
+        &'a self,
+        window: &'a str,
+        limit: u32,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        Box::pin(async move {
+            // One conditional increment: concurrent invocations cannot both take the
+            // last change.
+            let taken = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(BRAKE_PARTITION))
+                .key(SORT_KEY, s(window))
+                .update_expression("ADD changes :one SET expires_at = :expires")
+                .condition_expression("attribute_not_exists(changes) OR changes < :limit")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+                .expression_attribute_values(
+                    ":expires",
+                    AttributeValue::N(expires.timestamp().to_string()),
+                )
+                .send()
+                .await;
+            match taken.map_err(classify) {
+                Ok(_) => Ok(true),
+                Err(LedgerError::ConditionFailed) => Ok(false),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.client()
+                .await
+                .put_item()
+                .table_name(&self.table)
+                .item(PARTITION_KEY, s(WAITING_PARTITION))
+                .item(SORT_KEY, s(waiting_sort_key(key)))
+                .item("waiting_linked_account_id", s(&key.linked_account_id))
+                .item("waiting_employee_id", s(&key.employee_id))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify)
+        })
+    }
+
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<EmployeeKey>, LedgerError>> {
+        Box::pin(async move {
+            let mut keys = Vec::new();
+            let mut pages = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#p = :p")
+                .expression_attribute_names("#p", PARTITION_KEY)
+                .expression_attribute_values(":p", s(WAITING_PARTITION))
+                .consistent_read(true)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(item) = pages.next().await {
+                let item = item.map_err(classify)?;
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                if let (Some(linked), Some(employee)) = (
+                    text("waiting_linked_account_id"),
+                    text("waiting_employee_id"),
+                ) {
+                    keys.push(EmployeeKey {
+                        linked_account_id: linked,
+                        employee_id: employee,
+                    });
+                }
+            }
+            Ok(keys)
+        })
+    }
+
+    fn done<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.client()
+                .await
+                .delete_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(WAITING_PARTITION))
+                .key(SORT_KEY, s(waiting_sort_key(key)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify)
+        })
+    }
+}
