@@ -267,6 +267,7 @@ pub struct MemoryLedger {
     calls: Mutex<Calls<LedgerError>>,
     lost_answers: Mutex<Vec<LedgerError>>,
     slow_answers: Mutex<Option<Duration>>,
+    stream: Mutex<Vec<(Option<Entry>, Entry)>>,
 }
 
 impl MemoryLedger {
@@ -283,6 +284,12 @@ impl MemoryLedger {
     /// Every accepted write, in order.
     pub fn writes(&self) -> Vec<Write> {
         locked(&self.writes).clone()
+    }
+
+    /// The table's stream since the last call: each accepted write's old and new
+    /// entry, in order, as DynamoDB Streams (`NEW_AND_OLD_IMAGES`) carries them.
+    pub fn drain_stream(&self) -> Vec<(Option<Entry>, Entry)> {
+        std::mem::take(&mut *locked(&self.stream))
     }
 
     /// How many accepted writes moved an employee into `terminated`.
@@ -369,6 +376,7 @@ impl MemoryLedger {
         let Some(item) = crate::aws::ledger::from_item(&crate::aws::ledger::to_item(entry)) else {
             return Err(LedgerError::Rejected("ValidationException".into()));
         };
+        locked(&self.stream).push((stored.cloned(), item.clone()));
         entries.insert(entry.key.clone(), item);
         locked(&self.writes).push(Write {
             before,

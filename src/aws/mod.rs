@@ -7,3 +7,4 @@ pub mod ledger;
 pub mod memory;
 pub mod scheduler;
 pub mod secrets;
+pub mod stream;

@@ -524,6 +524,17 @@ pub fn brake_window(now: DateTime<Utc>) -> String {
     now.format("%Y-%m-%dT%H").to_string()
 }
 
+/// The `kind` of the direct invocation that releases held deprovisionings.
+pub const RELEASE_KIND: &str = "merge-deprovision.release-held";
+
+/// True for `{"kind": "merge-deprovision.release-held", "version": 1}`.
+pub fn is_release(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| {
+        v.get("kind").and_then(Value::as_str) == Some(RELEASE_KIND)
+            && v.get("version").and_then(Value::as_u64) == Some(1)
+    })
+}
+
 /// The default limit of changes per hour.
 pub const DEFAULT_MAX_PER_HOUR: u32 = 25;
 

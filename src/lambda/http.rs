@@ -2,11 +2,14 @@
 //! response out. Also the timers Scheduler fires, which `lambda_http` passes through as
 //! requests with a `PassThrough` context that no function URL request can have.
 
+use crate::aws::deprovisioning::SdkDeprovisionStore;
 use crate::aws::ledger::{Ledger, SdkLedger};
 use crate::aws::scheduler::{ScheduleTarget, SchedulerError, Schedules, SdkSchedules};
 use crate::aws::secrets::SecretSource;
+use crate::aws::stream::{Change as StreamChange, read_stream};
 use crate::domain::dates::to_rfc3339;
 use crate::domain::decision::{Decision, Reason, Verdict};
+use crate::domain::deprovision::{Pass, is_release};
 use crate::domain::employee::{Employee, RawDate};
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::error::RequestError;
@@ -16,6 +19,7 @@ use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
 use crate::lambda::budget::Budget;
 use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
+use crate::lambda::deprovision::{Deprovisioner, stream_work, warn_rehire};
 use crate::lambda::keys::{KeyRing, Keys, Refresh};
 use crate::lambda::metrics::{InvocationMetrics, Properties, ScheduleEvent, emf_line};
 use crate::lambda::record::{
@@ -25,11 +29,12 @@ use crate::lambda::record::{
     log_outcome, log_rejection, log_secret_refresh_failure, log_timer_failure, log_unknown_event,
 };
 use crate::lambda::settle::{Effects, Marked, Settled, TimerOutcome, Timers, Unsettled};
+use crate::scim::client::HttpScim;
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Error, Request, RequestExt, Response};
+use lambda_http::{Body, Error, Request, RequestExt, Response, tracing};
 use serde::Serialize;
 use std::io::Write;
 use std::sync::Arc;
@@ -68,6 +73,7 @@ pub struct App {
     metrics_namespace: String,
     first_invocation: AtomicBool,
     effects: Option<Effects>,
+    deprovisioner: Option<Deprovisioner>,
 }
 
 impl App {
@@ -104,12 +110,34 @@ impl App {
         let keys = match &config.keys {
             KeySource::Environment(verifier) => Keys::Fixed(Arc::new((**verifier).clone())),
             KeySource::Secret { id, refresh_after } => Keys::Secret(
-                KeyRing::load(source, id, *refresh_after, now)
+                KeyRing::load(source.clone(), id, *refresh_after, now)
                     .await
                     .map_err(|error| format!("{SIGNATURE_SECRET_VAR}: {error}"))?,
             ),
         };
-        Ok(Self::build(config, keys, sdk_effects(config)))
+        let app = Self::build(config, keys, sdk_effects(config));
+        let (Some(settings), Some(table)) = (&config.deprovisioning, &config.ledger_table) else {
+            return Ok(app);
+        };
+        let client = crate::net::client().map_err(|error| format!("SCIM client: {error}"))?;
+        let deprovisioner = Deprovisioner::load(
+            settings,
+            source,
+            Arc::new(HttpScim::new(client)),
+            Arc::new(SdkDeprovisionStore::new(table)),
+            now,
+        )
+        .await?;
+        Ok(app.with_deprovisioner(deprovisioner))
+    }
+
+    /// This state, deprovisioning through `deprovisioner` (the in-memory twins, in tests
+    /// and the replay example).
+    pub fn with_deprovisioner(mut self, deprovisioner: Deprovisioner) -> Self {
+        let mut deprovisioner = deprovisioner;
+        deprovisioner.namespace = self.metrics_namespace.clone();
+        self.deprovisioner = Some(deprovisioner);
+        self
     }
 
     fn build(config: &Config, keys: Keys, effects: Option<Effects>) -> Self {
@@ -120,6 +148,7 @@ impl App {
             metrics_namespace: config.metrics_namespace.clone(),
             first_invocation: AtomicBool::new(true),
             effects,
+            deprovisioner: None,
         }
     }
 }
@@ -217,6 +246,13 @@ pub async fn answer_event(
     now: DateTime<Utc>,
 ) -> Result<Answered, Error> {
     if is_fired_event(request) {
+        let body: &[u8] = request.body().as_ref();
+        if let Some(changes) = read_stream(body) {
+            return Ok(respond_to_stream(app, request, &changes, now).await?);
+        }
+        if is_release(body) {
+            return Ok(respond_to_release(app, request, now).await?);
+        }
         Ok(respond_to_fired(app, request, now).await?)
     } else {
         Ok(respond(app, request, now).await?)
@@ -394,6 +430,7 @@ pub async fn respond(
         ledger_message(decided, &settled)
     };
     log_decision(severity, message, decided, &facts);
+    warn_rehire(settled.stored.as_ref(), settled.own(), &facts);
     let marked = if moved {
         mark(app, &settled, &budget, now).await
     } else {
@@ -682,6 +719,125 @@ pub async fn respond_to_fired(
             Ok(finish(app, &facts, response, &metrics, now))
         }
     }
+}
+
+/// The smallest share of the budget worth starting an employee's deprovisioning with:
+/// below it, the record is handed back to the stream for a retry.
+const MIN_WORK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Answers a batch of the ledger's stream: each move into `terminated` is deprovisioned
+/// in its targets, in order. The answer names the records to deliver again
+/// (`batchItemFailures`): one whose work failed for a reason a retry can fix, and every
+/// record after one the budget left no time for.
+pub async fn respond_to_stream(
+    app: &App,
+    request: &Request,
+    changes: &[StreamChange],
+    now: DateTime<Utc>,
+) -> Result<Answered, serde_json::Error> {
+    let budget = budget_of(request);
+    let facts = invocation_facts(app, request);
+    let mut failures: Vec<serde_json::Value> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    if let (Some(effects), Some(deprovisioner)) = (&app.effects, &app.deprovisioner) {
+        for (sequence_number, key) in stream_work(changes) {
+            if budget.left() < MIN_WORK {
+                failures.push(serde_json::json!({"itemIdentifier": sequence_number}));
+                continue;
+            }
+            let (worked, written) = deprovisioner
+                .work(effects, &key, Pass::Termination, &facts, &budget, now)
+                .await;
+            lines.extend(written);
+            let noted = if worked.waiting {
+                deprovisioner.note(&key, true, &budget).await
+            } else {
+                Ok(())
+            };
+            if worked.retry() || noted.is_err() {
+                failures.push(serde_json::json!({"itemIdentifier": sequence_number}));
+            }
+        }
+    } else {
+        tracing::warn!(
+            records = changes.len(),
+            "ledger stream batch received but deprovisioning is off: nothing done"
+        );
+    }
+    let response = json_response(
+        StatusCode::OK,
+        &serde_json::json!({"batchItemFailures": failures}),
+    )?;
+    Ok(Answered {
+        response,
+        metrics: (!lines.is_empty()).then(|| lines.join("\n")),
+    })
+}
+
+/// Answers `{"kind": "merge-deprovision.release-held", "version": 1}`: every employee
+/// whose deprovisioning waits (held by the brake, or failed) is worked again, past the
+/// brake; an employee with nothing left waiting is taken off the list. What the budget
+/// did not reach stays listed for the next release.
+pub async fn respond_to_release(
+    app: &App,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<Answered, serde_json::Error> {
+    let budget = budget_of(request);
+    let facts = invocation_facts(app, request);
+    let (Some(effects), Some(deprovisioner)) = (&app.effects, &app.deprovisioner) else {
+        let body = serde_json::json!({"error": "deprovisioning_off",
+            "message": "SCIM_TARGETS_SECRET_ID is not set: nothing is held"});
+        return Ok(Answered {
+            response: json_response(StatusCode::OK, &body)?,
+            metrics: None,
+        });
+    };
+    let waiting = match deprovisioner.waiting(&budget).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            tracing::error!(
+                ledger_error = error.kind(),
+                "held deprovisionings could not be listed"
+            );
+            let body = serde_json::json!({"error": "ledger_unavailable",
+                "message": "the list of held deprovisionings could not be read; invoke again"});
+            return Ok(Answered {
+                response: json_response(StatusCode::SERVICE_UNAVAILABLE, &body)?,
+                metrics: None,
+            });
+        }
+    };
+    let mut outcomes: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let (mut released, mut remaining) = (0usize, 0usize);
+    let mut lines = Vec::new();
+    for key in &waiting {
+        if budget.left() < MIN_WORK {
+            remaining += 1;
+            continue;
+        }
+        let (worked, written) = deprovisioner
+            .work(effects, key, Pass::Release, &facts, &budget, now)
+            .await;
+        lines.extend(written);
+        for done in &worked.done {
+            *outcomes.entry(done.outcome.as_str()).or_default() += 1;
+        }
+        if worked.waiting || worked.ledger_error.is_some() {
+            remaining += 1;
+        } else if deprovisioner.note(key, false, &budget).await.is_ok() {
+            released += 1;
+        } else {
+            remaining += 1;
+        }
+    }
+    tracing::info!(released, remaining, "held deprovisionings released");
+    let body =
+        serde_json::json!({"released": released, "remaining": remaining, "outcomes": outcomes});
+    Ok(Answered {
+        response: json_response(StatusCode::OK, &body)?,
+        metrics: (!lines.is_empty()).then(|| lines.join("\n")),
+    })
 }
 
 /// Answers an invocation whose event could not be turned into a request (the adapter

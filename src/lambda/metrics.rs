@@ -333,6 +333,54 @@ pub fn emf_line(
     serde_json::to_string(&line).unwrap_or_default()
 }
 
+/// Counts each target's deprovisioning of a termination, by `Outcome` (`deactivated`,
+/// `held`, `failed`, ...): what the dashboard shows and the held alarm watches.
+pub const DEPROVISIONED: &str = "Deprovisioned";
+/// Counts deprovisionings that failed (a refused token, an endpoint down past its
+/// retries): what the failure alarm watches. No dimension: the record names the target.
+pub const DEPROVISION_FAILURES: &str = "DeprovisionFailures";
+/// The dimension `Deprovisioned` is counted by.
+pub const OUTCOME_DIMENSION: &str = "Outcome";
+
+/// One EMF object for one target's deprovisioning: `Deprovisioned` by `Outcome`, and
+/// `DeprovisionFailures` with no dimension when it failed. At most
+/// `Outcome::ALL.len() + 1` series, whatever the number of targets.
+pub fn deprovision_line(
+    namespace: &str,
+    outcome: &str,
+    failed: bool,
+    properties: Properties<'_>,
+    now: DateTime<Utc>,
+) -> String {
+    let mut directives = vec![serde_json::json!({
+        "Namespace": namespace,
+        "Dimensions": [[OUTCOME_DIMENSION]],
+        "Metrics": [{"Name": DEPROVISIONED, "Unit": "Count"}],
+    })];
+    let mut line = serde_json::json!({
+        OUTCOME_DIMENSION: outcome,
+        DEPROVISIONED: 1,
+    });
+    if failed {
+        directives.push(serde_json::json!({
+            "Namespace": namespace,
+            "Dimensions": [[]],
+            "Metrics": [{"Name": DEPROVISION_FAILURES, "Unit": "Count"}],
+        }));
+        line[DEPROVISION_FAILURES] = serde_json::json!(1);
+    }
+    line["_aws"] = serde_json::json!({
+        "Timestamp": now.timestamp_millis(),
+        "CloudWatchMetrics": directives,
+    });
+    if let (Some(object), Ok(serde_json::Value::Object(extra))) =
+        (line.as_object_mut(), serde_json::to_value(properties))
+    {
+        object.extend(extra);
+    }
+    line.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

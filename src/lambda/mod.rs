@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod cached_secret;
 pub mod config;
+pub mod deprovision;
 pub mod http;
 pub mod keys;
 pub mod logging;

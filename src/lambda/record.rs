@@ -300,3 +300,99 @@ pub fn log_secret_refresh_failure(code: &str, facts: &RequestFacts<'_>) {
         error = code,
     );
 }
+
+/// Message of the record for a user deprovisioned (or that would be, in a dry run).
+pub const DEPROVISIONED_MESSAGE: &str = "leaver deprovisioned in a SCIM target";
+/// Message of the record for a dry run's finding.
+pub const WOULD_DEPROVISION_MESSAGE: &str = "dry run: the leaver would be deprovisioned";
+/// Message of the record for a leaver whose account was already inactive or gone.
+pub const ALREADY_INACTIVE_MESSAGE: &str = "leaver's account already inactive: nothing changed";
+/// Message of the WARN record for a leaver no user of the target matched.
+pub const NOT_FOUND_MESSAGE: &str =
+    "no user matched the leaver in a SCIM target: check the match rule";
+/// Message of the ERROR record for a leaver more than one user matched.
+pub const AMBIGUOUS_MESSAGE: &str =
+    "more than one user matched the leaver: nothing changed, deprovision by hand";
+/// Message of the WARN record for a deprovisioning the brake held.
+pub const HELD_MESSAGE: &str =
+    "deprovisioning held by the hourly brake: release it with merge-deprovision.release-held";
+/// Message of the ERROR record for a deprovisioning that failed.
+pub const DEPROVISION_FAILED_MESSAGE: &str = "deprovisioning failed in a SCIM target";
+/// Message of the WARN record for a rehire of a deprovisioned employee.
+pub const REHIRE_MESSAGE: &str =
+    "rehired employee's access was removed by deprovisioning: restore it by hand";
+
+/// What one target's deprovisioning record says, beside the employee.
+#[derive(Debug, Clone, Copy)]
+pub struct DeprovisionFacts<'a> {
+    /// The target's name.
+    pub target: &'a str,
+    /// The outcome, as the ledger names it.
+    pub deprovision: &'a str,
+    /// `dry-run` or `enforce`.
+    pub mode: &'a str,
+    /// `deactivate` or `delete`.
+    pub action: &'a str,
+    /// The employee field matched on.
+    pub matched_on: &'a str,
+    /// The endpoint's host, for a failure.
+    pub scim_host: Option<&'a str>,
+    /// Why it failed.
+    pub scim_error: Option<&'a str>,
+    /// The HTTP status of a refusal.
+    pub scim_status: Option<u16>,
+    /// Failed attempts so far, for this termination.
+    pub attempts: Option<u32>,
+    /// When the access was removed (a rehire's record).
+    pub deprovisioned_at: Option<&'a str>,
+}
+
+macro_rules! deprovision_record {
+    ($level:expr, $message:expr, $entry:expr, $d:expr, $facts:expr) => {{
+        let entry: &crate::domain::ledger::Entry = $entry;
+        let d: &DeprovisionFacts<'_> = $d;
+        let identity = &entry.identity;
+        record!(
+            $level,
+            $facts,
+            $message,
+            target = d.target,
+            deprovision = d.deprovision,
+            deprovision_mode = d.mode,
+            deprovision_action = d.action,
+            matched_on = d.matched_on,
+            scim_host = d.scim_host,
+            scim_error = d.scim_error,
+            scim_status = d.scim_status,
+            attempts = d.attempts,
+            deprovisioned_at = d.deprovisioned_at,
+            decision = entry.decision.as_str(),
+            employee_id = entry.key.employee_id.as_str(),
+            linked_account_id = entry.key.linked_account(),
+            remote_id = identity.remote_id.as_deref(),
+            employee_number = identity.employee_number.as_deref(),
+            work_email = identity.work_email.as_deref(),
+            username = identity.username.as_deref(),
+            display_full_name = identity.display_full_name.as_deref(),
+            integration = identity.integration.as_deref(),
+            end_user_organization_name = identity.end_user_organization_name.as_deref(),
+        )
+    }};
+}
+
+/// Writes the one record of a target's deprovisioning (or a rehire's warning), at
+/// `severity`: the employee's identity fields, the target and the outcome; the endpoint's
+/// host on a failure, never the token.
+pub fn log_deprovision(
+    severity: Severity,
+    message: &'static str,
+    entry: &crate::domain::ledger::Entry,
+    d: &DeprovisionFacts<'_>,
+    facts: &RequestFacts<'_>,
+) {
+    match severity {
+        Severity::Info => deprovision_record!(Level::INFO, message, entry, d, facts),
+        Severity::Warn => deprovision_record!(Level::WARN, message, entry, d, facts),
+        Severity::Error => deprovision_record!(Level::ERROR, message, entry, d, facts),
+    }
+}

@@ -284,7 +284,7 @@ impl Effects {
     /// Reads the entry, plans with `plan`, and writes what it plans compare-and-swap,
     /// reading and planning again when another invocation wrote first. With `timers`,
     /// a planned `scheduled` entry gets its timer before it is written.
-    async fn write_planned(
+    pub async fn write_planned(
         &self,
         key: &EmployeeKey,
         plan: impl Fn(Option<&Entry>) -> Transition,

@@ -422,3 +422,137 @@ pub async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) 
         .map(|d| d.expect("every future ended"))
         .collect()
 }
+
+/// The targets secret's id, in the deprovisioning tests.
+pub const TARGETS_SECRET: &str = "merge-deprovision/scim-targets";
+
+/// The function with the ledger, timers and SCIM deprovisioning on, over in-memory
+/// twins it shares with the caller.
+pub struct DeprovisionApp {
+    pub app: App,
+    pub ledger: std::sync::Arc<merge_deprovision::aws::memory::MemoryLedger>,
+    pub schedules: std::sync::Arc<merge_deprovision::aws::memory::MemorySchedules>,
+    pub scim: merge_deprovision::scim::memory::MemoryScim,
+    pub store: std::sync::Arc<merge_deprovision::aws::memory::MemoryDeprovisionStore>,
+}
+
+/// See [`DeprovisionApp`]: `targets` is the secret's JSON, `vars` more settings
+/// (`DEPROVISION_MODE` defaults to `enforce` here).
+pub fn deprovision_app(
+    targets: &Value,
+    scim: merge_deprovision::scim::memory::MemoryScim,
+    vars: &[(&str, &str)],
+) -> DeprovisionApp {
+    let config = Config::from_lookup(|name| {
+        if let Some((_, v)) = vars.iter().find(|(k, _)| *k == name) {
+            return Some((*v).to_owned());
+        }
+        match name {
+            SIGNATURE_KEY_VAR => Some(LOCAL_TEST_KEY.to_owned()),
+            "TERMINATION_SCHEDULE_GROUP" => Some("merge-deprovision".to_owned()),
+            "TERMINATION_SCHEDULE_ROLE_ARN" => Some(SCHEDULER_ROLE_ARN.to_owned()),
+            "EMPLOYEE_LEDGER_TABLE" => Some(LEDGER_TABLE.to_owned()),
+            "SCIM_TARGETS_SECRET_ID" => Some(TARGETS_SECRET.to_owned()),
+            "DEPROVISION_MODE" => Some("enforce".to_owned()),
+            _ => None,
+        }
+    })
+    .expect("test configuration is valid");
+    let ledger = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryLedger::new());
+    let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
+    let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryDeprovisionStore::new());
+    let effects =
+        merge_deprovision::lambda::http::effects_over(&config, ledger.clone(), schedules.clone());
+    let secrets = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
+        TARGETS_SECRET,
+        &targets.to_string(),
+    ));
+    let deprovisioner = ready(merge_deprovision::lambda::deprovision::Deprovisioner::load(
+        config
+            .deprovisioning
+            .as_ref()
+            .expect("deprovisioning is on"),
+        secrets,
+        std::sync::Arc::new(scim.clone()),
+        store.clone(),
+        now(),
+    ))
+    .expect("the targets secret reads");
+    DeprovisionApp {
+        app: App::with_effects(&config, effects).with_deprovisioner(deprovisioner),
+        ledger,
+        schedules,
+        scim,
+        store,
+    }
+}
+
+/// The ledger's stream since the last call, as the event source mapping delivers it:
+/// only moves into `terminated` pass its filter. `None` when nothing passes.
+pub fn stream_batch(ledger: &merge_deprovision::aws::memory::MemoryLedger) -> Option<Request> {
+    use merge_deprovision::domain::decision::Decision;
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let records: Vec<Value> = ledger
+        .drain_stream()
+        .iter()
+        .filter(|(old, new)| {
+            new.decision == Decision::Terminated
+                && old
+                    .as_ref()
+                    .is_none_or(|o| o.decision != Decision::Terminated)
+        })
+        .map(|(old, new)| {
+            let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            merge_deprovision::aws::stream::record_of(old.as_ref(), new, &format!("{n:021}"))
+        })
+        .collect();
+    (!records.is_empty()).then(|| {
+        in_lambda(
+            lambda_http::request::from_str(&json!({ "Records": records }).to_string())
+                .expect("any JSON passes through"),
+        )
+    })
+}
+
+/// A direct invocation of `document`, as the Lambda API passes it through.
+pub fn direct(document: &Value) -> Request {
+    in_lambda(
+        lambda_http::request::from_str(&document.to_string()).expect("any JSON passes through"),
+    )
+}
+
+/// What a direct invocation answered: the body, the records and the metrics lines.
+pub struct Direct {
+    pub body: Value,
+    pub logs: String,
+    pub metrics: Vec<Value>,
+}
+
+impl Direct {
+    /// The records as JSON objects.
+    pub fn records(&self) -> Vec<Value> {
+        self.logs
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each log line is JSON"))
+            .collect()
+    }
+}
+
+/// Runs a direct invocation (a stream batch, a release) through the handler.
+pub fn answer_direct(app: &App, request: &Request) -> Direct {
+    let (answered, logs) = capture_logs(true, || ready(answer_event(app, request, now())));
+    let answered = answered.expect("the handler answers");
+    Direct {
+        body: serde_json::from_slice(answered.response.body().as_ref()).expect("a JSON answer"),
+        logs,
+        metrics: answered
+            .metrics
+            .iter()
+            .flat_map(|m| {
+                m.lines()
+                    .map(|l| serde_json::from_str(l).expect("EMF is JSON"))
+                    .collect::<Vec<Value>>()
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,518 @@
+//! SCIM deprovisioning through the real handler, against the in-memory twins: a move
+//! into `terminated` reaches the function as the ledger's stream record, and each
+//! covering target finds the leaver and deactivates (or deletes) exactly that user,
+//! once, whatever retries, failures and the brake do.
+
+mod support;
+
+use merge_deprovision::domain::deprovision::Outcome;
+use merge_deprovision::domain::ledger::EmployeeKey;
+use merge_deprovision::lambda::record::{
+    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, HELD_MESSAGE, NOT_FOUND_MESSAGE, REHIRE_MESSAGE,
+};
+use merge_deprovision::scim::client::ScimError;
+use merge_deprovision::scim::memory::{Change, MemoryScim};
+use serde_json::{Value, json};
+use support::{
+    DeprovisionApp, Direct, answer, answer_direct, answer_fired, deprovision_app, direct,
+    employee_delivery, fired_event, now, stream_batch,
+};
+
+const CHAT: &str = "https://chat.example.com/scim/v2";
+const CRM: &str = "https://crm.example.com/scim/v2";
+const CHAT_TOKEN: &str = "TOKEN-SENTINEL-chat-8d1f";
+const CRM_TOKEN: &str = "TOKEN-SENTINEL-crm-2b7e";
+const LINKED_ACCOUNT: &str = "a3602c03-aba7-4d9d-a349-dbc338504092";
+const EMPLOYEE: &str = "0958cbc6-6040-430a-848e-aafacbadf4ae";
+const EMAIL: &str = "greg@merge.dev";
+
+fn chat(extra: Value) -> Value {
+    let mut target = json!({"name": "chat", "base_url": CHAT, "token": CHAT_TOKEN});
+    for (k, v) in extra.as_object().unwrap() {
+        target[k] = v.clone();
+    }
+    target
+}
+
+fn secret(targets: Vec<Value>) -> Value {
+    json!({ "targets": targets })
+}
+
+fn directory() -> MemoryScim {
+    let scim = MemoryScim::new();
+    scim.serve(CHAT, CHAT_TOKEN);
+    scim.serve(CRM, CRM_TOKEN);
+    scim
+}
+
+fn terminated_delivery(employee: &str, email: &str, modified_at: &str) -> lambda_http::Request {
+    employee_delivery(
+        "Employee.changed",
+        json!({"id": employee, "work_email": email, "employment_status": "INACTIVE",
+               "termination_date": "2026-11-20", "modified_at": modified_at}),
+    )
+}
+
+fn terminate(d: &DeprovisionApp) {
+    let answered = answer(
+        &d.app,
+        &terminated_delivery(EMPLOYEE, EMAIL, "2026-11-26T04:12:09Z"),
+    );
+    assert_eq!(answered.status, 200, "{}", answered.body);
+}
+
+/// Delivers the ledger's stream since the last call.
+fn stream(d: &DeprovisionApp) -> Direct {
+    let batch = stream_batch(&d.ledger).expect("a move into terminated on the stream");
+    answer_direct(&d.app, &batch)
+}
+
+fn key() -> EmployeeKey {
+    EmployeeKey::new(Some(LINKED_ACCOUNT), EMPLOYEE)
+}
+
+fn outcome(d: &DeprovisionApp, target: &str) -> Option<Outcome> {
+    outcome_of(d, &key(), target)
+}
+
+fn outcome_of(d: &DeprovisionApp, key: &EmployeeKey, target: &str) -> Option<Outcome> {
+    d.ledger.entries()[key]
+        .deprovisioning
+        .get(target)
+        .map(|o| o.outcome)
+}
+
+fn records_with(direct: &Direct, message: &str) -> Vec<Value> {
+    direct
+        .records()
+        .into_iter()
+        .filter(|r| r["message"] == message)
+        .collect()
+}
+
+fn failures(direct: &Direct) -> usize {
+    direct.body["batchItemFailures"].as_array().unwrap().len()
+}
+
+#[test]
+fn a_terminated_delivery_deactivates_exactly_the_matching_user_once() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let colleague = scim.add(CHAT, "roman@merge.dev", &["roman@merge.dev"], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    assert!(
+        d.scim.calls(CHAT).is_empty(),
+        "the webhook never waits on SCIM"
+    );
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver.clone())]);
+    assert!(d.scim.user(CHAT, &colleague).unwrap().active);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Deactivated));
+    let records = answered.records();
+    assert_eq!(records.len(), 1, "{}", answered.logs);
+    let record = &records[0];
+    assert_eq!(record["level"], "INFO");
+    assert_eq!(record["target"], "chat");
+    assert_eq!(record["deprovision"], "deactivated");
+    assert_eq!(record["employee_id"], EMPLOYEE);
+    assert_eq!(record["work_email"], EMAIL);
+    assert_eq!(answered.metrics.len(), 1);
+    assert_eq!(answered.metrics[0]["Outcome"], "deactivated");
+    assert_eq!(answered.metrics[0]["Deprovisioned"], 1);
+
+    // The stream delivers again: the ledger says it is done, so nothing is called.
+    let calls = d.scim.calls(CHAT).len();
+    let replay = stream_batch_of_last_move(&d);
+    let again = answer_direct(&d.app, &replay);
+    assert_eq!(failures(&again), 0);
+    assert_eq!(d.scim.calls(CHAT).len(), calls);
+    assert_eq!(d.scim.changes(CHAT).len(), 1);
+}
+
+/// The stream record of the employee's move into terminated, built again (a redelivery).
+fn stream_batch_of_last_move(d: &DeprovisionApp) -> lambda_http::Request {
+    let entry = d.ledger.entries()[&key()].clone();
+    let mut before = entry.clone();
+    before.decision = merge_deprovision::domain::decision::Decision::Active;
+    let record = merge_deprovision::aws::stream::record_of(Some(&before), &entry, "7");
+    direct(&json!({ "Records": [record] }))
+}
+
+#[test]
+fn a_fired_schedule_deactivates_at_its_time() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    let scheduled = employee_delivery(
+        "Employee.changed",
+        json!({"work_email": EMAIL, "employment_status": "ACTIVE",
+               "termination_date": "2099-06-30", "modified_at": "2026-11-26T04:12:09Z"}),
+    );
+    assert_eq!(answer(&d.app, &scheduled).status, 200);
+    assert!(
+        stream_batch(&d.ledger).is_none(),
+        "scheduled is no termination"
+    );
+    let name = d.schedules.schedules().into_keys().next().expect("a timer");
+    let input = serde_json::to_string(&d.schedules.fire(&name).unwrap()).unwrap();
+    let (fired, _) = answer_fired(&d.app, &fired_event(&input));
+    assert!(fired.is_ok());
+    assert_eq!(failures(&stream(&d)), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+}
+
+#[test]
+fn targets_match_by_email_or_external_id_and_can_delete() {
+    let scim = directory();
+    let by_email = scim.add(
+        CHAT,
+        "gh",
+        &["other@merge.dev", "GREG@merge.dev"],
+        None,
+        true,
+    );
+    let by_id = scim.add(CRM, "greg", &[], Some("19202938"), true);
+    let targets = secret(vec![
+        chat(json!({"match": "emails=work_email"})),
+        json!({"name": "crm", "base_url": CRM, "token": CRM_TOKEN,
+               "match": "externalId=remote_id", "action": "delete"}),
+    ]);
+    let d = deprovision_app(&targets, scim, &[]);
+    terminate(&d);
+    assert_eq!(failures(&stream(&d)), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(by_email)]);
+    assert_eq!(d.scim.changes(CRM), [Change::Deleted(by_id.clone())]);
+    assert!(d.scim.user(CRM, &by_id).is_none());
+    assert_eq!(outcome(&d, "crm"), Some(Outcome::Deleted));
+}
+
+#[test]
+fn a_target_limited_to_another_linked_account_is_never_called() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    scim.add(CRM, EMAIL, &[EMAIL], None, true);
+    let targets = secret(vec![
+        chat(json!({"linked_account_ids": [LINKED_ACCOUNT]})),
+        json!({"name": "crm", "base_url": CRM, "token": CRM_TOKEN,
+               "linked_account_ids": ["another-customer"]}),
+    ]);
+    let d = deprovision_app(&targets, scim, &[]);
+    terminate(&d);
+    stream(&d);
+    assert_eq!(d.scim.changes(CHAT).len(), 1);
+    assert!(d.scim.calls(CRM).is_empty());
+    assert_eq!(outcome(&d, "crm"), None);
+}
+
+#[test]
+fn a_dry_run_finds_the_user_records_would_deactivate_and_changes_nothing() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(
+        &secret(vec![chat(json!({}))]),
+        scim,
+        &[("DEPROVISION_MODE", "dry-run")],
+    );
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(d.scim.calls(CHAT), ["GET"]);
+    assert!(d.scim.user(CHAT, &leaver).unwrap().active);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::WouldDeactivate));
+    assert_eq!(answered.records()[0]["deprovision_mode"], "dry-run");
+}
+
+/// A directory's seed, the outcome it leads to, and the record's level.
+type Case = (&'static str, fn(&MemoryScim), Outcome, &'static str);
+
+#[test]
+fn an_inactive_user_no_user_and_two_users_change_nothing_and_say_so() {
+    let cases: [Case; 3] = [
+        (
+            "inactive",
+            |s| drop(s.add(CHAT, EMAIL, &[EMAIL], None, false)),
+            Outcome::AlreadyInactive,
+            "INFO",
+        ),
+        ("nobody", |_| {}, Outcome::NotFound, "WARN"),
+        (
+            "two",
+            |s| {
+                s.add(CHAT, EMAIL, &[EMAIL], None, true);
+                s.add(CHAT, "greg.hirsch", &[EMAIL], None, true);
+            },
+            Outcome::Ambiguous,
+            "ERROR",
+        ),
+    ];
+    for (name, seed, expected, level) in cases {
+        let scim = directory();
+        seed(&scim);
+        let match_rule = if name == "two" {
+            "emails=work_email"
+        } else {
+            "userName=work_email"
+        };
+        let d = deprovision_app(&secret(vec![chat(json!({"match": match_rule}))]), scim, &[]);
+        terminate(&d);
+        let answered = stream(&d);
+        assert_eq!(failures(&answered), 0, "{name}");
+        assert!(d.scim.changes(CHAT).is_empty(), "{name}");
+        assert_eq!(outcome(&d, "chat"), Some(expected), "{name}");
+        let record = &answered.records()[0];
+        assert_eq!(record["level"], level, "{name}");
+        let message = match expected {
+            Outcome::NotFound => NOT_FOUND_MESSAGE,
+            Outcome::Ambiguous => AMBIGUOUS_MESSAGE,
+            _ => record["message"].as_str().unwrap(),
+        };
+        assert_eq!(record["message"], message);
+    }
+}
+
+#[test]
+fn an_email_with_a_quote_and_or_matches_only_that_exact_user() {
+    let tricky = r#"x" or userName pr or "@merge.dev"#;
+    let scim = directory();
+    let bystander = scim.add(CHAT, "x", &["x@merge.dev"], None, true);
+    let leaver = scim.add(CHAT, tricky, &[tricky], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    let answered = answer(
+        &d.app,
+        &terminated_delivery(EMPLOYEE, tricky, "2026-11-26T04:12:09Z"),
+    );
+    assert_eq!(answered.status, 200);
+    stream(&d);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert!(d.scim.user(CHAT, &bystander).unwrap().active);
+}
+
+#[test]
+fn thirty_terminations_in_an_hour_deactivate_25_hold_5_then_the_release_does_the_rest() {
+    let scim = directory();
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    for n in 0..30 {
+        let email = format!("leaver{n}@merge.dev");
+        scim.add(CHAT, &email, &[&email], None, true);
+        let employee = format!("employee-{n:02}");
+        let answered = answer(
+            &d.app,
+            &terminated_delivery(&employee, &email, "2026-11-26T04:12:09Z"),
+        );
+        assert_eq!(answered.status, 200);
+    }
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert_eq!(d.scim.changes(CHAT).len(), 25);
+    let held = records_with(&answered, HELD_MESSAGE);
+    assert_eq!(held.len(), 5);
+    assert!(held.iter().all(|r| r["level"] == "WARN"));
+    assert_eq!(d.store.waiting_keys().len(), 5);
+    let held_lines = answered
+        .metrics
+        .iter()
+        .filter(|m| m["Outcome"] == "held")
+        .count();
+    assert_eq!(held_lines, 5);
+
+    let release = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    assert_eq!(release.body["released"], 5, "{}", release.body);
+    assert_eq!(release.body["remaining"], 0);
+    assert_eq!(d.scim.changes(CHAT).len(), 30);
+    assert!(d.store.waiting_keys().is_empty());
+    let deactivated = d
+        .ledger
+        .entries()
+        .values()
+        .filter(|e| e.deprovisioning.get("chat").map(|o| o.outcome) == Some(Outcome::Deactivated))
+        .count();
+    assert_eq!(deactivated, 30);
+}
+
+#[test]
+fn a_wrong_token_fails_at_once_naming_the_host_and_never_the_token() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let wrong = json!({"name": "chat", "base_url": CHAT, "token": "TOKEN-SENTINEL-wrong-77"});
+    let d = deprovision_app(&secret(vec![wrong]), scim, &[]);
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0, "no retry can fix a refused token");
+    assert_eq!(d.scim.calls(CHAT), ["GET"]);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Failed));
+    let record = &records_with(&answered, DEPROVISION_FAILED_MESSAGE)[0];
+    assert_eq!(record["level"], "ERROR");
+    assert_eq!(record["scim_host"], "chat.example.com");
+    assert_eq!(record["scim_status"], 401);
+    assert!(!answered.logs.contains("TOKEN-SENTINEL"));
+    assert_eq!(answered.metrics[0]["DeprovisionFailures"], 1);
+    assert_eq!(
+        d.store.waiting_keys(),
+        [key()],
+        "listed for a release once fixed"
+    );
+}
+
+#[test]
+fn an_endpoint_down_is_retried_by_the_stream_then_done_once_it_is_back() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    terminate(&d);
+    let batch = stream_batch(&d.ledger).unwrap();
+    scim.fail_next(
+        CHAT,
+        [
+            ScimError::Server(503),
+            ScimError::Server(502),
+            ScimError::Server(503),
+        ],
+    );
+    let down = answer_direct(&d.app, &batch);
+    assert_eq!(failures(&down), 1, "handed back to the stream");
+    assert_eq!(
+        d.scim.calls(CHAT).len(),
+        3,
+        "three attempts within the budget"
+    );
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Failed));
+    assert_eq!(
+        d.ledger.entries()[&key()].deprovisioning["chat"].attempts,
+        1
+    );
+    let back = answer_direct(&d.app, &batch);
+    assert_eq!(failures(&back), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Deactivated));
+}
+
+#[test]
+fn a_429_waits_as_asked_and_a_412_reads_again_and_retries_once() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    terminate(&d);
+    scim.script(
+        CHAT,
+        [
+            Some(ScimError::RateLimited {
+                retry_after: Some(std::time::Duration::from_millis(50)),
+            }),
+            None,
+            Some(ScimError::PreconditionFailed),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let answered = stream(&d);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(50));
+    assert_eq!(failures(&answered), 0);
+    assert_eq!(d.scim.calls(CHAT), ["GET", "GET", "PATCH", "GET", "PATCH"]);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+}
+
+#[test]
+fn a_patch_finding_the_user_deleted_meanwhile_counts_as_done() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    terminate(&d);
+    scim.script(CHAT, [None, Some(ScimError::NotFound)]);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::AlreadyInactive));
+}
+
+#[test]
+fn one_failing_target_never_holds_back_another() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let crm_user = scim.add(CRM, EMAIL, &[EMAIL], None, true);
+    let targets = secret(vec![
+        chat(json!({})),
+        json!({"name": "crm", "base_url": CRM, "token": CRM_TOKEN}),
+    ]);
+    let d = deprovision_app(&targets, scim.clone(), &[]);
+    terminate(&d);
+    scim.fail_next(CHAT, std::iter::repeat_n(ScimError::Server(500), 3));
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 1);
+    assert_eq!(d.scim.changes(CRM), [Change::Deactivated(crm_user)]);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Failed));
+    // The retry calls only the target that failed.
+    let crm_calls = d.scim.calls(CRM).len();
+    let retried = answer_direct(&d.app, &stream_batch_of_last_move(&d));
+    assert_eq!(failures(&retried), 0);
+    assert_eq!(d.scim.calls(CRM).len(), crm_calls);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Deactivated));
+}
+
+#[test]
+fn a_rehire_of_a_deprovisioned_employee_reactivates_nobody_and_says_to_restore_by_hand() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    stream(&d);
+    let rehire = employee_delivery(
+        "Employee.changed",
+        json!({"work_email": EMAIL, "employment_status": "ACTIVE", "termination_date": null,
+               "modified_at": "2026-11-27T09:00:00Z"}),
+    );
+    let answered = answer(&d.app, &rehire);
+    assert_eq!(answered.status, 200);
+    let warning: Vec<Value> = answered
+        .records()
+        .into_iter()
+        .filter(|r| r["message"] == REHIRE_MESSAGE)
+        .collect();
+    assert_eq!(warning.len(), 1, "{}", answered.logs);
+    assert_eq!(warning[0]["level"], "WARN");
+    assert_eq!(warning[0]["target"], "chat");
+    assert_eq!(warning[0]["deprovisioned_at"], "2026-11-27T12:00:00Z");
+    assert!(
+        !d.scim.user(CHAT, &leaver).unwrap().active,
+        "never reactivated"
+    );
+    assert!(stream_batch(&d.ledger).is_none());
+    let _ = now();
+}
+
+#[test]
+fn a_targets_secret_of_another_shape_stops_init_naming_the_target_and_field_only() {
+    use merge_deprovision::lambda::config::DeprovisionConfig;
+    use merge_deprovision::lambda::deprovision::Deprovisioner;
+    let load = |value: &str| {
+        let secrets = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
+            "s", value,
+        ));
+        let config = DeprovisionConfig {
+            secret_id: "s".into(),
+            refresh_after: None,
+            mode: merge_deprovision::domain::deprovision::Mode::Enforce,
+            max_per_hour: 25,
+        };
+        merge_deprovision_samples::ready(Deprovisioner::load(
+            &config,
+            secrets,
+            std::sync::Arc::new(MemoryScim::new()),
+            std::sync::Arc::new(merge_deprovision::aws::memory::MemoryDeprovisionStore::new()),
+            now(),
+        ))
+        .err()
+        .unwrap()
+    };
+    let plain_http = r#"{"targets": [{"name": "wiki", "base_url": "http://wiki.example.com/scim", "token": "TOKEN-SENTINEL-1"}]}"#;
+    let error = load(plain_http);
+    assert!(
+        error.starts_with("SCIM_TARGETS_SECRET_ID: target 1 (wiki): `base_url`"),
+        "{error}"
+    );
+    assert!(!error.contains("SENTINEL") && !error.contains("wiki.example.com"));
+    let no_token =
+        r#"{"targets": [{"name": "wiki", "base_url": "https://wiki.example.com/scim"}]}"#;
+    assert!(load(no_token).contains("target 1 (wiki): `token` is missing"));
+}
