@@ -516,3 +516,131 @@ fn a_targets_secret_of_another_shape_stops_init_naming_the_target_and_field_only
         r#"{"targets": [{"name": "wiki", "base_url": "https://wiki.example.com/scim"}]}"#;
     assert!(load(no_token).contains("target 1 (wiki): `token` is missing"));
 }
+
+mod properties {
+    use super::*;
+    use merge_deprovision::aws::ledger::LedgerError;
+    use proptest::prelude::*;
+
+    /// One thing that can happen to the leaver, the stream or an endpoint.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A delivery: terminated or active, at this hour of the day.
+        Deliver { terminated: bool, hour: u32 },
+        /// The stream delivers what the ledger wrote since.
+        Stream,
+        /// The stream delivers the leaver's last move again.
+        Redeliver,
+        /// The endpoint refuses the next call (a permanent failure).
+        Refuse,
+        /// The endpoint answers 503 to the next call.
+        Down,
+        /// The ledger fails the next call.
+        LedgerFails,
+        /// Someone changes the user in the application.
+        Touch,
+        /// The release invocation.
+        Release,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (any::<bool>(), 0u32..24)
+                .prop_map(|(terminated, hour)| Step::Deliver { terminated, hour }),
+            Just(Step::Stream),
+            Just(Step::Redeliver),
+            Just(Step::Refuse),
+            Just(Step::Down),
+            Just(Step::LedgerFails),
+            Just(Step::Touch),
+            Just(Step::Release),
+        ]
+    }
+
+    fn delivery(terminated: bool, hour: u32) -> lambda_http::Request {
+        let modified_at = format!("2026-11-26T{hour:02}:00:00Z");
+        employee_delivery(
+            "Employee.changed",
+            json!({"id": EMPLOYEE, "work_email": EMAIL,
+                   "employment_status": if terminated { "INACTIVE" } else { "ACTIVE" },
+                   "termination_date": if terminated { json!("2026-11-20") } else { Value::Null },
+                   "modified_at": modified_at}),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn each_termination_deprovisions_the_matching_user_at_most_once_and_nobody_else(
+            steps in proptest::collection::vec(step(), 1..14)
+        ) {
+            let scim = directory();
+            let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+            // Near misses of the leaver's address: a filter that is not exact finds them.
+            let bystanders = [
+                scim.add(CHAT, "greg@merge.dev.example", &["greg@merge.dev.example"], None, true),
+                scim.add(CHAT, "xgreg@merge.dev", &["xgreg@merge.dev"], None, true),
+            ];
+            let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+            let mut last_batch: Option<lambda_http::Request> = None;
+            for step in &steps {
+                match step {
+                    Step::Deliver { terminated, hour } => {
+                        answer(&d.app, &delivery(*terminated, *hour));
+                    }
+                    Step::Stream => {
+                        if let Some(batch) = stream_batch(&d.ledger) {
+                            answer_direct(&d.app, &batch);
+                            last_batch = Some(batch);
+                        }
+                    }
+                    Step::Redeliver => {
+                        if let Some(batch) = &last_batch {
+                            answer_direct(&d.app, batch);
+                        }
+                    }
+                    Step::Refuse => scim.fail_next(CHAT, [ScimError::Rejected { status: 400, scim_type: None }]),
+                    Step::Down => scim.fail_next(CHAT, [ScimError::Server(503)]),
+                    Step::LedgerFails => d.ledger.fail_next([LedgerError::Unreachable]),
+                    Step::Touch => scim.touch(CHAT, &leaver),
+                    Step::Release => {
+                        answer_direct(&d.app, &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})));
+                    }
+                }
+            }
+            // Whatever happened, the stream's retries and the release get through once
+            // the scripted faults are spent.
+            for _ in 0..steps.len() + 2 {
+                if let Some(batch) = stream_batch(&d.ledger) {
+                    answer_direct(&d.app, &batch);
+                    last_batch = Some(batch);
+                }
+                if let Some(batch) = &last_batch {
+                    answer_direct(&d.app, batch);
+                }
+                answer_direct(&d.app, &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})));
+            }
+
+            let changes = d.scim.changes(CHAT);
+            prop_assert!(changes.len() <= 1, "changed more than once: {changes:?}");
+            for change in &changes {
+                prop_assert_eq!(change, &Change::Deactivated(leaver.clone()));
+            }
+            for bystander in &bystanders {
+                prop_assert!(d.scim.user(CHAT, bystander).unwrap().active);
+            }
+            let entries = d.ledger.entries();
+            if let Some(entry) = entries.get(&key())
+                && entry.decision == merge_deprovision::domain::decision::Decision::Terminated
+            {
+                let settled = entry.deprovisioning.get("chat").map(|o| o.outcome);
+                prop_assert!(
+                    matches!(settled, Some(Outcome::Deactivated | Outcome::AlreadyInactive)),
+                    "a termination ends deprovisioned: {settled:?}"
+                );
+                prop_assert!(!d.scim.user(CHAT, &leaver).unwrap().active);
+            }
+        }
+    }
+}
