@@ -1,0 +1,866 @@
+//! The built binary deprovisioning into a real SCIM 2.0 server (`scim2-server` from
+//! PyPI, on loopback with a bearer token) with the real AWS SDK against an AWS emulator
+//! (moto): the ledger in DynamoDB with its stream read through DynamoDB Streams'
+//! `GetRecords`, the targets in Secrets Manager, timers in Scheduler. Each stream batch
+//! is handed to the function as Lambda's event source mapping would, through its filter.
+//!
+//! These need both servers, so they are ignored by a plain `cargo test`;
+//! `scripts/scim-server-check.sh` installs and starts them, and runs them with
+//! `AWS_EMULATOR_ENDPOINT`, `SCIM_SERVER_URL`, `SCIM_SERVER_TOKEN` and `SCIM_SERVER_BIN`.
+
+mod support;
+
+use merge_deprovision_samples::{Signing, employee_envelope, function_url_event};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use support::runtime_api::{Function, Reply, RuntimeApi};
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/merge-deprovision-scheduler";
+const LINKED_ACCOUNT: &str = "a3602c03-aba7-4d9d-a349-dbc338504092";
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run scripts/scim-server-check.sh"))
+}
+
+fn emulator() -> String {
+    env("AWS_EMULATOR_ENDPOINT")
+}
+
+fn scim_url() -> String {
+    env("SCIM_SERVER_URL")
+}
+
+fn scim_token() -> String {
+    env("SCIM_SERVER_TOKEN")
+}
+
+fn sdk_config() -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::{
+        BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+    };
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url(emulator())
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "emulator",
+        )))
+        .http_client(http)
+        .build()
+}
+
+/// A name of the test's own.
+fn unique(name: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One test's world: its table (with a stream), schedule group, targets secret, and
+/// the function running against them.
+struct World {
+    api: RuntimeApi,
+    function: Option<Function>,
+    dynamodb: aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    table: String,
+    group: String,
+    seen: HashSet<String>,
+    /// Everything the function answered, for the token check.
+    answers: String,
+}
+
+impl World {
+    async fn start(targets: Value, vars: &[(&str, &str)]) -> World {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            StreamSpecification, StreamViewType,
+        };
+        let config = sdk_config();
+        let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+        let table = unique("scim-ledger");
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap()
+        };
+        dynamodb
+            .create_table()
+            .table_name(&table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute("linked_account_id"))
+            .attribute_definitions(attribute("employee_id"))
+            .key_schema(key("linked_account_id", KeyType::Hash))
+            .key_schema(key("employee_id", KeyType::Range))
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("the emulator creates the table");
+        let group = unique("scim-group");
+        aws_sdk_scheduler::Client::new(&config)
+            .create_schedule_group()
+            .name(&group)
+            .send()
+            .await
+            .expect("the emulator creates the group");
+        let secret = unique("scim-targets");
+        aws_sdk_secretsmanager::Client::new(&config)
+            .create_secret()
+            .name(&secret)
+            .secret_string(targets.to_string())
+            .send()
+            .await
+            .expect("the emulator stores the secret");
+        let api = RuntimeApi::start().await;
+        let endpoint = emulator();
+        let mut env: Vec<(&str, &str)> = vec![
+            (
+                "MERGE_WEBHOOK_SIGNATURE_KEY",
+                merge_deprovision_samples::LOCAL_TEST_KEY,
+            ),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("TERMINATION_SCHEDULE_GROUP", &group),
+            ("TERMINATION_SCHEDULE_ROLE_ARN", ROLE_ARN),
+            ("EMPLOYEE_LEDGER_TABLE", &table),
+            ("SCIM_TARGETS_SECRET_ID", &secret),
+            ("DEPROVISION_MODE", "enforce"),
+        ];
+        for (name, value) in vars {
+            env.retain(|(n, _)| n != name);
+            env.push((name, value));
+        }
+        let function = Function::spawn(
+            &std::path::PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision")),
+            &api,
+            &env,
+        );
+        World {
+            api,
+            function: Some(function),
+            dynamodb,
+            streams: aws_sdk_dynamodbstreams::Client::new(&config),
+            table,
+            group,
+            seen: HashSet::new(),
+            answers: String::new(),
+        }
+    }
+
+    async fn invoke(&mut self, payload: &str) -> Value {
+        let reply = self.api.invoke(payload).await;
+        let Reply::Response(text) = reply else {
+            panic!("expected a response, got {reply:?}");
+        };
+        self.answers.push_str(&text);
+        let response: Value = serde_json::from_str(&text).unwrap();
+        match response["body"].as_str() {
+            Some(body) => {
+                let mut body: Value = serde_json::from_str(body).unwrap();
+                body["statusCode"] = response["statusCode"].clone();
+                body
+            }
+            None => response,
+        }
+    }
+
+    /// A signed terminated delivery for `employee` with `fields`.
+    async fn deliver(&mut self, employee: &str, fields: Value) -> Value {
+        let envelope = employee_envelope("Employee.changed", |data| {
+            data.insert("id".into(), json!(employee));
+            data.insert("employment_status".into(), json!("INACTIVE"));
+            data.insert("termination_date".into(), json!("2026-11-20"));
+            for (name, value) in fields.as_object().unwrap() {
+                data.insert(name.clone(), value.clone());
+            }
+        });
+        let body = serde_json::to_vec(&envelope).unwrap();
+        let event = function_url_event("POST", &body, Signing::TestKey, false, employee);
+        let answered = self.invoke(&event.to_string()).await;
+        assert_eq!(answered["statusCode"], 200, "{answered}");
+        answered
+    }
+
+    /// The stream's new records, through the mapping's filter (a move into
+    /// `terminated`), as one batch in Lambda's event shape; `None` when none passes.
+    async fn batch(&mut self) -> Option<Value> {
+        let described = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .unwrap();
+        let arn = described.table()?.latest_stream_arn()?.to_owned();
+        let stream = self
+            .streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let mut records = Vec::new();
+        for shard in stream.stream_description()?.shards() {
+            let mut iterator = self
+                .streams
+                .get_shard_iterator()
+                .stream_arn(&arn)
+                .shard_id(shard.shard_id()?)
+                .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap()
+                .shard_iterator
+                .clone();
+            while let Some(it) = iterator {
+                let page = self
+                    .streams
+                    .get_records()
+                    .shard_iterator(it)
+                    .send()
+                    .await
+                    .unwrap();
+                if page.records().is_empty() {
+                    break;
+                }
+                for record in page.records() {
+                    let Some(change) = record.dynamodb() else {
+                        continue;
+                    };
+                    let sequence = change.sequence_number().unwrap_or_default().to_owned();
+                    if !self.seen.insert(sequence.clone()) {
+                        continue;
+                    }
+                    let decision = |image: Option<
+                        &std::collections::HashMap<
+                            String,
+                            aws_sdk_dynamodbstreams::types::AttributeValue,
+                        >,
+                    >| {
+                        image
+                            .and_then(|i| i.get("decision"))
+                            .and_then(|d| d.as_s().ok())
+                            .cloned()
+                    };
+                    let new = decision(change.new_image.as_ref());
+                    let old = decision(change.old_image.as_ref());
+                    // The template's filter: a new image that is `terminated`, and an old
+                    // one that is absent or is not.
+                    if new.as_deref() != Some("terminated") || old.as_deref() == Some("terminated")
+                    {
+                        continue;
+                    }
+                    let mut dynamodb = json!({
+                        "Keys": image_json(change.keys.as_ref()),
+                        "NewImage": image_json(change.new_image.as_ref()),
+                        "SequenceNumber": sequence,
+                        "StreamViewType": "NEW_AND_OLD_IMAGES",
+                    });
+                    if change.old_image.is_some() {
+                        dynamodb["OldImage"] = image_json(change.old_image.as_ref());
+                    }
+                    records.push(json!({
+                        "eventID": record.event_id(),
+                        "eventName": "MODIFY",
+                        "eventSource": "aws:dynamodb",
+                        "awsRegion": "eu-west-1",
+                        "dynamodb": dynamodb,
+                    }));
+                }
+                iterator = page.next_shard_iterator.clone();
+            }
+        }
+        (!records.is_empty()).then(|| json!({ "Records": records }))
+    }
+
+    /// Hands the stream's new records to the function; returns its answer.
+    async fn stream(&mut self) -> Value {
+        let batch = self
+            .batch()
+            .await
+            .expect("a move into terminated on the stream");
+        self.invoke(&batch.to_string()).await
+    }
+
+    async fn release(&mut self) -> Value {
+        self.invoke(&json!({"kind": "merge-deprovision.release-held", "version": 1}).to_string())
+            .await
+    }
+
+    /// The outcome the ledger holds for `employee` in `target`.
+    async fn outcome(&self, employee: &str, target: &str) -> Option<String> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                "linked_account_id",
+                AttributeValue::S(LINKED_ACCOUNT.into()),
+            )
+            .key("employee_id", AttributeValue::S(employee.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item?;
+        let targets = item.get("deprovisioning")?.as_m().ok()?;
+        targets
+            .get(target)?
+            .as_m()
+            .ok()?
+            .get("outcome")?
+            .as_s()
+            .ok()
+            .cloned()
+    }
+
+    /// Stops the function; checks no bearer token reached any output; returns the
+    /// records.
+    async fn stop(mut self, tokens: &[&str]) -> Vec<Value> {
+        let (stdout, stderr) = self.function.take().unwrap().stop().await;
+        for token in tokens {
+            for (what, text) in [
+                ("stdout", &stdout),
+                ("stderr", &stderr),
+                ("answers", &self.answers),
+            ] {
+                assert!(!text.contains(token), "a bearer token in {what}");
+            }
+        }
+        stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+fn image_json(
+    image: Option<
+        &std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+    >,
+) -> Value {
+    Value::Object(
+        image
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), attribute_json(v)))
+            .collect(),
+    )
+}
+
+fn attribute_json(value: &aws_sdk_dynamodbstreams::types::AttributeValue) -> Value {
+    use aws_sdk_dynamodbstreams::types::AttributeValue as A;
+    match value {
+        A::S(s) => json!({"S": s}),
+        A::N(n) => json!({"N": n}),
+        A::Bool(b) => json!({"BOOL": b}),
+        A::Null(b) => json!({"NULL": b}),
+        A::Ss(s) => json!({"SS": s}),
+        A::Ns(n) => json!({"NS": n}),
+        A::M(m) => {
+            json!({"M": m.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<serde_json::Map<_, _>>()})
+        }
+        A::L(l) => json!({"L": l.iter().map(attribute_json).collect::<Vec<_>>()}),
+        _ => Value::Null,
+    }
+}
+
+/// A user on the SCIM server at `base` (with `token`); returns its id.
+async fn seed(
+    base: &str,
+    token: &str,
+    user_name: &str,
+    email: &str,
+    external_id: Option<&str>,
+    active: bool,
+) -> String {
+    let client = merge_deprovision::net::client().unwrap();
+    let mut user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "emails": [{"value": email, "primary": true}],
+        "active": active,
+    });
+    if let Some(id) = external_id {
+        user["externalId"] = json!(id);
+    }
+    let response = client
+        .post(format!("{base}/Users"))
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(user.to_string())
+        .send()
+        .await
+        .expect("the SCIM server answers");
+    assert_eq!(response.status().as_u16(), 201, "seeding {user_name}");
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// The user `id` on the server at `base`: `None` once deleted.
+async fn user(base: &str, token: &str, id: &str) -> Option<Value> {
+    let client = merge_deprovision::net::client().unwrap();
+    let response = client
+        .get(format!("{base}/Users/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    if response.status().as_u16() == 404 {
+        return None;
+    }
+    serde_json::from_slice(&response.bytes().await.unwrap()).ok()
+}
+
+async fn active(id: &str) -> bool {
+    user(&scim_url(), &scim_token(), id).await.unwrap()["active"] == json!(true)
+}
+
+fn target(name: &str, extra: Value) -> Value {
+    let mut target = json!({"name": name, "base_url": scim_url(), "token": scim_token()});
+    for (k, v) in extra.as_object().unwrap() {
+        target[k] = v.clone();
+    }
+    target
+}
+
+fn records_saying<'a>(records: &'a [Value], field: &str, value: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r[field] == value).collect()
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_terminated_delivery_deactivates_exactly_the_matching_user() {
+    let email = format!("{}@example.com", unique("leaver"));
+    let leaver = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let near = seed(
+        &scim_url(),
+        &scim_token(),
+        &format!("x{email}"),
+        &format!("x{email}"),
+        None,
+        true,
+    )
+    .await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    world.deliver("e1", json!({"work_email": email})).await;
+    let answered = world.stream().await;
+    assert_eq!(answered["batchItemFailures"], json!([]), "{answered}");
+    assert!(!active(&leaver).await);
+    assert!(active(&near).await);
+    assert_eq!(
+        world.outcome("e1", "app").await.as_deref(),
+        Some("deactivated")
+    );
+    assert!(
+        world.batch().await.is_none(),
+        "writing the outcome is no new termination"
+    );
+    let records = world.stop(&[&scim_token()]).await;
+    let deprovisioned = records_saying(&records, "deprovision", "deactivated");
+    assert_eq!(deprovisioned.len(), 1);
+    assert_eq!(deprovisioned[0]["target"], "app");
+    assert_eq!(deprovisioned[0]["employee_id"], "e1");
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_fired_schedule_deactivates_the_user_at_its_time() {
+    let email = format!("{}@example.com", unique("scheduled"));
+    let leaver = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    world
+        .deliver("e1", json!({"work_email": email, "employment_status": "ACTIVE", "termination_date": "2099-06-30"}))
+        .await;
+    assert!(
+        world.batch().await.is_none(),
+        "a scheduled termination waits for its time"
+    );
+    assert!(active(&leaver).await);
+    // Scheduler fires the schedule: its input is the event.
+    let config = sdk_config();
+    let scheduler = aws_sdk_scheduler::Client::new(&config);
+    let listed = scheduler
+        .list_schedules()
+        .group_name(&world.group)
+        .send()
+        .await
+        .unwrap();
+    let name = listed.schedules()[0].name().unwrap().to_owned();
+    let stored = scheduler
+        .get_schedule()
+        .group_name(&world.group)
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    let input = stored.target().and_then(|t| t.input()).map(str::to_owned);
+    let input = input.expect("the timer is stored");
+    let fired = world.invoke(&input).await;
+    assert_eq!(fired["decision"], "terminated", "{fired}");
+    assert_eq!(world.stream().await["batchItemFailures"], json!([]));
+    assert!(!active(&leaver).await);
+    world.stop(&[&scim_token()]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn targets_match_by_email_or_external_id_and_can_delete() {
+    let email = format!("{}@example.com", unique("matched"));
+    let external = unique("remote");
+    let by_email = seed(
+        &scim_url(),
+        &scim_token(),
+        &unique("login"),
+        &email,
+        None,
+        true,
+    )
+    .await;
+    let to_delete = seed(
+        &scim_url(),
+        &scim_token(),
+        &unique("login"),
+        &unique("other"),
+        Some(&external),
+        true,
+    )
+    .await;
+    let mut world = World::start(
+        json!({"targets": [
+            target("by-email", json!({"match": "emails=work_email"})),
+            target("by-id", json!({"match": "externalId=remote_id", "action": "delete"})),
+        ]}),
+        &[],
+    )
+    .await;
+    world
+        .deliver("e1", json!({"work_email": email, "remote_id": external}))
+        .await;
+    assert_eq!(world.stream().await["batchItemFailures"], json!([]));
+    assert!(!active(&by_email).await);
+    assert!(user(&scim_url(), &scim_token(), &to_delete).await.is_none());
+    assert_eq!(
+        world.outcome("e1", "by-email").await.as_deref(),
+        Some("deactivated")
+    );
+    assert_eq!(
+        world.outcome("e1", "by-id").await.as_deref(),
+        Some("deleted")
+    );
+    world.stop(&[&scim_token()]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn only_the_target_covering_the_linked_account_is_called() {
+    let email = format!("{}@example.com", unique("covered"));
+    let leaver = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(
+        json!({"targets": [
+            target("other-customer", json!({"linked_account_ids": ["another-linked-account"]})),
+            target("this-customer", json!({"linked_account_ids": [LINKED_ACCOUNT]})),
+        ]}),
+        &[],
+    )
+    .await;
+    world.deliver("e1", json!({"work_email": email})).await;
+    world.stream().await;
+    assert!(!active(&leaver).await);
+    assert_eq!(world.outcome("e1", "other-customer").await, None);
+    assert_eq!(
+        world.outcome("e1", "this-customer").await.as_deref(),
+        Some("deactivated")
+    );
+    let records = world.stop(&[&scim_token()]).await;
+    assert!(records_saying(&records, "target", "other-customer").is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_dry_run_changes_nothing_and_records_would_deactivate() {
+    let email = format!("{}@example.com", unique("dry"));
+    let leaver = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(
+        json!({"targets": [target("app", json!({}))]}),
+        &[("DEPROVISION_MODE", "dry-run")],
+    )
+    .await;
+    world.deliver("e1", json!({"work_email": email})).await;
+    world.stream().await;
+    assert!(active(&leaver).await);
+    assert_eq!(
+        world.outcome("e1", "app").await.as_deref(),
+        Some("would_deactivate")
+    );
+    world.stop(&[&scim_token()]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn inactive_missing_and_duplicated_users_change_nothing() {
+    let inactive_email = format!("{}@example.com", unique("inactive"));
+    let inactive = seed(
+        &scim_url(),
+        &scim_token(),
+        &inactive_email,
+        &inactive_email,
+        None,
+        false,
+    )
+    .await;
+    let shared = format!("{}@example.com", unique("shared"));
+    let first = seed(
+        &scim_url(),
+        &scim_token(),
+        &unique("one"),
+        &shared,
+        None,
+        true,
+    )
+    .await;
+    let second = seed(
+        &scim_url(),
+        &scim_token(),
+        &unique("two"),
+        &shared,
+        None,
+        true,
+    )
+    .await;
+    let mut world = World::start(
+        json!({"targets": [target("app", json!({"match": "emails=work_email"}))]}),
+        &[],
+    )
+    .await;
+    world
+        .deliver("inactive", json!({"work_email": inactive_email}))
+        .await;
+    world
+        .deliver(
+            "nobody",
+            json!({"work_email": format!("{}@example.com", unique("nobody"))}),
+        )
+        .await;
+    world.deliver("shared", json!({"work_email": shared})).await;
+    assert_eq!(world.stream().await["batchItemFailures"], json!([]));
+    assert_eq!(
+        world.outcome("inactive", "app").await.as_deref(),
+        Some("already_inactive")
+    );
+    assert_eq!(
+        world.outcome("nobody", "app").await.as_deref(),
+        Some("not_found")
+    );
+    assert_eq!(
+        world.outcome("shared", "app").await.as_deref(),
+        Some("ambiguous")
+    );
+    assert!(active(&first).await && active(&second).await);
+    assert!(!active(&inactive).await);
+    let records = world.stop(&[&scim_token()]).await;
+    assert_eq!(
+        records_saying(&records, "deprovision", "not_found")[0]["level"],
+        "WARN"
+    );
+    assert_eq!(
+        records_saying(&records, "deprovision", "ambiguous")[0]["level"],
+        "ERROR"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn an_email_with_a_quote_and_or_matches_only_that_exact_user() {
+    let tag = unique("q");
+    let tricky = format!("{tag}\" or userName pr or \"@example.com");
+    let bystander = seed(
+        &scim_url(),
+        &scim_token(),
+        &tag,
+        &format!("{tag}@example.com"),
+        None,
+        true,
+    )
+    .await;
+    let leaver = seed(&scim_url(), &scim_token(), &tricky, &tricky, None, true).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    world.deliver("e1", json!({"work_email": tricky})).await;
+    assert_eq!(world.stream().await["batchItemFailures"], json!([]));
+    assert!(!active(&leaver).await);
+    assert!(active(&bystander).await);
+    world.stop(&[&scim_token()]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn thirty_terminations_in_an_hour_deactivate_25_hold_5_then_release_them() {
+    let tag = unique("brake");
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let email = format!("{tag}-{n}@example.com");
+        ids.push(seed(&scim_url(), &scim_token(), &email, &email, None, true).await);
+    }
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    for n in 0..30 {
+        world
+            .deliver(
+                &format!("e{n:02}"),
+                json!({"work_email": format!("{tag}-{n}@example.com")}),
+            )
+            .await;
+    }
+    let mut deactivated = 0;
+    let mut held = 0;
+    while let Some(batch) = world.batch().await {
+        let answered = world.invoke(&batch.to_string()).await;
+        assert_eq!(answered["batchItemFailures"], json!([]), "{answered}");
+    }
+    for n in 0..30 {
+        match world.outcome(&format!("e{n:02}"), "app").await.as_deref() {
+            Some("deactivated") => deactivated += 1,
+            Some("held") => held += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((deactivated, held), (25, 5));
+    let mut still_active = 0;
+    for id in &ids {
+        still_active += usize::from(active(id).await);
+    }
+    assert_eq!(still_active, 5);
+    let released = world.release().await;
+    assert_eq!(released["released"], 5, "{released}");
+    for id in &ids {
+        assert!(!active(id).await);
+    }
+    let records = world.stop(&[&scim_token()]).await;
+    assert_eq!(records_saying(&records, "deprovision", "held").len(), 5);
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_wrong_token_fails_at_once_naming_the_host_only() {
+    let email = format!("{}@example.com", unique("token"));
+    let leaver = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let wrong = "wrong-token-SENTINEL-5c1e";
+    let mut world = World::start(
+        json!({"targets": [{"name": "app", "base_url": scim_url(), "token": wrong}]}),
+        &[],
+    )
+    .await;
+    world.deliver("e1", json!({"work_email": email})).await;
+    assert_eq!(
+        world.stream().await["batchItemFailures"],
+        json!([]),
+        "no retry fixes a token"
+    );
+    assert_eq!(world.outcome("e1", "app").await.as_deref(), Some("failed"));
+    assert!(active(&leaver).await);
+    let records = world.stop(&[&scim_token(), wrong]).await;
+    let failed = records_saying(&records, "deprovision", "failed");
+    assert_eq!(failed[0]["level"], "ERROR");
+    assert_eq!(failed[0]["scim_status"], 401);
+    assert_eq!(failed[0]["scim_host"], "127.0.0.1");
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn an_endpoint_down_is_retried_and_done_once_it_is_back() {
+    let port = {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        socket.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}/v2");
+    let token = "second-server-token-SENTINEL-91aa";
+    let mut world = World::start(
+        json!({"targets": [{"name": "later", "base_url": base, "token": token}]}),
+        &[],
+    )
+    .await;
+    world
+        .deliver("e1", json!({"work_email": "back@example.com"}))
+        .await;
+    let batch = world.batch().await.unwrap();
+    let down = world.invoke(&batch.to_string()).await;
+    assert_eq!(
+        down["batchItemFailures"].as_array().unwrap().len(),
+        1,
+        "{down}"
+    );
+    assert_eq!(
+        world.outcome("e1", "later").await.as_deref(),
+        Some("failed")
+    );
+
+    // The endpoint comes back; the stream delivers the record again.
+    let mut server = tokio::process::Command::new(env("SCIM_SERVER_BIN"))
+        .args(["--port", &port.to_string(), "--bearer-token", token])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("scim2-server starts");
+    let client = merge_deprovision::net::client().unwrap();
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/ServiceProviderConfig"))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let id = seed(
+        &base,
+        token,
+        "back@example.com",
+        "back@example.com",
+        None,
+        true,
+    )
+    .await;
+    let back = world.invoke(&batch.to_string()).await;
+    assert_eq!(back["batchItemFailures"], json!([]), "{back}");
+    assert_eq!(
+        world.outcome("e1", "later").await.as_deref(),
+        Some("deactivated")
+    );
+    assert_eq!(
+        user(&base, token, &id).await.unwrap()["active"],
+        json!(false)
+    );
+    let _ = server.kill().await;
+    world.stop(&[&scim_token(), token]).await;
+}
