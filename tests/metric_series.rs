@@ -59,3 +59,20 @@ fn a_refused_request_names_no_integration() {
         .collect();
     assert_eq!(decisions, DECISIONS.into_iter().collect());
 }
+
+#[test]
+fn deprovisioning_counts_by_outcome_alone_and_failures_with_no_dimension() {
+    use merge_deprovision::domain::deprovision::Outcome;
+    use merge_deprovision::lambda::metrics::{DEPROVISION_FAILURES, DEPROVISIONED};
+    let series = support::deprovision_series();
+    // However many targets and employees: one series per outcome, and one of failures.
+    assert_eq!(series.len(), Outcome::ALL.len() + 1, "{series:#?}");
+    for (_, metric, dimensions) in &series {
+        let names: Vec<&str> = dimensions.keys().map(String::as_str).collect();
+        match metric.as_str() {
+            DEPROVISIONED => assert_eq!(names, ["Outcome"]),
+            DEPROVISION_FAILURES => assert!(names.is_empty()),
+            other => panic!("unexpected metric {other}"),
+        }
+    }
+}

@@ -49,22 +49,112 @@ fn called(path: &str, prefix: &str, operations: &[(&str, &str)]) -> BTreeSet<Str
         .collect()
 }
 
+/// The actions Lambda's event source mapping takes with the function's role to read the
+/// ledger's stream: no code of the function calls them.
+const STREAM_READ: [&str; 4] = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
+const DYNAMODB_OPERATIONS: [(&str, &str); 6] = [
+    ("get_item", "GetItem"),
+    ("put_item", "PutItem"),
+    ("update_item", "UpdateItem"),
+    ("delete_item", "DeleteItem"),
+    ("query", "Query"),
+    ("scan", "Scan"),
+];
+
 #[test]
 fn the_function_may_call_exactly_the_dynamodb_actions_its_ledger_client_calls() {
-    let operations = [
-        ("get_item", "GetItem"),
-        ("put_item", "PutItem"),
-        ("update_item", "UpdateItem"),
-        ("delete_item", "DeleteItem"),
-        ("query", "Query"),
-        ("scan", "Scan"),
-    ];
-    let calls = called("src/aws/ledger.rs", "dynamodb:", &operations);
+    let calls = called("src/aws/ledger.rs", "dynamodb:", &DYNAMODB_OPERATIONS);
     assert_eq!(
         calls,
         BTreeSet::from(["dynamodb:GetItem".to_owned(), "dynamodb:PutItem".to_owned()])
     );
-    assert_eq!(granted(&template(), "dynamodb:"), calls);
+    let bookkeeping = called(
+        "src/aws/deprovisioning.rs",
+        "dynamodb:",
+        &DYNAMODB_OPERATIONS,
+    );
+    assert_eq!(
+        bookkeeping,
+        BTreeSet::from([
+            "dynamodb:DeleteItem".to_owned(),
+            "dynamodb:PutItem".to_owned(),
+            "dynamodb:Query".to_owned(),
+            "dynamodb:UpdateItem".to_owned(),
+        ]),
+        "no Scan: the release reads one partition"
+    );
+    let mut expected: BTreeSet<String> = calls.union(&bookkeeping).cloned().collect();
+    expected.extend(STREAM_READ.map(str::to_owned));
+    // The condition key that confines the bookkeeping to its partitions.
+    expected.insert("dynamodb:LeadingKeys:".to_owned());
+    assert_eq!(granted(&template(), "dynamodb:"), expected);
+}
+
+#[test]
+fn deprovisioning_may_touch_only_its_own_partitions_and_read_only_the_stream() {
+    let template = template();
+    let policy = &template["Resources"]["DeprovisionPolicy"];
+    assert_eq!(policy["Condition"], "HasScimTargets");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let bookkeeping = serde_yaml_ng::to_string(&statements[0]).unwrap();
+    for partition in ["#deprovision-brake", "#deprovision-waiting"] {
+        assert!(bookkeeping.contains(partition), "{bookkeeping}");
+        assert!(
+            source("src/aws/deprovisioning.rs").contains(&format!("\"{partition}\"")),
+            "{partition} is the code's partition"
+        );
+    }
+    assert!(bookkeeping.contains("ForAllValues:StringEquals"));
+    let stream = serde_yaml_ng::to_string(&statements[1]).unwrap();
+    assert!(stream.contains("EmployeeLedgerTable.StreamArn"), "{stream}");
+    let text = serde_yaml_ng::to_string(policy).unwrap();
+    assert!(!text.contains('*'), "no wildcard resource: {text}");
+}
+
+#[test]
+fn the_stream_mapping_fires_only_for_moves_into_terminated_and_dead_letters_failures() {
+    let template = template();
+    let mapping = &template["Resources"]["DeprovisionStreamMapping"]["Properties"];
+    let filters: Vec<serde_json::Value> = mapping["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::from_str(f["Pattern"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(filters.len(), 2);
+    // What `to_item` writes: the decision as a string attribute named `decision`.
+    assert_eq!(
+        filters[0]["dynamodb"]["NewImage"]["decision"]["S"],
+        serde_json::json!(["terminated"])
+    );
+    assert_eq!(
+        filters[1]["dynamodb"]["OldImage"]["decision"]["S"][0]["anything-but"],
+        serde_json::json!(["terminated"])
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(mapping["BisectBatchOnFunctionError"], true);
+    assert!(mapping["MaximumRetryAttempts"].as_u64().is_some());
+    let destination = serde_yaml_ng::to_string(&mapping["DestinationConfig"]).unwrap();
+    assert!(
+        destination.contains("DeprovisionDeadLetterQueue"),
+        "{destination}"
+    );
+    let table = &template["Resources"]["EmployeeLedgerTable"]["Properties"];
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"],
+        "NEW_AND_OLD_IMAGES"
+    );
 }
 
 #[test]

@@ -556,3 +556,23 @@ pub fn answer_direct(app: &App, request: &Request) -> Direct {
             .collect(),
     }
 }
+
+/// The series the deprovisioning lines write: one line per outcome, as the stream and
+/// the release write them.
+pub fn deprovision_series() -> std::collections::BTreeSet<Series> {
+    use merge_deprovision::domain::deprovision::Outcome;
+    use merge_deprovision::lambda::metrics::{Properties, deprovision_line};
+    Outcome::ALL
+        .into_iter()
+        .flat_map(|outcome| {
+            let line = deprovision_line(
+                "MergeDeprovision",
+                outcome.as_str(),
+                outcome == Outcome::Failed,
+                Properties::default(),
+                now(),
+            );
+            emf_series(&serde_json::from_str(&line).unwrap())
+        })
+        .collect()
+}
