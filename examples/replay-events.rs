@@ -15,18 +15,30 @@
 //! ledger and timers are the twins. `--verbose` also prints each log record and metrics
 //! line (`AWS_LAMBDA_LOG_FORMAT=JSON` makes the records the JSON objects CloudWatch
 //! receives). Exits non-zero if any answer differs.
+//!
+//! SCIM deprovisioning is on too, enforcing, into an in-memory SCIM target (`app`) that
+//! holds the sample employee and a colleague: each move into `terminated` is handed to
+//! the handler as the ledger's stream record, as Lambda's event source mapping does, and
+//! the line under it says what deprovisioning did; the end shows who is still active.
 
 use chrono::{DateTime, Utc};
 use lambda_http::RequestExt;
 use lambda_http::lambda_runtime::layers::trace::request_span;
-use merge_deprovision::aws::memory::{MemoryLedger, MemorySchedules};
+use merge_deprovision::aws::memory::{
+    MemoryDeprovisionStore, MemoryLedger, MemorySchedules, MemorySecrets,
+};
 use merge_deprovision::domain::dates::parse_hr_date;
+use merge_deprovision::domain::decision::Decision;
+use merge_deprovision::domain::deprovision::Mode;
+use merge_deprovision::lambda::config::DeprovisionConfig;
 use merge_deprovision::lambda::config::{
     Config, INACTIVE_WITHOUT_DATE_VAR, MAX_BODY_BYTES_VAR, SIGNATURE_KEY_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
 };
+use merge_deprovision::lambda::deprovision::Deprovisioner;
 use merge_deprovision::lambda::settle::{Effects, Timers};
 use merge_deprovision::lambda::{http, logging};
+use merge_deprovision::scim::memory::MemoryScim;
 use merge_deprovision_samples::{
     LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest, ready,
 };
@@ -149,7 +161,36 @@ fn replay(
             dead_letter_arn: None,
         }),
     };
-    let app = http::App::with_effects(config, Some(effects));
+    // One SCIM target in memory, holding the sample employee and a colleague.
+    let scim = MemoryScim::new();
+    scim.serve(SCIM_BASE, "replay-token");
+    scim.add(SCIM_BASE, "greg@merge.dev", &["greg@merge.dev"], None, true);
+    scim.add(
+        SCIM_BASE,
+        "roman@merge.dev",
+        &["roman@merge.dev"],
+        None,
+        true,
+    );
+    let targets = serde_json::json!({"targets": [
+        {"name": "app", "base_url": SCIM_BASE, "token": "replay-token"}]});
+    let deprovisioner = ready(Deprovisioner::load(
+        &DeprovisionConfig {
+            secret_id: "scim-targets".into(),
+            refresh_after: None,
+            mode: Mode::Enforce,
+            max_per_hour: 25,
+        },
+        Arc::new(MemorySecrets::with("scim-targets", &targets.to_string())),
+        Arc::new(scim.clone()),
+        Arc::new(MemoryDeprovisionStore::new()),
+        Utc::now(),
+    ))?;
+    writeln!(
+        out,
+        "deprovisioning: enforce, into an in-memory SCIM target `app` at {SCIM_BASE}\n"
+    )?;
+    let app = http::App::with_effects(config, Some(effects)).with_deprovisioner(deprovisioner);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let entries = read_manifest(&std::fs::read_to_string(dir.join(MANIFEST_FILE))?)?;
     let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
@@ -205,6 +246,7 @@ fn replay(
             failures += 1;
             writeln!(out, "  {difference}")?;
         }
+        deprovision(&app, &ledger, now, verbose, out)?;
     }
     writeln!(
         out,
@@ -227,10 +269,71 @@ fn replay(
             entry.announced
         )?;
     }
+    let users = scim.users(SCIM_BASE);
+    writeln!(out, "\nthe SCIM target `app` afterwards:")?;
+    for user in &users {
+        writeln!(
+            out,
+            "  {:<18}  {}",
+            user.user_name,
+            if user.active { "active" } else { "inactive" }
+        )?;
+    }
     writeln!(
         out,
         "{} passed, {failures} failed",
         entries.len() - failures
     )?;
     Ok(failures)
+}
+
+/// The in-memory SCIM target's base URL.
+const SCIM_BASE: &str = "https://app.example.com/scim/v2";
+
+/// Hands the ledger's stream since the last event to the handler, as the event source
+/// mapping would (moves into `terminated` only), and prints each target's outcome.
+fn deprovision(
+    app: &http::App,
+    ledger: &MemoryLedger,
+    now: DateTime<Utc>,
+    verbose: bool,
+    out: &mut impl Write,
+) -> Result<(), lambda_http::Error> {
+    let moves: Vec<Value> = ledger
+        .drain_stream()
+        .iter()
+        .filter(|(old, new)| {
+            new.decision == Decision::Terminated
+                && old
+                    .as_ref()
+                    .is_none_or(|o| o.decision != Decision::Terminated)
+        })
+        .enumerate()
+        .map(|(n, (old, new))| {
+            merge_deprovision::aws::stream::record_of(old.as_ref(), new, &n.to_string())
+        })
+        .collect();
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let batch = serde_json::json!({ "Records": moves }).to_string();
+    let context = lambda_context("replay-stream", "merge-deprovision");
+    let request = lambda_http::request::from_str(&batch)?.with_lambda_context(context);
+    let answered = ready(http::answer_event(app, &request, now))?;
+    if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
+        writeln!(out, "{metrics}")?;
+    }
+    for entry in ledger.entries().values() {
+        for (target, done) in &entry.deprovisioning {
+            if done.termination == entry.terminated_at && done.at == now {
+                writeln!(
+                    out,
+                    "  -> ledger stream: {} deprovisioned in `{target}`: {}",
+                    entry.key.employee_id,
+                    done.outcome.as_str()
+                )?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -46,6 +46,13 @@ async fn main() -> ExitCode {
             "log-only: EMPLOYEE_LEDGER_TABLE is not set, so every terminated delivery is announced and nothing is scheduled"
         ),
     }
+    if let Some(deprovisioning) = &config.deprovisioning {
+        tracing::info!(
+            deprovision_mode = deprovisioning.mode.as_str(),
+            max_per_hour = deprovisioning.max_per_hour,
+            "SCIM deprovisioning on: each move into terminated reaches the function through the ledger's stream"
+        );
+    }
     // Keys from a secret are read here, at init, with the SDK: the Parameters and
     // Secrets extension cannot be called before the first invocation.
     let secrets = Arc::new(SdkSecrets::new());

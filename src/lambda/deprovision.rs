@@ -329,7 +329,15 @@ impl Deprovisioner {
                 return (worked, lines);
             }
         };
-        let (targets, _) = self.current(budget, now).await;
+        let (targets, refresh) = self.current(budget, now).await;
+        if let Some(Refresh::Failed(code)) = &refresh {
+            lambda_http::tracing::warn!(
+                error = code.as_str(),
+                function_request_id = facts.function_request_id,
+                service = facts.service,
+                "SCIM targets secret could not be read again: the cached targets stay"
+            );
+        }
         let owed = pending(&entry, &targets, pass);
         let mut latest = entry.clone();
         for (index, target) in owed.iter().enumerate() {
