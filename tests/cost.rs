@@ -63,6 +63,11 @@ const WORKLOAD: [(&str, u64); 5] = [
 ];
 /// Scheduled terminations firing: one per leaver.
 const TERMINATION_FIRINGS: u64 = 50;
+/// Moves into `terminated` a month, one per leaver: each reaches the function once more
+/// as a record of the ledger's stream, when deprovisioning is on.
+const STREAM_INVOCATIONS: u64 = 50;
+/// The SCIM targets leavers are deprovisioned in: an IT team's chat, wiki and CRM.
+const SCIM_TARGETS: usize = 3;
 /// Billed duration per invocation. The handler takes tens of microseconds and a cold
 /// start about 2 ms here; Lambda bills at 1 ms granularity and, since 2025, bills the
 /// init phase too, so 100 ms bounds a cold invocation with room to spare.
@@ -109,6 +114,10 @@ struct Measured {
     ledger_writes: u64,
     /// The largest item written, in DynamoDB's measure (names and values).
     item_bytes: u64,
+    /// SCIM calls a month (outside AWS: no AWS charge).
+    scim_calls: u64,
+    /// Brake increments a month (one write unit each).
+    brake_writes: u64,
 }
 
 /// DynamoDB's size of an item: the lengths of its attribute names and values.
@@ -136,6 +145,8 @@ fn measure() -> Measured {
         ledger_reads: 0,
         ledger_writes: 0,
         item_bytes: 0,
+        scim_calls: 0,
+        brake_writes: 0,
     };
     let count_ledger = |l: &LedgerApp, count: u64| -> (u64, u64) {
         let writes = l.ledger.writes().len() as u64;
@@ -156,9 +167,12 @@ fn measure() -> Measured {
             let bytes = (logs.len() + metrics.len() + 1) as u64;
             measured.record_bytes.insert(name, bytes);
             measured.log_bytes += count * (bytes + PLATFORM_LOG_BYTES);
-            if let Ok(line) = serde_json::from_str::<serde_json::Value>(&metrics) {
-                for series in emf_series(&line) {
-                    *measured.datapoints.entry(series).or_default() += count;
+            // A stream batch writes one line per target's outcome.
+            for line in metrics.lines() {
+                if let Ok(line) = serde_json::from_str::<serde_json::Value>(line) {
+                    for series in emf_series(&line) {
+                        *measured.datapoints.entry(series).or_default() += count;
+                    }
                 }
             }
         };
@@ -202,6 +216,38 @@ fn measure() -> Measured {
             .max()
             .unwrap_or(0);
     }
+    // What deprovisioning adds: each termination's stream record, worked in every target.
+    {
+        let scim = merge_deprovision::scim::memory::MemoryScim::new();
+        let targets: Vec<serde_json::Value> = (0..SCIM_TARGETS)
+            .map(|n| {
+                let base = format!("https://app{n}.example.com/scim/v2");
+                scim.serve(&base, "token");
+                scim.add(&base, "greg@merge.dev", &["greg@merge.dev"], None, true);
+                json!({"name": format!("app{n}"), "base_url": base, "token": "token"})
+            })
+            .collect();
+        let d = support::deprovision_app(&json!({ "targets": targets }), scim.clone(), &[]);
+        answer_in_lambda(&d.app, delivery("terminated"));
+        let batch = support::stream_batch(&d.ledger).expect("the move is on the stream");
+        let (reads, writes) = (d.ledger.calls(), d.ledger.writes().len());
+        let answered = answer_in_lambda(&d.app, batch);
+        let stream_writes = (d.ledger.writes().len() - writes) as u64;
+        let stream_reads = (d.ledger.calls() - reads) as u64 - stream_writes;
+        ledger_calls.push((
+            stream_reads * STREAM_INVOCATIONS,
+            stream_writes * STREAM_INVOCATIONS,
+        ));
+        count_in("deprovisioned", STREAM_INVOCATIONS, answered);
+        let calls: usize = (0..SCIM_TARGETS)
+            .map(|n| scim.calls(&format!("https://app{n}.example.com/scim/v2")).len())
+            .sum();
+        measured.scim_calls = calls as u64 * STREAM_INVOCATIONS;
+        let window = merge_deprovision::domain::deprovision::brake_window(support::now());
+        measured.brake_writes = u64::from(d.store.taken(&window)) * STREAM_INVOCATIONS;
+        let largest = d.ledger.entries().values().map(item_size).max().unwrap_or(0);
+        measured.item_bytes = measured.item_bytes.max(largest);
+    }
     measured.ledger_reads = ledger_calls.iter().map(|c| c.0).sum();
     measured.ledger_writes = ledger_calls.iter().map(|c| c.1).sum();
     let template =
@@ -232,7 +278,8 @@ fn usd(amount: f64) -> String {
 fn table(m: &Measured) -> String {
     let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
     let firings = TERMINATION_FIRINGS;
-    let invocations = deliveries + firings;
+    let streamed = STREAM_INVOCATIONS;
+    let invocations = deliveries + firings + streamed;
     let series = m.datapoints.len();
     // Custom metrics are prorated by the hour: a series costs only for the hours it
     // receives data. Each datapoint in an hour of its own is the worst case.
@@ -247,7 +294,10 @@ fn table(m: &Measured) -> String {
     let mut rows: Vec<(String, String, f64)> = vec![
         (
             "Lambda requests".into(),
-            format!("{invocations} ({deliveries} deliveries + {firings} schedule firings)"),
+            format!(
+                "{invocations} ({deliveries} deliveries + {firings} schedule firings + \
+                 {streamed} ledger stream batches)"
+            ),
             invocations as f64 / 1e6 * price::LAMBDA_PER_MILLION_REQUESTS,
         ),
         (
@@ -306,11 +356,16 @@ fn table(m: &Measured) -> String {
         (
             "DynamoDB requests (on-demand)".into(),
             format!(
-                "{} writes and {} strongly consistent reads (counted through the handler), \
-                 items of at most {} bytes: one request unit each",
-                m.ledger_writes, m.ledger_reads, m.item_bytes
+                "{} writes ({} of them the brake's counter) and {} strongly consistent reads \
+                 (counted through the handler), items of at most {} bytes: one request unit \
+                 each; the stream's reads by Lambda are free",
+                m.ledger_writes + m.brake_writes,
+                m.brake_writes,
+                m.ledger_reads,
+                m.item_bytes
             ),
-            m.ledger_writes as f64 / 1e6 * price::DYNAMODB_PER_MILLION_WRITE_UNITS
+            (m.ledger_writes + m.brake_writes) as f64 / 1e6
+                * price::DYNAMODB_PER_MILLION_WRITE_UNITS
                 + m.ledger_reads as f64 / 1e6 * price::DYNAMODB_PER_MILLION_READ_UNITS,
         ),
         (
@@ -324,7 +379,9 @@ fn table(m: &Measured) -> String {
         ),
         (
             "SQS".into(),
-            "the schedules' dead-letter queue: no traffic unless a firing fails, 0 requests".into(),
+            "the two dead-letter queues (schedules, the ledger's stream): no traffic unless a \
+             firing or a deprovisioning fails, 0 requests"
+                .into(),
             0.0 / 1e6 * price::SQS_PER_MILLION_REQUESTS,
         ),
         (
@@ -334,6 +391,23 @@ fn table(m: &Measured) -> String {
                  invocation, {invocations} (the key in the environment costs nothing)"
             ),
             price::SECRET_PER_MONTH + invocations as f64 / 1e4 * price::SECRETS_PER_10K_CALLS,
+        ),
+        (
+            "Secrets Manager, SCIM targets".into(),
+            format!(
+                "the targets secret: one secret and at most one read per stream batch, \
+                 {streamed}"
+            ),
+            price::SECRET_PER_MONTH + streamed as f64 / 1e4 * price::SECRETS_PER_10K_CALLS,
+        ),
+        (
+            "SCIM calls".into(),
+            format!(
+                "{} HTTPS requests to {SCIM_TARGETS} applications (a GET and a PATCH per \
+                 leaver and target, counted through the handler): no AWS charge",
+                m.scim_calls
+            ),
+            0.0,
         ),
         (
             "CloudWatch dashboard".into(),
