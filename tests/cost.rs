@@ -240,12 +240,21 @@ fn measure() -> Measured {
         ));
         count_in("deprovisioned", STREAM_INVOCATIONS, answered);
         let calls: usize = (0..SCIM_TARGETS)
-            .map(|n| scim.calls(&format!("https://app{n}.example.com/scim/v2")).len())
+            .map(|n| {
+                scim.calls(&format!("https://app{n}.example.com/scim/v2"))
+                    .len()
+            })
             .sum();
         measured.scim_calls = calls as u64 * STREAM_INVOCATIONS;
         let window = merge_deprovision::domain::deprovision::brake_window(support::now());
         measured.brake_writes = u64::from(d.store.taken(&window)) * STREAM_INVOCATIONS;
-        let largest = d.ledger.entries().values().map(item_size).max().unwrap_or(0);
+        let largest = d
+            .ledger
+            .entries()
+            .values()
+            .map(item_size)
+            .max()
+            .unwrap_or(0);
         measured.item_bytes = measured.item_bytes.max(largest);
     }
     measured.ledger_reads = ledger_calls.iter().map(|c| c.0).sum();
