@@ -517,6 +517,76 @@ fn a_targets_secret_of_another_shape_stops_init_naming_the_target_and_field_only
     assert!(load(no_token).contains("target 1 (wiki): `token` is missing"));
 }
 
+#[test]
+fn a_brake_that_cannot_be_read_changes_nothing_and_hands_the_record_back() {
+    use merge_deprovision::aws::ledger::LedgerError;
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    let batch = stream_batch(&d.ledger).unwrap();
+    d.store.fail_next([LedgerError::Throttled]);
+    let answered = answer_direct(&d.app, &batch);
+    assert_eq!(failures(&answered), 1);
+    assert!(d.scim.changes(CHAT).is_empty());
+    let record = &records_with(&answered, DEPROVISION_FAILED_MESSAGE)[0];
+    assert_eq!(record["ledger_error"], "throttled");
+    assert!(record.get("scim_error").is_none_or(Value::is_null));
+    let again = answer_direct(&d.app, &batch);
+    assert_eq!(failures(&again), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+}
+
+#[test]
+fn no_token_or_sensitive_field_reaches_a_record_a_metric_or_an_answer() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(
+        &secret(vec![
+            chat(json!({})),
+            json!({"name": "crm", "base_url": CRM, "token": "TOKEN-SENTINEL-refused"}),
+        ]),
+        scim.clone(),
+        &[],
+    );
+    let delivery = employee_delivery(
+        "Employee.changed",
+        json!({"work_email": EMAIL, "employment_status": "INACTIVE", "termination_date": "2026-11-20",
+               "ssn": "SSN-SENTINEL-1", "personal_email": "PERSONAL-SENTINEL-2",
+               "date_of_birth": "1990-01-01", "mobile_phone_number": "PHONE-SENTINEL-3"}),
+    );
+    let webhook = answer(&d.app, &delivery);
+    scim.fail_next(CHAT, [ScimError::Server(503)]);
+    let streamed = stream(&d);
+    let released = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    let outputs = [
+        webhook.logs.clone(),
+        webhook.body.clone(),
+        webhook.metrics.to_string(),
+        streamed.logs.clone(),
+        streamed.body.to_string(),
+        format!("{:?}", streamed.metrics),
+        released.logs.clone(),
+        released.body.to_string(),
+        format!("{:?}", released.metrics),
+    ];
+    for output in outputs {
+        for sentinel in [
+            CHAT_TOKEN,
+            CRM_TOKEN,
+            "TOKEN-SENTINEL",
+            "SENTINEL-1",
+            "SENTINEL-2",
+            "SENTINEL-3",
+        ] {
+            assert!(!output.contains(sentinel), "{sentinel} in {output}");
+        }
+    }
+}
+
 mod properties {
     use super::*;
     use merge_deprovision::aws::ledger::LedgerError;

@@ -128,7 +128,8 @@ pub struct Done {
 }
 
 impl Done {
-    /// True when a later attempt may succeed, so the stream should retry the record.
+    /// True when a later attempt may succeed, so the stream should retry the record: a
+    /// transient SCIM failure, or none (the brake's counter could not be read).
     pub fn retry(&self) -> bool {
         self.outcome == Outcome::Failed && self.error.as_ref().is_none_or(ScimError::is_transient)
     }
@@ -186,12 +187,15 @@ where
 struct Attempt {
     outcome: Outcome,
     error: Option<ScimError>,
+    /// The brake's counter could not be read: nothing was changed, and a retry may pass.
+    brake_error: Option<LedgerError>,
 }
 
 fn finished(outcome: Outcome) -> Attempt {
     Attempt {
         outcome,
         error: None,
+        brake_error: None,
     }
 }
 
@@ -199,6 +203,7 @@ fn failed(error: ScimError) -> Attempt {
     Attempt {
         outcome: Outcome::Failed,
         error: Some(error),
+        brake_error: None,
     }
 }
 
@@ -250,7 +255,13 @@ impl Deprovisioner {
                 Ok(true) => {}
                 Ok(false) => return finished(Outcome::Held),
                 // The brake cannot be read: change nothing, and let the stream retry.
-                Err(_) => return failed(ScimError::TimedOut),
+                Err(error) => {
+                    return Attempt {
+                        outcome: Outcome::Failed,
+                        error: None,
+                        brake_error: Some(error),
+                    };
+                }
             }
         }
         match target.action {
@@ -488,7 +499,11 @@ fn log_outcome(
         attempts,
         deprovisioned_at: None,
     };
-    log_deprovision(severity, message, entry, &d, facts);
+    let facts = RequestFacts {
+        ledger_error: attempt.brake_error.as_ref().map(LedgerError::kind),
+        ..*facts
+    };
+    log_deprovision(severity, message, entry, &d, &facts);
 }
 
 /// The record a rehire of a deprovisioned employee owes: one WARN per target whose
@@ -531,7 +546,65 @@ pub fn warn_rehire(stored: Option<&Entry>, after: Option<&Entry>, facts: &Reques
 pub fn stream_work(changes: &[StreamChange]) -> Vec<(String, EmployeeKey)> {
     changes
         .iter()
-        .filter(|c| c.enters_terminated())
+        // An image this version cannot read is worked all the same: the entry, read
+        // consistently, decides whether anything is owed.
+        .filter(|c| c.enters_terminated() || c.new.is_none())
         .filter_map(|c| Some((c.sequence_number.clone(), c.key.clone()?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(sequence: &str, new: Option<Decision>, old: Option<Decision>) -> StreamChange {
+        use crate::domain::ledger::{Identity, Observation, Source, transition};
+        let entry = |decision| {
+            let observation = Observation {
+                key: EmployeeKey::new(Some("acme"), sequence),
+                decision,
+                reasons: String::new(),
+                termination_date: None,
+                effective_at: None,
+                version: None,
+                removal: false,
+                identity: Identity::default(),
+                source: Source::Webhook,
+                delivery_id: None,
+            };
+            transition(None, &observation, chrono::Utc::now())
+                .write
+                .unwrap()
+        };
+        StreamChange {
+            sequence_number: sequence.to_owned(),
+            key: Some(EmployeeKey::new(Some("acme"), sequence)),
+            old: old.map(entry),
+            new: new.map(entry),
+        }
+    }
+
+    #[test]
+    fn a_batch_works_moves_into_terminated_and_images_it_cannot_read() {
+        let changes = [
+            change("1", Some(Decision::Terminated), None),
+            change("2", Some(Decision::Terminated), Some(Decision::Terminated)),
+            change("3", Some(Decision::Active), Some(Decision::Terminated)),
+            change("4", None, Some(Decision::Active)),
+        ];
+        let keys: Vec<String> = stream_work(&changes).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(keys, ["1", "4"]);
+    }
+
+    #[test]
+    fn a_targets_secret_with_plain_http_to_a_remote_host_is_refused_naming_the_target() {
+        let text = r#"{"targets": [{"name": "wiki", "base_url": "http://wiki.example.com/scim", "token": "t"}]}"#;
+        let problem = read_targets(text).err().unwrap();
+        assert!(
+            problem.starts_with("target 1 (wiki): `base_url` must be https://"),
+            "{problem}"
+        );
+        let loopback = r#"{"targets": [{"name": "wiki", "base_url": "http://127.0.0.1:8765/v2", "token": "t"}]}"#;
+        assert!(read_targets(loopback).is_ok());
+    }
 }
