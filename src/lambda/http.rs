@@ -119,11 +119,10 @@ impl App {
         let (Some(settings), Some(table)) = (&config.deprovisioning, &config.ledger_table) else {
             return Ok(app);
         };
-        let client = crate::net::client().map_err(|error| format!("SCIM client: {error}"))?;
         let deprovisioner = Deprovisioner::load(
             settings,
             source,
-            Arc::new(HttpScim::new(client)),
+            Arc::new(HttpScim::new()),
             Arc::new(SdkDeprovisionStore::new(table)),
             now,
         )

@@ -219,16 +219,21 @@ pub fn status_error(status: u16, host: &str, retry: Option<Duration>, body: &[u8
     }
 }
 
-/// The real SCIM client, over `net::client()`.
-#[derive(Clone)]
-pub struct HttpScim {
-    client: reqwest::Client,
-}
+/// The real SCIM client, over `net::client()`, which it takes on first use: loading the
+/// system's roots costs milliseconds that a webhook's cold start should not pay, and only
+/// the invocations that deprovision need it.
+#[derive(Clone, Default)]
+pub struct HttpScim;
 
 impl HttpScim {
     /// A client over the process's HTTPS client.
-    pub fn new(client: reqwest::Client) -> Self {
-        HttpScim { client }
+    pub fn new() -> Self {
+        HttpScim
+    }
+
+    /// The process's HTTPS client; a machine without root certificates cannot call out.
+    fn client(&self) -> Result<reqwest::Client, ScimError> {
+        crate::net::client().map_err(|_| ScimError::Unreachable)
     }
 
     async fn send(
@@ -268,7 +273,7 @@ impl Scim for HttpScim {
             url.query_pairs_mut()
                 .append_pair("filter", filter)
                 .append_pair("count", "2");
-            let request = self.client.get(url);
+            let request = self.client()?.get(url);
             let (_, body) = self.send(endpoint, request).await?;
             let value: Value = serde_json::from_slice(&body).map_err(|_| ScimError::Malformed)?;
             read_list(&value)
@@ -282,7 +287,7 @@ impl Scim for HttpScim {
     ) -> BoxFuture<'a, Result<(), ScimError>> {
         Box::pin(async move {
             let mut request = self
-                .client
+                .client()?
                 .patch(endpoint.user(&user.id))
                 .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
                 .body(deactivate_body().to_string());
@@ -300,7 +305,7 @@ impl Scim for HttpScim {
         id: &'a str,
     ) -> BoxFuture<'a, Result<(), ScimError>> {
         Box::pin(async move {
-            let request = self.client.delete(endpoint.user(id));
+            let request = self.client()?.delete(endpoint.user(id));
             self.send(endpoint, request).await.map(|_| ())
         })
     }
