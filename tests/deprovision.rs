@@ -67,6 +67,12 @@ fn stream(d: &DeprovisionApp) -> Direct {
     answer_direct(&d.app, &batch)
 }
 
+/// Notes the leaver as waiting for a release, as a held deprovisioning would.
+fn ready_wait(d: &DeprovisionApp) {
+    use merge_deprovision::aws::deprovisioning::DeprovisionStore;
+    merge_deprovision_samples::ready(d.store.wait(&key())).unwrap();
+}
+
 fn key() -> EmployeeKey {
     EmployeeKey::new(Some(LINKED_ACCOUNT), EMPLOYEE)
 }
@@ -584,6 +590,34 @@ fn no_token_or_sensitive_field_reaches_a_record_a_metric_or_an_answer() {
         ] {
             assert!(!output.contains(sentinel), "{sentinel} in {output}");
         }
+    }
+}
+
+#[test]
+fn a_release_or_a_stream_batch_sent_to_the_function_url_is_only_a_webhook() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, false);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    // Something is waiting, so a release would have work to do.
+    ready_wait(&d);
+    let batch = stream_batch(&d.ledger).unwrap();
+    let stream_body = String::from_utf8(batch.body().as_ref().to_vec()).unwrap();
+    for body in [
+        json!({"kind": "merge-deprovision.release-held", "version": 1}).to_string(),
+        stream_body,
+    ] {
+        let request = support::in_lambda(support::post(
+            body.as_bytes(),
+            merge_deprovision_samples::Signing::TestKey,
+        ));
+        let answered = answer(&d.app, &request);
+        assert_eq!(answered.status, 200, "{}", answered.body);
+        assert_eq!(answered.json()["decision"], "ignored");
+        assert!(
+            d.scim.calls(CHAT).is_empty(),
+            "nothing reached the SCIM target"
+        );
     }
 }
 
