@@ -621,6 +621,45 @@ fn a_release_or_a_stream_batch_sent_to_the_function_url_is_only_a_webhook() {
     }
 }
 
+#[test]
+fn a_token_rotated_in_the_secret_is_used_once_the_targets_have_aged() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    // The application's token is rotated: the old one is refused from now on.
+    let rotated = "TOKEN-SENTINEL-rotated-4e2a";
+    scim.serve(CHAT, rotated);
+    d.secrets.put(
+        support::TARGETS_SECRET,
+        &secret(vec![
+            json!({"name": "chat", "base_url": CHAT, "token": rotated}),
+        ])
+        .to_string(),
+    );
+    terminate(&d);
+    let batch = stream_batch(&d.ledger).unwrap();
+    let early = answer_direct(&d.app, &batch);
+    assert_eq!(
+        outcome(&d, "chat"),
+        Some(Outcome::Failed),
+        "the cached token: {}",
+        early.logs
+    );
+    let later = now() + chrono::TimeDelta::minutes(6);
+    let (answered, logs) = support::capture_logs(true, || {
+        merge_deprovision_samples::ready(merge_deprovision::lambda::http::answer_event(
+            &d.app, &batch, later,
+        ))
+    });
+    assert!(answered.is_ok());
+    assert_eq!(
+        d.scim.changes(CHAT),
+        [Change::Deactivated(leaver)],
+        "{logs}"
+    );
+    assert!(!logs.contains("TOKEN-SENTINEL"));
+}
+
 mod properties {
     use super::*;
     use merge_deprovision::aws::ledger::LedgerError;

@@ -434,6 +434,7 @@ pub struct DeprovisionApp {
     pub schedules: std::sync::Arc<merge_deprovision::aws::memory::MemorySchedules>,
     pub scim: merge_deprovision::scim::memory::MemoryScim,
     pub store: std::sync::Arc<merge_deprovision::aws::memory::MemoryDeprovisionStore>,
+    pub secrets: std::sync::Arc<merge_deprovision::aws::memory::MemorySecrets>,
 }
 
 /// See [`DeprovisionApp`]: `targets` is the secret's JSON, `vars` more settings
@@ -472,7 +473,7 @@ pub fn deprovision_app(
             .deprovisioning
             .as_ref()
             .expect("deprovisioning is on"),
-        secrets,
+        secrets.clone(),
         std::sync::Arc::new(scim.clone()),
         store.clone(),
         now(),
@@ -484,6 +485,7 @@ pub fn deprovision_app(
         schedules,
         scim,
         store,
+        secrets,
     }
 }
 
