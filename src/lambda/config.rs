@@ -47,6 +47,13 @@ pub const SCHEDULE_DLQ_VAR: &str = "TERMINATION_SCHEDULE_DLQ_ARN";
 /// Environment variable naming the DynamoDB table of the employee ledger.
 pub const LEDGER_TABLE_VAR: &str = "EMPLOYEE_LEDGER_TABLE";
 
+/// Environment variable naming the Secrets Manager secret with Merge's API key and the
+/// account tokens; setting it turns reconciliation on.
+pub const MERGE_API_SECRET_VAR: &str = "MERGE_API_SECRET_ID";
+/// Environment variable holding Merge's API base URL (the EU or APAC host, or a local
+/// fake).
+pub const MERGE_API_BASE_URL_VAR: &str = "MERGE_API_BASE_URL";
+
 /// Lambda's log level variable, which `logging` reads; validated here so that a value
 /// the logger would not understand stops init instead of falling back to INFO unseen.
 pub const LOG_LEVEL_VAR: &str = "AWS_LAMBDA_LOG_LEVEL";
@@ -92,6 +99,19 @@ pub struct Config {
     /// Variables that are set but have no effect in this configuration, to be logged
     /// at WARN at init.
     pub ignored: Vec<ConfigWarning>,
+    /// Reconciliation with Merge's API; `None` when it is off.
+    pub reconciliation: Option<ReconcileConfig>,
+}
+
+/// Where reconciliation reads Merge's API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileConfig {
+    /// The secret holding the API key and account tokens (a name or an ARN).
+    pub secret_id: String,
+    /// Merge's API base URL, checked by `net::base_url`.
+    pub base_url: crate::net::Url,
+    /// How old the secret may get before it is read again (the signature key's rule).
+    pub refresh_after: Option<TimeDelta>,
 }
 
 /// A variable that is set, valid, and ignored: worth a WARN at init, not a refusal.
@@ -202,6 +222,22 @@ pub enum ConfigError {
          {SCHEDULE_GROUP_VAR} and {SCHEDULE_ROLE_VAR} too, or unset {SCHEDULE_DLQ_VAR}"
     )]
     DeadLetterWithoutScheduling,
+    /// Reconciliation without the ledger, which a sweep writes through.
+    #[error(
+        "{LEDGER_TABLE_VAR} is not set: reconciliation ({MERGE_API_SECRET_VAR}) writes \
+         through the employee ledger; set it, or unset {MERGE_API_SECRET_VAR}"
+    )]
+    ReconciliationWithoutLedger,
+    /// Reconciliation without scheduling, which starts sweeps in their own invocations.
+    #[error(
+        "{SCHEDULE_GROUP_VAR} is not set: reconciliation ({MERGE_API_SECRET_VAR}) starts \
+         and continues sweeps through one-time schedules; set {SCHEDULE_GROUP_VAR} and \
+         {SCHEDULE_ROLE_VAR}, or unset {MERGE_API_SECRET_VAR}"
+    )]
+    ReconciliationWithoutScheduling,
+    /// `MERGE_API_BASE_URL` is not an acceptable base URL.
+    #[error("{MERGE_API_BASE_URL_VAR} {0}")]
+    InvalidMergeBaseUrl(crate::net::BaseUrlError),
     /// `AWS_LAMBDA_LOG_LEVEL` is a level the logger cannot read.
     #[error("{LOG_LEVEL_VAR} must be one of TRACE, DEBUG, INFO, WARN, ERROR or OFF")]
     InvalidLogLevel,
@@ -346,6 +382,26 @@ impl Config {
         if scheduling.is_some() && ledger_table.is_none() {
             return Err(ConfigError::SchedulingWithoutLedger);
         }
+        let base_url = crate::net::base_url(
+            present(MERGE_API_BASE_URL_VAR)
+                .as_deref()
+                .unwrap_or(crate::merge::client::DEFAULT_BASE_URL),
+        )
+        .map_err(ConfigError::InvalidMergeBaseUrl)?;
+        let reconciliation = match present(MERGE_API_SECRET_VAR) {
+            None => None,
+            Some(_) if ledger_table.is_none() => {
+                return Err(ConfigError::ReconciliationWithoutLedger);
+            }
+            Some(_) if scheduling.is_none() => {
+                return Err(ConfigError::ReconciliationWithoutScheduling);
+            }
+            Some(secret_id) => Some(ReconcileConfig {
+                secret_id,
+                base_url,
+                refresh_after,
+            }),
+        };
         // Read raw, as the logger reads it: it does not trim, and reads an empty value
         // as ERROR, which would drop every INFO and WARN record.
         if lookup(LOG_LEVEL_VAR)
@@ -353,7 +409,12 @@ impl Config {
         {
             return Err(ConfigError::InvalidLogLevel);
         }
+        if reconciliation.is_some() {
+            // The refresh age applies to the Merge API secret too.
+            ignored.retain(|w| *w != ConfigWarning::KeyRefreshWithoutSecret);
+        }
         Ok(Config {
+            reconciliation,
             ledger_table,
             ignored,
             scheduling,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod aws_proxy;
+pub mod fake_merge;
 pub mod hostile;
 pub mod runtime_api;
 
