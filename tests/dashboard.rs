@@ -138,7 +138,9 @@ fn check_metrics(body: &Value, written: &BTreeSet<support::Series>) -> Result<()
 #[test]
 fn every_metric_widget_names_a_series_the_function_writes_or_an_aws_metric() {
     let body = resolved_body(&template()).unwrap();
-    check_metrics(&body, &series_of_a_realistic_mix()).unwrap();
+    let mut written = series_of_a_realistic_mix();
+    written.extend(support::series_of_sweeps());
+    check_metrics(&body, &written).unwrap();
 }
 
 #[test]
@@ -189,6 +191,9 @@ fn the_widgets_the_operators_need_are_all_there() {
         "Throttles",
         "Duration",
         "ConcurrentExecutions",
+        "Sweeps",
+        "FoundByReconciliation",
+        "ReconciliationFailures",
     ] {
         assert!(named.contains(&(metric.into(), String::new())), "{metric}");
     }
@@ -222,7 +227,7 @@ fn the_alarm_widget_shows_every_alarm_of_the_template() {
         .map(|a| a.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(shown, alarms);
-    assert_eq!(alarms.len(), 8);
+    assert_eq!(alarms.len(), 9);
 }
 
 /// Every key a decision record carries, over every sample event and a fired timer.

@@ -565,3 +565,38 @@ fn a_second_sweep_of_an_account_under_way_waits_for_the_lease() {
         "continued after the lease"
     );
 }
+
+#[test]
+fn the_reconcile_events_in_events_are_read_and_answered_as_direct_invocations() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/reconcile");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let document = merge_deprovision::domain::reconcile::read_reconcile(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let s = sweeping(usize::MAX);
+        s.merge.set_account(TOKEN, employees(1, EARLIER));
+        let swept = invoke(&s, &text, now());
+        let expected = match document.linked_account_id {
+            None => "fanned_out",
+            // The sample names an account this secret does not hold.
+            Some(_) => "unknown_account",
+        };
+        assert_eq!(swept.body["reconciliation"], expected, "{}", file.display());
+    }
+}
+
+#[test]
+fn a_reconcile_document_never_reaches_a_sweep_through_the_function_url() {
+    let s = sweeping(usize::MAX);
+    let body = sweep_of(ACCOUNT);
+    let answer = support::answer(&s.app, &in_lambda(post(body.as_bytes(), Signing::TestKey)));
+    assert_eq!(answer.json()["decision"], "ignored");
+    assert!(s.merge.requests().is_empty());
+    assert!(s.schedules.once_schedules().is_empty());
+}

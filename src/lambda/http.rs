@@ -221,7 +221,10 @@ pub enum FiredError {
         metrics: Option<String>,
     },
     /// A reconcile document this function cannot read, or reconciliation is off.
-    #[error("the reconcile document is invalid, or reconciliation is off")]
+    #[error(
+        "a reconcile document arrived that is invalid, or reconciliation is off: it needs \
+         MERGE_API_SECRET_ID, EMPLOYEE_LEDGER_TABLE and the schedule group"
+    )]
     Reconcile,
     /// The answer could not be serialised.
     #[error("the answer could not be serialised")]

@@ -423,3 +423,20 @@ pub async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) 
         .map(|d| d.expect("every future ended"))
         .collect()
 }
+
+/// The series a sweep invocation can write: every count at once.
+pub fn series_of_sweeps() -> std::collections::BTreeSet<Series> {
+    use merge_deprovision::lambda::metrics::{Properties, SweepMetrics, sweep_emf_line};
+    let metrics = SweepMetrics {
+        sweeps: 1,
+        found: 2,
+        terminations: 1,
+        failures: 1,
+        cold_start: true,
+    };
+    let line =
+        sweep_emf_line("MergeDeprovision", &metrics, Properties::default(), now()).expect("a line");
+    emf_series(&serde_json::from_str(&line).unwrap())
+        .into_iter()
+        .collect()
+}
