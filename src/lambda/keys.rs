@@ -14,12 +14,10 @@
 use crate::aws::secrets::{SecretError, SecretSource};
 use crate::domain::secret::{SecretKeys, SecretValueError, read_secret};
 use crate::domain::signature::Verifier;
+use crate::lambda::cached_secret::{CachedSecret, CachedSecretError};
+pub use crate::lambda::cached_secret::{MIN_REFRESH_GAP, Refresh};
 use chrono::{DateTime, TimeDelta, Utc};
-use std::sync::{Arc, Mutex};
-
-/// The shortest time between two reads of the secret, per process, the read at init
-/// included.
-pub const MIN_REFRESH_GAP: TimeDelta = TimeDelta::seconds(60);
+use std::sync::Arc;
 
 /// Why the keys could not be read at init. Names the kind and the AWS code, never a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,40 +30,30 @@ pub enum KeyError {
     Value(SecretValueError),
 }
 
-/// What a read of the secret did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refresh {
-    /// The secret still holds the cached keys.
-    Unchanged,
-    /// New keys were cached.
-    Changed,
-    /// The read failed; the cached keys stay. The AWS error code, or the kind of a
-    /// value that is not a key.
-    Failed(String),
-}
-
-struct RingState {
+/// The keys as read, and the verifier built from them once per read, not per request.
+struct RingKeys {
     keys: SecretKeys,
     verifier: Arc<Verifier>,
-    fetched_at: DateTime<Utc>,
-    /// The last read, the one at init included: a new process has just read the key, so
-    /// a mismatch within its first minute is no reason to read it again.
-    last_read: DateTime<Utc>,
+}
+
+impl PartialEq for RingKeys {
+    fn eq(&self, other: &Self) -> bool {
+        self.keys == other.keys
+    }
+}
+
+fn ring_keys(text: &str) -> Result<RingKeys, SecretValueError> {
+    let keys = read_secret(text)?;
+    let verifier = Arc::new(Verifier::new(
+        keys.current.as_bytes(),
+        keys.previous.as_deref().map(str::as_bytes),
+    ));
+    Ok(RingKeys { keys, verifier })
 }
 
 /// Keys read from a secret, and when to read them again.
 pub struct KeyRing {
-    source: Arc<dyn SecretSource>,
-    id: String,
-    refresh_after: Option<TimeDelta>,
-    state: Mutex<RingState>,
-}
-
-fn verifier_of(keys: &SecretKeys) -> Verifier {
-    Verifier::new(
-        keys.current.as_bytes(),
-        keys.previous.as_deref().map(str::as_bytes),
-    )
+    secret: CachedSecret<RingKeys, SecretValueError>,
 }
 
 impl KeyRing {
@@ -76,66 +64,29 @@ impl KeyRing {
         refresh_after: Option<TimeDelta>,
         now: DateTime<Utc>,
     ) -> Result<KeyRing, KeyError> {
-        let text = source.get(id).await.map_err(KeyError::Read)?;
-        let keys = read_secret(&text).map_err(KeyError::Value)?;
-        Ok(KeyRing {
-            state: Mutex::new(RingState {
-                verifier: Arc::new(verifier_of(&keys)),
-                keys,
-                fetched_at: now,
-                last_read: now,
-            }),
-            source,
-            id: id.to_owned(),
-            refresh_after,
-        })
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, RingState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        let secret = CachedSecret::load(source, id, refresh_after, now, ring_keys)
+            .await
+            .map_err(|error| match error {
+                CachedSecretError::Read(error) => KeyError::Read(error),
+                CachedSecretError::Value(error) => KeyError::Value(error),
+            })?;
+        Ok(KeyRing { secret })
     }
 
     /// The cached keys.
     pub fn verifier(&self) -> Arc<Verifier> {
-        self.state().verifier.clone()
+        self.secret.cached().verifier.clone()
     }
 
     /// True when the keys are older than the configured age.
     pub fn aged(&self, now: DateTime<Utc>) -> bool {
-        let state = self.state();
-        self.refresh_after
-            .is_some_and(|age| now - state.fetched_at >= age)
+        self.secret.aged(now)
     }
 
     /// Reads the secret again unless the last read, the one at init included, is less
     /// than a minute old; `None` if it is.
     pub async fn refresh_if_allowed(&self, now: DateTime<Utc>) -> Option<Refresh> {
-        {
-            // Claimed before the call, so concurrent invocations do not all read.
-            let mut state = self.state();
-            if now - state.last_read < MIN_REFRESH_GAP {
-                return None;
-            }
-            state.last_read = now;
-        }
-        let read = self.source.get(&self.id).await;
-        let keys = match read {
-            Err(error) => return Some(Refresh::Failed(error.code)),
-            Ok(text) => match read_secret(&text) {
-                Ok(keys) => keys,
-                Err(_) => return Some(Refresh::Failed("InvalidSecretValue".into())),
-            },
-        };
-        let mut state = self.state();
-        state.fetched_at = now;
-        if state.keys == keys {
-            return Some(Refresh::Unchanged);
-        }
-        state.verifier = Arc::new(verifier_of(&keys));
-        state.keys = keys;
-        Some(Refresh::Changed)
+        self.secret.refresh_if_allowed(now).await
     }
 }
 
@@ -195,20 +146,7 @@ mod tests {
     use super::*;
     use crate::aws::memory::MemorySecrets;
     use crate::domain::signature::{KeyUsed, sign};
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
-    }
-
-    fn ready<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut context) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("the in-memory source does not wait"),
-        }
-    }
+    use crate::lambda::cached_secret::tests::{now, ready};
 
     fn ring(store: &Arc<MemorySecrets>, refresh_after: Option<TimeDelta>) -> KeyRing {
         ready(KeyRing::load(store.clone(), "s", refresh_after, now())).unwrap()

@@ -2,6 +2,7 @@
 //! responses, log records and metrics lines out, and the runtime loop around them.
 
 pub mod budget;
+pub mod cached_secret;
 pub mod config;
 pub mod http;
 pub mod keys;
