@@ -251,7 +251,6 @@ struct Swept {
 }
 
 fn sweep_of_a_day() -> Swept {
-    use merge_deprovision::domain::reconcile::MergeApiSecret;
     use merge_deprovision::lambda::sweep::Reconciliation;
     use support::fake_merge::{API_KEY, FakeMerge, employees};
     let merge = FakeMerge::start();
@@ -262,10 +261,10 @@ fn sweep_of_a_day() -> Swept {
     let l = ledger_app();
     let base = merge_deprovision::net::base_url(&merge.base_url()).unwrap();
     let app = l.app.with_reconciliation(Reconciliation {
-        secret: std::sync::Arc::new(MergeApiSecret {
-            api_key: API_KEY.into(),
-            account_tokens: BTreeMap::from([("acct".to_owned(), "token".to_owned())]),
-        }),
+        secret: support::merge_secret(
+            &json!({"api_key": API_KEY, "account_tokens": {"acct": "token"}}),
+        )
+        .0,
         pages: std::sync::Arc::new(merge_deprovision::merge::client::MergeClient::new(
             merge_deprovision::net::client().unwrap(),
             &base,

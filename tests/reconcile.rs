@@ -7,7 +7,7 @@ mod support;
 use chrono::{DateTime, TimeDelta, Utc};
 use merge_deprovision::domain::decision::{Decision, Policy};
 use merge_deprovision::domain::ledger::{EmployeeKey, Identity, Observation, Source, transition};
-use merge_deprovision::domain::reconcile::{MergeApiSecret, OVERLAP, sweep_schedule_name};
+use merge_deprovision::domain::reconcile::{OVERLAP, sweep_schedule_name};
 use merge_deprovision::lambda::http::{App, answer_event};
 use merge_deprovision::lambda::sweep::Reconciliation;
 use merge_deprovision::merge::client::MergeClient;
@@ -36,6 +36,7 @@ fn block<F: std::future::Future>(future: F) -> F::Output {
 
 struct Sweeping {
     app: App,
+    store: Arc<merge_deprovision::aws::memory::MemorySecrets>,
     ledger: Arc<merge_deprovision::aws::memory::MemoryLedger>,
     schedules: Arc<merge_deprovision::aws::memory::MemorySchedules>,
     merge: FakeMerge,
@@ -49,15 +50,11 @@ fn sweeping(page_limit: usize) -> Sweeping {
         schedules,
     } = ledger_app();
     let base = merge_deprovision::net::base_url(&merge.base_url()).unwrap();
-    let secret = MergeApiSecret {
-        api_key: API_KEY.to_owned(),
-        account_tokens: BTreeMap::from([
-            (ACCOUNT.to_owned(), TOKEN.to_owned()),
-            (OTHER.to_owned(), OTHER_TOKEN.to_owned()),
-        ]),
-    };
+    let (secret, store) = support::merge_secret(
+        &json!({"api_key": API_KEY, "account_tokens": {ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}}),
+    );
     let app = app.with_reconciliation(Reconciliation {
-        secret: Arc::new(secret),
+        secret,
         pages: Arc::new(MergeClient::new(
             merge_deprovision::net::client().unwrap(),
             &base,
@@ -67,6 +64,7 @@ fn sweeping(page_limit: usize) -> Sweeping {
     });
     Sweeping {
         app,
+        store,
         ledger,
         schedules,
         merge,
@@ -599,4 +597,112 @@ fn a_reconcile_document_never_reaches_a_sweep_through_the_function_url() {
     assert_eq!(answer.json()["decision"], "ignored");
     assert!(s.merge.requests().is_empty());
     assert!(s.schedules.once_schedules().is_empty());
+}
+
+#[test]
+fn a_token_rotated_since_init_is_read_again_after_a_401_and_the_sweep_goes_on() {
+    let s = sweeping(usize::MAX);
+    // The customer relinked: Merge now knows only the new token, and it is in the secret.
+    s.merge
+        .set_account("SENTINEL-NEW-TOKEN", employees(3, EARLIER));
+    s.store.put(
+        support::MERGE_SECRET_ID,
+        &json!({"api_key": API_KEY, "account_tokens": {ACCOUNT: "SENTINEL-NEW-TOKEN"}}).to_string(),
+    );
+
+    let swept = sweep(&s, now() + TimeDelta::minutes(2));
+
+    assert_eq!(swept.body["reconciliation"], "completed");
+    let tokens: Vec<String> = s
+        .merge
+        .requests()
+        .iter()
+        .map(|r| r.headers["x-account-token"].clone())
+        .collect();
+    assert_eq!(tokens, [TOKEN, "SENTINEL-NEW-TOKEN"]);
+    assert!(!swept.logs.contains("SENTINEL-NEW-TOKEN"));
+}
+
+fn config_with(
+    vars: &[(&str, &str)],
+) -> Result<merge_deprovision::lambda::config::Config, merge_deprovision::lambda::config::ConfigError>
+{
+    let base = [
+        ("MERGE_WEBHOOK_SIGNATURE_KEY", "k"),
+        ("EMPLOYEE_LEDGER_TABLE", support::LEDGER_TABLE),
+        ("TERMINATION_SCHEDULE_GROUP", "merge-deprovision"),
+        ("TERMINATION_SCHEDULE_ROLE_ARN", support::SCHEDULER_ROLE_ARN),
+    ];
+    merge_deprovision::lambda::config::Config::from_lookup(|name| {
+        vars.iter()
+            .chain(base.iter())
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+#[test]
+fn a_merge_api_secret_that_cannot_be_read_or_has_another_shape_stops_init_naming_no_value() {
+    use merge_deprovision::aws::memory::MemorySecrets;
+    let config = config_with(&[("MERGE_API_SECRET_ID", "merge/api")]).unwrap();
+    for value in [
+        r#"{"api_key": "SENTINEL-KEY"}"#,
+        "SENTINEL-KEY",
+        r#"{"api_key": "SENTINEL-KEY", "account_tokens": {"a": ""}}"#,
+    ] {
+        let store = Arc::new(MemorySecrets::with("merge/api", value));
+        let error = merge_deprovision_samples::ready(App::load(&config, store, now()))
+            .err()
+            .expect("init stops");
+        assert!(error.starts_with("MERGE_API_SECRET_ID: "), "{error}");
+        assert!(!error.contains("SENTINEL"), "{error}");
+    }
+    let missing = Arc::new(MemorySecrets::default());
+    let error = merge_deprovision_samples::ready(App::load(&config, missing, now()))
+        .err()
+        .unwrap();
+    assert!(error.contains("MERGE_API_SECRET_ID"), "{error}");
+    assert!(error.contains("ResourceNotFoundException"), "{error}");
+}
+
+#[test]
+fn reconciliation_needs_the_ledger_and_an_https_or_loopback_base_url() {
+    use merge_deprovision::lambda::config::{Config, ConfigError};
+    let without_ledger = Config::from_lookup(|name| match name {
+        "MERGE_WEBHOOK_SIGNATURE_KEY" => Some("k".into()),
+        "MERGE_API_SECRET_ID" => Some("merge/api".into()),
+        _ => None,
+    });
+    assert_eq!(
+        without_ledger.err(),
+        Some(ConfigError::ReconciliationWithoutLedger)
+    );
+    let plain = config_with(&[
+        ("MERGE_API_SECRET_ID", "merge/api"),
+        ("MERGE_API_BASE_URL", "http://api.merge.dev/api"),
+    ]);
+    assert_eq!(
+        plain.err(),
+        Some(ConfigError::InvalidMergeBaseUrl(
+            merge_deprovision::net::BaseUrlError::NotHttps
+        ))
+    );
+    let eu = config_with(&[
+        ("MERGE_API_SECRET_ID", "merge/api"),
+        ("MERGE_API_BASE_URL", "https://api-eu.merge.dev/api/"),
+    ])
+    .unwrap();
+    assert_eq!(
+        eu.reconciliation.unwrap().base_url.as_str(),
+        "https://api-eu.merge.dev/api"
+    );
+    let fake = config_with(&[
+        ("MERGE_API_SECRET_ID", "merge/api"),
+        ("MERGE_API_BASE_URL", "http://127.0.0.1:9/api"),
+    ]);
+    assert!(fake.is_ok());
+    assert!(
+        config_with(&[]).unwrap().reconciliation.is_none(),
+        "off without the secret"
+    );
 }

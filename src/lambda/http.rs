@@ -126,16 +126,19 @@ impl App {
         };
         let mut app = Self::build(config, keys, sdk_effects(config));
         if let Some(reconcile) = &config.reconciliation {
-            let text = source
-                .get(&reconcile.secret_id)
-                .await
-                .map_err(|error| format!("{MERGE_API_SECRET_VAR}: {error}"))?;
-            let secret = parse_merge_secret(&text)
-                .map_err(|problem| format!("{MERGE_API_SECRET_VAR}: {problem}"))?;
+            let secret = crate::lambda::cached_secret::CachedSecret::load(
+                source.clone(),
+                &reconcile.secret_id,
+                reconcile.refresh_after,
+                now,
+                parse_merge_secret,
+            )
+            .await
+            .map_err(|error| format!("{MERGE_API_SECRET_VAR}: {error}"))?;
             let client = crate::net::client()
                 .map_err(|error| format!("{MERGE_API_BASE_URL_VAR}: {error}"))?;
             app.reconciliation = Some(Reconciliation {
-                secret: Arc::new(secret),
+                secret,
                 pages: Arc::new(MergeClient::new(client, &reconcile.base_url)),
                 policy: config.policy,
                 page_limit: usize::MAX,

@@ -18,6 +18,7 @@ use crate::domain::reconcile::{
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
 use crate::lambda::budget::Budget;
+use crate::lambda::cached_secret::{CachedSecret, Refresh};
 use crate::lambda::record::{RequestFacts, Severity, TERMINATED_MESSAGE, log_decision};
 use crate::lambda::settle::{Effects, Marked, Settled};
 use crate::merge::pages::{Credentials, EmployeePages, EmployeeQuery, MergeError, Page};
@@ -39,8 +40,9 @@ pub const CHECKPOINT_RESERVE: Duration = Duration::from_millis(1_000);
 /// Attempts at taking the lease when another write lands in between.
 const LEASE_ATTEMPTS: usize = 3;
 
-/// Where the secret comes from: a fixed value, read at init.
-pub type SecretHandle = Arc<MergeApiSecret>;
+/// The Merge API secret, read at init and again as it ages, with the signature key's
+/// rules.
+pub type SecretHandle = CachedSecret<MergeApiSecret>;
 
 /// What reconciliation needs: the secret, Merge's API and the decision policy.
 pub struct Reconciliation {
@@ -53,6 +55,24 @@ pub struct Reconciliation {
     /// The most pages one invocation reads: the budget is the real bound; this one keeps
     /// an invocation's work, and its tests, predictable.
     pub page_limit: usize,
+}
+
+impl Reconciliation {
+    /// The secret as it stands: read again first when it has aged, within the budget.
+    /// A failed read keeps the cached value.
+    pub async fn current_secret(&self, budget: &Budget, now: DateTime<Utc>) -> Arc<MergeApiSecret> {
+        match budget.run(self.secret.current(now)).await {
+            Ok((secret, _)) => secret,
+            Err(_) => self.secret.cached(),
+        }
+    }
+
+    /// The secret read again now, if the last read is a minute old: an account missing
+    /// from it, or a token Merge refused, may have been changed since.
+    pub async fn reread_secret(&self, budget: &Budget, now: DateTime<Utc>) -> Arc<MergeApiSecret> {
+        let _: Option<Option<Refresh>> = budget.run(self.secret.refresh_if_allowed(now)).await.ok();
+        self.secret.cached()
+    }
 }
 
 /// What became of a request for a sweep.
@@ -107,7 +127,8 @@ pub async fn request_sweep(
     budget: &Budget,
     now: DateTime<Utc>,
 ) -> Requested {
-    if reconciliation.secret.token(linked_account_id).is_none() {
+    let secret = reconciliation.current_secret(budget, now).await;
+    if secret.token(linked_account_id).is_none() {
         return Requested::UnknownAccount;
     }
     let document = ReconcileDocument::for_account(linked_account_id, false);
@@ -138,7 +159,8 @@ pub async fn fan_out(
 ) -> FannedOut {
     let first = whole_minute_at_or_after(now + MIN_LEAD);
     let mut result = FannedOut::default();
-    for (index, account) in reconciliation.secret.account_tokens.keys().enumerate() {
+    let secret = reconciliation.current_secret(budget, now).await;
+    for (index, account) in secret.account_tokens.keys().enumerate() {
         if budget.left() < CHECKPOINT_RESERVE {
             result.failed += 1;
             continue;
@@ -389,15 +411,16 @@ pub async fn sweep_account(
         terminations: 0,
         watermark: None,
     };
-    let secret = reconciliation.secret.clone();
-    let (Some(token), Some(target)) = (secret.token(account), target) else {
+    let mut secret = reconciliation.current_secret(budget, now).await;
+    if secret.token(account).is_none() {
+        // Perhaps added since this process read the secret.
+        secret = reconciliation.reread_secret(budget, now).await;
+    }
+    let (true, Some(target)) = (secret.token(account).is_some(), target) else {
         report.end = SweepEnd::UnknownAccount;
         return report;
     };
-    let credentials = Credentials {
-        api_key: &secret.api_key,
-        account_token: token,
-    };
+    let mut reread = false;
     let lease =
         TimeDelta::from_std(budget.granted()).unwrap_or(TimeDelta::MAX) + TimeDelta::minutes(1);
     let state = match take_lease(effects, account, full, lease, budget, now).await {
@@ -434,9 +457,23 @@ pub async fn sweep_account(
         if pages_read >= reconciliation.page_limit || budget.left() < PAGE_RESERVE {
             break Some((query.cursor.clone(), SweepEnd::Paused));
         }
+        let credentials = Credentials {
+            api_key: &secret.api_key,
+            account_token: secret.token(account).unwrap_or_default(),
+        };
         let page = match read_page(reconciliation, credentials, &query, &mut totals, budget).await {
             Ok(page) => page,
             Err(MergeError::Unauthorized(status)) => {
+                // The key or the token may have been rotated since this process read the
+                // secret: read it again (at most once a minute) and try once more.
+                let fresh = reconciliation.reread_secret(budget, now).await;
+                let changed = fresh.api_key != secret.api_key
+                    || fresh.token(account) != secret.token(account);
+                if !reread && changed && fresh.token(account).is_some() {
+                    reread = true;
+                    secret = fresh;
+                    continue;
+                }
                 break Some((query.cursor.clone(), SweepEnd::Unauthorized(status)));
             }
             Err(error) => {

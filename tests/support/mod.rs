@@ -440,3 +440,33 @@ pub fn series_of_sweeps() -> std::collections::BTreeSet<Series> {
         .into_iter()
         .collect()
 }
+
+/// The Merge API secret's id in the tests.
+pub const MERGE_SECRET_ID: &str = "merge/api";
+
+/// The Merge API secret `value`, cached as the function caches it (read at [`now`], read
+/// again after five minutes), over a store the caller can change.
+pub fn merge_secret(
+    value: &serde_json::Value,
+) -> (
+    merge_deprovision::lambda::cached_secret::CachedSecret<
+        merge_deprovision::domain::reconcile::MergeApiSecret,
+    >,
+    std::sync::Arc<merge_deprovision::aws::memory::MemorySecrets>,
+) {
+    let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
+        MERGE_SECRET_ID,
+        &value.to_string(),
+    ));
+    let cached = ready(
+        merge_deprovision::lambda::cached_secret::CachedSecret::load(
+            store.clone(),
+            MERGE_SECRET_ID,
+            Some(chrono::TimeDelta::minutes(5)),
+            now(),
+            merge_deprovision::domain::reconcile::parse_merge_secret,
+        ),
+    )
+    .expect("the Merge API secret is readable");
+    (cached, store)
+}
