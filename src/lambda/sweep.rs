@@ -33,8 +33,10 @@ pub const PAGE_ATTEMPTS: u32 = 4;
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// See [`INITIAL_BACKOFF`].
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
-/// Kept back before another page is started: a page, its writes, and the checkpoint.
-pub const PAGE_RESERVE: Duration = Duration::from_millis(2_500);
+/// Kept back before another page is started: the checkpoint's reserve and half a second
+/// for the page (its request gives up in time for the checkpoint whatever happens, and
+/// its employees stop being settled at the checkpoint's reserve).
+pub const PAGE_RESERVE: Duration = Duration::from_millis(1_500);
 /// Kept back for the checkpoint and the follow-up schedule, whatever else runs out.
 pub const CHECKPOINT_RESERVE: Duration = Duration::from_millis(1_000);
 /// Attempts at taking the lease when another write lands in between.

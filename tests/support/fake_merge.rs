@@ -41,6 +41,8 @@ pub enum Scripted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub path: String,
+    /// The query as sent, percent-encoding and all.
+    pub raw_query: String,
     pub query: Vec<(String, String)>,
     pub headers: BTreeMap<String, String>,
     pub status: u16,
@@ -264,7 +266,10 @@ async fn answer(
             .unwrap()
             .requests
             .iter()
-            .map(|r| json!({"path": r.path, "query": r.query, "headers": r.headers, "status": r.status}))
+            .map(|r| {
+                json!({"path": r.path, "raw_query": r.raw_query, "query": r.query,
+                "headers": r.headers, "status": r.status})
+            })
             .collect();
         return Ok(reply(StatusCode::OK, Value::Array(log)));
     }
@@ -275,6 +280,7 @@ async fn answer(
     let (response, status) = page(&state, &path, &query, &headers);
     state.lock().unwrap().requests.push(Recorded {
         path,
+        raw_query,
         query,
         headers,
         status,
