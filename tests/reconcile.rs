@@ -706,3 +706,39 @@ fn reconciliation_needs_the_ledger_and_an_https_or_loopback_base_url() {
         "off without the secret"
     );
 }
+
+#[test]
+fn a_sweep_cut_short_mid_page_reads_that_page_again_and_counts_each_employee_once() {
+    use lambda_http::RequestExt;
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    // Each ledger call takes 4 ms and each invocation has 2.6 s: no invocation can
+    // settle the 250 employees' 500 calls, so each stops within a page.
+    s.ledger.slow(std::time::Duration::from_millis(4));
+    let mut input = sweep_of(ACCOUNT);
+    let mut invocations = 0;
+    let last = loop {
+        invocations += 1;
+        assert!(invocations <= 10, "the sweep ends");
+        let mut context = merge_deprovision_samples::lambda_context("cut", "merge-deprovision");
+        context.invoked_function_arn = support::FUNCTION_ARN.to_owned();
+        context.deadline = (Utc::now() + TimeDelta::milliseconds(2_600)).timestamp_millis() as u64;
+        let request = lambda_http::request::from_str(&input)
+            .unwrap()
+            .with_lambda_context(context);
+        let answered = block(answer_event(&s.app, &request, now())).unwrap();
+        let body: Value = serde_json::from_slice(answered.response.body().as_ref()).unwrap();
+        if body["reconciliation"] != "paused" {
+            break body;
+        }
+        input = s
+            .schedules
+            .fire_once(&sweep_schedule_name(ACCOUNT))
+            .expect("a follow-up");
+    };
+    assert!(invocations >= 2, "the budget cut it");
+    assert_eq!(last["reconciliation"], "completed");
+    assert_eq!(last["employees"], 250, "each employee counted once");
+    assert_eq!(last["pages"], 3, "each page counted once");
+    assert_eq!(s.ledger.entries().len(), 250, "none skipped");
+}

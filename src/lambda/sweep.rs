@@ -485,13 +485,14 @@ pub async fn sweep_account(
         pages_read += 1;
         totals.pages += 1;
         let mut cut = None;
+        let mut settled_here = 0;
         for employee in page.results {
             if budget.left() < CHECKPOINT_RESERVE {
-                // Read this page again next time: what was settled of it is unchanged then.
                 cut = Some(SweepEnd::Paused);
                 break;
             }
             totals.employees += 1;
+            settled_here += 1;
             let decided = swept_decided(reconciliation, account, employee, now);
             let Some(mut observation) = Observation::from_decided(&decided, None) else {
                 continue;
@@ -538,6 +539,10 @@ pub async fn sweep_account(
             }
         }
         if let Some(end) = cut {
+            // This page is read again next time (what was settled of it is unchanged
+            // then), so it is counted then, not now.
+            totals.pages -= 1;
+            totals.employees -= settled_here;
             break Some((query.cursor.clone(), end));
         }
         match page.next {
