@@ -742,3 +742,23 @@ fn a_sweep_cut_short_mid_page_reads_that_page_again_and_counts_each_employee_onc
     assert_eq!(last["pages"], 3, "each page counted once");
     assert_eq!(s.ledger.entries().len(), 250, "none skipped");
 }
+
+#[test]
+fn every_merge_host_the_template_allows_is_a_base_url_the_function_accepts_as_given() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let parameter = &template["Parameters"]["MergeApiBaseUrl"];
+    let allowed = parameter["AllowedValues"].as_sequence().unwrap();
+    assert_eq!(allowed.len(), 3, "the US, EU and APAC hosts");
+    assert!(allowed.contains(&parameter["Default"]));
+    for host in allowed {
+        let host = host.as_str().unwrap();
+        let config = config_with(&[
+            ("MERGE_API_SECRET_ID", "merge/api"),
+            ("MERGE_API_BASE_URL", host),
+        ])
+        .unwrap();
+        assert_eq!(config.reconciliation.unwrap().base_url.as_str(), host);
+    }
+}
