@@ -762,3 +762,107 @@ fn every_merge_host_the_template_allows_is_a_base_url_the_function_accepts_as_gi
         assert_eq!(config.reconciliation.unwrap().base_url.as_str(), host);
     }
 }
+
+mod sweep_state {
+    //! The sweep item's transitions under any interleaving of three invocations, each
+    //! writing compare-and-swap as the ledger does.
+    use chrono::{DateTime, TimeDelta, Utc};
+    use merge_deprovision::domain::reconcile::{
+        OVERLAP, SweepState, Totals, begin, complete, pause,
+    };
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Begin { who: usize, full: bool },
+        Pause { who: usize },
+        Complete { who: usize },
+    }
+
+    fn step() -> impl Strategy<Value = (Step, i64)> {
+        let who = 0..3usize;
+        let step = prop_oneof![
+            (who.clone(), any::<bool>()).prop_map(|(who, full)| Step::Begin { who, full }),
+            who.clone().prop_map(|who| Step::Pause { who }),
+            who.prop_map(|who| Step::Complete { who }),
+        ];
+        // Seconds until the step: sometimes within a lease, sometimes after it.
+        (step, 1..200i64)
+    }
+
+    const LEASE: TimeDelta = TimeDelta::seconds(70);
+
+    proptest! {
+        #[test]
+        fn leases_exclude_and_the_watermark_only_moves_to_a_completed_sweeps_start(
+            steps in proptest::collection::vec(step(), 1..40)
+        ) {
+            let mut now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
+            let mut stored: Option<SweepState> = None;
+            // What each invocation last wrote, which its next write is planned against.
+            let mut mine: [Option<SweepState>; 3] = [None, None, None];
+            let holders = ["a", "b", "c"];
+            for (step, wait) in steps {
+                now += TimeDelta::seconds(wait);
+                let before = stored.clone();
+                let (who, planned) = match step {
+                    Step::Begin { who, full } => {
+                        match begin(stored.as_ref(), "acct", full, holders[who], LEASE, now) {
+                            Err(busy) => {
+                                let held = stored.as_ref().unwrap();
+                                prop_assert!(held.holder != holders[who]);
+                                prop_assert!(busy.until > now);
+                                continue;
+                            }
+                            Ok(planned) => {
+                                if let Some(held) = &before
+                                    && held.lease_until.is_some_and(|until| until > now)
+                                {
+                                    prop_assert_eq!(&held.holder, holders[who]);
+                                }
+                                let run = planned.run.clone().unwrap();
+                                match before.as_ref().and_then(|b| b.run.clone()) {
+                                    Some(old) if !full || old.modified_after.is_none() => {
+                                        prop_assert_eq!(run.started_at, old.started_at);
+                                        prop_assert_eq!(run.modified_after, old.modified_after);
+                                    }
+                                    _ => {
+                                        prop_assert_eq!(run.started_at, now);
+                                        let watermark = before.as_ref().and_then(|b| b.watermark);
+                                        let expected = if full { None } else { watermark.map(|w| w - OVERLAP) };
+                                        prop_assert_eq!(run.modified_after, expected);
+                                    }
+                                }
+                                (who, planned)
+                            }
+                        }
+                    }
+                    Step::Pause { who } => match &mine[who] {
+                        Some(state) => (who, pause(state, Some("c".into()), &Totals::default())),
+                        None => continue,
+                    },
+                    Step::Complete { who } => match &mine[who] {
+                        Some(state) => (who, complete(state)),
+                        None => continue,
+                    },
+                };
+                // Compare-and-swap on the revision, as the ledger writes.
+                let expected = planned.revision.checked_sub(1).filter(|r| *r > 0);
+                if stored.as_ref().map(|s| s.revision) != expected {
+                    mine[who] = None;
+                    continue;
+                }
+                if let Some(old) = &before {
+                    prop_assert!(planned.watermark >= old.watermark, "the watermark never goes back");
+                    if planned.watermark != old.watermark {
+                        prop_assert_eq!(planned.watermark, old.run.as_ref().map(|r| r.started_at));
+                        prop_assert!(planned.run.is_none());
+                    }
+                }
+                prop_assert!(planned.watermark.is_none_or(|w| w <= now));
+                stored = Some(planned.clone());
+                mine[who] = planned.lease_until.is_some().then_some(planned);
+            }
+        }
+    }
+}
