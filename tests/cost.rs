@@ -450,6 +450,17 @@ fn table(m: &Measured) -> String {
             price::SECRET_PER_MONTH + invocations as f64 / 1e4 * price::SECRETS_PER_10K_CALLS,
         ),
         (
+            "Secrets Manager, the Merge API secret".into(),
+            format!(
+                "with reconciliation on: one more secret, read at most once per sweep, \
+                 fan-out and sync_completed webhook once it has aged: {} reads at most",
+                ACCOUNT_SWEEPS + FAN_OUTS + WORKLOAD[3].1
+            ),
+            price::SECRET_PER_MONTH
+                + (ACCOUNT_SWEEPS + FAN_OUTS + WORKLOAD[3].1) as f64 / 1e4
+                    * price::SECRETS_PER_10K_CALLS,
+        ),
+        (
             "CloudWatch dashboard".into(),
             "the template's dashboard (free within an account's first three)".into(),
             price::DASHBOARD_PER_MONTH,
