@@ -866,3 +866,51 @@ mod sweep_state {
         }
     }
 }
+
+#[test]
+fn a_thousand_accounts_fan_out_within_one_invocation_and_all_start_within_the_hour() {
+    let s = sweeping(usize::MAX);
+    let tokens: serde_json::Map<String, Value> = (0..1000)
+        .map(|i| (format!("acct-{i:04}"), json!(format!("SENTINEL-T-{i}"))))
+        .collect();
+    s.store.put(
+        support::MERGE_SECRET_ID,
+        &json!({"api_key": API_KEY, "account_tokens": tokens}).to_string(),
+    );
+    // Each CreateSchedule takes 20 ms, as against the service.
+    s.schedules.slow(std::time::Duration::from_millis(20));
+    let started = std::time::Instant::now();
+
+    let swept = invoke(
+        &s,
+        r#"{"kind": "merge-deprovision.reconcile", "version": 1}"#,
+        now() + TimeDelta::minutes(10),
+    );
+
+    assert_eq!(swept.body["scheduled"], 1000, "{}", swept.body);
+    assert_eq!(swept.body["failed"], 0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let times: Vec<DateTime<Utc>> = s
+        .schedules
+        .once_schedules()
+        .values()
+        .map(|(at, _)| *at)
+        .collect();
+    let (first, last) = (times.iter().min().unwrap(), times.iter().max().unwrap());
+    assert!(
+        *last - *first < TimeDelta::hours(1),
+        "all under way within the hour"
+    );
+    let mut per_minute: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
+    for at in &times {
+        *per_minute.entry(*at).or_default() += 1;
+    }
+    assert!(
+        per_minute.values().all(|n| *n <= 20),
+        "at most 20 start together"
+    );
+}
