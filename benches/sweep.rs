@@ -75,7 +75,7 @@ fn app(base_url: &str, runtime: &tokio::runtime::Runtime) -> App {
         .unwrap();
     let base = merge_deprovision::net::base_url(base_url).unwrap();
     App::with_effects(&config, effects).with_reconciliation(Reconciliation {
-        secret,
+        secret: secret.into(),
         pages: Arc::new(merge_deprovision::merge::client::MergeClient::new(
             merge_deprovision::net::client().unwrap(),
             &base,

@@ -284,7 +284,7 @@ fn reconciliation(
     .map_err(|e| e.to_string())?;
     let base = merge_deprovision::net::base_url(&merge.base_url()).map_err(|e| e.to_string())?;
     Ok(merge_deprovision::lambda::sweep::Reconciliation {
-        secret,
+        secret: secret.into(),
         pages: Arc::new(merge_deprovision::merge::client::MergeClient::new(
             merge_deprovision::net::client()?,
             &base,

@@ -264,7 +264,8 @@ fn sweep_of_a_day() -> Swept {
         secret: support::merge_secret(
             &json!({"api_key": API_KEY, "account_tokens": {"acct": "token"}}),
         )
-        .0,
+        .0
+        .into(),
         pages: std::sync::Arc::new(merge_deprovision::merge::client::MergeClient::new(
             merge_deprovision::net::client().unwrap(),
             &base,

@@ -54,7 +54,7 @@ fn sweeping(page_limit: usize) -> Sweeping {
         &json!({"api_key": API_KEY, "account_tokens": {ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}}),
     );
     let app = app.with_reconciliation(Reconciliation {
-        secret,
+        secret: secret.into(),
         pages: Arc::new(MergeClient::new(
             merge_deprovision::net::client().unwrap(),
             &base,
@@ -912,5 +912,51 @@ fn a_thousand_accounts_fan_out_within_one_invocation_and_all_start_within_the_ho
     assert!(
         per_minute.values().all(|n| *n <= 20),
         "at most 20 start together"
+    );
+}
+
+#[test]
+fn accounts_spread_over_two_secrets_are_swept_each_with_its_own_secret() {
+    let merge = FakeMerge::start();
+    merge.set_account(TOKEN, employees(2, EARLIER));
+    merge.set_account(OTHER_TOKEN, employees(3, EARLIER));
+    let LedgerApp {
+        app,
+        ledger,
+        schedules,
+    } = ledger_app();
+    let (first, _) =
+        support::merge_secret(&json!({"api_key": API_KEY, "account_tokens": {ACCOUNT: TOKEN}}));
+    let (second, _) =
+        support::merge_secret(&json!({"api_key": API_KEY, "account_tokens": {OTHER: OTHER_TOKEN}}));
+    let base = merge_deprovision::net::base_url(&merge.base_url()).unwrap();
+    let app = app.with_reconciliation(Reconciliation {
+        secret: merge_deprovision::lambda::sweep::MergeSecrets::new(vec![first, second]),
+        pages: Arc::new(MergeClient::new(
+            merge_deprovision::net::client().unwrap(),
+            &base,
+        )),
+        policy: Policy::default(),
+        page_limit: usize::MAX,
+    });
+    let s = Sweeping {
+        app,
+        store: Arc::new(merge_deprovision::aws::memory::MemorySecrets::default()),
+        ledger,
+        schedules,
+        merge,
+    };
+    assert_eq!(sweep(&s, now()).body["employees"], 2);
+    assert_eq!(invoke(&s, &sweep_of(OTHER), now()).body["employees"], 3);
+    let fanned = invoke(
+        &s,
+        r#"{"kind": "merge-deprovision.reconcile", "version": 1}"#,
+        now(),
+    );
+    assert_eq!(fanned.body["scheduled"], 2, "every account of every secret");
+    let config = config_with(&[("MERGE_API_SECRET_ID", "merge/api-1, merge/api-2")]).unwrap();
+    assert_eq!(
+        config.reconciliation.unwrap().secret_ids,
+        ["merge/api-1", "merge/api-2"]
     );
 }

@@ -48,7 +48,7 @@ pub const SCHEDULE_DLQ_VAR: &str = "TERMINATION_SCHEDULE_DLQ_ARN";
 pub const LEDGER_TABLE_VAR: &str = "EMPLOYEE_LEDGER_TABLE";
 
 /// Environment variable naming the Secrets Manager secret with Merge's API key and the
-/// account tokens; setting it turns reconciliation on.
+/// account tokens (or several, comma-separated); setting it turns reconciliation on.
 pub const MERGE_API_SECRET_VAR: &str = "MERGE_API_SECRET_ID";
 /// Environment variable holding Merge's API base URL (the EU or APAC host, or a local
 /// fake).
@@ -106,8 +106,9 @@ pub struct Config {
 /// Where reconciliation reads Merge's API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcileConfig {
-    /// The secret holding the API key and account tokens (a name or an ARN).
-    pub secret_id: String,
+    /// The secrets holding the API key and account tokens (names or ARNs): one, or
+    /// several, comma-separated in the variable, when the tokens outgrow one secret.
+    pub secret_ids: Vec<String>,
     /// Merge's API base URL, checked by `net::base_url`.
     pub base_url: crate::net::Url,
     /// How old the secret may get before it is read again (the signature key's rule).
@@ -396,8 +397,13 @@ impl Config {
             Some(_) if scheduling.is_none() => {
                 return Err(ConfigError::ReconciliationWithoutScheduling);
             }
-            Some(secret_id) => Some(ReconcileConfig {
-                secret_id,
+            Some(ids) => Some(ReconcileConfig {
+                secret_ids: ids
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 base_url,
                 refresh_after,
             }),

@@ -126,15 +126,20 @@ impl App {
         };
         let mut app = Self::build(config, keys, sdk_effects(config));
         if let Some(reconcile) = &config.reconciliation {
-            let secret = crate::lambda::cached_secret::CachedSecret::load(
-                source.clone(),
-                &reconcile.secret_id,
-                reconcile.refresh_after,
-                now,
-                parse_merge_secret,
-            )
-            .await
-            .map_err(|error| format!("{MERGE_API_SECRET_VAR}: {error}"))?;
+            let mut parts = Vec::with_capacity(reconcile.secret_ids.len());
+            for id in &reconcile.secret_ids {
+                let part = crate::lambda::cached_secret::CachedSecret::load(
+                    source.clone(),
+                    id,
+                    reconcile.refresh_after,
+                    now,
+                    parse_merge_secret,
+                )
+                .await
+                .map_err(|error| format!("{MERGE_API_SECRET_VAR}: {error}"))?;
+                parts.push(part);
+            }
+            let secret = crate::lambda::sweep::MergeSecrets::new(parts);
             let client = crate::net::client()
                 .map_err(|error| format!("{MERGE_API_BASE_URL_VAR}: {error}"))?;
             app.reconciliation = Some(Reconciliation {

@@ -42,14 +42,67 @@ pub const CHECKPOINT_RESERVE: Duration = Duration::from_millis(1_000);
 /// Attempts at taking the lease when another write lands in between.
 const LEASE_ATTEMPTS: usize = 3;
 
-/// The Merge API secret, read at init and again as it ages, with the signature key's
-/// rules.
-pub type SecretHandle = CachedSecret<MergeApiSecret>;
+/// The Merge API secrets, each read at init and again as it ages, with the signature
+/// key's rules: one, or several when the account tokens outgrow one secret's 64 KB.
+pub struct MergeSecrets {
+    parts: Vec<CachedSecret<MergeApiSecret>>,
+}
+
+impl MergeSecrets {
+    /// The secrets, in the order configured: an account in two takes the first's token.
+    pub fn new(parts: Vec<CachedSecret<MergeApiSecret>>) -> Self {
+        MergeSecrets { parts }
+    }
+}
+
+impl From<CachedSecret<MergeApiSecret>> for MergeSecrets {
+    fn from(secret: CachedSecret<MergeApiSecret>) -> Self {
+        MergeSecrets::new(vec![secret])
+    }
+}
+
+/// What the secrets hold at one moment. No `Debug`: it holds the key and tokens.
+#[derive(Clone)]
+pub struct Held {
+    parts: Vec<Arc<MergeApiSecret>>,
+}
+
+impl Held {
+    /// The API key and token to read `linked_account_id` with, from the first secret
+    /// that holds the account (each secret carries the key its tokens go with).
+    pub fn credentials(&self, linked_account_id: &str) -> Option<Credentials<'_>> {
+        self.parts.iter().find_map(|part| {
+            part.token(linked_account_id).map(|token| Credentials {
+                api_key: &part.api_key,
+                account_token: token,
+            })
+        })
+    }
+
+    /// Every linked account, once, in order.
+    pub fn accounts(&self) -> Vec<&str> {
+        let all: std::collections::BTreeSet<&str> = self
+            .parts
+            .iter()
+            .flat_map(|part| part.account_tokens.keys().map(String::as_str))
+            .collect();
+        all.into_iter().collect()
+    }
+
+    /// True when `other` reads `linked_account_id` with other credentials.
+    fn differs_for(&self, other: &Held, linked_account_id: &str) -> bool {
+        let pair = |held: &Held| {
+            held.credentials(linked_account_id)
+                .map(|c| (c.api_key.to_owned(), c.account_token.to_owned()))
+        };
+        pair(self) != pair(other)
+    }
+}
 
 /// What reconciliation needs: the secret, Merge's API and the decision policy.
 pub struct Reconciliation {
     /// The API key and account tokens.
-    pub secret: SecretHandle,
+    pub secret: MergeSecrets,
     /// Merge's API.
     pub pages: Arc<dyn EmployeePages>,
     /// How HR data is read, as for webhooks.
@@ -62,18 +115,26 @@ pub struct Reconciliation {
 impl Reconciliation {
     /// The secret as it stands: read again first when it has aged, within the budget.
     /// A failed read keeps the cached value.
-    pub async fn current_secret(&self, budget: &Budget, now: DateTime<Utc>) -> Arc<MergeApiSecret> {
-        match budget.run(self.secret.current(now)).await {
-            Ok((secret, _)) => secret,
-            Err(_) => self.secret.cached(),
+    pub async fn current_secret(&self, budget: &Budget, now: DateTime<Utc>) -> Held {
+        let mut parts = Vec::with_capacity(self.secret.parts.len());
+        for part in &self.secret.parts {
+            parts.push(match budget.run(part.current(now)).await {
+                Ok((secret, _)) => secret,
+                Err(_) => part.cached(),
+            });
         }
+        Held { parts }
     }
 
     /// The secret read again now, if the last read is a minute old: an account missing
     /// from it, or a token Merge refused, may have been changed since.
-    pub async fn reread_secret(&self, budget: &Budget, now: DateTime<Utc>) -> Arc<MergeApiSecret> {
-        let _: Option<Option<Refresh>> = budget.run(self.secret.refresh_if_allowed(now)).await.ok();
-        self.secret.cached()
+    pub async fn reread_secret(&self, budget: &Budget, now: DateTime<Utc>) -> Held {
+        for part in &self.secret.parts {
+            let _: Option<Option<Refresh>> = budget.run(part.refresh_if_allowed(now)).await.ok();
+        }
+        Held {
+            parts: self.secret.parts.iter().map(CachedSecret::cached).collect(),
+        }
     }
 }
 
@@ -130,7 +191,7 @@ pub async fn request_sweep(
     now: DateTime<Utc>,
 ) -> Requested {
     let secret = reconciliation.current_secret(budget, now).await;
-    if secret.token(linked_account_id).is_none() {
+    if secret.credentials(linked_account_id).is_none() {
         return Requested::UnknownAccount;
     }
     let document = ReconcileDocument::for_account(linked_account_id, false);
@@ -162,7 +223,7 @@ pub async fn fan_out(
     let first = whole_minute_at_or_after(now + MIN_LEAD);
     let mut result = FannedOut::default();
     let secret = reconciliation.current_secret(budget, now).await;
-    let accounts: Vec<(usize, &String)> = secret.account_tokens.keys().enumerate().collect();
+    let accounts: Vec<(usize, &str)> = secret.accounts().into_iter().enumerate().collect();
     // A few calls at once: 1,000 accounts one after another would outlast the invocation.
     for batch in accounts.chunks(FAN_OUT_CALLS_AT_ONCE) {
         if budget.left() < CHECKPOINT_RESERVE {
@@ -454,11 +515,11 @@ pub async fn sweep_account(
         watermark: None,
     };
     let mut secret = reconciliation.current_secret(budget, now).await;
-    if secret.token(account).is_none() {
+    if secret.credentials(account).is_none() {
         // Perhaps added since this process read the secret.
         secret = reconciliation.reread_secret(budget, now).await;
     }
-    let (true, Some(target)) = (secret.token(account).is_some(), target) else {
+    let (true, Some(target)) = (secret.credentials(account).is_some(), target) else {
         report.end = SweepEnd::UnknownAccount;
         return report;
     };
@@ -499,9 +560,8 @@ pub async fn sweep_account(
         if pages_read >= reconciliation.page_limit || budget.left() < PAGE_RESERVE {
             break Some((query.cursor.clone(), SweepEnd::Paused));
         }
-        let credentials = Credentials {
-            api_key: &secret.api_key,
-            account_token: secret.token(account).unwrap_or_default(),
+        let Some(credentials) = secret.credentials(account) else {
+            break Some((query.cursor.clone(), SweepEnd::UnknownAccount));
         };
         let page = match read_page(reconciliation, credentials, &query, &mut totals, budget).await {
             Ok(page) => page,
@@ -509,9 +569,8 @@ pub async fn sweep_account(
                 // The key or the token may have been rotated since this process read the
                 // secret: read it again (at most once a minute) and try once more.
                 let fresh = reconciliation.reread_secret(budget, now).await;
-                let changed = fresh.api_key != secret.api_key
-                    || fresh.token(account) != secret.token(account);
-                if !reread && changed && fresh.token(account).is_some() {
+                let changed = secret.differs_for(&fresh, account);
+                if !reread && changed && fresh.credentials(account).is_some() {
                     reread = true;
                     secret = fresh;
                     continue;
