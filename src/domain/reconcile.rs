@@ -376,8 +376,9 @@ pub fn begin(
     })
 }
 
-/// The state after an invocation that ran out of time: the cursor of the next page to
-/// read and the totals so far are kept, and the lease released for the follow-up.
+/// The state after an invocation that ran out of time, or a sweep that cannot go on
+/// (Merge refused the account): the cursor of the next page to read and the totals so far
+/// are kept, so that the next sweep continues it, and the lease is released.
 pub fn pause(state: &SweepState, cursor: Option<String>, totals: &Totals) -> SweepState {
     let run = state.run.as_ref().map(|run| Run {
         cursor,
@@ -398,16 +399,6 @@ pub fn complete(state: &SweepState) -> SweepState {
     SweepState {
         watermark: state.run.as_ref().map(|r| r.started_at).or(state.watermark),
         run: None,
-        lease_until: None,
-        revision: state.revision + 1,
-        ..state.clone()
-    }
-}
-
-/// The state after a sweep that cannot go on (Merge refused the account's token): the
-/// run is kept, so a later sweep continues it, and the lease released.
-pub fn release(state: &SweepState) -> SweepState {
-    SweepState {
         lease_until: None,
         revision: state.revision + 1,
         ..state.clone()
@@ -597,6 +588,41 @@ mod tests {
             );
         }
         assert_eq!(SweepState::from_json("a1", 1, "not json"), None);
+    }
+
+    #[test]
+    fn a_scheduled_entry_is_overdue_only_fifteen_minutes_past_its_date() {
+        use crate::domain::ledger::{EmployeeKey, Identity, Observation, Source, transition};
+        let entry = |decision, effective: DateTime<Utc>| {
+            let observation = Observation {
+                key: EmployeeKey::new(Some("a1"), "e1"),
+                decision,
+                reasons: String::new(),
+                termination_date: Some(effective),
+                effective_at: Some(effective),
+                version: Some(now() - TimeDelta::days(3)),
+                removal: false,
+                identity: Identity::default(),
+                source: Source::Webhook,
+                delivery_id: None,
+            };
+            transition(None, &observation, now() - TimeDelta::days(3))
+                .write
+                .unwrap()
+        };
+        let minute = TimeDelta::minutes(1);
+        assert!(is_overdue(
+            &entry(Decision::Scheduled, now() - OVERDUE_AFTER - minute),
+            now()
+        ));
+        assert!(!is_overdue(
+            &entry(Decision::Scheduled, now() - OVERDUE_AFTER + minute),
+            now()
+        ));
+        assert!(!is_overdue(
+            &entry(Decision::Terminated, now() - TimeDelta::days(1)),
+            now()
+        ));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
 use crate::domain::reconcile::{
     Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, begin, complete,
-    fan_out_at, pause, release, sweep_schedule_name,
+    fan_out_at, is_overdue, pause, sweep_schedule_name,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
@@ -676,19 +676,10 @@ pub async fn sweep_account(
         }
         Some((cursor, end)) => {
             report.end = end;
-            let paused = pause(&state, cursor, &totals);
-            if matches!(report.end, SweepEnd::Unauthorized(_)) {
-                release(&paused)
-            } else {
-                paused
-            }
+            pause(&state, cursor, &totals)
         }
     };
     report.totals = totals;
-    let stored_state = SweepState {
-        revision: state.revision + 1,
-        ..stored_state
-    };
     if let Err(error) = checkpoint(effects, &stored_state, budget).await {
         report.end = SweepEnd::Ledger(error);
         return report;
@@ -727,7 +718,8 @@ async fn terminate_overdue(
         .await
         .unwrap_or(Err(LedgerError::TimedOut))
         .map_err(SweepEnd::Ledger)?;
-    for found in overdue {
+    // The query already selects them; the rule is checked here too, on the parsed instant.
+    for found in overdue.into_iter().filter(|e| is_overdue(e, now)) {
         let settled = effects
             .settle_overdue(&found, Some(target), budget, now)
             .await
