@@ -7,6 +7,11 @@
 //! scheduled sample terminates the employee when it fires. The replay fires it at its
 //! time: the timer samples are answered as of their `effective_at`, the others now.
 //!
+//! Then it sweeps the samples' linked account once, as reconciliation does, from a fake of
+//! Merge's API on loopback (the one the tests use), into the same ledger: the employees
+//! the samples already told it about change nothing, and the leaver whose webhook never
+//! came is found.
+//!
 //! `cargo run --example replay-events [-- --verbose]`. Each request gets a Lambda
 //! invocation context and the runtime's span, as in Lambda. The policy variables
 //! (`TERMINATION_OFFSET_HOURS`, `INACTIVE_WITHOUT_DATE`, `MAX_BODY_BYTES`) are read from
@@ -47,6 +52,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+#[path = "../tests/support/fake_merge.rs"]
+mod fake_merge;
+
+/// The samples' linked account.
+const ACCOUNT: &str = "a3602c03-aba7-4d9d-a349-dbc338504092";
 
 /// The variables the replay reads from the environment.
 const POLICY_VARS: [&str; 3] = [
@@ -172,6 +183,13 @@ fn replay(
         None,
         true,
     );
+    scim.add(
+        SCIM_BASE,
+        "missed.leaver@example.com",
+        &["missed.leaver@example.com"],
+        None,
+        true,
+    );
     let targets = serde_json::json!({"targets": [
         {"name": "app", "base_url": SCIM_BASE, "token": "replay-token"}]});
     let deprovisioner = ready(Deprovisioner::load(
@@ -191,6 +209,9 @@ fn replay(
         "deprovisioning: enforce, into an in-memory SCIM target `app` at {SCIM_BASE}\n"
     )?;
     let app = http::App::with_effects(config, Some(effects)).with_deprovisioner(deprovisioner);
+    let merge = fake_merge::FakeMerge::start();
+    let app = app.with_reconciliation(reconciliation(&merge)?);
+    merge.set_account("replay-account-token", account_in_merge());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let entries = read_manifest(&std::fs::read_to_string(dir.join(MANIFEST_FILE))?)?;
     let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
@@ -248,6 +269,9 @@ fn replay(
         }
         deprovision(&app, &ledger, now, verbose, out)?;
     }
+    failures += sweep_the_samples_account(&app, verbose, out)?;
+    // The leaver the sweep found is deprovisioned like any other.
+    deprovision(&app, &ledger, Utc::now(), verbose, out)?;
     writeln!(
         out,
         "\nwhat the ledger holds: {} employees, {} terminations, each announced once; {} \
@@ -274,7 +298,7 @@ fn replay(
     for user in &users {
         writeln!(
             out,
-            "  {:<18}  {}",
+            "  {:<26}  {}",
             user.user_name,
             if user.active { "active" } else { "inactive" }
         )?;
@@ -336,4 +360,90 @@ fn deprovision(
         }
     }
     Ok(())
+}
+
+/// What Merge holds for the samples' account: two of the samples' employees as the
+/// samples left them, and a leaver whose webhook never came.
+fn account_in_merge() -> Vec<Value> {
+    let modified = "2026-11-26T04:12:09Z";
+    let mut known = fake_merge::employee(1, modified);
+    known["id"] = serde_json::json!("0958cbc6-6040-430a-848e-000000000003");
+    let mut missed = fake_merge::employee(2, modified);
+    missed["id"] = serde_json::json!("0958cbc6-6040-430a-848e-0000000000ff");
+    missed["work_email"] = serde_json::json!("missed.leaver@example.com");
+    missed["employment_status"] = serde_json::json!("INACTIVE");
+    missed["termination_date"] = serde_json::json!("2026-11-24T00:00:00Z");
+    vec![known, missed]
+}
+
+/// Reconciliation over the fake, with a secret held in memory.
+fn reconciliation(
+    merge: &fake_merge::FakeMerge,
+) -> Result<merge_deprovision::lambda::sweep::Reconciliation, lambda_http::Error> {
+    use merge_deprovision::aws::memory::MemorySecrets;
+    let secret = serde_json::json!({"api_key": fake_merge::API_KEY,
+        "account_tokens": {ACCOUNT: "replay-account-token"}});
+    let store = Arc::new(MemorySecrets::with("merge/api", &secret.to_string()));
+    let secret = ready(
+        merge_deprovision::lambda::cached_secret::CachedSecret::load(
+            store,
+            "merge/api",
+            None,
+            Utc::now(),
+            merge_deprovision::domain::reconcile::parse_merge_secret,
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let base = merge_deprovision::net::base_url(&merge.base_url()).map_err(|e| e.to_string())?;
+    Ok(merge_deprovision::lambda::sweep::Reconciliation {
+        secret: secret.into(),
+        pages: Arc::new(merge_deprovision::merge::client::MergeClient::new(
+            merge_deprovision::net::client()?,
+            &base,
+        )),
+        policy: Default::default(),
+        page_limit: usize::MAX,
+    })
+}
+
+/// Sweeps the samples' account once and prints what the sweep found; returns 1 if it
+/// did not find exactly the missed leaver.
+fn sweep_the_samples_account(
+    app: &http::App,
+    verbose: bool,
+    out: &mut impl Write,
+) -> Result<usize, lambda_http::Error> {
+    writeln!(
+        out,
+        "\nreconciliation: a sweep of the samples' linked account from a fake Merge API on loopback"
+    )?;
+    let document = serde_json::json!({"kind": "merge-deprovision.reconcile", "version": 1,
+        "linked_account_id": ACCOUNT});
+    let mut context = lambda_context("replay-sweep", "merge-deprovision");
+    context.invoked_function_arn =
+        "arn:aws:lambda:eu-west-1:123456789012:function:merge-deprovision".to_owned();
+    let span = request_span(&context);
+    let request =
+        lambda_http::request::from_str(&document.to_string())?.with_lambda_context(context);
+    // The sweep calls the fake over loopback: a runtime with I/O.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answered =
+        span.in_scope(|| runtime.block_on(http::answer_event(app, &request, Utc::now())))?;
+    if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
+        writeln!(out, "{metrics}")?;
+    }
+    let body: Value = serde_json::from_slice(answered.response.body().as_ref())?;
+    let ok = body["reconciliation"] == "completed" && body["found"] == 1;
+    writeln!(
+        out,
+        "  sweep {}: {} page, {} employees read, {} found that no webhook said  {}",
+        body["reconciliation"].as_str().unwrap_or("?"),
+        body["pages"],
+        body["employees"],
+        body["found"],
+        if ok { "ok" } else { "FAIL" }
+    )?;
+    Ok(usize::from(!ok))
 }

@@ -7,11 +7,13 @@
 //! - [`aws`]: effects on AWS behind narrow traits (the SDK, and in-memory twins);
 //! - [`net`]: the one HTTPS client for calls outside AWS, and which base URLs it accepts;
 //! - [`scim`]: SCIM 2.0 endpoints leavers are deprovisioned in (the client, and a twin);
+//! - [`merge`]: Merge's HRIS API behind a narrow trait, one page of employees per GET;
 //! - [`lambda`]: the edge that ties the domain and the effects to a Lambda function URL,
 //!   scheduled events, CloudWatch logs and metrics.
 
 pub mod aws;
 pub mod domain;
 pub mod lambda;
+pub mod merge;
 pub mod net;
 pub mod scim;

@@ -53,6 +53,12 @@ async fn main() -> ExitCode {
             "SCIM deprovisioning on: each move into terminated reaches the function through the ledger's stream"
         );
     }
+    if let Some(reconcile) = &config.reconciliation {
+        tracing::info!(
+            merge_api = reconcile.base_url.as_str(),
+            "reconciliation on: linked accounts are swept through Merge's API after each sync and on the recurring schedule"
+        );
+    }
     // Keys from a secret are read here, at init, with the SDK: the Parameters and
     // Secrets extension cannot be called before the first invocation.
     let secrets = Arc::new(SdkSecrets::new());

@@ -778,3 +778,144 @@ async fn cold_start_with_the_key_in_a_secret_against_the_emulator() {
         with_secret[2], with_variable[2]
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn a_sweep_runs_against_the_emulators_dynamodb_scheduler_and_secrets_manager() {
+    use support::fake_merge::{API_KEY, FakeMerge, employees};
+    const TOKEN: &str = "SENTINEL-ACCOUNT-TOKEN-9c2e";
+    let merge = FakeMerge::start();
+    let mut staff = employees(150, "2026-11-20T08:00:00Z");
+    staff[3]["employment_status"] = json!("INACTIVE");
+    staff[3]["termination_date"] = json!("2020-01-01T00:00:00Z");
+    staff[4]["termination_date"] = json!("2099-06-30T00:00:00Z");
+    merge.set_account(TOKEN, staff);
+    let (scheduler, ledger) = (scheduler(), dynamodb());
+    let group = group(&scheduler, "sweeps").await;
+    let table = table(&ledger, "sweeps").await;
+    let secret = secret(
+        &secrets(),
+        "merge-api",
+        &json!({"api_key": API_KEY, "account_tokens": {LINKED_ACCOUNT: TOKEN}}).to_string(),
+    )
+    .await;
+    let proxy = AwsProxy::start(emulator()).await;
+    let api = RuntimeApi::start().await;
+    let endpoint = proxy.url();
+    let base_url = merge.base_url();
+    let function = Function::spawn(
+        &std::path::PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision")),
+        &api,
+        &[
+            (
+                "MERGE_WEBHOOK_SIGNATURE_KEY",
+                merge_deprovision_samples::LOCAL_TEST_KEY,
+            ),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("TERMINATION_SCHEDULE_GROUP", &group),
+            ("TERMINATION_SCHEDULE_ROLE_ARN", ROLE_ARN),
+            ("EMPLOYEE_LEDGER_TABLE", &table),
+            ("MERGE_API_SECRET_ID", &secret),
+            ("MERGE_API_BASE_URL", &base_url),
+        ],
+    );
+
+    let document = json!({"kind": "merge-deprovision.reconcile", "version": 1,
+        "linked_account_id": LINKED_ACCOUNT});
+    let sweep_name = merge_deprovision::domain::reconcile::sweep_schedule_name(LINKED_ACCOUNT);
+    // The loopback Runtime API gives each invocation 3 s, and every ledger call goes to
+    // the emulator: the sweep takes several invocations, each continuing where the last
+    // stopped, through the follow-up schedule it leaves (fired here, as Scheduler would).
+    let mut input = document.to_string();
+    let mut found = 0;
+    let mut invocations = 0;
+    let body = loop {
+        invocations += 1;
+        assert!(invocations <= 30, "the sweep ends");
+        let (status, body) = answer(&api.invoke(&input).await);
+        assert_eq!(status, 200);
+        found += body["found"].as_u64().unwrap();
+        if body["reconciliation"] != "paused" {
+            break body;
+        }
+        let follow_up = stored_input(&scheduler, &group, &sweep_name)
+            .await
+            .expect("a paused sweep leaves its follow-up");
+        scheduler
+            .delete_schedule()
+            .group_name(&group)
+            .name(&sweep_name)
+            .send()
+            .await
+            .unwrap();
+        input = follow_up.to_string();
+    };
+
+    assert_eq!(body["reconciliation"], "completed", "{body}");
+    assert_eq!(
+        body["employees"], 150,
+        "the whole sweep, over {invocations} invocations"
+    );
+    assert_eq!(found, 2, "the leaver and the future date");
+    let cursors: Vec<Option<String>> = merge
+        .requests()
+        .iter()
+        .map(|r| {
+            r.query
+                .iter()
+                .find(|(n, _)| n == "cursor")
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = cursors.iter().collect();
+    assert!(
+        distinct.len() == 2,
+        "both pages, and only they: {cursors:?}"
+    );
+    let leaver = entry(&ledger, &table, "00000000-0000-4000-8000-000000000003")
+        .await
+        .expect("the leaver's entry");
+    assert_eq!(text(&leaver, "decision"), "terminated");
+    assert_eq!(text(&leaver, "changed_by"), "reconciliation");
+    let sweep = entry(&ledger, &table, "#sweep")
+        .await
+        .expect("the sweep item");
+    let state: Value = serde_json::from_str(&text(&sweep, "sweep")).unwrap();
+    assert!(state["watermark"].is_string(), "{state}");
+    assert!(state["lease_until"].is_null(), "the lease is released");
+    let timers = names(&scheduler, &group).await;
+    assert_eq!(timers.len(), 1, "the future date's timer: {timers:?}");
+
+    // After a sync, a webhook requests the next sweep: one schedule, however many come.
+    let synced = json!({"hook": {"event": "LinkedAccount.sync_completed"},
+        "linked_account": {"id": LINKED_ACCOUNT, "category": "hris"},
+        "data": {"is_initial_sync": false}});
+    let body_bytes = serde_json::to_vec(&synced).unwrap();
+    for expected in ["requested", "pending"] {
+        let event = function_url_event("POST", &body_bytes, Signing::TestKey, false, "sync");
+        let (status, body) = answer(&api.invoke(&event.to_string()).await);
+        assert_eq!((status, body["sweep"].as_str()), (200, Some(expected)));
+    }
+    let schedules = names(&scheduler, &group).await;
+    assert!(schedules.contains(&sweep_name), "{schedules:?}");
+    let input = stored_input(&scheduler, &group, &sweep_name).await.unwrap();
+    assert_eq!(input["linked_account_id"], LINKED_ACCOUNT);
+
+    let (stdout, stderr) = function.stop().await;
+    for secret in [API_KEY, TOKEN] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "a credential leaked"
+        );
+    }
+    let records = json_lines(&stdout);
+    let terminated: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["message"] == TERMINATED_MESSAGE)
+        .collect();
+    assert_eq!(terminated.len(), 1);
+    assert_eq!(terminated[0]["source"], "reconciliation");
+}

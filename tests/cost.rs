@@ -68,6 +68,15 @@ const TERMINATION_FIRINGS: u64 = 50;
 const STREAM_INVOCATIONS: u64 = 50;
 /// The SCIM targets leavers are deprovisioned in: an IT team's chat, wiki and CRM.
 const SCIM_TARGETS: usize = 3;
+/// Sweeps of the one linked account a month: one after each daily sync (its
+/// `LinkedAccount.synced` webhook, counted above as `ignored`, requests it) and one from
+/// the daily recurring schedule, which also fans out (one more invocation).
+const ACCOUNT_SWEEPS: u64 = 60;
+/// The recurring schedule's firings a month, each fanning out.
+const FAN_OUTS: u64 = 30;
+/// Employees Merge changed in a day, which an incremental sweep reads again (the
+/// overlap adds the hour before): the month's deliveries over 30 days, rounded up.
+const CHANGED_PER_DAY: usize = 20;
 /// Billed duration per invocation. The handler takes tens of microseconds and a cold
 /// start about 2 ms here; Lambda bills at 1 ms granularity and, since 2025, bills the
 /// init phase too, so 100 ms bounds a cold invocation with room to spare.
@@ -118,6 +127,8 @@ struct Measured {
     scim_calls: u64,
     /// Brake increments a month (one write unit each).
     brake_writes: u64,
+    /// Requests to Merge's API a month, by sweeps.
+    merge_requests: u64,
 }
 
 /// DynamoDB's size of an item: the lengths of its attribute names and values.
@@ -147,6 +158,7 @@ fn measure() -> Measured {
         item_bytes: 0,
         scim_calls: 0,
         brake_writes: 0,
+        merge_requests: 0,
     };
     let count_ledger = |l: &LedgerApp, count: u64| -> (u64, u64) {
         let writes = l.ledger.writes().len() as u64;
@@ -257,6 +269,17 @@ fn measure() -> Measured {
             .unwrap_or(0);
         measured.item_bytes = measured.item_bytes.max(largest);
     }
+    // Sweeps, measured against the fake Merge API: an account of 1,000 employees swept in
+    // full once (not counted: it happens once), then a day later, after a day's changes,
+    // incrementally; and the recurring schedule's fan-out.
+    {
+        let swept = sweep_of_a_day();
+        let (reads, writes) = (swept.ledger_reads, swept.ledger_writes);
+        ledger_calls.push((reads * ACCOUNT_SWEEPS, writes * ACCOUNT_SWEEPS));
+        measured.merge_requests = swept.merge_requests * ACCOUNT_SWEEPS;
+        count_in("sweep of one account", ACCOUNT_SWEEPS, swept.sweep);
+        count_in("fan-out", FAN_OUTS, swept.fan_out);
+    }
     measured.ledger_reads = ledger_calls.iter().map(|c| c.0).sum();
     measured.ledger_writes = ledger_calls.iter().map(|c| c.1).sum();
     let template =
@@ -273,6 +296,86 @@ fn measure() -> Measured {
     measured
 }
 
+/// What one day's incremental sweep of the workload's account costs, measured.
+struct Swept {
+    ledger_reads: u64,
+    ledger_writes: u64,
+    merge_requests: u64,
+    sweep: (String, Option<String>),
+    fan_out: (String, Option<String>),
+}
+
+fn sweep_of_a_day() -> Swept {
+    use merge_deprovision::lambda::sweep::Reconciliation;
+    use support::fake_merge::{API_KEY, FakeMerge, employees};
+    let merge = FakeMerge::start();
+    merge.set_account(
+        "token",
+        employees(LEDGER_ITEMS as usize, "2026-11-20T08:00:00Z"),
+    );
+    let l = ledger_app();
+    let base = merge_deprovision::net::base_url(&merge.base_url()).unwrap();
+    let app = l.app.with_reconciliation(Reconciliation {
+        secret: support::merge_secret(
+            &json!({"api_key": API_KEY, "account_tokens": {"acct": "token"}}),
+        )
+        .0
+        .into(),
+        pages: std::sync::Arc::new(merge_deprovision::merge::client::MergeClient::new(
+            merge_deprovision::net::client().unwrap(),
+            &base,
+        )),
+        policy: Default::default(),
+        page_limit: usize::MAX,
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let invoke = |input: &str, at| {
+        let request = fired_event(input);
+        let (answered, logs) = support::capture_logs(true, || {
+            runtime.block_on(merge_deprovision::lambda::http::answer_event(
+                &app, &request, at,
+            ))
+        });
+        (logs, answered.unwrap().metrics)
+    };
+    let one =
+        r#"{"kind": "merge-deprovision.reconcile", "version": 1, "linked_account_id": "acct"}"#;
+    invoke(one, support::now());
+    let tomorrow = support::now() + chrono::TimeDelta::days(1);
+    let synced: chrono::DateTime<chrono::Utc> = "2026-11-28T03:00:00Z".parse().unwrap();
+    for i in 0..CHANGED_PER_DAY {
+        let id = format!("00000000-0000-4000-8000-{i:012}");
+        merge.update("token", &id, json!({"modified_at": "2026-11-28T03:00:00Z"}));
+        // Its webhook arrived and wrote the entry, as almost every one does: the sweep
+        // finds the ledger up to date.
+        let key = merge_deprovision::domain::ledger::EmployeeKey::new(Some("acct"), &id);
+        let mut entry = l.ledger.entries()[&key].clone();
+        entry.version = Some(synced);
+        entry.revision += 1;
+        l.ledger.insert(entry);
+    }
+    merge.clear_requests();
+    let (calls, writes) = (l.ledger.calls(), l.ledger.writes().len());
+    let sweep = invoke(one, tomorrow);
+    let swept_writes = (l.ledger.writes().len() - writes) as u64;
+    // The sweep item's own reads and writes are calls the twin counts, not entry writes.
+    let swept_calls = (l.ledger.calls() - calls) as u64;
+    let fan_out = invoke(
+        r#"{"kind": "merge-deprovision.reconcile", "version": 1}"#,
+        tomorrow,
+    );
+    Swept {
+        ledger_reads: swept_calls - swept_writes - 2,
+        ledger_writes: swept_writes + 2,
+        merge_requests: merge.requests().len() as u64,
+        sweep,
+        fan_out,
+    }
+}
+
 fn usd(amount: f64) -> String {
     if amount == 0.0 {
         "$0".into()
@@ -286,7 +389,7 @@ fn usd(amount: f64) -> String {
 /// The cost table, computed from the measured inputs.
 fn table(m: &Measured) -> String {
     let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
-    let firings = TERMINATION_FIRINGS;
+    let firings = TERMINATION_FIRINGS + ACCOUNT_SWEEPS + FAN_OUTS;
     let streamed = STREAM_INVOCATIONS;
     let invocations = deliveries + firings + streamed;
     let series = m.datapoints.len();
@@ -304,7 +407,8 @@ fn table(m: &Measured) -> String {
         (
             "Lambda requests".into(),
             format!(
-                "{invocations} ({deliveries} deliveries + {firings} schedule firings + \
+                "{invocations} ({deliveries} deliveries + {TERMINATION_FIRINGS} timers + \
+                 {ACCOUNT_SWEEPS} sweeps + {FAN_OUTS} fan-outs, all fired by schedules, + \
                  {streamed} ledger stream batches)"
             ),
             invocations as f64 / 1e6 * price::LAMBDA_PER_MILLION_REQUESTS,
@@ -357,8 +461,8 @@ fn table(m: &Measured) -> String {
         (
             "EventBridge Scheduler".into(),
             format!(
-                "{firings} one-time timers firing, one per scheduled termination; creating, \
-                 updating and deleting them is free"
+                "{firings} firings: a timer per scheduled termination, a schedule per sweep, \
+                 the daily fan-out; creating, updating and deleting them is free"
             ),
             firings as f64 / 1e6 * price::SCHEDULER_PER_MILLION_INVOCATIONS,
         ),
@@ -385,6 +489,15 @@ fn table(m: &Measured) -> String {
             ),
             (LEDGER_ITEMS * m.item_bytes) as f64 / GB
                 * (price::DYNAMODB_STORAGE_PER_GB_MONTH + price::DYNAMODB_PITR_PER_GB_MONTH),
+        ),
+        (
+            "Merge API requests".into(),
+            format!(
+                "{} GETs by sweeps, measured (a day's changes fit one page of 100); not \
+                 billed by AWS, counted against Merge's per-account rate limit",
+                m.merge_requests
+            ),
+            0.0,
         ),
         (
             "SQS".into(),
@@ -417,6 +530,17 @@ fn table(m: &Measured) -> String {
                 m.scim_calls
             ),
             0.0,
+        ),
+        (
+            "Secrets Manager, the Merge API secret".into(),
+            format!(
+                "with reconciliation on: one more secret, read at most once per sweep, \
+                 fan-out and sync_completed webhook once it has aged: {} reads at most",
+                ACCOUNT_SWEEPS + FAN_OUTS + WORKLOAD[3].1
+            ),
+            price::SECRET_PER_MONTH
+                + (ACCOUNT_SWEEPS + FAN_OUTS + WORKLOAD[3].1) as f64 / 1e4
+                    * price::SECRETS_PER_10K_CALLS,
         ),
         (
             "CloudWatch dashboard".into(),
@@ -459,7 +583,9 @@ fn the_documented_cost_table_is_what_the_measured_inputs_give() {
 fn the_workload_creates_no_more_series_than_the_ceiling_for_one_integration() {
     let measured = measure();
     assert!(
-        measured.datapoints.len() <= merge_deprovision::lambda::metrics::series_ceiling(1),
+        measured.datapoints.len()
+            <= merge_deprovision::lambda::metrics::series_ceiling(1)
+                + merge_deprovision::lambda::metrics::RECONCILIATION_METRICS.len(),
         "{:#?}",
         measured.datapoints
     );

@@ -140,6 +140,7 @@ fn every_metric_widget_names_a_series_the_function_writes_or_an_aws_metric() {
     let body = resolved_body(&template()).unwrap();
     let mut written = series_of_a_realistic_mix();
     written.extend(support::deprovision_series());
+    written.extend(support::series_of_sweeps());
     check_metrics(&body, &written).unwrap();
 }
 
@@ -191,6 +192,9 @@ fn the_widgets_the_operators_need_are_all_there() {
         "Throttles",
         "Duration",
         "ConcurrentExecutions",
+        "Sweeps",
+        "FoundByReconciliation",
+        "ReconciliationFailures",
     ] {
         assert!(named.contains(&(metric.into(), String::new())), "{metric}");
     }
@@ -224,7 +228,7 @@ fn the_alarm_widget_shows_every_alarm_of_the_template() {
         .map(|a| a.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(shown, alarms);
-    assert_eq!(alarms.len(), 11);
+    assert_eq!(alarms.len(), 12);
 }
 
 /// Every key a decision record carries, over every sample event and a fired timer.

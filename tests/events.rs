@@ -70,6 +70,9 @@ fn events_holds_no_file_the_generator_does_not_build() {
     // Not an event: the --env-vars file for `sam local invoke`, written by hand and
     // checked by tests/sam_local_env.rs.
     generated.insert("sam-local-env.json".to_owned());
+    // Direct invocations that start sweeps, written by hand and checked by
+    // tests/reconcile.rs: they need reconciliation configured, which the samples do not.
+    generated.insert("reconcile".to_owned());
     assert_eq!(on_disk, generated, "{REGENERATE}");
 }
 

@@ -72,7 +72,11 @@ fn the_function_may_call_exactly_the_dynamodb_actions_its_ledger_client_calls() 
     let calls = called("src/aws/ledger.rs", "dynamodb:", &DYNAMODB_OPERATIONS);
     assert_eq!(
         calls,
-        BTreeSet::from(["dynamodb:GetItem".to_owned(), "dynamodb:PutItem".to_owned()])
+        BTreeSet::from([
+            "dynamodb:GetItem".to_owned(),
+            "dynamodb:PutItem".to_owned(),
+            "dynamodb:Query".to_owned()
+        ])
     );
     let bookkeeping = called(
         "src/aws/deprovisioning.rs",

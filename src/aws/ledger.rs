@@ -8,6 +8,7 @@ use crate::domain::dates::{parse_hr_date, to_rfc3339};
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{Deprovisioning, DeprovisioningMap, Outcome};
 use crate::domain::ledger::{EmployeeKey, Entry, Identity, Source};
+use crate::domain::reconcile::{SWEEP_SORT_KEY, SweepState};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -69,6 +70,59 @@ pub trait Ledger: Send + Sync {
         entry: &'a Entry,
         expected: Option<u64>,
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// The sweep item of `linked_account_id`, read consistently, or `None`.
+    fn get_sweep<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SweepState>, LedgerError>>;
+    /// Writes the sweep item if the stored one has revision `expected` (`None`: if there
+    /// is none); otherwise [`LedgerError::ConditionFailed`] and nothing changes.
+    fn put_sweep<'a>(
+        &'a self,
+        state: &'a SweepState,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// The entries of `linked_account_id` that say `scheduled` with an `effective_at`
+    /// before `before`: timers that should have fired.
+    fn scheduled_before<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        before: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>>;
+}
+
+/// The sweep item's attribute holding the state's JSON.
+pub const SWEEP_ATTRIBUTE: &str = "sweep";
+
+/// The item a sweep state is stored as: beside the account's entries, under
+/// [`SWEEP_SORT_KEY`].
+pub fn sweep_to_item(state: &SweepState) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::with_capacity(4);
+    item.insert(PARTITION_KEY.into(), s(&state.linked_account_id));
+    item.insert(SORT_KEY.into(), s(SWEEP_SORT_KEY));
+    item.insert("revision".into(), n(state.revision));
+    item.insert(SWEEP_ATTRIBUTE.into(), s(state.to_json()));
+    item
+}
+
+/// The sweep state an item holds; `None` for one this function did not write.
+pub fn sweep_from_item(item: &HashMap<String, AttributeValue>) -> Option<SweepState> {
+    let account = item.get(PARTITION_KEY)?.as_s().ok()?;
+    let revision = item.get("revision")?.as_n().ok()?.parse().ok()?;
+    let json = item.get(SWEEP_ATTRIBUTE)?.as_s().ok()?;
+    SweepState::from_json(account, revision, json)
+}
+
+/// The condition a sweep item's write carries.
+fn sweep_condition(expected: Option<u64>) -> (String, HashMap<String, AttributeValue>) {
+    let mut values = HashMap::new();
+    match expected {
+        None => (format!("attribute_not_exists({SORT_KEY})"), values),
+        Some(revision) => {
+            values.insert(":revision".to_owned(), n(revision));
+            ("revision = :revision".to_owned(), values)
+        }
+    }
 }
 
 /// The table's partition key.
@@ -369,6 +423,92 @@ impl Ledger for SdkLedger {
                 call = call.set_expression_attribute_values(Some(values));
             }
             call.send().await.map(|_| ()).map_err(classify)
+        })
+    }
+
+    fn get_sweep<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SweepState>, LedgerError>> {
+        Box::pin(async move {
+            let answer = self
+                .client()
+                .await
+                .get_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(linked_account_id))
+                .key(SORT_KEY, s(SWEEP_SORT_KEY))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            match answer.item() {
+                None => Ok(None),
+                Some(item) => sweep_from_item(item)
+                    .map(Some)
+                    .ok_or(LedgerError::Unreadable),
+            }
+        })
+    }
+
+    fn put_sweep<'a>(
+        &'a self,
+        state: &'a SweepState,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            let (expression, values) = sweep_condition(expected);
+            let mut call = self
+                .client()
+                .await
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(sweep_to_item(state)))
+                .condition_expression(expression);
+            if !values.is_empty() {
+                call = call.set_expression_attribute_values(Some(values));
+            }
+            call.send().await.map(|_| ()).map_err(classify)
+        })
+    }
+
+    fn scheduled_before<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        before: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
+        Box::pin(async move {
+            let client = self.client().await;
+            let mut found = Vec::new();
+            let mut start = None;
+            loop {
+                // Only the account's `scheduled` entries come back; the date is compared
+                // here, on the parsed instant, not on its text.
+                let answer = client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#account = :account")
+                    .filter_expression("#decision = :scheduled")
+                    .expression_attribute_names("#account", PARTITION_KEY)
+                    .expression_attribute_names("#decision", "decision")
+                    .expression_attribute_values(":account", s(linked_account_id))
+                    .expression_attribute_values(":scheduled", s(Decision::Scheduled.as_str()))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                for item in answer.items() {
+                    if let Some(entry) = from_item(item)
+                        && entry.effective_at.is_some_and(|at| at < before)
+                    {
+                        found.push(entry);
+                    }
+                }
+                match answer.last_evaluated_key() {
+                    Some(key) if !key.is_empty() => start = Some(key.clone()),
+                    _ => return Ok(found),
+                }
+            }
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::aws::scheduler::{
 };
 use crate::domain::decision::Decision;
 use crate::domain::ledger::{EmployeeKey, Entry};
+use crate::domain::reconcile::SweepState;
 use crate::domain::schedule::{Desired, TimerDocument};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::collections::BTreeMap;
@@ -102,6 +103,7 @@ pub struct StoredSchedule {
 #[derive(Debug, Default)]
 pub struct MemorySchedules {
     schedules: Mutex<BTreeMap<String, StoredSchedule>>,
+    once: Mutex<BTreeMap<String, (DateTime<Utc>, String)>>,
     calls: Mutex<Calls<SchedulerError>>,
 }
 
@@ -146,6 +148,16 @@ impl MemorySchedules {
     /// (`ActionAfterCompletion: DELETE`).
     pub fn fire(&self, name: &str) -> Option<TimerDocument> {
         locked(&self.schedules).remove(name).map(|s| s.document)
+    }
+
+    /// Every sweep schedule, by name: when it fires and its input.
+    pub fn once_schedules(&self) -> BTreeMap<String, (DateTime<Utc>, String)> {
+        locked(&self.once).clone()
+    }
+
+    /// Fires the sweep schedule `name`: returns its input and deletes it.
+    pub fn fire_once(&self, name: &str) -> Option<String> {
+        locked(&self.once).remove(name).map(|(_, input)| input)
     }
 
     /// Stores `schedule` directly, as if made earlier.
@@ -240,6 +252,33 @@ impl Schedules for MemorySchedules {
         })
     }
 
+    fn create_once<'a>(
+        &'a self,
+        name: &'a str,
+        at: DateTime<Utc>,
+        input: &'a str,
+        target: &'a ScheduleTarget,
+    ) -> BoxFuture<'a, Result<(), SchedulerError>> {
+        self.call(move |schedules| {
+            let valid = (1..=64).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && input.chars().count() <= MAX_INPUT_CHARS
+                && target.function_arn.starts_with("arn:")
+                && target.role_arn.starts_with("arn:");
+            if !valid {
+                return Err(SchedulerError::Invalid);
+            }
+            let mut once = locked(&self.once);
+            if schedules.contains_key(name) || once.contains_key(name) {
+                return Err(SchedulerError::Conflict);
+            }
+            once.insert(name.to_owned(), (at, input.to_owned()));
+            Ok(())
+        })
+    }
+
     fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SchedulerError>> {
         self.call(move |schedules| {
             schedules
@@ -268,6 +307,7 @@ pub struct MemoryLedger {
     lost_answers: Mutex<Vec<LedgerError>>,
     slow_answers: Mutex<Option<Duration>>,
     stream: Mutex<Vec<(Option<Entry>, Entry)>>,
+    sweeps: Mutex<BTreeMap<String, SweepState>>,
 }
 
 impl MemoryLedger {
@@ -344,6 +384,11 @@ impl MemoryLedger {
     /// Stores `entry` directly, as if written earlier.
     pub fn insert(&self, entry: Entry) {
         locked(&self.entries).insert(entry.key.clone(), entry);
+    }
+
+    /// Every sweep item, by linked account.
+    pub fn sweeps(&self) -> BTreeMap<String, SweepState> {
+        locked(&self.sweeps).clone()
     }
 }
 
@@ -423,6 +468,69 @@ impl Ledger for MemoryLedger {
                 Some(error) => Err(error),
                 None => Ok(()),
             }
+        })
+    }
+
+    fn get_sweep<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SweepState>, LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            match failure {
+                Some(error) => Err(error),
+                None => Ok(locked(&self.sweeps).get(linked_account_id).cloned()),
+            }
+        })
+    }
+
+    fn put_sweep<'a>(
+        &'a self,
+        state: &'a SweepState,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            let mut sweeps = locked(&self.sweeps);
+            let stored = sweeps.get(&state.linked_account_id).map(|s| s.revision);
+            if stored != expected {
+                return Err(LedgerError::ConditionFailed);
+            }
+            // Through the item, as the table stores it.
+            let item = crate::aws::ledger::sweep_to_item(state);
+            let Some(read) = crate::aws::ledger::sweep_from_item(&item) else {
+                return Err(LedgerError::Rejected("ValidationException".into()));
+            };
+            sweeps.insert(state.linked_account_id.clone(), read);
+            Ok(())
+        })
+    }
+
+    fn scheduled_before<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        before: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            Ok(locked(&self.entries)
+                .values()
+                .filter(|e| {
+                    e.key.linked_account_id == linked_account_id
+                        && e.decision == Decision::Scheduled
+                        && e.effective_at.is_some_and(|at| at < before)
+                })
+                .cloned()
+                .collect())
         })
     }
 }

@@ -107,6 +107,16 @@ pub trait Schedules: Send + Sync {
     ) -> BoxFuture<'a, Result<(), SchedulerError>>;
     /// Deletes the schedule `name`; [`SchedulerError::NotFound`] if there is none.
     fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), SchedulerError>>;
+    /// Creates a one-time schedule `name` firing at `at` (a whole minute) with `input` as
+    /// the raw event: a sweep's start or continuation. [`SchedulerError::Conflict`] if
+    /// the name is taken, which for a sweep means one is already pending.
+    fn create_once<'a>(
+        &'a self,
+        name: &'a str,
+        at: chrono::DateTime<chrono::Utc>,
+        input: &'a str,
+        target: &'a ScheduleTarget,
+    ) -> BoxFuture<'a, Result<(), SchedulerError>>;
 }
 
 /// What a timer call did.
@@ -265,6 +275,10 @@ pub(crate) fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> Sch
 fn sdk_target(schedule: &Desired, target: &ScheduleTarget) -> Result<Target, SchedulerError> {
     let input = serde_json::to_string(&schedule.document)
         .map_err(|_| SchedulerError::Rejected("InputNotSerialisable".into()))?;
+    target_with(input, target)
+}
+
+fn target_with(input: String, target: &ScheduleTarget) -> Result<Target, SchedulerError> {
     let retry = RetryPolicy::builder()
         .maximum_event_age_in_seconds(RETRY_MAX_EVENT_AGE_SECONDS)
         .maximum_retry_attempts(RETRY_MAX_ATTEMPTS)
@@ -288,6 +302,10 @@ fn off() -> Result<FlexibleTimeWindow, SchedulerError> {
         .build()
         .map_err(|_| SchedulerError::Rejected("InvalidTimeWindow".into()))
 }
+
+/// A sweep schedule's description.
+const SWEEP_DESCRIPTION: &str =
+    "merge-deprovision: starts or continues a sweep of one linked account";
 
 /// The schedule's description: its purpose, never a name or e-mail.
 const DESCRIPTION: &str = "merge-deprovision: wakes the function when a termination takes effect";
@@ -335,6 +353,34 @@ impl Schedules for SdkSchedules {
             let target = sdk_target(schedule, target)?;
             let call = self.client().await.update_schedule();
             every_field!(call, self, schedule, target)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify)
+        })
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        name: &'a str,
+        at: chrono::DateTime<chrono::Utc>,
+        input: &'a str,
+        target: &'a ScheduleTarget,
+    ) -> BoxFuture<'a, Result<(), SchedulerError>> {
+        Box::pin(async move {
+            let target = target_with(input.to_owned(), target)?;
+            self.client()
+                .await
+                .create_schedule()
+                .group_name(&self.group)
+                .name(name)
+                .description(SWEEP_DESCRIPTION)
+                .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
+                .schedule_expression_timezone("UTC")
+                .flexible_time_window(off()?)
+                .action_after_completion(ActionAfterCompletion::Delete)
+                .state(ScheduleState::Enabled)
+                .target(target)
                 .send()
                 .await
                 .map(|_| ())

@@ -57,6 +57,12 @@ pub const DEPROVISION_MODE_VAR: &str = "DEPROVISION_MODE";
 pub const DEPROVISION_MAX_PER_HOUR_VAR: &str = "DEPROVISION_MAX_PER_HOUR";
 /// The largest accepted `DEPROVISION_MAX_PER_HOUR`.
 pub const MAX_DEPROVISION_PER_HOUR_CEILING: u32 = 100_000;
+/// Environment variable naming the Secrets Manager secret with Merge's API key and the
+/// account tokens (or several, comma-separated); setting it turns reconciliation on.
+pub const MERGE_API_SECRET_VAR: &str = "MERGE_API_SECRET_ID";
+/// Environment variable holding Merge's API base URL (the EU or APAC host, or a local
+/// fake).
+pub const MERGE_API_BASE_URL_VAR: &str = "MERGE_API_BASE_URL";
 
 /// Lambda's log level variable, which `logging` reads; validated here so that a value
 /// the logger would not understand stops init instead of falling back to INFO unseen.
@@ -105,6 +111,20 @@ pub struct Config {
     /// Variables that are set but have no effect in this configuration, to be logged
     /// at WARN at init.
     pub ignored: Vec<ConfigWarning>,
+    /// Reconciliation with Merge's API; `None` when it is off.
+    pub reconciliation: Option<ReconcileConfig>,
+}
+
+/// Where reconciliation reads Merge's API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileConfig {
+    /// The secrets holding the API key and account tokens (names or ARNs): one, or
+    /// several, comma-separated in the variable, when the tokens outgrow one secret.
+    pub secret_ids: Vec<String>,
+    /// Merge's API base URL, checked by `net::base_url`.
+    pub base_url: crate::net::Url,
+    /// How old the secret may get before it is read again (the signature key's rule).
+    pub refresh_after: Option<TimeDelta>,
 }
 
 /// A variable that is set, valid, and ignored: worth a WARN at init, not a refusal.
@@ -248,6 +268,22 @@ pub enum ConfigError {
          the employee ledger, whose stream carries each termination to it"
     )]
     DeprovisioningWithoutLedger,
+    /// Reconciliation without the ledger, which a sweep writes through.
+    #[error(
+        "{LEDGER_TABLE_VAR} is not set: reconciliation ({MERGE_API_SECRET_VAR}) writes \
+         through the employee ledger; set it, or unset {MERGE_API_SECRET_VAR}"
+    )]
+    ReconciliationWithoutLedger,
+    /// Reconciliation without scheduling, which starts sweeps in their own invocations.
+    #[error(
+        "{SCHEDULE_GROUP_VAR} is not set: reconciliation ({MERGE_API_SECRET_VAR}) starts \
+         and continues sweeps through one-time schedules; set {SCHEDULE_GROUP_VAR} and \
+         {SCHEDULE_ROLE_VAR}, or unset {MERGE_API_SECRET_VAR}"
+    )]
+    ReconciliationWithoutScheduling,
+    /// `MERGE_API_BASE_URL` is not an acceptable base URL.
+    #[error("{MERGE_API_BASE_URL_VAR} {0}")]
+    InvalidMergeBaseUrl(crate::net::BaseUrlError),
     /// `AWS_LAMBDA_LOG_LEVEL` is a level the logger cannot read.
     #[error("{LOG_LEVEL_VAR} must be one of TRACE, DEBUG, INFO, WARN, ERROR or OFF")]
     InvalidLogLevel,
@@ -427,6 +463,31 @@ impl Config {
                 max_per_hour,
             }),
         };
+        let base_url = crate::net::base_url(
+            present(MERGE_API_BASE_URL_VAR)
+                .as_deref()
+                .unwrap_or(crate::merge::client::DEFAULT_BASE_URL),
+        )
+        .map_err(ConfigError::InvalidMergeBaseUrl)?;
+        let reconciliation = match present(MERGE_API_SECRET_VAR) {
+            None => None,
+            Some(_) if ledger_table.is_none() => {
+                return Err(ConfigError::ReconciliationWithoutLedger);
+            }
+            Some(_) if scheduling.is_none() => {
+                return Err(ConfigError::ReconciliationWithoutScheduling);
+            }
+            Some(ids) => Some(ReconcileConfig {
+                secret_ids: ids
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                base_url,
+                refresh_after,
+            }),
+        };
         // Read raw, as the logger reads it: it does not trim, and reads an empty value
         // as ERROR, which would drop every INFO and WARN record.
         if lookup(LOG_LEVEL_VAR)
@@ -434,7 +495,12 @@ impl Config {
         {
             return Err(ConfigError::InvalidLogLevel);
         }
+        if reconciliation.is_some() || deprovisioning.is_some() {
+            // The refresh age applies to the Merge API secret and the SCIM targets too.
+            ignored.retain(|w| *w != ConfigWarning::KeyRefreshWithoutSecret);
+        }
         Ok(Config {
+            reconciliation,
             ledger_table,
             deprovisioning,
             ignored,

@@ -14,21 +14,35 @@ use crate::domain::employee::{Employee, RawDate};
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::error::RequestError;
 use crate::domain::ledger::{Change, Entry, Observation, announcement_due};
+use crate::domain::reconcile::{
+    ReconcileDocument, ReconcileInputError, is_sync_completed, parse_merge_secret, read_reconcile,
+};
 use crate::domain::schedule::{Fired, TIMER_KIND, read_fired, timer_name};
 use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
 use crate::lambda::budget::Budget;
 use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
+use crate::lambda::config::{MERGE_API_BASE_URL_VAR, MERGE_API_SECRET_VAR};
 use crate::lambda::deprovision::{Deprovisioner, stream_work, warn_rehire};
 use crate::lambda::keys::{KeyRing, Keys, Refresh};
 use crate::lambda::metrics::{InvocationMetrics, Properties, ScheduleEvent, emf_line};
+use crate::lambda::metrics::{SweepMetrics, sweep_emf_line};
 use crate::lambda::record::{
     ALREADY_TERMINATED_MESSAGE, EXPIRY_MESSAGE, LEDGER_FAILED_MESSAGE, REPLAY_MESSAGE,
     RequestFacts, SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE, Severity, TERMINATED_MESSAGE,
     TIMER_OUTDATED_MESSAGE, TIMER_REFUSED_MESSAGE, decision_message, log_decision, log_fired_no_op,
     log_outcome, log_rejection, log_secret_refresh_failure, log_timer_failure, log_unknown_event,
 };
+use crate::lambda::record::{
+    SWEEP_BUSY_MESSAGE, SWEEP_COMPLETED_MESSAGE, SWEEP_FAILED_MESSAGE, SWEEP_FAN_OUT_MESSAGE,
+    SWEEP_INVALID_MESSAGE, SWEEP_PAUSED_MESSAGE, SWEEP_REQUESTED_MESSAGE,
+    SWEEP_UNAUTHORIZED_MESSAGE, SWEEP_UNKNOWN_ACCOUNT_MESSAGE, SweepFields, log_sweep,
+};
 use crate::lambda::settle::{Effects, Marked, Settled, TimerOutcome, Timers, Unsettled};
+use crate::lambda::sweep::{
+    Reconciliation, Requested, SweepEnd, fan_out, request_sweep, sweep_account,
+};
+use crate::merge::client::MergeClient;
 use crate::scim::client::HttpScim;
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
@@ -74,6 +88,7 @@ pub struct App {
     first_invocation: AtomicBool,
     effects: Option<Effects>,
     deprovisioner: Option<Deprovisioner>,
+    reconciliation: Option<Reconciliation>,
 }
 
 impl App {
@@ -115,19 +130,43 @@ impl App {
                     .map_err(|error| format!("{SIGNATURE_SECRET_VAR}: {error}"))?,
             ),
         };
-        let app = Self::build(config, keys, sdk_effects(config));
-        let (Some(settings), Some(table)) = (&config.deprovisioning, &config.ledger_table) else {
-            return Ok(app);
-        };
-        let deprovisioner = Deprovisioner::load(
-            settings,
-            source,
-            Arc::new(HttpScim::new()),
-            Arc::new(SdkDeprovisionStore::new(table)),
-            now,
-        )
-        .await?;
-        Ok(app.with_deprovisioner(deprovisioner))
+        let mut app = Self::build(config, keys, sdk_effects(config));
+        if let Some(reconcile) = &config.reconciliation {
+            let mut parts = Vec::with_capacity(reconcile.secret_ids.len());
+            for id in &reconcile.secret_ids {
+                let part = crate::lambda::cached_secret::CachedSecret::load(
+                    source.clone(),
+                    id,
+                    reconcile.refresh_after,
+                    now,
+                    parse_merge_secret,
+                )
+                .await
+                .map_err(|error| format!("{MERGE_API_SECRET_VAR}: {error}"))?;
+                parts.push(part);
+            }
+            let secret = crate::lambda::sweep::MergeSecrets::new(parts);
+            let client = crate::net::client()
+                .map_err(|error| format!("{MERGE_API_BASE_URL_VAR}: {error}"))?;
+            app.reconciliation = Some(Reconciliation {
+                secret,
+                pages: Arc::new(MergeClient::new(client, &reconcile.base_url)),
+                policy: config.policy,
+                page_limit: usize::MAX,
+            });
+        }
+        if let (Some(settings), Some(table)) = (&config.deprovisioning, &config.ledger_table) {
+            let deprovisioner = Deprovisioner::load(
+                settings,
+                source,
+                Arc::new(HttpScim::new()),
+                Arc::new(SdkDeprovisionStore::new(table)),
+                now,
+            )
+            .await?;
+            app = app.with_deprovisioner(deprovisioner);
+        }
+        Ok(app)
     }
 
     /// This state, deprovisioning through `deprovisioner` (the in-memory twins, in tests
@@ -139,8 +178,16 @@ impl App {
         self
     }
 
+    /// This state, reconciling through `reconciliation` (a fake Merge API and a fixed
+    /// secret, in tests and the replay example).
+    pub fn with_reconciliation(mut self, reconciliation: Reconciliation) -> Self {
+        self.reconciliation = Some(reconciliation);
+        self
+    }
+
     fn build(config: &Config, keys: Keys, effects: Option<Effects>) -> Self {
         App {
+            reconciliation: None,
             receiver: config.receiver(),
             keys,
             service: config.service.clone(),
@@ -208,6 +255,12 @@ pub enum FiredError {
         /// The invocation's metrics line: no answer carries it.
         metrics: Option<String>,
     },
+    /// A reconcile document this function cannot read, or reconciliation is off.
+    #[error(
+        "a reconcile document arrived that is invalid, or reconciliation is off: it needs \
+         MERGE_API_SECRET_ID, EMPLOYEE_LEDGER_TABLE and the schedule group"
+    )]
+    Reconcile,
     /// The answer could not be serialised.
     #[error("the answer could not be serialised")]
     Serialise(#[from] serde_json::Error),
@@ -252,7 +305,10 @@ pub async fn answer_event(
         if is_release(body) {
             return Ok(respond_to_release(app, request, now).await?);
         }
-        Ok(respond_to_fired(app, request, now).await?)
+        match read_reconcile(body) {
+            Err(ReconcileInputError::OtherKind) => Ok(respond_to_fired(app, request, now).await?),
+            document => Ok(respond_to_reconcile(app, request, document, now).await?),
+        }
     } else {
         Ok(respond(app, request, now).await?)
     }
@@ -357,6 +413,30 @@ pub async fn respond(
         if let Refresh::Failed(code) = refresh {
             log_secret_refresh_failure(code, &facts);
         }
+    }
+    if let Ok(Outcome::Ignored {
+        event: Some(event),
+        linked_account,
+        ..
+    }) = &result
+        && is_sync_completed(event)
+        && let (Some(reconciliation), Some(effects), Some(account)) = (
+            &app.reconciliation,
+            &app.effects,
+            linked_account.id.as_deref(),
+        )
+    {
+        return answer_sync_completed(
+            app,
+            request,
+            (reconciliation, effects, account),
+            facts,
+            &result,
+            refresh_failed,
+            &budget,
+            now,
+        )
+        .await;
     }
     let Ok(outcome @ Outcome::Decided(decided)) = &result else {
         return answer(app, &facts, &result, None, refresh_failed, now);
@@ -1028,4 +1108,202 @@ fn source_ip(request: &Request) -> Option<&str> {
         #[allow(unreachable_patterns)]
         _ => None,
     }
+}
+
+/// Answers a signed `LinkedAccount.sync_completed` (or `synced`) webhook when
+/// reconciliation is on: a one-time schedule starts the account's sweep in its own
+/// invocation, so the webhook is answered at once whatever the account's size. A
+/// schedule already pending takes this request; an account the secret does not hold is
+/// a WARN and a 200, with no call; a Scheduler failure is a 503, for Merge to retry.
+#[allow(clippy::too_many_arguments)]
+async fn answer_sync_completed(
+    app: &App,
+    request: &Request,
+    (reconciliation, effects, account): (&Reconciliation, &Effects, &str),
+    mut facts: RequestFacts<'_>,
+    result: &Result<Outcome, RequestError>,
+    refresh_failed: bool,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> Result<Answered, serde_json::Error> {
+    let target = target_of(app, request);
+    let requested = match &target {
+        Some(target) => request_sweep(reconciliation, effects, target, account, budget, now).await,
+        None => Requested::Failed(SchedulerError::Rejected("NoFunctionArn".into())),
+    };
+    let mut fields = SweepFields {
+        linked_account_id: Some(account),
+        ..SweepFields::default()
+    };
+    let name;
+    match &requested {
+        Requested::UnknownAccount => {
+            fields.outcome = "unknown_account";
+            log_sweep(
+                Severity::Warn,
+                SWEEP_UNKNOWN_ACCOUNT_MESSAGE,
+                &fields,
+                &facts,
+            );
+        }
+        Requested::Scheduled(scheduled) | Requested::Pending(scheduled) => {
+            name = scheduled.clone();
+            fields.outcome = if matches!(requested, Requested::Scheduled(_)) {
+                "requested"
+            } else {
+                "pending"
+            };
+            facts.schedule_name = Some(&name);
+            log_sweep(Severity::Info, SWEEP_REQUESTED_MESSAGE, &fields, &facts);
+        }
+        Requested::Failed(error) => {
+            fields.outcome = "failed";
+            fields.error = Some(error.kind());
+            facts.schedule_error = Some(error.kind());
+            log_sweep(Severity::Error, SWEEP_FAILED_MESSAGE, &fields, &facts);
+            let metrics = InvocationMetrics {
+                decision: "ignored",
+                schedule: Some(ScheduleEvent::Failed),
+                secret_refresh_failure: refresh_failed,
+                ..base_metrics(&facts)
+            };
+            let response = error_response(&RequestError::SchedulingUnavailable)?;
+            return Ok(finish(app, &facts, response, &metrics, now));
+        }
+    }
+    let metrics = InvocationMetrics {
+        secret_refresh_failure: refresh_failed,
+        ..outcome_metrics(&result.as_ref().map_err(|e| *e), &facts)
+    };
+    let body = serde_json::json!({"decision": "ignored", "sweep": fields.outcome});
+    let response = json_response(StatusCode::OK, &body)?;
+    Ok(finish(app, &facts, response, &metrics, now))
+}
+
+/// Answers a reconcile document, a direct invocation (the recurring schedule, a sweep's
+/// own schedule, or by hand): without an account it fans out one sweep per account in
+/// the secret; with one, it sweeps that account as far as the budget allows. A document
+/// of the reconcile kind that this function cannot read, or reconciliation off, fails
+/// the invocation after an ERROR record.
+pub async fn respond_to_reconcile(
+    app: &App,
+    request: &Request,
+    document: Result<ReconcileDocument, ReconcileInputError>,
+    now: DateTime<Utc>,
+) -> Result<Answered, FiredError> {
+    let budget = budget_of(request);
+    let facts = invocation_facts(app, request);
+    let started = std::time::Instant::now();
+    let mut fields = SweepFields::default();
+    let (Ok(document), Some(reconciliation), Some(effects)) =
+        (document, &app.reconciliation, &app.effects)
+    else {
+        fields.outcome = "invalid";
+        log_sweep(Severity::Error, SWEEP_INVALID_MESSAGE, &fields, &facts);
+        return Err(FiredError::Reconcile);
+    };
+    let target = target_of(app, request);
+    let mut metrics = SweepMetrics {
+        cold_start: facts.cold_start,
+        ..SweepMetrics::default()
+    };
+    let body = match (document.linked_account_id.as_deref(), &target) {
+        (_, None) => {
+            fields.outcome = "failed";
+            fields.error = Some("no_function_arn");
+            log_sweep(Severity::Error, SWEEP_FAILED_MESSAGE, &fields, &facts);
+            metrics.failures = 1;
+            serde_json::json!({"reconciliation": "failed"})
+        }
+        (None, Some(target)) => {
+            let fanned =
+                fan_out(reconciliation, effects, target, document.full, &budget, now).await;
+            fields.outcome = "fanned_out";
+            fields.accounts = Some(fanned.scheduled + fanned.pending);
+            fields.duration_ms = Some(elapsed_ms(started));
+            if fanned.failed > 0 {
+                fields.error = Some("some_accounts_not_scheduled");
+                metrics.failures = 1;
+                log_sweep(Severity::Error, SWEEP_FAN_OUT_MESSAGE, &fields, &facts);
+            } else {
+                log_sweep(Severity::Info, SWEEP_FAN_OUT_MESSAGE, &fields, &facts);
+            }
+            serde_json::json!({"reconciliation": "fanned_out",
+                "scheduled": fanned.scheduled, "pending": fanned.pending, "failed": fanned.failed})
+        }
+        (Some(account), Some(target)) => {
+            let report = sweep_account(
+                reconciliation,
+                effects,
+                Some(target),
+                account,
+                document.full,
+                &facts,
+                &budget,
+                now,
+            )
+            .await;
+            let watermark = report.watermark.map(to_rfc3339);
+            let totals = &report.totals;
+            fields = SweepFields {
+                linked_account_id: Some(account),
+                outcome: report.end.as_str(),
+                pages: Some(totals.pages),
+                employees: Some(totals.employees),
+                terminated: Some(totals.terminated),
+                scheduled: Some(totals.scheduled),
+                active: Some(totals.active),
+                undetermined: Some(totals.undetermined),
+                requests: Some(totals.requests),
+                rate_limited: Some(totals.rate_limited),
+                duration_ms: Some(elapsed_ms(started)),
+                watermark: watermark.as_deref(),
+                ..SweepFields::default()
+            };
+            let (severity, message) = match &report.end {
+                SweepEnd::Completed => (Severity::Info, SWEEP_COMPLETED_MESSAGE),
+                SweepEnd::Paused => (Severity::Info, SWEEP_PAUSED_MESSAGE),
+                SweepEnd::Busy => (Severity::Info, SWEEP_BUSY_MESSAGE),
+                SweepEnd::UnknownAccount => (Severity::Warn, SWEEP_UNKNOWN_ACCOUNT_MESSAGE),
+                SweepEnd::Unauthorized(status) => {
+                    fields.status = Some(*status);
+                    fields.error = Some("unauthorized");
+                    (Severity::Error, SWEEP_UNAUTHORIZED_MESSAGE)
+                }
+                SweepEnd::MergeUnavailable(error) => {
+                    fields.error = Some(error.kind());
+                    (Severity::Warn, SWEEP_PAUSED_MESSAGE)
+                }
+                SweepEnd::Ledger(error) => {
+                    fields.error = Some(error.kind());
+                    (Severity::Error, SWEEP_FAILED_MESSAGE)
+                }
+                SweepEnd::Scheduling(error) => {
+                    fields.error = Some(error.kind());
+                    (Severity::Error, SWEEP_FAILED_MESSAGE)
+                }
+            };
+            log_sweep(severity, message, &fields, &facts);
+            metrics.sweeps = u64::from(report.end == SweepEnd::Completed);
+            metrics.found = report.found;
+            metrics.terminations = report.terminations;
+            metrics.failures = u64::from(report.end.is_failure());
+            serde_json::json!({"reconciliation": report.end.as_str(),
+                "linked_account_id": account, "found": report.found,
+                "pages": totals.pages, "employees": totals.employees})
+        }
+    };
+    let properties = Properties {
+        service: facts.service,
+        function_request_id: facts.function_request_id,
+        delivery_id: None,
+    };
+    Ok(Answered {
+        response: json_response(StatusCode::OK, &body)?,
+        metrics: sweep_emf_line(&app.metrics_namespace, &metrics, properties, now),
+    })
+}
+
+fn elapsed_ms(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

@@ -381,6 +381,104 @@ pub fn deprovision_line(
     line.to_string()
 }
 
+/// Counts linked accounts whose sweep completed.
+pub const SWEEPS: &str = "Sweeps";
+/// Counts the changes sweeps made: each is a webhook that never arrived.
+pub const FOUND_BY_RECONCILIATION: &str = "FoundByReconciliation";
+/// Counts sweeps that could not go on: Merge refused the account (401, 403), or the
+/// ledger or Scheduler failed.
+pub const RECONCILIATION_FAILURES: &str = "ReconciliationFailures";
+/// The metrics a sweep invocation writes, all without dimension (with `Terminations`
+/// and `ColdStart`, which webhooks write too).
+pub const RECONCILIATION_METRICS: [&str; 3] =
+    [SWEEPS, FOUND_BY_RECONCILIATION, RECONCILIATION_FAILURES];
+
+/// What one sweep invocation contributes to the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepMetrics {
+    /// Accounts whose sweep completed.
+    pub sweeps: u64,
+    /// Changes made.
+    pub found: u64,
+    /// Employees moved into `terminated`.
+    pub terminations: u64,
+    /// Sweeps that failed.
+    pub failures: u64,
+    /// The first invocation of this process.
+    pub cold_start: bool,
+}
+
+#[derive(Serialize)]
+struct SweepLine<'a> {
+    #[serde(rename = "_aws")]
+    aws: Metadata<'a>,
+    #[serde(rename = "Sweeps", skip_serializing_if = "Option::is_none")]
+    sweeps: Option<u64>,
+    #[serde(
+        rename = "FoundByReconciliation",
+        skip_serializing_if = "Option::is_none"
+    )]
+    found: Option<u64>,
+    #[serde(
+        rename = "ReconciliationFailures",
+        skip_serializing_if = "Option::is_none"
+    )]
+    failures: Option<u64>,
+    #[serde(rename = "Terminations", skip_serializing_if = "Option::is_none")]
+    terminations: Option<u64>,
+    #[serde(rename = "ColdStart", skip_serializing_if = "Option::is_none")]
+    cold_start: Option<u8>,
+    #[serde(flatten)]
+    properties: Properties<'a>,
+}
+
+const SWEEPS_COUNT: Definition = count(SWEEPS);
+const FOUND_COUNT: Definition = count(FOUND_BY_RECONCILIATION);
+const RECONCILIATION_FAILURES_COUNT: Definition = count(RECONCILIATION_FAILURES);
+
+/// Renders a sweep invocation's EMF object; `None` when it has nothing to count. Like
+/// the webhook line, a count is written only when it is not zero.
+pub fn sweep_emf_line(
+    namespace: &str,
+    metrics: &SweepMetrics,
+    properties: Properties<'_>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let nonzero = |n: u64| (n > 0).then_some(n);
+    let mut defined: Vec<&'static Definition> = Vec::with_capacity(5);
+    for (value, definition) in [
+        (metrics.sweeps, &SWEEPS_COUNT),
+        (metrics.found, &FOUND_COUNT),
+        (metrics.failures, &RECONCILIATION_FAILURES_COUNT),
+        (metrics.terminations, &TERMINATIONS_COUNT),
+        (u64::from(metrics.cold_start), &COLD_START_COUNT),
+    ] {
+        if value > 0 {
+            defined.push(definition);
+        }
+    }
+    if defined.is_empty() {
+        return None;
+    }
+    let line = SweepLine {
+        aws: Metadata {
+            timestamp: now.timestamp_millis(),
+            directives: vec![Directive {
+                namespace,
+                dimensions: UNDIMENSIONED,
+                metrics: defined,
+            }],
+        },
+        sweeps: nonzero(metrics.sweeps),
+        found: nonzero(metrics.found),
+        failures: nonzero(metrics.failures),
+        terminations: nonzero(metrics.terminations),
+        cold_start: metrics.cold_start.then_some(1),
+        properties,
+    };
+    serde_json::to_string(&line).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,3 +13,4 @@ pub mod record;
 pub mod runtime_guard;
 pub mod runtime_init;
 pub mod settle;
+pub mod sweep;

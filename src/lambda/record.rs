@@ -116,6 +116,9 @@ pub struct RequestFacts<'a> {
     pub terminated_at: Option<&'a str>,
     /// Why a ledger call failed.
     pub ledger_error: Option<&'a str>,
+    /// Who made the change a decision record reports, when not a webhook
+    /// (`reconciliation`).
+    pub source: Option<&'a str>,
 }
 
 pub use crate::domain::ledger::join_reasons;
@@ -142,6 +145,7 @@ macro_rules! record {
             ledger_decision = facts.ledger_decision,
             terminated_at = facts.terminated_at,
             ledger_error = facts.ledger_error,
+            source = facts.source,
             "{}",
             $message
         )
@@ -394,5 +398,106 @@ pub fn log_deprovision(
         Severity::Info => deprovision_record!(Level::INFO, message, entry, d, facts),
         Severity::Warn => deprovision_record!(Level::WARN, message, entry, d, facts),
         Severity::Error => deprovision_record!(Level::ERROR, message, entry, d, facts),
+    }
+}
+
+/// Message of the record summing up one linked account's sweep, or its part in this
+/// invocation.
+pub const SWEEP_COMPLETED_MESSAGE: &str = "reconciliation sweep completed";
+/// Message of the record of a sweep that ran out of time and continues in a follow-up.
+pub const SWEEP_PAUSED_MESSAGE: &str =
+    "reconciliation sweep paused: it continues in a follow-up invocation";
+/// Message of the record of a sweep that found another one of the account under way.
+pub const SWEEP_BUSY_MESSAGE: &str =
+    "reconciliation sweep already running for the linked account: continued after it";
+/// Message of the ERROR record of a sweep Merge refused (401 or 403): the account's token
+/// or the API key must be fixed.
+pub const SWEEP_UNAUTHORIZED_MESSAGE: &str = "reconciliation refused by Merge for the linked account: check its account token and the API key";
+/// Message of the ERROR record of a sweep that failed otherwise.
+pub const SWEEP_FAILED_MESSAGE: &str = "reconciliation sweep failed for the linked account";
+/// Message of the WARN record of a linked account that the Merge API secret holds no
+/// token for.
+pub const SWEEP_UNKNOWN_ACCOUNT_MESSAGE: &str =
+    "linked account not in the Merge API secret: nothing swept";
+/// Message of the record of a sweep requested for later (a sync_completed webhook).
+pub const SWEEP_REQUESTED_MESSAGE: &str = "reconciliation sweep requested for the linked account";
+/// Message of the record of the recurring sweep fanning out, one schedule per account.
+pub const SWEEP_FAN_OUT_MESSAGE: &str = "reconciliation fanned out: one sweep per linked account";
+/// Message of the ERROR record of a reconcile document that is not this function's.
+pub const SWEEP_INVALID_MESSAGE: &str = "reconcile document invalid: invocation failed";
+
+/// What a sweep record says. Ids, counts and kinds only: never a token or an employee.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SweepFields<'a> {
+    /// The linked account swept.
+    pub linked_account_id: Option<&'a str>,
+    /// `completed`, `paused`, `busy`, `unauthorized`, `failed`, `unknown_account`,
+    /// `requested`, `pending` or `fanned_out`.
+    pub outcome: &'a str,
+    /// Pages read by the whole sweep.
+    pub pages: Option<u64>,
+    /// Employees read by the whole sweep.
+    pub employees: Option<u64>,
+    /// Changes by decision.
+    pub terminated: Option<u64>,
+    /// See `terminated`.
+    pub scheduled: Option<u64>,
+    /// See `terminated`.
+    pub active: Option<u64>,
+    /// See `terminated`.
+    pub undetermined: Option<u64>,
+    /// Requests sent to Merge.
+    pub requests: Option<u64>,
+    /// Of those, answered 429.
+    pub rate_limited: Option<u64>,
+    /// How long this invocation swept, in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// The watermark after the sweep.
+    pub watermark: Option<&'a str>,
+    /// What failed.
+    pub error: Option<&'a str>,
+    /// The HTTP status Merge answered.
+    pub status: Option<u16>,
+    /// Accounts scheduled, for a fan-out.
+    pub accounts: Option<u64>,
+}
+
+macro_rules! sweep_record {
+    ($level:expr, $message:expr, $f:expr, $facts:expr) => {{
+        let f: &SweepFields<'_> = $f;
+        record!(
+            $level,
+            $facts,
+            $message,
+            reconciliation = f.outcome,
+            linked_account_id = f.linked_account_id,
+            pages = f.pages,
+            employees = f.employees,
+            changed_terminated = f.terminated,
+            changed_scheduled = f.scheduled,
+            changed_active = f.active,
+            changed_undetermined = f.undetermined,
+            requests = f.requests,
+            rate_limited = f.rate_limited,
+            duration_ms = f.duration_ms,
+            watermark = f.watermark,
+            error = f.error,
+            status = f.status,
+            accounts = f.accounts,
+        )
+    }};
+}
+
+/// Writes one sweep record at `severity`.
+pub fn log_sweep(
+    severity: Severity,
+    message: &'static str,
+    fields: &SweepFields<'_>,
+    facts: &RequestFacts<'_>,
+) {
+    match severity {
+        Severity::Info => sweep_record!(Level::INFO, message, fields, facts),
+        Severity::Warn => sweep_record!(Level::WARN, message, fields, facts),
+        Severity::Error => sweep_record!(Level::ERROR, message, fields, facts),
     }
 }

@@ -444,6 +444,45 @@ impl Effects {
         }
     }
 
+    /// Terminates an entry a sweep found still `scheduled` long after its date (its timer
+    /// was lost): the move a firing would have made, by the reconciliation. The entry is
+    /// read again first, so one that changed meanwhile is left as it stands; a timer
+    /// left behind is deleted.
+    pub async fn settle_overdue(
+        &self,
+        found: &Entry,
+        target: Option<&ScheduleTarget>,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, Unsettled> {
+        let Some(effective_at) = found.effective_at else {
+            return Err(Unsettled::Ledger(LedgerError::Unreadable));
+        };
+        let timer = Timer {
+            key: found.key.clone(),
+            version: found.version,
+            effective_at,
+            legacy: None,
+        };
+        let plan = |stored: Option<&Entry>| {
+            let mut planned = fire(stored, &timer, now);
+            if let Some(write) = planned.write.as_mut() {
+                write.changed_by = crate::domain::ledger::Source::Reconciliation;
+            }
+            planned
+        };
+        let mut settled = self
+            .write_planned(&timer.key, plan, None, budget, now)
+            .await?;
+        if let Some((timers, target)) = self.timers.as_ref().zip(target)
+            && settled.transition.write.is_some()
+        {
+            self.align(timers, target, &mut settled, true, budget, now)
+                .await;
+        }
+        Ok(settled)
+    }
+
     /// Applies a fired timer: the entry moves into `terminated` if it still says
     /// `scheduled` for the timer's version. An outdated firing of an employee who is
     /// still `scheduled` sets the current timer again, since Scheduler deletes a schedule

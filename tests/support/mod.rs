@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod aws_proxy;
+pub mod fake_merge;
 pub mod hostile;
 pub mod runtime_api;
 
@@ -577,4 +578,51 @@ pub fn deprovision_series() -> std::collections::BTreeSet<Series> {
             emf_series(&serde_json::from_str(&line).unwrap())
         })
         .collect()
+}
+
+/// The series a sweep invocation can write: every count at once.
+pub fn series_of_sweeps() -> std::collections::BTreeSet<Series> {
+    use merge_deprovision::lambda::metrics::{Properties, SweepMetrics, sweep_emf_line};
+    let metrics = SweepMetrics {
+        sweeps: 1,
+        found: 2,
+        terminations: 1,
+        failures: 1,
+        cold_start: true,
+    };
+    let line =
+        sweep_emf_line("MergeDeprovision", &metrics, Properties::default(), now()).expect("a line");
+    emf_series(&serde_json::from_str(&line).unwrap())
+        .into_iter()
+        .collect()
+}
+
+/// The Merge API secret's id in the tests.
+pub const MERGE_SECRET_ID: &str = "merge/api";
+
+/// The Merge API secret `value`, cached as the function caches it (read at [`now`], read
+/// again after five minutes), over a store the caller can change.
+pub fn merge_secret(
+    value: &serde_json::Value,
+) -> (
+    merge_deprovision::lambda::cached_secret::CachedSecret<
+        merge_deprovision::domain::reconcile::MergeApiSecret,
+    >,
+    std::sync::Arc<merge_deprovision::aws::memory::MemorySecrets>,
+) {
+    let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
+        MERGE_SECRET_ID,
+        &value.to_string(),
+    ));
+    let cached = ready(
+        merge_deprovision::lambda::cached_secret::CachedSecret::load(
+            store.clone(),
+            MERGE_SECRET_ID,
+            Some(chrono::TimeDelta::minutes(5)),
+            now(),
+            merge_deprovision::domain::reconcile::parse_merge_secret,
+        ),
+    )
+    .expect("the Merge API secret is readable");
+    (cached, store)
 }

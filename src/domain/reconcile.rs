@@ -1,0 +1,635 @@
+//! Reconciliation with Merge's HRIS API, as pure values: the API secret's shape, the
+//! reconcile document that starts a sweep, and a sweep's state per linked account (its
+//! lease, its cursor, its watermark) with the transitions between them.
+//!
+//! A sweep reads a linked account's employees page by page and runs each through the
+//! same decision and ledger write as a webhook, so that a lost delivery is found later.
+//! Its state lives in the ledger's table beside the account's entries and is written
+//! compare-and-swap like them: the lease keeps two sweeps of one account apart, the
+//! cursor lets one that ran out of time continue in another invocation, and the
+//! watermark moves only when a sweep completed.
+
+use crate::domain::dates::{parse_hr_date, to_rfc3339};
+use crate::domain::decision::Decision;
+use crate::domain::ledger::Entry;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// `kind` of the reconcile document.
+pub const RECONCILE_KIND: &str = "merge-deprovision.reconcile";
+/// The reconcile document's format version.
+pub const RECONCILE_VERSION: u32 = 1;
+/// Subtracted from the watermark for `modified_after`: Merge stamps `modified_at` when
+/// its sync writes a record, by its own clock, and a sync that was writing while the
+/// last sweep started can stamp records just before that start yet show them only
+/// after the sweep read past them. Re-reading an hour costs a few pages that change
+/// nothing; missing a record costs a leaver's access.
+pub const OVERLAP: TimeDelta = TimeDelta::hours(1);
+/// How long past its `effective_at` a `scheduled` entry must be before a sweep
+/// terminates it itself: its timer fires within the minute, so one this late was lost
+/// (to the dead-letter queue, or a failed call).
+pub const OVERDUE_AFTER: TimeDelta = TimeDelta::minutes(15);
+/// The sort key of an account's sweep item: employee ids are Merge UUIDs, so `#` never
+/// begins one.
+pub const SWEEP_SORT_KEY: &str = "#sweep";
+
+/// The Merge API secret: the organisation's API key and one account token per linked
+/// account. Its `Debug` shows how many accounts it holds, never a key or token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MergeApiSecret {
+    /// `Authorization: Bearer` for every call.
+    pub api_key: String,
+    /// `X-Account-Token` per linked account id.
+    pub account_tokens: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for MergeApiSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MergeApiSecret")
+            .field("accounts", &self.account_tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MergeApiSecret {
+    /// The token for `linked_account_id`, when the secret holds one.
+    pub fn token(&self, linked_account_id: &str) -> Option<&str> {
+        self.account_tokens
+            .get(linked_account_id)
+            .map(String::as_str)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretShape {
+    api_key: String,
+    account_tokens: BTreeMap<String, String>,
+}
+
+/// Reads the secret's JSON `{"api_key": "...", "account_tokens": {"<id>": "<token>"}}`.
+/// The problem names the member at fault, never a value.
+pub fn parse_merge_secret(text: &str) -> Result<MergeApiSecret, String> {
+    let shape: SecretShape = serde_json::from_str(text.trim()).map_err(|_| {
+        "the secret is not {\"api_key\": \"...\", \"account_tokens\": {\"<linked account id>\": \"...\"}}"
+            .to_owned()
+    })?;
+    let api_key = shape.api_key.trim().to_owned();
+    if api_key.is_empty() {
+        return Err("api_key is empty".to_owned());
+    }
+    let mut account_tokens = BTreeMap::new();
+    for (account, token) in shape.account_tokens {
+        let (account, token) = (account.trim().to_owned(), token.trim().to_owned());
+        if account.is_empty() || token.is_empty() {
+            return Err("account_tokens holds an empty linked account id or token".to_owned());
+        }
+        account_tokens.insert(account, token);
+    }
+    Ok(MergeApiSecret {
+        api_key,
+        account_tokens,
+    })
+}
+
+/// The direct-invocation document that starts a sweep: of one linked account, or with
+/// none, of every account in the secret. `full` ignores the watermark.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileDocument {
+    /// [`RECONCILE_KIND`].
+    pub kind: String,
+    /// [`RECONCILE_VERSION`].
+    pub version: u32,
+    /// The linked account to sweep; none sweeps every account in the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_account_id: Option<String>,
+    /// Read everything, whatever the watermark says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
+}
+
+impl ReconcileDocument {
+    /// The document sweeping `linked_account_id`.
+    pub fn for_account(linked_account_id: &str, full: bool) -> Self {
+        ReconcileDocument {
+            kind: RECONCILE_KIND.to_owned(),
+            version: RECONCILE_VERSION,
+            linked_account_id: Some(linked_account_id.to_owned()),
+            full,
+        }
+    }
+}
+
+/// Why a direct invocation is no reconcile document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReconcileInputError {
+    /// Another kind of document (a timer, say), or not a document at all.
+    #[error("not a reconcile document")]
+    OtherKind,
+    /// `kind` says reconcile, but the version or the members are not this function's.
+    #[error("the reconcile document has an unknown version or member")]
+    Invalid,
+}
+
+/// Reads a direct invocation's bytes as a reconcile document.
+pub fn read_reconcile(event: &[u8]) -> Result<ReconcileDocument, ReconcileInputError> {
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: Option<String>,
+    }
+    let kind: Kind = serde_json::from_slice(event).map_err(|_| ReconcileInputError::OtherKind)?;
+    if kind.kind.as_deref() != Some(RECONCILE_KIND) {
+        return Err(ReconcileInputError::OtherKind);
+    }
+    let document: ReconcileDocument =
+        serde_json::from_slice(event).map_err(|_| ReconcileInputError::Invalid)?;
+    let empty_account = document
+        .linked_account_id
+        .as_deref()
+        .is_some_and(|id| id.trim().is_empty());
+    if document.version != RECONCILE_VERSION || empty_account {
+        return Err(ReconcileInputError::Invalid);
+    }
+    Ok(document)
+}
+
+/// True for the webhook events that say a linked account finished syncing.
+pub fn is_sync_completed(event: &str) -> bool {
+    let event = event.trim();
+    event.eq_ignore_ascii_case("LinkedAccount.sync_completed")
+        || event.eq_ignore_ascii_case("LinkedAccount.synced")
+}
+
+/// The one-time schedule's name for a sweep of `linked_account_id`: a hash, so that it
+/// fits Scheduler's 64 characters whatever the id, and fixed, so that several requests
+/// for one account while a sweep is pending collapse into that one schedule.
+pub fn sweep_schedule_name(linked_account_id: &str) -> String {
+    let digest = Sha256::digest(linked_account_id.as_bytes());
+    let mut name = String::with_capacity(46);
+    name.push_str("sweep-");
+    for byte in &digest[..20] {
+        name.push_str(&format!("{byte:02x}"));
+    }
+    name
+}
+
+/// What a sweep counted, summed over the invocations it took.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Totals {
+    /// Pages read.
+    pub pages: u64,
+    /// Employees read.
+    pub employees: u64,
+    /// Entries the sweep moved into `terminated` (overdue timers included).
+    pub terminated: u64,
+    /// Entries it changed to `scheduled`.
+    pub scheduled: u64,
+    /// Entries it changed to `active`.
+    pub active: u64,
+    /// Entries it changed to `undetermined`.
+    pub undetermined: u64,
+    /// Requests sent to Merge, retries included.
+    pub requests: u64,
+    /// Of those, answered 429.
+    pub rate_limited: u64,
+}
+
+impl Totals {
+    /// Counts one change the sweep made, by the decision the entry now holds.
+    pub fn count_change(&mut self, decision: Decision) {
+        match decision {
+            Decision::Terminated => self.terminated += 1,
+            Decision::Scheduled => self.scheduled += 1,
+            Decision::Active => self.active += 1,
+            Decision::Undetermined => self.undetermined += 1,
+        }
+    }
+
+    /// Every change counted: each is a webhook that never arrived.
+    pub fn changes(&self) -> u64 {
+        self.terminated + self.scheduled + self.active + self.undetermined
+    }
+
+    /// These totals and `more`.
+    pub fn plus(&self, more: &Totals) -> Totals {
+        Totals {
+            pages: self.pages + more.pages,
+            employees: self.employees + more.employees,
+            terminated: self.terminated + more.terminated,
+            scheduled: self.scheduled + more.scheduled,
+            active: self.active + more.active,
+            undetermined: self.undetermined + more.undetermined,
+            requests: self.requests + more.requests,
+            rate_limited: self.rate_limited + more.rate_limited,
+        }
+    }
+}
+
+/// A sweep under way: when it started (the next watermark), the filter it reads with,
+/// where it stopped, and what it has counted so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// When the sweep started: the watermark once it completes.
+    pub started_at: DateTime<Utc>,
+    /// The `modified_after` it reads with, kept across invocations so that every page
+    /// of one sweep comes from one query.
+    pub modified_after: Option<DateTime<Utc>>,
+    /// The cursor of the next page to read; none for the first.
+    pub cursor: Option<String>,
+    /// What it counted in earlier invocations.
+    pub totals: Totals,
+}
+
+/// One linked account's sweep item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepState {
+    /// The linked account.
+    pub linked_account_id: String,
+    /// When the last completed sweep started; none before the first.
+    pub watermark: Option<DateTime<Utc>>,
+    /// The sweep under way, if any.
+    pub run: Option<Run>,
+    /// Until when the holder may sweep; none when nobody holds the lease.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Which invocation holds the lease (a write token).
+    pub holder: String,
+    /// Incremented by every write: the compare-and-swap token.
+    pub revision: u64,
+}
+
+/// The item as stored: the state's JSON beside the keys and revision.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    watermark: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    modified_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totals: Option<Totals>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lease_until: Option<String>,
+    #[serde(default)]
+    holder: String,
+}
+
+impl SweepState {
+    /// The state as the JSON the item's `sweep` attribute holds.
+    pub fn to_json(&self) -> String {
+        let run = self.run.as_ref();
+        let stored = Stored {
+            watermark: self.watermark.map(to_rfc3339),
+            started_at: run.map(|r| to_rfc3339(r.started_at)),
+            modified_after: run.and_then(|r| r.modified_after).map(to_rfc3339),
+            cursor: run.and_then(|r| r.cursor.clone()),
+            totals: run.map(|r| r.totals.clone()),
+            lease_until: self.lease_until.map(to_rfc3339),
+            holder: self.holder.clone(),
+        };
+        serde_json::to_string(&stored).unwrap_or_default()
+    }
+
+    /// The state an item's `sweep` JSON holds; `None` for one this function did not write.
+    pub fn from_json(linked_account_id: &str, revision: u64, json: &str) -> Option<Self> {
+        let stored: Stored = serde_json::from_str(json).ok()?;
+        let date = |text: Option<String>| -> Option<Option<DateTime<Utc>>> {
+            match text {
+                None => Some(None),
+                Some(text) => parse_hr_date(&text).map(Some),
+            }
+        };
+        let run = match date(stored.started_at)? {
+            None => None,
+            Some(started_at) => Some(Run {
+                started_at,
+                modified_after: date(stored.modified_after)?,
+                cursor: stored.cursor,
+                totals: stored.totals.unwrap_or_default(),
+            }),
+        };
+        Some(SweepState {
+            linked_account_id: linked_account_id.to_owned(),
+            watermark: date(stored.watermark)?,
+            run,
+            lease_until: date(stored.lease_until)?,
+            holder: stored.holder,
+            revision,
+        })
+    }
+}
+
+/// The lease is held by another invocation until the given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    /// When the lease runs out, at the latest.
+    pub until: DateTime<Utc>,
+}
+
+/// Plans the start of a sweep of `linked_account_id` by `holder` at `now`, holding the
+/// lease for `lease`: [`Busy`] while another invocation holds it. A sweep that ran out
+/// of time continues where it stopped (unless `full` asks for a new full read when the
+/// one under way filters); otherwise a new one starts, reading from the watermark less
+/// [`OVERLAP`], or everything when there is none or `full` asks.
+pub fn begin(
+    stored: Option<&SweepState>,
+    linked_account_id: &str,
+    full: bool,
+    holder: &str,
+    lease: TimeDelta,
+    now: DateTime<Utc>,
+) -> Result<SweepState, Busy> {
+    if let Some(stored) = stored
+        && let Some(until) = stored.lease_until
+        && until > now
+        && stored.holder != holder
+    {
+        return Err(Busy { until });
+    }
+    let watermark = stored.and_then(|s| s.watermark);
+    let resumed = stored
+        .and_then(|s| s.run.clone())
+        .filter(|run| !full || run.modified_after.is_none());
+    let run = resumed.unwrap_or_else(|| Run {
+        started_at: now,
+        modified_after: if full {
+            None
+        } else {
+            watermark.map(|w| w - OVERLAP)
+        },
+        cursor: None,
+        totals: Totals::default(),
+    });
+    Ok(SweepState {
+        linked_account_id: linked_account_id.to_owned(),
+        watermark,
+        run: Some(run),
+        lease_until: Some(now + lease),
+        holder: holder.to_owned(),
+        revision: stored.map_or(1, |s| s.revision + 1),
+    })
+}
+
+/// The state after an invocation that ran out of time, or a sweep that cannot go on
+/// (Merge refused the account): the cursor of the next page to read and the totals so far
+/// are kept, so that the next sweep continues it, and the lease is released.
+pub fn pause(state: &SweepState, cursor: Option<String>, totals: &Totals) -> SweepState {
+    let run = state.run.as_ref().map(|run| Run {
+        cursor,
+        totals: totals.clone(),
+        ..run.clone()
+    });
+    SweepState {
+        run,
+        lease_until: None,
+        revision: state.revision + 1,
+        ..state.clone()
+    }
+}
+
+/// The state after a sweep that read every page: the watermark moves to when it started,
+/// and the lease is released.
+pub fn complete(state: &SweepState) -> SweepState {
+    SweepState {
+        watermark: state.run.as_ref().map(|r| r.started_at).or(state.watermark),
+        run: None,
+        lease_until: None,
+        revision: state.revision + 1,
+        ..state.clone()
+    }
+}
+
+/// True for an entry still `scheduled` whose `effective_at` passed more than
+/// [`OVERDUE_AFTER`] before `now`: its timer was lost.
+pub fn is_overdue(entry: &Entry, now: DateTime<Utc>) -> bool {
+    entry.decision == Decision::Scheduled
+        && entry
+            .effective_at
+            .is_some_and(|at| at < now - OVERDUE_AFTER)
+}
+
+/// When a sweep fanned out from the recurring schedule starts: `index` accounts in,
+/// [`FAN_OUT_PER_MINUTE`] a minute from `first`, so that at most that many sweeps start
+/// together and 1,000 accounts are all under way within the hour.
+pub fn fan_out_at(first: DateTime<Utc>, index: usize) -> DateTime<Utc> {
+    let minutes = i64::try_from(index / FAN_OUT_PER_MINUTE).unwrap_or(i64::MAX / 60);
+    first + TimeDelta::minutes(minutes)
+}
+
+/// How many fanned-out sweeps start in the same minute.
+pub const FAN_OUT_PER_MINUTE: usize = 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    const LEASE: TimeDelta = TimeDelta::seconds(70);
+
+    #[test]
+    fn the_secret_reads_its_key_and_tokens_and_its_debug_shows_neither() {
+        let secret = parse_merge_secret(
+            r#"{"api_key": " SENTINEL-KEY ", "account_tokens": {"a1": "SENTINEL-TOKEN"}}"#,
+        )
+        .unwrap();
+        assert_eq!(secret.api_key, "SENTINEL-KEY");
+        assert_eq!(secret.token("a1"), Some("SENTINEL-TOKEN"));
+        assert_eq!(secret.token("a2"), None);
+        let shown = format!("{secret:?}");
+        assert!(!shown.contains("SENTINEL"), "{shown}");
+    }
+
+    #[test]
+    fn a_secret_of_another_shape_names_the_problem_never_a_value() {
+        for text in [
+            "SENTINEL",
+            r#"{"api_key": "SENTINEL"}"#,
+            r#"{"api_key": "", "account_tokens": {}}"#,
+            r#"{"api_key": "k", "account_tokens": {"a": ""}}"#,
+            r#"{"api_key": "k", "account_tokens": {"a": "t"}, "other": "SENTINEL"}"#,
+            r#"{"api_key": "k", "account_tokens": ["SENTINEL"]}"#,
+        ] {
+            let problem = parse_merge_secret(text).unwrap_err();
+            assert!(!problem.contains("SENTINEL"), "{problem}");
+            assert!(!problem.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_reconcile_document_is_read_with_or_without_an_account() {
+        let all = read_reconcile(br#"{"kind": "merge-deprovision.reconcile", "version": 1}"#);
+        assert_eq!(all.unwrap().linked_account_id, None);
+        let one = read_reconcile(
+            br#"{"kind": "merge-deprovision.reconcile", "version": 1, "linked_account_id": "a1", "full": true}"#,
+        )
+        .unwrap();
+        assert_eq!(one, ReconcileDocument::for_account("a1", true));
+        assert_eq!(
+            read_reconcile(br#"{"kind": "merge-deprovision.termination-timer"}"#),
+            Err(ReconcileInputError::OtherKind)
+        );
+        assert_eq!(
+            read_reconcile(br#"{"kind": "merge-deprovision.reconcile", "version": 2}"#),
+            Err(ReconcileInputError::Invalid)
+        );
+        assert_eq!(
+            read_reconcile(br#"{"kind": "merge-deprovision.reconcile", "version": 1, "x": 1}"#),
+            Err(ReconcileInputError::Invalid)
+        );
+    }
+
+    #[test]
+    fn both_spellings_of_sync_completed_start_a_sweep() {
+        assert!(is_sync_completed("LinkedAccount.sync_completed"));
+        assert!(is_sync_completed("LinkedAccount.synced"));
+        assert!(is_sync_completed("linkedaccount.SYNCED"));
+        assert!(!is_sync_completed("LinkedAccount.linked"));
+        assert!(!is_sync_completed("Employee.changed"));
+    }
+
+    #[test]
+    fn a_sweep_schedule_name_is_fixed_per_account_and_fits_scheduler() {
+        let name = sweep_schedule_name("a1");
+        assert_eq!(name, sweep_schedule_name("a1"));
+        assert_ne!(name, sweep_schedule_name("a2"));
+        assert!(name.len() <= 64);
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        );
+    }
+
+    #[test]
+    fn a_first_sweep_reads_everything_and_a_later_one_from_the_watermark_less_the_overlap() {
+        let first = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+        let run = first.run.clone().unwrap();
+        assert_eq!(run.modified_after, None);
+        assert_eq!(run.started_at, now());
+        let done = complete(&first);
+        assert_eq!(done.watermark, Some(now()));
+        assert_eq!(done.lease_until, None);
+        let later = now() + TimeDelta::days(1);
+        let next = begin(Some(&done), "a1", false, "other", LEASE, later).unwrap();
+        assert_eq!(next.run.unwrap().modified_after, Some(now() - OVERLAP));
+        let full = begin(Some(&done), "a1", true, "other", LEASE, later).unwrap();
+        assert_eq!(full.run.unwrap().modified_after, None);
+    }
+
+    #[test]
+    fn a_held_lease_refuses_another_sweep_until_it_runs_out() {
+        let held = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+        assert_eq!(
+            begin(Some(&held), "a1", false, "other", LEASE, now()),
+            Err(Busy {
+                until: now() + LEASE
+            })
+        );
+        let after = now() + LEASE + TimeDelta::seconds(1);
+        let taken = begin(Some(&held), "a1", false, "other", LEASE, after).unwrap();
+        assert_eq!(taken.holder, "other");
+        assert_eq!(taken.revision, held.revision + 1);
+    }
+
+    #[test]
+    fn a_paused_sweep_continues_from_its_cursor_with_its_filter_and_totals() {
+        let done = complete(&begin(None, "a1", false, "me", LEASE, now()).unwrap());
+        let later = now() + TimeDelta::days(1);
+        let started = begin(Some(&done), "a1", false, "me", LEASE, later).unwrap();
+        let totals = Totals {
+            pages: 3,
+            employees: 300,
+            ..Totals::default()
+        };
+        let paused = pause(&started, Some("cursor-4".into()), &totals);
+        assert_eq!(paused.lease_until, None);
+        assert_eq!(paused.watermark, Some(now()), "the watermark waits");
+        let resumed = begin(
+            Some(&paused),
+            "a1",
+            false,
+            "next",
+            LEASE,
+            later + TimeDelta::minutes(1),
+        )
+        .unwrap();
+        let run = resumed.run.unwrap();
+        assert_eq!(run.cursor.as_deref(), Some("cursor-4"));
+        assert_eq!(run.started_at, later);
+        assert_eq!(run.modified_after, Some(now() - OVERLAP));
+        assert_eq!(run.totals, totals);
+    }
+
+    #[test]
+    fn the_state_survives_its_json() {
+        let started = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+        let paused = pause(
+            &started,
+            Some("c".into()),
+            &Totals {
+                pages: 1,
+                ..Totals::default()
+            },
+        );
+        for state in [started, paused.clone(), complete(&paused)] {
+            let json = state.to_json();
+            assert_eq!(
+                SweepState::from_json("a1", state.revision, &json),
+                Some(state)
+            );
+        }
+        assert_eq!(SweepState::from_json("a1", 1, "not json"), None);
+    }
+
+    #[test]
+    fn a_scheduled_entry_is_overdue_only_fifteen_minutes_past_its_date() {
+        use crate::domain::ledger::{EmployeeKey, Identity, Observation, Source, transition};
+        let entry = |decision, effective: DateTime<Utc>| {
+            let observation = Observation {
+                key: EmployeeKey::new(Some("a1"), "e1"),
+                decision,
+                reasons: String::new(),
+                termination_date: Some(effective),
+                effective_at: Some(effective),
+                version: Some(now() - TimeDelta::days(3)),
+                removal: false,
+                identity: Identity::default(),
+                source: Source::Webhook,
+                delivery_id: None,
+            };
+            transition(None, &observation, now() - TimeDelta::days(3))
+                .write
+                .unwrap()
+        };
+        let minute = TimeDelta::minutes(1);
+        assert!(is_overdue(
+            &entry(Decision::Scheduled, now() - OVERDUE_AFTER - minute),
+            now()
+        ));
+        assert!(!is_overdue(
+            &entry(Decision::Scheduled, now() - OVERDUE_AFTER + minute),
+            now()
+        ));
+        assert!(!is_overdue(
+            &entry(Decision::Terminated, now() - TimeDelta::days(1)),
+            now()
+        ));
+    }
+
+    #[test]
+    fn fanned_out_sweeps_start_twenty_a_minute_so_a_thousand_start_within_the_hour() {
+        assert_eq!(fan_out_at(now(), 0), now());
+        assert_eq!(fan_out_at(now(), 19), now());
+        assert_eq!(fan_out_at(now(), 20), now() + TimeDelta::minutes(1));
+        assert!(fan_out_at(now(), 999) < now() + TimeDelta::hours(1));
+    }
+}
