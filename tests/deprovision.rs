@@ -8,7 +8,8 @@ mod support;
 use merge_deprovision::domain::deprovision::Outcome;
 use merge_deprovision::domain::ledger::EmployeeKey;
 use merge_deprovision::lambda::record::{
-    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, HELD_MESSAGE, NOT_FOUND_MESSAGE, REHIRE_MESSAGE,
+    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, HELD_MESSAGE, NOT_FOUND_MESSAGE,
+    NOT_MATCHING_MESSAGE, REHIRE_MESSAGE,
 };
 use merge_deprovision::scim::client::ScimError;
 use merge_deprovision::scim::memory::{Change, MemoryScim};
@@ -275,6 +276,47 @@ fn an_inactive_user_no_user_and_two_users_change_nothing_and_say_so() {
         };
         assert_eq!(record["message"], message);
     }
+}
+
+#[test]
+fn a_server_that_ignores_the_filter_never_gets_another_user_deleted() {
+    // Alone, the token's admin is all such a server answers: nothing is deleted.
+    let scim = directory();
+    let admin = scim.add(CHAT, "admin@merge.dev", &["admin@merge.dev"], None, true);
+    scim.ignore_filters(CHAT);
+    let d = deprovision_app(&secret(vec![chat(json!({"action": "delete"}))]), scim, &[]);
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert!(d.scim.user(CHAT, &admin).is_some());
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::NotFound));
+    let records = records_with(&answered, NOT_MATCHING_MESSAGE);
+    assert_eq!(records.len(), 1, "{}", answered.logs);
+    assert_eq!(records[0]["level"], "WARN");
+
+    // Beside the leaver, only the leaver is acted on.
+    let scim = directory();
+    let admin = scim.add(CHAT, "admin@merge.dev", &["admin@merge.dev"], None, true);
+    let leaver = scim.add(CHAT, "GREG@merge.dev", &[EMAIL], None, true);
+    scim.ignore_filters(CHAT);
+    let d = deprovision_app(&secret(vec![chat(json!({"action": "delete"}))]), scim, &[]);
+    terminate(&d);
+    assert_eq!(failures(&stream(&d)), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deleted(leaver)]);
+    assert!(d.scim.user(CHAT, &admin).is_some());
+
+    // Among more users than were sent, the one sent cannot be known to be the only one.
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    scim.add(CHAT, "admin@merge.dev", &["admin@merge.dev"], None, true);
+    scim.add(CHAT, "roman@merge.dev", &["roman@merge.dev"], None, true);
+    scim.ignore_filters(CHAT);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    stream(&d);
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Ambiguous));
 }
 
 #[test]

@@ -491,6 +491,33 @@ pub struct FoundUser {
     pub active: Option<bool>,
     /// The version, when the server gives one (for `If-Match`).
     pub etag: Option<String>,
+    /// The values the server gave for the attribute searched on (`userName`, every
+    /// `emails[].value`, or `externalId`): checked against the leaver's before anything
+    /// changes, since a server that ignores or misreads the filter answers someone else.
+    pub values: Vec<String>,
+}
+
+impl ScimAttribute {
+    /// The attribute's name, as `attributes=` asks for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimAttribute::UserName => "userName",
+            ScimAttribute::Emails => "emails",
+            ScimAttribute::ExternalId => "externalId",
+        }
+    }
+
+    /// True when `returned` is the same value as `wanted` for this attribute:
+    /// `userName` and e-mail addresses compare case-insensitively (as SCIM does),
+    /// `externalId` exactly.
+    pub fn same(self, returned: &str, wanted: &str) -> bool {
+        match self {
+            ScimAttribute::UserName | ScimAttribute::Emails => {
+                returned.to_lowercase() == wanted.to_lowercase()
+            }
+            ScimAttribute::ExternalId => returned == wanted,
+        }
+    }
 }
 
 /// What to do after the search.
@@ -500,14 +527,37 @@ pub enum Step {
     Done(Outcome),
     /// Change this one user (under the brake).
     Change(FoundUser),
+    /// The server answered only users whose value is not the leaver's (it ignored or
+    /// misread the filter): `not_found`, and nothing changed.
+    NotMatching,
 }
 
-/// What the search's answer means for `action` in `mode`. At most one user is ever
-/// changed: more than one match is `ambiguous`, whatever the mode.
-pub fn after_search(found: &[FoundUser], action: Action, mode: Mode) -> Step {
-    let user = match found {
-        [] => return Step::Done(Outcome::NotFound),
-        [user] => user,
+/// What the search's answer means for `action` in `mode`, when the leaver's value for
+/// `attribute` is `wanted`. Only a returned user whose value is the leaver's counts: one
+/// such user is acted on, more than one (or a list the server cut short, where another
+/// could hide) is `ambiguous`, whatever the mode. At most one user is ever changed.
+pub fn after_search(
+    found: &[FoundUser],
+    attribute: ScimAttribute,
+    wanted: &str,
+    action: Action,
+    mode: Mode,
+) -> Step {
+    if found.is_empty() {
+        return Step::Done(Outcome::NotFound);
+    }
+    // `read_list` stands in an id-less user for each the server said it did not send.
+    let cut_short = found.iter().any(|u| u.id.is_empty());
+    let matching: Vec<&FoundUser> = found
+        .iter()
+        .filter(|u| !u.id.is_empty() && u.values.iter().any(|v| attribute.same(v, wanted)))
+        .collect();
+    let user = match matching.as_slice() {
+        // Users came back, and none is the leaver: the filter was not applied.
+        [] if found.iter().any(|u| !u.id.is_empty()) => return Step::NotMatching,
+        // The server said there were matches but sent none of them.
+        [] => return Step::Done(Outcome::Ambiguous),
+        [user] if !cut_short => *user,
         _ => return Step::Done(Outcome::Ambiguous),
     };
     let inactive = user.active == Some(false);
@@ -691,18 +741,83 @@ mod tests {
         assert!(targets.0[1].covers(&acme) && !targets.0[1].covers(&other));
     }
 
+    const LEAVER: &str = "Greg@Merge.dev";
+
     fn user(active: Option<bool>) -> FoundUser {
+        named("u1", "greg@merge.dev", active)
+    }
+
+    fn named(id: &str, value: &str, active: Option<bool>) -> FoundUser {
         FoundUser {
-            id: "u1".into(),
+            id: id.into(),
             active,
             etag: None,
+            values: vec![value.into()],
         }
+    }
+
+    fn by_name(found: &[FoundUser], action: Action, mode: Mode) -> Step {
+        after_search(found, ScimAttribute::UserName, LEAVER, action, mode)
+    }
+
+    #[test]
+    fn a_returned_user_that_is_not_the_leaver_is_never_changed() {
+        let admin = named("admin", "admin@merge.dev", Some(true));
+        assert_eq!(
+            by_name(std::slice::from_ref(&admin), Action::Delete, Mode::Enforce),
+            Step::NotMatching
+        );
+        // Two back, one of them the leaver: only that one, and only because it is alone.
+        let leaver = user(Some(true));
+        assert_eq!(
+            by_name(
+                &[admin.clone(), leaver.clone()],
+                Action::Deactivate,
+                Mode::Enforce
+            ),
+            Step::Change(leaver.clone())
+        );
+        let twin = named("u2", "GREG@merge.dev", Some(true));
+        assert_eq!(
+            by_name(&[leaver.clone(), twin], Action::Deactivate, Mode::Enforce),
+            Step::Done(Outcome::Ambiguous)
+        );
+        // A list cut short could hide another match.
+        let unsent = named("", "", None);
+        assert_eq!(
+            by_name(&[leaver, unsent], Action::Deactivate, Mode::Enforce),
+            Step::Done(Outcome::Ambiguous)
+        );
+        // externalId is compared exactly; e-mails by any of the user's addresses.
+        let external = named("u3", "R-1", Some(true));
+        assert_eq!(
+            after_search(
+                &[external],
+                ScimAttribute::ExternalId,
+                "r-1",
+                Action::Delete,
+                Mode::Enforce
+            ),
+            Step::NotMatching
+        );
+        let mut emails = named("u4", "other@merge.dev", Some(true));
+        emails.values.push("greg@MERGE.dev".into());
+        assert_eq!(
+            after_search(
+                &[emails],
+                ScimAttribute::Emails,
+                LEAVER,
+                Action::Delete,
+                Mode::DryRun
+            ),
+            Step::Done(Outcome::WouldDelete)
+        );
     }
 
     #[test]
     fn the_search_decides_what_is_changed_and_never_more_than_one_user() {
         use Outcome::*;
-        let enforce = |found: &[FoundUser], action| after_search(found, action, Mode::Enforce);
+        let enforce = |found: &[FoundUser], action| by_name(found, action, Mode::Enforce);
         assert_eq!(enforce(&[], Action::Deactivate), Step::Done(NotFound));
         assert_eq!(
             enforce(&[user(Some(true)), user(Some(true))], Action::Delete),
@@ -721,11 +836,11 @@ mod tests {
             Step::Change(user(Some(false)))
         );
         assert_eq!(
-            after_search(&[user(Some(true))], Action::Deactivate, Mode::DryRun),
+            by_name(&[user(Some(true))], Action::Deactivate, Mode::DryRun),
             Step::Done(WouldDeactivate)
         );
         assert_eq!(
-            after_search(&[user(Some(true))], Action::Delete, Mode::DryRun),
+            by_name(&[user(Some(true))], Action::Delete, Mode::DryRun),
             Step::Done(WouldDelete)
         );
     }

@@ -22,8 +22,8 @@ use crate::lambda::cached_secret::{CachedSecret, Refresh};
 use crate::lambda::config::{DeprovisionConfig, SCIM_TARGETS_SECRET_VAR};
 use crate::lambda::record::{
     ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE,
-    DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, RequestFacts, Severity,
-    WOULD_DEPROVISION_MESSAGE, log_deprovision,
+    DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, RequestFacts,
+    Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
 };
 use crate::lambda::settle::Effects;
 use crate::scim::client::{Endpoint, Scim, ScimError};
@@ -189,6 +189,8 @@ struct Attempt {
     error: Option<ScimError>,
     /// The brake's counter could not be read: nothing was changed, and a retry may pass.
     brake_error: Option<LedgerError>,
+    /// `not_found` because the server answered only users who are not the leaver.
+    not_matching: bool,
 }
 
 fn finished(outcome: Outcome) -> Attempt {
@@ -196,6 +198,7 @@ fn finished(outcome: Outcome) -> Attempt {
         outcome,
         error: None,
         brake_error: None,
+        not_matching: false,
     }
 }
 
@@ -204,6 +207,14 @@ fn failed(error: ScimError) -> Attempt {
         outcome: Outcome::Failed,
         error: Some(error),
         brake_error: None,
+        not_matching: false,
+    }
+}
+
+fn not_matching() -> Attempt {
+    Attempt {
+        not_matching: true,
+        ..finished(Outcome::NotFound)
     }
 }
 
@@ -226,22 +237,27 @@ impl Deprovisioner {
             base,
             token: target.token.clone(),
         });
-        let Some(filter) = target.rule.filter(&entry.identity) else {
+        let (Some(filter), Some(wanted)) = (
+            target.rule.filter(&entry.identity),
+            target.rule.value(&entry.identity),
+        ) else {
             return finished(Outcome::NotFound);
         };
+        let attribute = target.rule.attribute;
         let filter = Arc::new(filter);
         let find = || {
             let (scim, endpoint, filter) = (self.scim.clone(), endpoint.clone(), filter.clone());
             let call: crate::scim::client::BoxFuture<'static, _> =
-                Box::pin(async move { scim.find(&endpoint, &filter).await });
+                Box::pin(async move { scim.find(&endpoint, &filter, attribute).await });
             call
         };
         let found = match retrying(budget, find).await.0 {
             Ok(found) => found,
             Err(error) => return failed(error),
         };
-        let user = match after_search(&found, target.action, self.mode) {
+        let user = match after_search(&found, attribute, wanted, target.action, self.mode) {
             Step::Done(outcome) => return finished(outcome),
+            Step::NotMatching => return not_matching(),
             Step::Change(user) => user,
         };
         if pass == Pass::Termination {
@@ -257,9 +273,8 @@ impl Deprovisioner {
                 // The brake cannot be read: change nothing, and let the stream retry.
                 Err(error) => {
                     return Attempt {
-                        outcome: Outcome::Failed,
-                        error: None,
                         brake_error: Some(error),
+                        ..finished(Outcome::Failed)
                     };
                 }
             }
@@ -301,8 +316,10 @@ impl Deprovisioner {
                                 Ok(found) => found,
                                 Err(error) => return failed(error),
                             };
-                            match after_search(&again, target.action, self.mode) {
+                            match after_search(&again, attribute, wanted, target.action, self.mode)
+                            {
                                 Step::Done(outcome) => return finished(outcome),
+                                Step::NotMatching => return not_matching(),
                                 Step::Change(changed) => user = changed,
                             }
                         }
@@ -468,6 +485,7 @@ fn log_outcome(
             (Severity::Info, WOULD_DEPROVISION_MESSAGE)
         }
         Outcome::AlreadyInactive => (Severity::Info, ALREADY_INACTIVE_MESSAGE),
+        Outcome::NotFound if attempt.not_matching => (Severity::Warn, NOT_MATCHING_MESSAGE),
         Outcome::NotFound => (Severity::Warn, NOT_FOUND_MESSAGE),
         Outcome::Held => (Severity::Warn, HELD_MESSAGE),
         Outcome::Ambiguous => (Severity::Error, AMBIGUOUS_MESSAGE),
