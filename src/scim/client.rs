@@ -16,6 +16,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The media type SCIM speaks.
 pub const SCIM_JSON: &str = "application/scim+json";
 
+/// The largest answer read: a search asks for two users, so anything near this is not
+/// what SCIM promises, and reading on would only spend the function's memory.
+pub const MAX_BODY: usize = 1024 * 1024;
+
 /// Where a target's calls go and how they authenticate. No `Debug`: it holds the token.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -257,6 +261,28 @@ pub fn status_error(status: u16, host: &str, retry: Option<Duration>, body: &[u8
     }
 }
 
+/// Adds `chunk` to `body`, or `Malformed` when that would take it past `cap`.
+pub fn append_capped(body: &mut Vec<u8>, chunk: &[u8], cap: usize) -> Result<(), ScimError> {
+    if body.len().saturating_add(chunk.len()) > cap {
+        return Err(ScimError::Malformed);
+    }
+    body.extend_from_slice(chunk);
+    Ok(())
+}
+
+/// The answer's body, read chunk by chunk up to `cap` bytes: past it, `Malformed`
+/// (and a declared length past it is refused before reading).
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, ScimError> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(ScimError::Malformed);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| ScimError::Unreachable)? {
+        append_capped(&mut body, &chunk, cap)?;
+    }
+    Ok(body)
+}
+
 /// The real SCIM client, over `net::client()`, which it takes on first use: loading the
 /// system's roots costs milliseconds that a webhook's cold start should not pay, and only
 /// the invocations that deprovision need it.
@@ -291,9 +317,9 @@ impl HttpScim {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, Utc::now()));
-        let body = response.bytes().await.map_err(|_| ScimError::Unreachable)?;
+        let body = read_capped(response, MAX_BODY).await?;
         if (200..300).contains(&status) {
-            Ok((status, body.to_vec()))
+            Ok((status, body))
         } else {
             Err(status_error(status, &endpoint.host(), retry, &body))
         }
@@ -399,6 +425,57 @@ mod tests {
         assert_eq!(users[0].values, ["a@x", "b@x"]);
         let users = read_list(&body, ScimAttribute::ExternalId).unwrap();
         assert_eq!(users[0].values, ["r-1"]);
+    }
+
+    #[test]
+    fn a_body_past_the_cap_is_malformed() {
+        let mut body = Vec::new();
+        assert_eq!(append_capped(&mut body, &[b'x'; 8], 10), Ok(()));
+        assert_eq!(append_capped(&mut body, b"yy", 10), Ok(()));
+        assert_eq!(
+            append_capped(&mut body, b"z", 10),
+            Err(ScimError::Malformed)
+        );
+        assert_eq!(body.len(), 10);
+    }
+
+    /// A loopback server answering one request with `body` and no length, then closing.
+    async fn answering(body: Vec<u8>) -> Endpoint {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nConnection: close\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+        });
+        Endpoint {
+            base: crate::net::base_url(&format!("http://127.0.0.1:{port}/v2")).unwrap(),
+            token: Token::new("t"),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_endless_answer_is_cut_off_as_malformed() {
+        let mut body = br#"{"totalResults": 1, "Resources": [{"id": "u1", "x": ""#.to_vec();
+        body.resize(MAX_BODY + 1024, b'a');
+        body.extend_from_slice(br#""}]}"#);
+        let endpoint = answering(body).await;
+        let found = HttpScim::new()
+            .find(&endpoint, "userName eq \"a\"", ScimAttribute::UserName)
+            .await;
+        assert_eq!(found, Err(ScimError::Malformed));
+        let small = br#"{"totalResults": 1, "Resources": [{"id": "u1", "userName": "a"}]}"#;
+        let endpoint = answering(small.to_vec()).await;
+        let found = HttpScim::new()
+            .find(&endpoint, "userName eq \"a\"", ScimAttribute::UserName)
+            .await
+            .unwrap();
+        assert_eq!(found[0].values, ["a"]);
     }
 
     #[test]
