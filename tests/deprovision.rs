@@ -16,7 +16,7 @@ use merge_deprovision::scim::memory::{Change, MemoryScim};
 use serde_json::{Value, json};
 use support::{
     DeprovisionApp, Direct, answer, answer_direct, answer_fired, deprovision_app, direct,
-    employee_delivery, fired_event, now, stream_batch,
+    employee_delivery, fired_event, now, restarted, stream_batch,
 };
 
 const CHAT: &str = "https://chat.example.com/scim/v2";
@@ -228,6 +228,32 @@ fn a_dry_run_finds_the_user_records_would_deactivate_and_changes_nothing() {
     assert!(d.scim.user(CHAT, &leaver).unwrap().active);
     assert_eq!(outcome(&d, "chat"), Some(Outcome::WouldDeactivate));
     assert_eq!(answered.records()[0]["deprovision_mode"], "dry-run");
+}
+
+#[test]
+fn a_dry_runs_findings_wait_for_the_release_that_enforce_carries_out() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let dry = deprovision_app(
+        &secret(vec![chat(json!({}))]),
+        scim,
+        &[("DEPROVISION_MODE", "dry-run")],
+    );
+    terminate(&dry);
+    stream(&dry);
+    assert_eq!(outcome(&dry, "chat"), Some(Outcome::WouldDeactivate));
+    let release = json!({"kind": "merge-deprovision.release-held", "version": 1});
+    let refused = answer_direct(&dry.app, &direct(&release));
+    assert_eq!(refused.body["error"], "dry_run", "{}", refused.body);
+    assert_eq!(outcome(&dry, "chat"), Some(Outcome::WouldDeactivate));
+    assert!(dry.scim.changes(CHAT).is_empty());
+
+    let enforce = restarted(&dry, &[("DEPROVISION_MODE", "enforce")]);
+    let released = answer_direct(&enforce.app, &direct(&release));
+    assert_eq!(released.body["released"], 1, "{}", released.body);
+    assert_eq!(released.body["remaining"], 0);
+    assert_eq!(enforce.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert_eq!(outcome(&enforce, "chat"), Some(Outcome::Deactivated));
 }
 
 /// A directory's seed, the outcome it leads to, and the record's level.

@@ -392,12 +392,6 @@ impl Outcome {
     pub fn changed(self) -> bool {
         matches!(self, Outcome::Deactivated | Outcome::Deleted)
     }
-
-    /// True when nothing more is to be done for the termination in this target without
-    /// an operator: everything but `held` (waiting for a release) and `failed` (retried).
-    pub fn settled(self) -> bool {
-        !matches!(self, Outcome::Held | Outcome::Failed)
-    }
 }
 
 /// One target's deprovisioning of one termination, as the ledger keeps it.
@@ -427,10 +421,11 @@ pub enum Pass {
     Release,
 }
 
-/// The targets that still owe `entry`'s termination a deprovisioning in `pass`, in the
-/// secret's order. Nothing for an entry that is not `terminated`: a rehire before the
-/// work ran cancels it.
-pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass) -> Vec<&'a Target> {
+/// The targets that still owe `entry`'s termination a deprovisioning in `pass` and
+/// `mode`, in the secret's order. A dry run's finding (`would_*`) is settled in a dry run
+/// and owed once the mode is `enforce`: the dry run changed nothing. Nothing for an entry
+/// that is not `terminated`: a rehire before the work ran cancels it.
+pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) -> Vec<&'a Target> {
     if entry.decision != Decision::Terminated {
         return Vec::new();
     }
@@ -448,6 +443,7 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass) -> Vec<&'a T
                 Some(done) => match done.outcome {
                     Outcome::Failed => true,
                     Outcome::Held => pass == Pass::Release,
+                    Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
                     _ => false,
                 },
             }
@@ -867,19 +863,40 @@ mod tests {
         let entry = terminated();
         let names = |list: Vec<&Target>| list.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
         assert_eq!(
-            names(pending(&entry, &targets, Pass::Termination)),
+            names(pending(&entry, &targets, Pass::Termination, Mode::Enforce)),
             ["chat", "crm"]
         );
-        assert!(pending(&entry, &targets, Pass::Release).is_empty());
+        assert!(pending(&entry, &targets, Pass::Release, Mode::Enforce).is_empty());
         let done = with_outcome(&entry, "chat", Outcome::Deactivated, now());
         assert_eq!(done.revision, entry.revision + 1);
         let held = with_outcome(&done, "crm", Outcome::Held, now());
-        assert!(pending(&held, &targets, Pass::Termination).is_empty());
-        assert_eq!(names(pending(&held, &targets, Pass::Release)), ["crm"]);
+        assert!(pending(&held, &targets, Pass::Termination, Mode::Enforce).is_empty());
+        assert_eq!(
+            names(pending(&held, &targets, Pass::Release, Mode::Enforce)),
+            ["crm"]
+        );
         let failed = with_outcome(&held, "crm", Outcome::Failed, now());
         let again = with_outcome(&failed, "crm", Outcome::Failed, now());
         assert_eq!(again.deprovisioning["crm"].attempts, 2);
-        assert_eq!(names(pending(&again, &targets, Pass::Termination)), ["crm"]);
+        assert_eq!(
+            names(pending(&again, &targets, Pass::Termination, Mode::Enforce)),
+            ["crm"]
+        );
+    }
+
+    #[test]
+    fn a_dry_runs_finding_is_owed_once_the_mode_is_enforce() {
+        let targets = parse_targets(SECRET).unwrap();
+        let names = |list: Vec<&Target>| list.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        let entry = with_outcome(&terminated(), "chat", Outcome::WouldDeactivate, now());
+        let entry = with_outcome(&entry, "crm", Outcome::WouldDelete, now());
+        for pass in [Pass::Termination, Pass::Release] {
+            assert!(pending(&entry, &targets, pass, Mode::DryRun).is_empty());
+            assert_eq!(
+                names(pending(&entry, &targets, pass, Mode::Enforce)),
+                ["chat", "crm"]
+            );
+        }
     }
 
     #[test]
@@ -894,7 +911,15 @@ mod tests {
         assert_eq!(removed[0].target, "chat");
         assert_eq!(removed[0].at, now());
         assert!(removed_before_rehire(Some(&entry), Some(&entry)).is_empty());
-        assert!(pending(&rehired, &parse_targets(SECRET).unwrap(), Pass::Release).is_empty());
+        assert!(
+            pending(
+                &rehired,
+                &parse_targets(SECRET).unwrap(),
+                Pass::Release,
+                Mode::Enforce
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -366,7 +366,7 @@ impl Deprovisioner {
                 "SCIM targets secret could not be read again: the cached targets stay"
             );
         }
-        let owed = pending(&entry, &targets, pass);
+        let owed = pending(&entry, &targets, pass, self.mode);
         let mut latest = entry.clone();
         for (index, target) in owed.iter().enumerate() {
             // Each target gets an equal share of what is left, so a slow one cannot hold
@@ -406,7 +406,9 @@ impl Deprovisioner {
                 error: attempt.error,
             });
         }
-        worked.waiting = !pending(&latest, &targets, Pass::Release).is_empty();
+        // In enforce's terms, so a dry run's findings are listed for the release that
+        // carries them out once the mode is `enforce`.
+        worked.waiting = !pending(&latest, &targets, Pass::Release, Mode::Enforce).is_empty();
         (worked, lines)
     }
 

@@ -854,9 +854,10 @@ pub async fn respond_to_stream(
 }
 
 /// Answers `{"kind": "merge-deprovision.release-held", "version": 1}`: every employee
-/// whose deprovisioning waits (held by the brake, or failed) is worked again, past the
-/// brake; an employee with nothing left waiting is taken off the list. What the budget
-/// did not reach stays listed for the next release.
+/// whose deprovisioning waits (held by the brake, failed, or a dry run's finding) is
+/// worked again, past the brake; an employee with nothing left waiting is taken off the
+/// list. What the budget did not reach stays listed for the next release. Refused in a
+/// dry run, which would settle that work as `would_*`.
 pub async fn respond_to_release(
     app: &App,
     request: &Request,
@@ -872,6 +873,16 @@ pub async fn respond_to_release(
             metrics: None,
         });
     };
+    if deprovisioner.mode() == crate::domain::deprovision::Mode::DryRun {
+        // A release in a dry run would settle held and failed work, and the dry run's
+        // findings, as `would_*`: everything stays listed until the mode is `enforce`.
+        let body = serde_json::json!({"error": "dry_run",
+            "message": "DEPROVISION_MODE is dry-run: nothing is released; switch to enforce, then release"});
+        return Ok(Answered {
+            response: json_response(StatusCode::CONFLICT, &body)?,
+            metrics: None,
+        });
+    }
     let waiting = match deprovisioner.waiting(&budget).await {
         Ok(keys) => keys,
         Err(error) => {
