@@ -256,6 +256,23 @@ fn a_dry_runs_findings_wait_for_the_release_that_enforce_carries_out() {
     assert_eq!(outcome(&enforce, "chat"), Some(Outcome::Deactivated));
 }
 
+#[test]
+fn a_note_made_again_meanwhile_is_not_taken_off_the_waiting_list() {
+    use merge_deprovision::aws::deprovisioning::DeprovisionStore;
+    use merge_deprovision_samples::ready;
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), directory(), &[]);
+    let first = ready(d.store.wait(&key())).unwrap();
+    let listed = ready(d.store.waiting()).unwrap();
+    assert_eq!(listed, [(key(), first)]);
+    // A stream attempt notes the leaver again while a release works on the first note.
+    ready(d.store.wait(&key())).unwrap();
+    ready(d.store.done(&key(), first)).unwrap();
+    assert_eq!(d.store.waiting_keys(), [key()]);
+    let second = ready(d.store.waiting()).unwrap()[0].1;
+    ready(d.store.done(&key(), second)).unwrap();
+    assert!(d.store.waiting_keys().is_empty());
+}
+
 /// A directory's seed, the outcome it leads to, and the record's level.
 type Case = (&'static str, fn(&MemoryScim), Outcome, &'static str);
 

@@ -87,7 +87,6 @@ fn the_function_may_call_exactly_the_dynamodb_actions_its_ledger_client_calls() 
         bookkeeping,
         BTreeSet::from([
             "dynamodb:DeleteItem".to_owned(),
-            "dynamodb:PutItem".to_owned(),
             "dynamodb:Query".to_owned(),
             "dynamodb:UpdateItem".to_owned(),
         ]),

@@ -740,7 +740,7 @@ mod tests {
 #[derive(Debug, Default)]
 pub struct MemoryDeprovisionStore {
     counters: Mutex<BTreeMap<String, u32>>,
-    waiting: Mutex<std::collections::BTreeSet<EmployeeKey>>,
+    waiting: Mutex<BTreeMap<EmployeeKey, u64>>,
     failing: Mutex<Vec<LedgerError>>,
 }
 
@@ -757,7 +757,7 @@ impl MemoryDeprovisionStore {
 
     /// The employees noted as waiting.
     pub fn waiting_keys(&self) -> Vec<EmployeeKey> {
-        locked(&self.waiting).iter().cloned().collect()
+        locked(&self.waiting).keys().cloned().collect()
     }
 
     /// The next calls fail with these errors, in order.
@@ -793,25 +793,38 @@ impl crate::aws::deprovisioning::DeprovisionStore for MemoryDeprovisionStore {
         })
     }
 
-    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<u64, LedgerError>> {
         Box::pin(async move {
             self.fault()?;
-            locked(&self.waiting).insert(key.clone());
-            Ok(())
+            let mut waiting = locked(&self.waiting);
+            let notes = waiting.entry(key.clone()).or_insert(0);
+            *notes += 1;
+            Ok(*notes)
         })
     }
 
-    fn waiting(&self) -> BoxFuture<'_, Result<Vec<EmployeeKey>, LedgerError>> {
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<(EmployeeKey, u64)>, LedgerError>> {
         Box::pin(async move {
             self.fault()?;
-            Ok(self.waiting_keys())
+            Ok(locked(&self.waiting)
+                .iter()
+                .map(|(k, n)| (k.clone(), *n))
+                .collect())
         })
     }
 
-    fn done<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn done<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+        seen: u64,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(async move {
             self.fault()?;
-            locked(&self.waiting).remove(key);
+            let mut waiting = locked(&self.waiting);
+            // Noted again since `seen`: the note stays, as DynamoDB's condition keeps it.
+            if waiting.get(key) == Some(&seen) {
+                waiting.remove(key);
+            }
             Ok(())
         })
     }

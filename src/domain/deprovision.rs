@@ -451,6 +451,26 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
         .collect()
 }
 
+/// True when `outcome` may be written for `target` over what `stored` holds for its
+/// current termination: nothing yet, or work still owed in `mode` (`failed`, `held`, a
+/// dry run's finding once enforcing), or a change over an outcome that changed nothing.
+/// A settled outcome is never overwritten by a late one (a stream retry's `failed`
+/// after a release's `deactivated`).
+pub fn may_record(stored: &Entry, target: &str, outcome: Outcome, mode: Mode) -> bool {
+    match stored
+        .deprovisioning
+        .get(target)
+        .filter(|d| d.termination == stored.terminated_at)
+    {
+        None => true,
+        Some(done) => match done.outcome {
+            Outcome::Failed | Outcome::Held => true,
+            Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
+            settled => outcome.changed() && !settled.changed(),
+        },
+    }
+}
+
 /// The entry once `target`'s outcome is recorded for its current termination.
 pub fn with_outcome(entry: &Entry, target: &str, outcome: Outcome, now: DateTime<Utc>) -> Entry {
     let mut written = entry.clone();
@@ -897,6 +917,44 @@ mod tests {
                 ["chat", "crm"]
             );
         }
+    }
+
+    #[test]
+    fn a_late_outcome_never_overwrites_a_settled_one() {
+        let entry = terminated();
+        assert!(may_record(&entry, "chat", Outcome::Failed, Mode::Enforce));
+        let failed = with_outcome(&entry, "chat", Outcome::Failed, now());
+        assert!(may_record(
+            &failed,
+            "chat",
+            Outcome::Deactivated,
+            Mode::Enforce
+        ));
+        let done = with_outcome(&failed, "chat", Outcome::Deactivated, now());
+        for late in [
+            Outcome::Failed,
+            Outcome::Held,
+            Outcome::NotFound,
+            Outcome::Deleted,
+        ] {
+            assert!(!may_record(&done, "chat", late, Mode::Enforce), "{late:?}");
+        }
+        let found = with_outcome(&entry, "chat", Outcome::WouldDeactivate, now());
+        assert!(!may_record(&found, "chat", Outcome::Failed, Mode::DryRun));
+        assert!(may_record(
+            &found,
+            "chat",
+            Outcome::Deactivated,
+            Mode::Enforce
+        ));
+        let nobody = with_outcome(&entry, "chat", Outcome::NotFound, now());
+        assert!(!may_record(&nobody, "chat", Outcome::Failed, Mode::Enforce));
+        assert!(may_record(
+            &nobody,
+            "chat",
+            Outcome::Deactivated,
+            Mode::Enforce
+        ));
     }
 
     #[test]

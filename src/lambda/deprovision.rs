@@ -13,8 +13,8 @@ use crate::aws::stream::Change as StreamChange;
 use crate::domain::dates::to_rfc3339;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{
-    Action, Mode, Outcome, Pass, Step, Target, Targets, after_search, brake_window, parse_targets,
-    pending, with_outcome,
+    Action, Mode, Outcome, Pass, Step, Target, Targets, after_search, brake_window, may_record,
+    parse_targets, pending, with_outcome,
 };
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
 use crate::lambda::budget::Budget;
@@ -413,7 +413,8 @@ impl Deprovisioner {
     }
 
     /// Writes `outcome` for `target` into the entry, if it still holds the termination
-    /// worked on; reads and plans again when another write came first.
+    /// worked on and `may_record` allows it (a settled outcome is never overwritten);
+    /// reads and checks again when another write came first.
     async fn record(
         &self,
         effects: &Effects,
@@ -427,7 +428,8 @@ impl Deprovisioner {
         let plan = |stored: Option<&Entry>| match stored {
             Some(stored)
                 if stored.decision == Decision::Terminated
-                    && stored.terminated_at == termination =>
+                    && stored.terminated_at == termination
+                    && may_record(stored, target, outcome, self.mode) =>
             {
                 Transition {
                     write: Some(with_outcome(stored, target, outcome, now)),
@@ -449,23 +451,30 @@ impl Deprovisioner {
         }
     }
 
-    /// Notes `key` as waiting for a release, or no longer waiting.
-    pub async fn note(
-        &self,
-        key: &EmployeeKey,
-        waiting: bool,
-        budget: &Budget,
-    ) -> Result<(), LedgerError> {
-        let call = if waiting {
-            self.store.wait(key)
-        } else {
-            self.store.done(key)
-        };
-        budget.run(call).await.unwrap_or(Err(LedgerError::TimedOut))
+    /// Notes `key` as waiting for a release; answers the note's count.
+    pub async fn note(&self, key: &EmployeeKey, budget: &Budget) -> Result<u64, LedgerError> {
+        budget
+            .run(self.store.wait(key))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut))
     }
 
-    /// Every employee noted as waiting.
-    pub async fn waiting(&self, budget: &Budget) -> Result<Vec<EmployeeKey>, LedgerError> {
+    /// Takes `key` off the waiting list, unless it was noted again since the count
+    /// `seen` (work that waits again meanwhile keeps its note).
+    pub async fn unnote(
+        &self,
+        key: &EmployeeKey,
+        seen: u64,
+        budget: &Budget,
+    ) -> Result<(), LedgerError> {
+        budget
+            .run(self.store.done(key, seen))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut))
+    }
+
+    /// Every employee noted as waiting, with its note's count.
+    pub async fn waiting(&self, budget: &Budget) -> Result<Vec<(EmployeeKey, u64)>, LedgerError> {
         budget
             .run(self.store.waiting())
             .await

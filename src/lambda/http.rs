@@ -829,7 +829,7 @@ pub async fn respond_to_stream(
                 .await;
             lines.extend(written);
             let noted = if worked.waiting {
-                deprovisioner.note(&key, true, &budget).await
+                deprovisioner.note(&key, &budget).await.map(|_| ())
             } else {
                 Ok(())
             };
@@ -901,7 +901,7 @@ pub async fn respond_to_release(
     let mut outcomes: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let (mut released, mut remaining) = (0usize, 0usize);
     let mut lines = Vec::new();
-    for key in &waiting {
+    for (key, seen) in &waiting {
         if budget.left() < MIN_WORK {
             remaining += 1;
             continue;
@@ -915,7 +915,7 @@ pub async fn respond_to_release(
         }
         if worked.waiting || worked.ledger_error.is_some() {
             remaining += 1;
-        } else if deprovisioner.note(key, false, &budget).await.is_ok() {
+        } else if deprovisioner.unnote(key, *seen, &budget).await.is_ok() {
             released += 1;
         } else {
             remaining += 1;
