@@ -257,6 +257,32 @@ fn a_dry_runs_findings_wait_for_the_release_that_enforce_carries_out() {
 }
 
 #[test]
+fn work_whose_outcome_was_never_written_is_listed_before_the_scim_calls_and_released() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    // The entry is read, then the ledger is gone before the outcome is written, as when
+    // the process dies after its SCIM call.
+    d.ledger.script([
+        None,
+        Some(merge_deprovision::aws::ledger::LedgerError::Unreachable),
+    ]);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 1);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert_eq!(outcome(&d, "chat"), None);
+    assert_eq!(d.store.waiting_keys(), [key()], "the release finds it");
+    let released = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    assert_eq!(released.body["released"], 1, "{}", released.body);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::AlreadyInactive));
+    assert!(d.store.waiting_keys().is_empty());
+}
+
+#[test]
 fn a_note_made_again_meanwhile_is_not_taken_off_the_waiting_list() {
     use merge_deprovision::aws::deprovisioning::DeprovisionStore;
     use merge_deprovision_samples::ready;
@@ -616,7 +642,8 @@ fn a_brake_that_cannot_be_read_changes_nothing_and_hands_the_record_back() {
     let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
     terminate(&d);
     let batch = stream_batch(&d.ledger).unwrap();
-    d.store.fail_next([LedgerError::Throttled]);
+    // The leaver is noted as waiting first; then the brake is throttled.
+    d.store.script([None, Some(LedgerError::Throttled)]);
     let answered = answer_direct(&d.app, &batch);
     assert_eq!(failures(&answered), 1);
     assert!(d.scim.changes(CHAT).is_empty());

@@ -1,6 +1,6 @@
 //! DynamoDB, for deprovisioning's own bookkeeping in the ledger's table: the brake's
-//! counter per hour, and the list of employees whose deprovisioning waits (held by the
-//! brake, or failed) for a release. [`DeprovisionStore`] is the narrow interface;
+//! counter per hour, and the list of employees whose deprovisioning is under way or waits
+//! (held, failed, unrecorded) for a release. [`DeprovisionStore`] is the narrow interface;
 //! [`SdkDeprovisionStore`] is the AWS SDK behind it.
 //!
 //! Both live under partition keys that start with `#`, which no linked account id

@@ -741,7 +741,7 @@ mod tests {
 pub struct MemoryDeprovisionStore {
     counters: Mutex<BTreeMap<String, u32>>,
     waiting: Mutex<BTreeMap<EmployeeKey, u64>>,
-    failing: Mutex<Vec<LedgerError>>,
+    failing: Mutex<Vec<Option<LedgerError>>>,
 }
 
 impl MemoryDeprovisionStore {
@@ -762,7 +762,12 @@ impl MemoryDeprovisionStore {
 
     /// The next calls fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = LedgerError>) {
-        locked(&self.failing).extend(errors);
+        self.script(errors.into_iter().map(Some));
+    }
+
+    /// The next calls answer these errors (`None`: answered normally), in order.
+    pub fn script(&self, outcomes: impl IntoIterator<Item = Option<LedgerError>>) {
+        locked(&self.failing).extend(outcomes);
     }
 
     fn fault(&self) -> Result<(), LedgerError> {
@@ -770,7 +775,7 @@ impl MemoryDeprovisionStore {
         if failing.is_empty() {
             return Ok(());
         }
-        Err(failing.remove(0))
+        failing.remove(0).map_or(Ok(()), Err)
     }
 }
 

@@ -417,7 +417,8 @@ pub enum Pass {
     /// A move into `terminated` (the stream): targets not yet attempted, and failed ones
     /// (the stream's retry).
     Termination,
-    /// The release of held (and failed) deprovisionings: the brake does not apply.
+    /// The release of held, failed and unrecorded deprovisionings (and, once enforcing,
+    /// a dry run's findings): the brake does not apply.
     Release,
 }
 
@@ -439,7 +440,9 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                 .get(&t.name)
                 .filter(|d| d.termination == entry.terminated_at)
             {
-                None => pass == Pass::Termination,
+                // Never attempted, or its outcome never written (the process died):
+                // owed in either pass.
+                None => true,
                 Some(done) => match done.outcome {
                     Outcome::Failed => true,
                     Outcome::Held => pass == Pass::Release,
@@ -886,7 +889,11 @@ mod tests {
             names(pending(&entry, &targets, Pass::Termination, Mode::Enforce)),
             ["chat", "crm"]
         );
-        assert!(pending(&entry, &targets, Pass::Release, Mode::Enforce).is_empty());
+        assert_eq!(
+            names(pending(&entry, &targets, Pass::Release, Mode::Enforce)),
+            ["chat", "crm"],
+            "a release carries out work whose outcome was never written"
+        );
         let done = with_outcome(&entry, "chat", Outcome::Deactivated, now());
         assert_eq!(done.revision, entry.revision + 1);
         let held = with_outcome(&done, "crm", Outcome::Held, now());

@@ -367,6 +367,19 @@ impl Deprovisioner {
             );
         }
         let owed = pending(&entry, &targets, pass, self.mode);
+        if owed.is_empty() {
+            return (worked, lines);
+        }
+        // Listed for the release before any SCIM call, so a process that dies on every
+        // attempt (its record dead-lettered, no outcome written) still leaves a trace the
+        // release finds.
+        let seen = match self.note(key, budget).await {
+            Ok(seen) => seen,
+            Err(error) => {
+                worked.ledger_error = Some(error);
+                return (worked, lines);
+            }
+        };
         let mut latest = entry.clone();
         for (index, target) in owed.iter().enumerate() {
             // Each target gets an equal share of what is left, so a slow one cannot hold
@@ -409,6 +422,11 @@ impl Deprovisioner {
         // In enforce's terms, so a dry run's findings are listed for the release that
         // carries them out once the mode is `enforce`.
         worked.waiting = !pending(&latest, &targets, Pass::Release, Mode::Enforce).is_empty();
+        if !worked.waiting && worked.ledger_error.is_none() {
+            // Nothing owed any more. A failed removal only leaves a note the next
+            // release takes off, so it is no reason to retry.
+            let _ = self.unnote(key, seen, budget).await;
+        }
         (worked, lines)
     }
 

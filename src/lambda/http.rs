@@ -828,12 +828,9 @@ pub async fn respond_to_stream(
                 .work(effects, &key, Pass::Termination, &facts, &budget, now)
                 .await;
             lines.extend(written);
-            let noted = if worked.waiting {
-                deprovisioner.note(&key, &budget).await.map(|_| ())
-            } else {
-                Ok(())
-            };
-            if worked.retry() || noted.is_err() {
+            // The work notes the leaver as waiting before its SCIM calls, and keeps the
+            // note while anything is owed.
+            if worked.retry() {
                 failures.push(serde_json::json!({"itemIdentifier": sequence_number}));
             }
         }
