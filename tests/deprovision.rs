@@ -491,6 +491,11 @@ fn an_endpoint_down_is_retried_by_the_stream_then_done_once_it_is_back() {
     );
     let down = answer_direct(&d.app, &batch);
     assert_eq!(failures(&down), 1, "handed back to the stream");
+    assert_eq!(down.metrics[0]["Outcome"], "failed");
+    assert!(
+        down.metrics[0].get("DeprovisionFailures").is_none(),
+        "a failure the stream retries does not page"
+    );
     assert_eq!(
         d.scim.calls(CHAT).len(),
         3,
@@ -505,6 +510,22 @@ fn an_endpoint_down_is_retried_by_the_stream_then_done_once_it_is_back() {
     assert_eq!(failures(&back), 0);
     assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
     assert_eq!(outcome(&d, "chat"), Some(Outcome::Deactivated));
+}
+
+#[test]
+fn an_endpoint_down_pages_only_on_the_streams_last_attempt() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    terminate(&d);
+    let batch = stream_batch(&d.ledger).unwrap();
+    let mut paged = Vec::new();
+    for _ in 0..merge_deprovision::lambda::deprovision::STREAM_ATTEMPTS {
+        scim.fail_next(CHAT, std::iter::repeat_n(ScimError::Server(503), 3));
+        let down = answer_direct(&d.app, &batch);
+        paged.push(down.metrics[0].get("DeprovisionFailures").is_some());
+    }
+    assert_eq!(paged, [false, false, false, false, false, true]);
 }
 
 #[test]

@@ -35,6 +35,10 @@ use std::time::Duration;
 pub const CALL_ATTEMPTS: u32 = 3;
 /// The first wait between attempts; doubled each time.
 pub const BACKOFF: Duration = Duration::from_millis(200);
+/// The stream's deliveries of one record: the first and the mapping's
+/// `MaximumRetryAttempts` (5) retries. The attempt a target's `failed` count reaches
+/// this with is the last the stream makes.
+pub const STREAM_ATTEMPTS: u32 = 6;
 /// Kept back from each target's share for writing its outcome into the ledger.
 pub const LEDGER_SHARE: Duration = Duration::from_millis(600);
 
@@ -151,6 +155,18 @@ impl Worked {
     pub fn retry(&self) -> bool {
         self.ledger_error.is_some() || self.done.iter().any(Done::retry)
     }
+}
+
+/// True when a failure counts in `DeprovisionFailures` (which pages): one no retry can
+/// fix (a refused token, a rejected call), or one nothing will retry (the stream's last
+/// attempt, or a release's). A transient failure the stream retries only counts in
+/// `Deprovisioned{Outcome=failed}`.
+fn pages(attempt: &Attempt, pass: Pass, attempts: Option<u32>) -> bool {
+    if attempt.outcome != Outcome::Failed {
+        return false;
+    }
+    let retried = attempt.error.as_ref().is_none_or(ScimError::is_transient);
+    !retried || pass == Pass::Release || attempts.unwrap_or(0) >= STREAM_ATTEMPTS
 }
 
 /// Runs a SCIM call, retrying 429 (after its `Retry-After`) and 5xx with backoff while
@@ -404,7 +420,7 @@ impl Deprovisioner {
             lines.push(crate::lambda::metrics::deprovision_line(
                 &self.namespace,
                 attempt.outcome.as_str(),
-                attempt.outcome == Outcome::Failed,
+                pages(&attempt, pass, attempts),
                 crate::lambda::metrics::Properties {
                     service: facts.service,
                     function_request_id: facts.function_request_id,
