@@ -283,6 +283,50 @@ fn work_whose_outcome_was_never_written_is_listed_before_the_scim_calls_and_rele
 }
 
 #[test]
+fn a_change_that_fails_gives_its_brake_slot_back() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let other = scim.add(CHAT, "roman@merge.dev", &["roman@merge.dev"], None, true);
+    let d = deprovision_app(
+        &secret(vec![chat(json!({}))]),
+        scim.clone(),
+        &[("DEPROVISION_MAX_PER_HOUR", "1")],
+    );
+    terminate(&d);
+    // The search answers; the PATCH is refused.
+    scim.script(
+        CHAT,
+        [
+            None,
+            Some(ScimError::Rejected {
+                status: 400,
+                scim_type: Some("invalidValue".into()),
+            }),
+        ],
+    );
+    stream(&d);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Failed));
+    let window = merge_deprovision::domain::deprovision::brake_window(now());
+    assert_eq!(
+        d.store.taken(&window),
+        0,
+        "nothing changed, nothing counted"
+    );
+    let answered = answer(
+        &d.app,
+        &terminated_delivery(
+            "another-employee",
+            "roman@merge.dev",
+            "2026-11-26T04:12:09Z",
+        ),
+    );
+    assert_eq!(answered.status, 200);
+    stream(&d);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(other)]);
+    assert_eq!(d.store.taken(&window), 1);
+}
+
+#[test]
 fn a_note_made_again_meanwhile_is_not_taken_off_the_waiting_list() {
     use merge_deprovision::aws::deprovisioning::DeprovisionStore;
     use merge_deprovision_samples::ready;

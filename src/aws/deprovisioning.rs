@@ -29,6 +29,9 @@ pub trait DeprovisionStore: Send + Sync {
         limit: u32,
         expires: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<bool, LedgerError>>;
+    /// Gives back one change taken in `window`: the change was not made (it failed, or
+    /// there was nothing to change). Never below zero.
+    fn give_back<'a>(&'a self, window: &'a str) -> BoxFuture<'a, Result<(), LedgerError>>;
     /// Notes that `key` has deprovisioning waiting for a release; answers the note's
     /// count, which every note raises.
     fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<u64, LedgerError>>;
@@ -105,6 +108,28 @@ impl DeprovisionStore for SdkDeprovisionStore {
             match taken.map_err(classify) {
                 Ok(_) => Ok(true),
                 Err(LedgerError::ConditionFailed) => Ok(false),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    fn give_back<'a>(&'a self, window: &'a str) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            let given = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(BRAKE_PARTITION))
+                .key(SORT_KEY, s(window))
+                .update_expression("ADD changes :less")
+                .condition_expression("changes > :zero")
+                .expression_attribute_values(":less", AttributeValue::N("-1".into()))
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                .send()
+                .await;
+            match given.map_err(classify) {
+                Ok(_) | Err(LedgerError::ConditionFailed) => Ok(()),
                 Err(error) => Err(error),
             }
         })

@@ -798,6 +798,16 @@ impl crate::aws::deprovisioning::DeprovisionStore for MemoryDeprovisionStore {
         })
     }
 
+    fn give_back<'a>(&'a self, window: &'a str) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            if let Some(count) = locked(&self.counters).get_mut(window) {
+                *count = count.saturating_sub(1);
+            }
+            Ok(())
+        })
+    }
+
     fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<u64, LedgerError>> {
         Box::pin(async move {
             self.fault()?;

@@ -276,6 +276,7 @@ impl Deprovisioner {
             Step::NotMatching => return not_matching(),
             Step::Change(user) => user,
         };
+        let mut taken_in = None;
         if pass == Pass::Termination {
             let expires = now + TimeDelta::hours(2);
             let window = brake_window(now);
@@ -284,7 +285,7 @@ impl Deprovisioner {
                 .await
                 .unwrap_or(Err(LedgerError::TimedOut));
             match taken {
-                Ok(true) => {}
+                Ok(true) => taken_in = Some(window),
                 Ok(false) => return finished(Outcome::Held),
                 // The brake cannot be read: change nothing, and let the stream retry.
                 Err(error) => {
@@ -295,56 +296,73 @@ impl Deprovisioner {
                 }
             }
         }
-        match target.action {
-            Action::Delete => {
-                let id = Arc::new(user.id.clone());
-                let delete = || {
-                    let (scim, endpoint, id) = (self.scim.clone(), endpoint.clone(), id.clone());
-                    let call: crate::scim::client::BoxFuture<'static, _> =
-                        Box::pin(async move { scim.delete(&endpoint, &id).await });
-                    call
-                };
-                match retrying(budget, delete).await.0 {
-                    Ok(()) => finished(Outcome::Deleted),
-                    // Gone meanwhile: the access is gone, not by this call.
-                    Err(ScimError::NotFound) => finished(Outcome::AlreadyInactive),
-                    Err(error) => failed(error),
-                }
-            }
-            Action::Deactivate => {
-                let mut user = user;
-                // A 412 (the user changed since it was read) reads again and retries once.
-                for round in 0..2 {
-                    let patched = Arc::new(user.clone());
-                    let patch = || {
-                        let (scim, endpoint, user) =
-                            (self.scim.clone(), endpoint.clone(), patched.clone());
+        // In a block of its own, so every way out passes the brake's give-back below.
+        let changed = async {
+            match target.action {
+                Action::Delete => {
+                    let id = Arc::new(user.id.clone());
+                    let delete = || {
+                        let (scim, endpoint, id) =
+                            (self.scim.clone(), endpoint.clone(), id.clone());
                         let call: crate::scim::client::BoxFuture<'static, _> =
-                            Box::pin(async move { scim.deactivate(&endpoint, &user).await });
+                            Box::pin(async move { scim.delete(&endpoint, &id).await });
                         call
                     };
-                    match retrying(budget, patch).await.0 {
-                        Ok(()) => return finished(Outcome::Deactivated),
-                        // Deleted meanwhile: counts as done.
-                        Err(ScimError::NotFound) => return finished(Outcome::AlreadyInactive),
-                        Err(ScimError::PreconditionFailed) if round == 0 => {
-                            let again = match retrying(budget, find).await.0 {
-                                Ok(found) => found,
-                                Err(error) => return failed(error),
-                            };
-                            match after_search(&again, attribute, wanted, target.action, self.mode)
-                            {
-                                Step::Done(outcome) => return finished(outcome),
-                                Step::NotMatching => return not_matching(),
-                                Step::Change(changed) => user = changed,
-                            }
-                        }
-                        Err(error) => return failed(error),
+                    match retrying(budget, delete).await.0 {
+                        Ok(()) => finished(Outcome::Deleted),
+                        // Gone meanwhile: the access is gone, not by this call.
+                        Err(ScimError::NotFound) => finished(Outcome::AlreadyInactive),
+                        Err(error) => failed(error),
                     }
                 }
-                failed(ScimError::PreconditionFailed)
+                Action::Deactivate => {
+                    let mut user = user;
+                    // A 412 (the user changed since it was read) reads again and retries once.
+                    for round in 0..2 {
+                        let patched = Arc::new(user.clone());
+                        let patch = || {
+                            let (scim, endpoint, user) =
+                                (self.scim.clone(), endpoint.clone(), patched.clone());
+                            let call: crate::scim::client::BoxFuture<'static, _> =
+                                Box::pin(async move { scim.deactivate(&endpoint, &user).await });
+                            call
+                        };
+                        match retrying(budget, patch).await.0 {
+                            Ok(()) => return finished(Outcome::Deactivated),
+                            // Deleted meanwhile: counts as done.
+                            Err(ScimError::NotFound) => return finished(Outcome::AlreadyInactive),
+                            Err(ScimError::PreconditionFailed) if round == 0 => {
+                                let again = match retrying(budget, find).await.0 {
+                                    Ok(found) => found,
+                                    Err(error) => return failed(error),
+                                };
+                                match after_search(
+                                    &again,
+                                    attribute,
+                                    wanted,
+                                    target.action,
+                                    self.mode,
+                                ) {
+                                    Step::Done(outcome) => return finished(outcome),
+                                    Step::NotMatching => return not_matching(),
+                                    Step::Change(changed) => user = changed,
+                                }
+                            }
+                            Err(error) => return failed(error),
+                        }
+                    }
+                    failed(ScimError::PreconditionFailed)
+                }
             }
         }
+        .await;
+        if let Some(window) = taken_in.filter(|_| !changed.outcome.changed()) {
+            // Nothing was changed (it failed, or there was nothing to change): the
+            // brake counts changes, so the slot goes back. A give-back that cannot be
+            // made leaves the count high, the safe side.
+            let _ = budget.run(self.store.give_back(&window)).await;
+        }
+        changed
     }
 
     /// Deprovisions `key`'s current termination in every covering target that still owes
