@@ -8,14 +8,15 @@ mod support;
 use merge_deprovision::domain::deprovision::Outcome;
 use merge_deprovision::domain::ledger::EmployeeKey;
 use merge_deprovision::lambda::record::{
-    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, HELD_MESSAGE, NOT_FOUND_MESSAGE, REHIRE_MESSAGE,
+    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, HELD_MESSAGE, NOT_FOUND_MESSAGE,
+    NOT_MATCHING_MESSAGE, REHIRE_MESSAGE,
 };
 use merge_deprovision::scim::client::ScimError;
 use merge_deprovision::scim::memory::{Change, MemoryScim};
 use serde_json::{Value, json};
 use support::{
     DeprovisionApp, Direct, answer, answer_direct, answer_fired, deprovision_app, direct,
-    employee_delivery, fired_event, now, stream_batch,
+    employee_delivery, fired_event, now, restarted, stream_batch,
 };
 
 const CHAT: &str = "https://chat.example.com/scim/v2";
@@ -229,6 +230,119 @@ fn a_dry_run_finds_the_user_records_would_deactivate_and_changes_nothing() {
     assert_eq!(answered.records()[0]["deprovision_mode"], "dry-run");
 }
 
+#[test]
+fn a_dry_runs_findings_wait_for_the_release_that_enforce_carries_out() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let dry = deprovision_app(
+        &secret(vec![chat(json!({}))]),
+        scim,
+        &[("DEPROVISION_MODE", "dry-run")],
+    );
+    terminate(&dry);
+    stream(&dry);
+    assert_eq!(outcome(&dry, "chat"), Some(Outcome::WouldDeactivate));
+    let release = json!({"kind": "merge-deprovision.release-held", "version": 1});
+    let refused = answer_direct(&dry.app, &direct(&release));
+    assert_eq!(refused.body["error"], "dry_run", "{}", refused.body);
+    assert_eq!(outcome(&dry, "chat"), Some(Outcome::WouldDeactivate));
+    assert!(dry.scim.changes(CHAT).is_empty());
+
+    let enforce = restarted(&dry, &[("DEPROVISION_MODE", "enforce")]);
+    let released = answer_direct(&enforce.app, &direct(&release));
+    assert_eq!(released.body["released"], 1, "{}", released.body);
+    assert_eq!(released.body["remaining"], 0);
+    assert_eq!(enforce.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert_eq!(outcome(&enforce, "chat"), Some(Outcome::Deactivated));
+}
+
+#[test]
+fn work_whose_outcome_was_never_written_is_listed_before_the_scim_calls_and_released() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    // The entry is read, then the ledger is gone before the outcome is written, as when
+    // the process dies after its SCIM call.
+    d.ledger.script([
+        None,
+        Some(merge_deprovision::aws::ledger::LedgerError::Unreachable),
+    ]);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 1);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert_eq!(outcome(&d, "chat"), None);
+    assert_eq!(d.store.waiting_keys(), [key()], "the release finds it");
+    let released = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    assert_eq!(released.body["released"], 1, "{}", released.body);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::AlreadyInactive));
+    assert!(d.store.waiting_keys().is_empty());
+}
+
+#[test]
+fn a_change_that_fails_gives_its_brake_slot_back() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let other = scim.add(CHAT, "roman@merge.dev", &["roman@merge.dev"], None, true);
+    let d = deprovision_app(
+        &secret(vec![chat(json!({}))]),
+        scim.clone(),
+        &[("DEPROVISION_MAX_PER_HOUR", "1")],
+    );
+    terminate(&d);
+    // The search answers; the PATCH is refused.
+    scim.script(
+        CHAT,
+        [
+            None,
+            Some(ScimError::Rejected {
+                status: 400,
+                scim_type: Some("invalidValue".into()),
+            }),
+        ],
+    );
+    stream(&d);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Failed));
+    let window = merge_deprovision::domain::deprovision::brake_window(now());
+    assert_eq!(
+        d.store.taken(&window),
+        0,
+        "nothing changed, nothing counted"
+    );
+    let answered = answer(
+        &d.app,
+        &terminated_delivery(
+            "another-employee",
+            "roman@merge.dev",
+            "2026-11-26T04:12:09Z",
+        ),
+    );
+    assert_eq!(answered.status, 200);
+    stream(&d);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(other)]);
+    assert_eq!(d.store.taken(&window), 1);
+}
+
+#[test]
+fn a_note_made_again_meanwhile_is_not_taken_off_the_waiting_list() {
+    use merge_deprovision::aws::deprovisioning::DeprovisionStore;
+    use merge_deprovision_samples::ready;
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), directory(), &[]);
+    let first = ready(d.store.wait(&key())).unwrap();
+    let listed = ready(d.store.waiting()).unwrap();
+    assert_eq!(listed, [(key(), first)]);
+    // A stream attempt notes the leaver again while a release works on the first note.
+    ready(d.store.wait(&key())).unwrap();
+    ready(d.store.done(&key(), first)).unwrap();
+    assert_eq!(d.store.waiting_keys(), [key()]);
+    let second = ready(d.store.waiting()).unwrap()[0].1;
+    ready(d.store.done(&key(), second)).unwrap();
+    assert!(d.store.waiting_keys().is_empty());
+}
+
 /// A directory's seed, the outcome it leads to, and the record's level.
 type Case = (&'static str, fn(&MemoryScim), Outcome, &'static str);
 
@@ -275,6 +389,47 @@ fn an_inactive_user_no_user_and_two_users_change_nothing_and_say_so() {
         };
         assert_eq!(record["message"], message);
     }
+}
+
+#[test]
+fn a_server_that_ignores_the_filter_never_gets_another_user_deleted() {
+    // Alone, the token's admin is all such a server answers: nothing is deleted.
+    let scim = directory();
+    let admin = scim.add(CHAT, "admin@merge.dev", &["admin@merge.dev"], None, true);
+    scim.ignore_filters(CHAT);
+    let d = deprovision_app(&secret(vec![chat(json!({"action": "delete"}))]), scim, &[]);
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert!(d.scim.user(CHAT, &admin).is_some());
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::NotFound));
+    let records = records_with(&answered, NOT_MATCHING_MESSAGE);
+    assert_eq!(records.len(), 1, "{}", answered.logs);
+    assert_eq!(records[0]["level"], "WARN");
+
+    // Beside the leaver, only the leaver is acted on.
+    let scim = directory();
+    let admin = scim.add(CHAT, "admin@merge.dev", &["admin@merge.dev"], None, true);
+    let leaver = scim.add(CHAT, "GREG@merge.dev", &[EMAIL], None, true);
+    scim.ignore_filters(CHAT);
+    let d = deprovision_app(&secret(vec![chat(json!({"action": "delete"}))]), scim, &[]);
+    terminate(&d);
+    assert_eq!(failures(&stream(&d)), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deleted(leaver)]);
+    assert!(d.scim.user(CHAT, &admin).is_some());
+
+    // Among more users than were sent, the one sent cannot be known to be the only one.
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    scim.add(CHAT, "admin@merge.dev", &["admin@merge.dev"], None, true);
+    scim.add(CHAT, "roman@merge.dev", &["roman@merge.dev"], None, true);
+    scim.ignore_filters(CHAT);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    stream(&d);
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Ambiguous));
 }
 
 #[test]
@@ -380,6 +535,11 @@ fn an_endpoint_down_is_retried_by_the_stream_then_done_once_it_is_back() {
     );
     let down = answer_direct(&d.app, &batch);
     assert_eq!(failures(&down), 1, "handed back to the stream");
+    assert_eq!(down.metrics[0]["Outcome"], "failed");
+    assert!(
+        down.metrics[0].get("DeprovisionFailures").is_none(),
+        "a failure the stream retries does not page"
+    );
     assert_eq!(
         d.scim.calls(CHAT).len(),
         3,
@@ -394,6 +554,22 @@ fn an_endpoint_down_is_retried_by_the_stream_then_done_once_it_is_back() {
     assert_eq!(failures(&back), 0);
     assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
     assert_eq!(outcome(&d, "chat"), Some(Outcome::Deactivated));
+}
+
+#[test]
+fn an_endpoint_down_pages_only_on_the_streams_last_attempt() {
+    let scim = directory();
+    scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    terminate(&d);
+    let batch = stream_batch(&d.ledger).unwrap();
+    let mut paged = Vec::new();
+    for _ in 0..merge_deprovision::lambda::deprovision::STREAM_ATTEMPTS {
+        scim.fail_next(CHAT, std::iter::repeat_n(ScimError::Server(503), 3));
+        let down = answer_direct(&d.app, &batch);
+        paged.push(down.metrics[0].get("DeprovisionFailures").is_some());
+    }
+    assert_eq!(paged, [false, false, false, false, false, true]);
 }
 
 #[test]
@@ -531,7 +707,8 @@ fn a_brake_that_cannot_be_read_changes_nothing_and_hands_the_record_back() {
     let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
     terminate(&d);
     let batch = stream_batch(&d.ledger).unwrap();
-    d.store.fail_next([LedgerError::Throttled]);
+    // The leaver is noted as waiting first; then the brake is throttled.
+    d.store.script([None, Some(LedgerError::Throttled)]);
     let answered = answer_direct(&d.app, &batch);
     assert_eq!(failures(&answered), 1);
     assert!(d.scim.changes(CHAT).is_empty());

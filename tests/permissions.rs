@@ -87,7 +87,6 @@ fn the_function_may_call_exactly_the_dynamodb_actions_its_ledger_client_calls() 
         bookkeeping,
         BTreeSet::from([
             "dynamodb:DeleteItem".to_owned(),
-            "dynamodb:PutItem".to_owned(),
             "dynamodb:Query".to_owned(),
             "dynamodb:UpdateItem".to_owned(),
         ]),
@@ -127,6 +126,13 @@ fn deprovisioning_may_touch_only_its_own_partitions_and_read_only_the_stream() {
 fn the_stream_mapping_fires_only_for_moves_into_terminated_and_dead_letters_failures() {
     let template = template();
     let mapping = &template["Resources"]["DeprovisionStreamMapping"]["Properties"];
+    // `DeprovisionFailures` counts a transient failure on the last of these deliveries.
+    assert_eq!(
+        mapping["MaximumRetryAttempts"].as_u64(),
+        Some(u64::from(
+            merge_deprovision::lambda::deprovision::STREAM_ATTEMPTS - 1
+        ))
+    );
     let filters: Vec<serde_json::Value> = mapping["FilterCriteria"]["Filters"]
         .as_sequence()
         .unwrap()

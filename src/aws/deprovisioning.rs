@@ -1,6 +1,6 @@
 //! DynamoDB, for deprovisioning's own bookkeeping in the ledger's table: the brake's
-//! counter per hour, and the list of employees whose deprovisioning waits (held by the
-//! brake, or failed) for a release. [`DeprovisionStore`] is the narrow interface;
+//! counter per hour, and the list of employees whose deprovisioning is under way or waits
+//! (held, failed, unrecorded) for a release. [`DeprovisionStore`] is the narrow interface;
 //! [`SdkDeprovisionStore`] is the AWS SDK behind it.
 //!
 //! Both live under partition keys that start with `#`, which no linked account id
@@ -29,12 +29,21 @@ pub trait DeprovisionStore: Send + Sync {
         limit: u32,
         expires: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<bool, LedgerError>>;
-    /// Notes that `key` has deprovisioning waiting for a release.
-    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>>;
-    /// Every employee noted as waiting.
-    fn waiting(&self) -> BoxFuture<'_, Result<Vec<EmployeeKey>, LedgerError>>;
-    /// Removes the note for `key`.
-    fn done<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Gives back one change taken in `window`: the change was not made (it failed, or
+    /// there was nothing to change). Never below zero.
+    fn give_back<'a>(&'a self, window: &'a str) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Notes that `key` has deprovisioning waiting for a release; answers the note's
+    /// count, which every note raises.
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<u64, LedgerError>>;
+    /// Every employee noted as waiting, with its note's count.
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<(EmployeeKey, u64)>, LedgerError>>;
+    /// Removes the note for `key` if its count is still `seen`: a note made meanwhile
+    /// (work that now waits again) stays.
+    fn done<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+        seen: u64,
+    ) -> BoxFuture<'a, Result<(), LedgerError>>;
 }
 
 /// The sort key of a waiting note: the two ids, which never hold a `/` (UUIDs, `-`).
@@ -104,24 +113,57 @@ impl DeprovisionStore for SdkDeprovisionStore {
         })
     }
 
-    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn give_back<'a>(&'a self, window: &'a str) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(async move {
-            self.client()
+            let given = self
+                .client()
                 .await
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .item(PARTITION_KEY, s(WAITING_PARTITION))
-                .item(SORT_KEY, s(waiting_sort_key(key)))
-                .item("waiting_linked_account_id", s(&key.linked_account_id))
-                .item("waiting_employee_id", s(&key.employee_id))
+                .key(PARTITION_KEY, s(BRAKE_PARTITION))
+                .key(SORT_KEY, s(window))
+                .update_expression("ADD changes :less")
+                .condition_expression("changes > :zero")
+                .expression_attribute_values(":less", AttributeValue::N("-1".into()))
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(classify)
+                .await;
+            match given.map_err(classify) {
+                Ok(_) | Err(LedgerError::ConditionFailed) => Ok(()),
+                Err(error) => Err(error),
+            }
         })
     }
 
-    fn waiting(&self) -> BoxFuture<'_, Result<Vec<EmployeeKey>, LedgerError>> {
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<u64, LedgerError>> {
+        Box::pin(async move {
+            let written = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(WAITING_PARTITION))
+                .key(SORT_KEY, s(waiting_sort_key(key)))
+                .update_expression(
+                    "SET waiting_linked_account_id = :l, waiting_employee_id = :e ADD notes :one",
+                )
+                .expression_attribute_values(":l", s(&key.linked_account_id))
+                .expression_attribute_values(":e", s(&key.employee_id))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .send()
+                .await
+                .map_err(classify)?;
+            Ok(written
+                .attributes()
+                .and_then(|a| a.get("notes"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0))
+        })
+    }
+
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<(EmployeeKey, u64)>, LedgerError>> {
         Box::pin(async move {
             let mut keys = Vec::new();
             let mut pages = self
@@ -143,28 +185,51 @@ impl DeprovisionStore for SdkDeprovisionStore {
                     text("waiting_linked_account_id"),
                     text("waiting_employee_id"),
                 ) {
-                    keys.push(EmployeeKey {
-                        linked_account_id: linked,
-                        employee_id: employee,
-                    });
+                    // A note from before counts existed reads as 0.
+                    let notes = item
+                        .get("notes")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    keys.push((
+                        EmployeeKey {
+                            linked_account_id: linked,
+                            employee_id: employee,
+                        },
+                        notes,
+                    ));
                 }
             }
             Ok(keys)
         })
     }
 
-    fn done<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn done<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+        seen: u64,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(async move {
-            self.client()
+            let removed = self
+                .client()
                 .await
                 .delete_item()
                 .table_name(&self.table)
                 .key(PARTITION_KEY, s(WAITING_PARTITION))
                 .key(SORT_KEY, s(waiting_sort_key(key)))
+                .condition_expression(if seen == 0 {
+                    "attribute_not_exists(notes) OR notes = :seen"
+                } else {
+                    "notes = :seen"
+                })
+                .expression_attribute_values(":seen", AttributeValue::N(seen.to_string()))
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(classify)
+                .await;
+            match removed.map_err(classify) {
+                // Noted again meanwhile (or already gone): the note stays as it is.
+                Ok(_) | Err(LedgerError::ConditionFailed) => Ok(()),
+                Err(error) => Err(error),
+            }
         })
     }
 }

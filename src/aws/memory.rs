@@ -740,8 +740,8 @@ mod tests {
 #[derive(Debug, Default)]
 pub struct MemoryDeprovisionStore {
     counters: Mutex<BTreeMap<String, u32>>,
-    waiting: Mutex<std::collections::BTreeSet<EmployeeKey>>,
-    failing: Mutex<Vec<LedgerError>>,
+    waiting: Mutex<BTreeMap<EmployeeKey, u64>>,
+    failing: Mutex<Vec<Option<LedgerError>>>,
 }
 
 impl MemoryDeprovisionStore {
@@ -757,12 +757,17 @@ impl MemoryDeprovisionStore {
 
     /// The employees noted as waiting.
     pub fn waiting_keys(&self) -> Vec<EmployeeKey> {
-        locked(&self.waiting).iter().cloned().collect()
+        locked(&self.waiting).keys().cloned().collect()
     }
 
     /// The next calls fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = LedgerError>) {
-        locked(&self.failing).extend(errors);
+        self.script(errors.into_iter().map(Some));
+    }
+
+    /// The next calls answer these errors (`None`: answered normally), in order.
+    pub fn script(&self, outcomes: impl IntoIterator<Item = Option<LedgerError>>) {
+        locked(&self.failing).extend(outcomes);
     }
 
     fn fault(&self) -> Result<(), LedgerError> {
@@ -770,7 +775,7 @@ impl MemoryDeprovisionStore {
         if failing.is_empty() {
             return Ok(());
         }
-        Err(failing.remove(0))
+        failing.remove(0).map_or(Ok(()), Err)
     }
 }
 
@@ -793,25 +798,48 @@ impl crate::aws::deprovisioning::DeprovisionStore for MemoryDeprovisionStore {
         })
     }
 
-    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn give_back<'a>(&'a self, window: &'a str) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(async move {
             self.fault()?;
-            locked(&self.waiting).insert(key.clone());
+            if let Some(count) = locked(&self.counters).get_mut(window) {
+                *count = count.saturating_sub(1);
+            }
             Ok(())
         })
     }
 
-    fn waiting(&self) -> BoxFuture<'_, Result<Vec<EmployeeKey>, LedgerError>> {
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<u64, LedgerError>> {
         Box::pin(async move {
             self.fault()?;
-            Ok(self.waiting_keys())
+            let mut waiting = locked(&self.waiting);
+            let notes = waiting.entry(key.clone()).or_insert(0);
+            *notes += 1;
+            Ok(*notes)
         })
     }
 
-    fn done<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<(EmployeeKey, u64)>, LedgerError>> {
         Box::pin(async move {
             self.fault()?;
-            locked(&self.waiting).remove(key);
+            Ok(locked(&self.waiting)
+                .iter()
+                .map(|(k, n)| (k.clone(), *n))
+                .collect())
+        })
+    }
+
+    fn done<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+        seen: u64,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            let mut waiting = locked(&self.waiting);
+            // Noted again since `seen`: the note stays, as DynamoDB's condition keeps it.
+            if waiting.get(key) == Some(&seen) {
+                waiting.remove(key);
+            }
             Ok(())
         })
     }

@@ -392,12 +392,6 @@ impl Outcome {
     pub fn changed(self) -> bool {
         matches!(self, Outcome::Deactivated | Outcome::Deleted)
     }
-
-    /// True when nothing more is to be done for the termination in this target without
-    /// an operator: everything but `held` (waiting for a release) and `failed` (retried).
-    pub fn settled(self) -> bool {
-        !matches!(self, Outcome::Held | Outcome::Failed)
-    }
 }
 
 /// One target's deprovisioning of one termination, as the ledger keeps it.
@@ -423,14 +417,16 @@ pub enum Pass {
     /// A move into `terminated` (the stream): targets not yet attempted, and failed ones
     /// (the stream's retry).
     Termination,
-    /// The release of held (and failed) deprovisionings: the brake does not apply.
+    /// The release of held, failed and unrecorded deprovisionings (and, once enforcing,
+    /// a dry run's findings): the brake does not apply.
     Release,
 }
 
-/// The targets that still owe `entry`'s termination a deprovisioning in `pass`, in the
-/// secret's order. Nothing for an entry that is not `terminated`: a rehire before the
-/// work ran cancels it.
-pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass) -> Vec<&'a Target> {
+/// The targets that still owe `entry`'s termination a deprovisioning in `pass` and
+/// `mode`, in the secret's order. A dry run's finding (`would_*`) is settled in a dry run
+/// and owed once the mode is `enforce`: the dry run changed nothing. Nothing for an entry
+/// that is not `terminated`: a rehire before the work ran cancels it.
+pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) -> Vec<&'a Target> {
     if entry.decision != Decision::Terminated {
         return Vec::new();
     }
@@ -444,15 +440,38 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass) -> Vec<&'a T
                 .get(&t.name)
                 .filter(|d| d.termination == entry.terminated_at)
             {
-                None => pass == Pass::Termination,
+                // Never attempted, or its outcome never written (the process died):
+                // owed in either pass.
+                None => true,
                 Some(done) => match done.outcome {
                     Outcome::Failed => true,
                     Outcome::Held => pass == Pass::Release,
+                    Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
                     _ => false,
                 },
             }
         })
         .collect()
+}
+
+/// True when `outcome` may be written for `target` over what `stored` holds for its
+/// current termination: nothing yet, or work still owed in `mode` (`failed`, `held`, a
+/// dry run's finding once enforcing), or a change over an outcome that changed nothing.
+/// A settled outcome is never overwritten by a late one (a stream retry's `failed`
+/// after a release's `deactivated`).
+pub fn may_record(stored: &Entry, target: &str, outcome: Outcome, mode: Mode) -> bool {
+    match stored
+        .deprovisioning
+        .get(target)
+        .filter(|d| d.termination == stored.terminated_at)
+    {
+        None => true,
+        Some(done) => match done.outcome {
+            Outcome::Failed | Outcome::Held => true,
+            Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
+            settled => outcome.changed() && !settled.changed(),
+        },
+    }
 }
 
 /// The entry once `target`'s outcome is recorded for its current termination.
@@ -491,6 +510,33 @@ pub struct FoundUser {
     pub active: Option<bool>,
     /// The version, when the server gives one (for `If-Match`).
     pub etag: Option<String>,
+    /// The values the server gave for the attribute searched on (`userName`, every
+    /// `emails[].value`, or `externalId`): checked against the leaver's before anything
+    /// changes, since a server that ignores or misreads the filter answers someone else.
+    pub values: Vec<String>,
+}
+
+impl ScimAttribute {
+    /// The attribute's name, as `attributes=` asks for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimAttribute::UserName => "userName",
+            ScimAttribute::Emails => "emails",
+            ScimAttribute::ExternalId => "externalId",
+        }
+    }
+
+    /// True when `returned` is the same value as `wanted` for this attribute:
+    /// `userName` and e-mail addresses compare case-insensitively (as SCIM does),
+    /// `externalId` exactly.
+    pub fn same(self, returned: &str, wanted: &str) -> bool {
+        match self {
+            ScimAttribute::UserName | ScimAttribute::Emails => {
+                returned.to_lowercase() == wanted.to_lowercase()
+            }
+            ScimAttribute::ExternalId => returned == wanted,
+        }
+    }
 }
 
 /// What to do after the search.
@@ -500,14 +546,37 @@ pub enum Step {
     Done(Outcome),
     /// Change this one user (under the brake).
     Change(FoundUser),
+    /// The server answered only users whose value is not the leaver's (it ignored or
+    /// misread the filter): `not_found`, and nothing changed.
+    NotMatching,
 }
 
-/// What the search's answer means for `action` in `mode`. At most one user is ever
-/// changed: more than one match is `ambiguous`, whatever the mode.
-pub fn after_search(found: &[FoundUser], action: Action, mode: Mode) -> Step {
-    let user = match found {
-        [] => return Step::Done(Outcome::NotFound),
-        [user] => user,
+/// What the search's answer means for `action` in `mode`, when the leaver's value for
+/// `attribute` is `wanted`. Only a returned user whose value is the leaver's counts: one
+/// such user is acted on, more than one (or a list the server cut short, where another
+/// could hide) is `ambiguous`, whatever the mode. At most one user is ever changed.
+pub fn after_search(
+    found: &[FoundUser],
+    attribute: ScimAttribute,
+    wanted: &str,
+    action: Action,
+    mode: Mode,
+) -> Step {
+    if found.is_empty() {
+        return Step::Done(Outcome::NotFound);
+    }
+    // `read_list` stands in an id-less user for each the server said it did not send.
+    let cut_short = found.iter().any(|u| u.id.is_empty());
+    let matching: Vec<&FoundUser> = found
+        .iter()
+        .filter(|u| !u.id.is_empty() && u.values.iter().any(|v| attribute.same(v, wanted)))
+        .collect();
+    let user = match matching.as_slice() {
+        // Users came back, and none is the leaver: the filter was not applied.
+        [] if found.iter().any(|u| !u.id.is_empty()) => return Step::NotMatching,
+        // The server said there were matches but sent none of them.
+        [] => return Step::Done(Outcome::Ambiguous),
+        [user] if !cut_short => *user,
         _ => return Step::Done(Outcome::Ambiguous),
     };
     let inactive = user.active == Some(false);
@@ -691,18 +760,83 @@ mod tests {
         assert!(targets.0[1].covers(&acme) && !targets.0[1].covers(&other));
     }
 
+    const LEAVER: &str = "Greg@Merge.dev";
+
     fn user(active: Option<bool>) -> FoundUser {
+        named("u1", "greg@merge.dev", active)
+    }
+
+    fn named(id: &str, value: &str, active: Option<bool>) -> FoundUser {
         FoundUser {
-            id: "u1".into(),
+            id: id.into(),
             active,
             etag: None,
+            values: vec![value.into()],
         }
+    }
+
+    fn by_name(found: &[FoundUser], action: Action, mode: Mode) -> Step {
+        after_search(found, ScimAttribute::UserName, LEAVER, action, mode)
+    }
+
+    #[test]
+    fn a_returned_user_that_is_not_the_leaver_is_never_changed() {
+        let admin = named("admin", "admin@merge.dev", Some(true));
+        assert_eq!(
+            by_name(std::slice::from_ref(&admin), Action::Delete, Mode::Enforce),
+            Step::NotMatching
+        );
+        // Two back, one of them the leaver: only that one, and only because it is alone.
+        let leaver = user(Some(true));
+        assert_eq!(
+            by_name(
+                &[admin.clone(), leaver.clone()],
+                Action::Deactivate,
+                Mode::Enforce
+            ),
+            Step::Change(leaver.clone())
+        );
+        let twin = named("u2", "GREG@merge.dev", Some(true));
+        assert_eq!(
+            by_name(&[leaver.clone(), twin], Action::Deactivate, Mode::Enforce),
+            Step::Done(Outcome::Ambiguous)
+        );
+        // A list cut short could hide another match.
+        let unsent = named("", "", None);
+        assert_eq!(
+            by_name(&[leaver, unsent], Action::Deactivate, Mode::Enforce),
+            Step::Done(Outcome::Ambiguous)
+        );
+        // externalId is compared exactly; e-mails by any of the user's addresses.
+        let external = named("u3", "R-1", Some(true));
+        assert_eq!(
+            after_search(
+                &[external],
+                ScimAttribute::ExternalId,
+                "r-1",
+                Action::Delete,
+                Mode::Enforce
+            ),
+            Step::NotMatching
+        );
+        let mut emails = named("u4", "other@merge.dev", Some(true));
+        emails.values.push("greg@MERGE.dev".into());
+        assert_eq!(
+            after_search(
+                &[emails],
+                ScimAttribute::Emails,
+                LEAVER,
+                Action::Delete,
+                Mode::DryRun
+            ),
+            Step::Done(Outcome::WouldDelete)
+        );
     }
 
     #[test]
     fn the_search_decides_what_is_changed_and_never_more_than_one_user() {
         use Outcome::*;
-        let enforce = |found: &[FoundUser], action| after_search(found, action, Mode::Enforce);
+        let enforce = |found: &[FoundUser], action| by_name(found, action, Mode::Enforce);
         assert_eq!(enforce(&[], Action::Deactivate), Step::Done(NotFound));
         assert_eq!(
             enforce(&[user(Some(true)), user(Some(true))], Action::Delete),
@@ -721,11 +855,11 @@ mod tests {
             Step::Change(user(Some(false)))
         );
         assert_eq!(
-            after_search(&[user(Some(true))], Action::Deactivate, Mode::DryRun),
+            by_name(&[user(Some(true))], Action::Deactivate, Mode::DryRun),
             Step::Done(WouldDeactivate)
         );
         assert_eq!(
-            after_search(&[user(Some(true))], Action::Delete, Mode::DryRun),
+            by_name(&[user(Some(true))], Action::Delete, Mode::DryRun),
             Step::Done(WouldDelete)
         );
     }
@@ -752,19 +886,82 @@ mod tests {
         let entry = terminated();
         let names = |list: Vec<&Target>| list.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
         assert_eq!(
-            names(pending(&entry, &targets, Pass::Termination)),
+            names(pending(&entry, &targets, Pass::Termination, Mode::Enforce)),
             ["chat", "crm"]
         );
-        assert!(pending(&entry, &targets, Pass::Release).is_empty());
+        assert_eq!(
+            names(pending(&entry, &targets, Pass::Release, Mode::Enforce)),
+            ["chat", "crm"],
+            "a release carries out work whose outcome was never written"
+        );
         let done = with_outcome(&entry, "chat", Outcome::Deactivated, now());
         assert_eq!(done.revision, entry.revision + 1);
         let held = with_outcome(&done, "crm", Outcome::Held, now());
-        assert!(pending(&held, &targets, Pass::Termination).is_empty());
-        assert_eq!(names(pending(&held, &targets, Pass::Release)), ["crm"]);
+        assert!(pending(&held, &targets, Pass::Termination, Mode::Enforce).is_empty());
+        assert_eq!(
+            names(pending(&held, &targets, Pass::Release, Mode::Enforce)),
+            ["crm"]
+        );
         let failed = with_outcome(&held, "crm", Outcome::Failed, now());
         let again = with_outcome(&failed, "crm", Outcome::Failed, now());
         assert_eq!(again.deprovisioning["crm"].attempts, 2);
-        assert_eq!(names(pending(&again, &targets, Pass::Termination)), ["crm"]);
+        assert_eq!(
+            names(pending(&again, &targets, Pass::Termination, Mode::Enforce)),
+            ["crm"]
+        );
+    }
+
+    #[test]
+    fn a_dry_runs_finding_is_owed_once_the_mode_is_enforce() {
+        let targets = parse_targets(SECRET).unwrap();
+        let names = |list: Vec<&Target>| list.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        let entry = with_outcome(&terminated(), "chat", Outcome::WouldDeactivate, now());
+        let entry = with_outcome(&entry, "crm", Outcome::WouldDelete, now());
+        for pass in [Pass::Termination, Pass::Release] {
+            assert!(pending(&entry, &targets, pass, Mode::DryRun).is_empty());
+            assert_eq!(
+                names(pending(&entry, &targets, pass, Mode::Enforce)),
+                ["chat", "crm"]
+            );
+        }
+    }
+
+    #[test]
+    fn a_late_outcome_never_overwrites_a_settled_one() {
+        let entry = terminated();
+        assert!(may_record(&entry, "chat", Outcome::Failed, Mode::Enforce));
+        let failed = with_outcome(&entry, "chat", Outcome::Failed, now());
+        assert!(may_record(
+            &failed,
+            "chat",
+            Outcome::Deactivated,
+            Mode::Enforce
+        ));
+        let done = with_outcome(&failed, "chat", Outcome::Deactivated, now());
+        for late in [
+            Outcome::Failed,
+            Outcome::Held,
+            Outcome::NotFound,
+            Outcome::Deleted,
+        ] {
+            assert!(!may_record(&done, "chat", late, Mode::Enforce), "{late:?}");
+        }
+        let found = with_outcome(&entry, "chat", Outcome::WouldDeactivate, now());
+        assert!(!may_record(&found, "chat", Outcome::Failed, Mode::DryRun));
+        assert!(may_record(
+            &found,
+            "chat",
+            Outcome::Deactivated,
+            Mode::Enforce
+        ));
+        let nobody = with_outcome(&entry, "chat", Outcome::NotFound, now());
+        assert!(!may_record(&nobody, "chat", Outcome::Failed, Mode::Enforce));
+        assert!(may_record(
+            &nobody,
+            "chat",
+            Outcome::Deactivated,
+            Mode::Enforce
+        ));
     }
 
     #[test]
@@ -779,7 +976,15 @@ mod tests {
         assert_eq!(removed[0].target, "chat");
         assert_eq!(removed[0].at, now());
         assert!(removed_before_rehire(Some(&entry), Some(&entry)).is_empty());
-        assert!(pending(&rehired, &parse_targets(SECRET).unwrap(), Pass::Release).is_empty());
+        assert!(
+            pending(
+                &rehired,
+                &parse_targets(SECRET).unwrap(),
+                Pass::Release,
+                Mode::Enforce
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::aws::stream::Change as StreamChange;
 use crate::domain::dates::to_rfc3339;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{
-    Action, Mode, Outcome, Pass, Step, Target, Targets, after_search, brake_window, parse_targets,
-    pending, with_outcome,
+    Action, Mode, Outcome, Pass, Step, Target, Targets, after_search, brake_window, may_record,
+    parse_targets, pending, with_outcome,
 };
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
 use crate::lambda::budget::Budget;
@@ -22,8 +22,8 @@ use crate::lambda::cached_secret::{CachedSecret, Refresh};
 use crate::lambda::config::{DeprovisionConfig, SCIM_TARGETS_SECRET_VAR};
 use crate::lambda::record::{
     ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE,
-    DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, RequestFacts, Severity,
-    WOULD_DEPROVISION_MESSAGE, log_deprovision,
+    DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, RequestFacts,
+    Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
 };
 use crate::lambda::settle::Effects;
 use crate::scim::client::{Endpoint, Scim, ScimError};
@@ -35,6 +35,10 @@ use std::time::Duration;
 pub const CALL_ATTEMPTS: u32 = 3;
 /// The first wait between attempts; doubled each time.
 pub const BACKOFF: Duration = Duration::from_millis(200);
+/// The stream's deliveries of one record: the first and the mapping's
+/// `MaximumRetryAttempts` (5) retries. The attempt a target's `failed` count reaches
+/// this with is the last the stream makes.
+pub const STREAM_ATTEMPTS: u32 = 6;
 /// Kept back from each target's share for writing its outcome into the ledger.
 pub const LEDGER_SHARE: Duration = Duration::from_millis(600);
 
@@ -153,6 +157,18 @@ impl Worked {
     }
 }
 
+/// True when a failure counts in `DeprovisionFailures` (which pages): one no retry can
+/// fix (a refused token, a rejected call), or one nothing will retry (the stream's last
+/// attempt, or a release's). A transient failure the stream retries only counts in
+/// `Deprovisioned{Outcome=failed}`.
+fn pages(attempt: &Attempt, pass: Pass, attempts: Option<u32>) -> bool {
+    if attempt.outcome != Outcome::Failed {
+        return false;
+    }
+    let retried = attempt.error.as_ref().is_none_or(ScimError::is_transient);
+    !retried || pass == Pass::Release || attempts.unwrap_or(0) >= STREAM_ATTEMPTS
+}
+
 /// Runs a SCIM call, retrying 429 (after its `Retry-After`) and 5xx with backoff while
 /// the budget allows.
 async fn retrying<T, F>(budget: &Budget, mut call: F) -> (Result<T, ScimError>, u32)
@@ -189,6 +205,8 @@ struct Attempt {
     error: Option<ScimError>,
     /// The brake's counter could not be read: nothing was changed, and a retry may pass.
     brake_error: Option<LedgerError>,
+    /// `not_found` because the server answered only users who are not the leaver.
+    not_matching: bool,
 }
 
 fn finished(outcome: Outcome) -> Attempt {
@@ -196,6 +214,7 @@ fn finished(outcome: Outcome) -> Attempt {
         outcome,
         error: None,
         brake_error: None,
+        not_matching: false,
     }
 }
 
@@ -204,6 +223,14 @@ fn failed(error: ScimError) -> Attempt {
         outcome: Outcome::Failed,
         error: Some(error),
         brake_error: None,
+        not_matching: false,
+    }
+}
+
+fn not_matching() -> Attempt {
+    Attempt {
+        not_matching: true,
+        ..finished(Outcome::NotFound)
     }
 }
 
@@ -226,24 +253,30 @@ impl Deprovisioner {
             base,
             token: target.token.clone(),
         });
-        let Some(filter) = target.rule.filter(&entry.identity) else {
+        let (Some(filter), Some(wanted)) = (
+            target.rule.filter(&entry.identity),
+            target.rule.value(&entry.identity),
+        ) else {
             return finished(Outcome::NotFound);
         };
+        let attribute = target.rule.attribute;
         let filter = Arc::new(filter);
         let find = || {
             let (scim, endpoint, filter) = (self.scim.clone(), endpoint.clone(), filter.clone());
             let call: crate::scim::client::BoxFuture<'static, _> =
-                Box::pin(async move { scim.find(&endpoint, &filter).await });
+                Box::pin(async move { scim.find(&endpoint, &filter, attribute).await });
             call
         };
         let found = match retrying(budget, find).await.0 {
             Ok(found) => found,
             Err(error) => return failed(error),
         };
-        let user = match after_search(&found, target.action, self.mode) {
+        let user = match after_search(&found, attribute, wanted, target.action, self.mode) {
             Step::Done(outcome) => return finished(outcome),
+            Step::NotMatching => return not_matching(),
             Step::Change(user) => user,
         };
+        let mut taken_in = None;
         if pass == Pass::Termination {
             let expires = now + TimeDelta::hours(2);
             let window = brake_window(now);
@@ -252,66 +285,84 @@ impl Deprovisioner {
                 .await
                 .unwrap_or(Err(LedgerError::TimedOut));
             match taken {
-                Ok(true) => {}
+                Ok(true) => taken_in = Some(window),
                 Ok(false) => return finished(Outcome::Held),
                 // The brake cannot be read: change nothing, and let the stream retry.
                 Err(error) => {
                     return Attempt {
-                        outcome: Outcome::Failed,
-                        error: None,
                         brake_error: Some(error),
+                        ..finished(Outcome::Failed)
                     };
                 }
             }
         }
-        match target.action {
-            Action::Delete => {
-                let id = Arc::new(user.id.clone());
-                let delete = || {
-                    let (scim, endpoint, id) = (self.scim.clone(), endpoint.clone(), id.clone());
-                    let call: crate::scim::client::BoxFuture<'static, _> =
-                        Box::pin(async move { scim.delete(&endpoint, &id).await });
-                    call
-                };
-                match retrying(budget, delete).await.0 {
-                    Ok(()) => finished(Outcome::Deleted),
-                    // Gone meanwhile: the access is gone, not by this call.
-                    Err(ScimError::NotFound) => finished(Outcome::AlreadyInactive),
-                    Err(error) => failed(error),
-                }
-            }
-            Action::Deactivate => {
-                let mut user = user;
-                // A 412 (the user changed since it was read) reads again and retries once.
-                for round in 0..2 {
-                    let patched = Arc::new(user.clone());
-                    let patch = || {
-                        let (scim, endpoint, user) =
-                            (self.scim.clone(), endpoint.clone(), patched.clone());
+        // In a block of its own, so every way out passes the brake's give-back below.
+        let changed = async {
+            match target.action {
+                Action::Delete => {
+                    let id = Arc::new(user.id.clone());
+                    let delete = || {
+                        let (scim, endpoint, id) =
+                            (self.scim.clone(), endpoint.clone(), id.clone());
                         let call: crate::scim::client::BoxFuture<'static, _> =
-                            Box::pin(async move { scim.deactivate(&endpoint, &user).await });
+                            Box::pin(async move { scim.delete(&endpoint, &id).await });
                         call
                     };
-                    match retrying(budget, patch).await.0 {
-                        Ok(()) => return finished(Outcome::Deactivated),
-                        // Deleted meanwhile: counts as done.
-                        Err(ScimError::NotFound) => return finished(Outcome::AlreadyInactive),
-                        Err(ScimError::PreconditionFailed) if round == 0 => {
-                            let again = match retrying(budget, find).await.0 {
-                                Ok(found) => found,
-                                Err(error) => return failed(error),
-                            };
-                            match after_search(&again, target.action, self.mode) {
-                                Step::Done(outcome) => return finished(outcome),
-                                Step::Change(changed) => user = changed,
-                            }
-                        }
-                        Err(error) => return failed(error),
+                    match retrying(budget, delete).await.0 {
+                        Ok(()) => finished(Outcome::Deleted),
+                        // Gone meanwhile: the access is gone, not by this call.
+                        Err(ScimError::NotFound) => finished(Outcome::AlreadyInactive),
+                        Err(error) => failed(error),
                     }
                 }
-                failed(ScimError::PreconditionFailed)
+                Action::Deactivate => {
+                    let mut user = user;
+                    // A 412 (the user changed since it was read) reads again and retries once.
+                    for round in 0..2 {
+                        let patched = Arc::new(user.clone());
+                        let patch = || {
+                            let (scim, endpoint, user) =
+                                (self.scim.clone(), endpoint.clone(), patched.clone());
+                            let call: crate::scim::client::BoxFuture<'static, _> =
+                                Box::pin(async move { scim.deactivate(&endpoint, &user).await });
+                            call
+                        };
+                        match retrying(budget, patch).await.0 {
+                            Ok(()) => return finished(Outcome::Deactivated),
+                            // Deleted meanwhile: counts as done.
+                            Err(ScimError::NotFound) => return finished(Outcome::AlreadyInactive),
+                            Err(ScimError::PreconditionFailed) if round == 0 => {
+                                let again = match retrying(budget, find).await.0 {
+                                    Ok(found) => found,
+                                    Err(error) => return failed(error),
+                                };
+                                match after_search(
+                                    &again,
+                                    attribute,
+                                    wanted,
+                                    target.action,
+                                    self.mode,
+                                ) {
+                                    Step::Done(outcome) => return finished(outcome),
+                                    Step::NotMatching => return not_matching(),
+                                    Step::Change(changed) => user = changed,
+                                }
+                            }
+                            Err(error) => return failed(error),
+                        }
+                    }
+                    failed(ScimError::PreconditionFailed)
+                }
             }
         }
+        .await;
+        if let Some(window) = taken_in.filter(|_| !changed.outcome.changed()) {
+            // Nothing was changed (it failed, or there was nothing to change): the
+            // brake counts changes, so the slot goes back. A give-back that cannot be
+            // made leaves the count high, the safe side.
+            let _ = budget.run(self.store.give_back(&window)).await;
+        }
+        changed
     }
 
     /// Deprovisions `key`'s current termination in every covering target that still owes
@@ -349,7 +400,20 @@ impl Deprovisioner {
                 "SCIM targets secret could not be read again: the cached targets stay"
             );
         }
-        let owed = pending(&entry, &targets, pass);
+        let owed = pending(&entry, &targets, pass, self.mode);
+        if owed.is_empty() {
+            return (worked, lines);
+        }
+        // Listed for the release before any SCIM call, so a process that dies on every
+        // attempt (its record dead-lettered, no outcome written) still leaves a trace the
+        // release finds.
+        let seen = match self.note(key, budget).await {
+            Ok(seen) => seen,
+            Err(error) => {
+                worked.ledger_error = Some(error);
+                return (worked, lines);
+            }
+        };
         let mut latest = entry.clone();
         for (index, target) in owed.iter().enumerate() {
             // Each target gets an equal share of what is left, so a slow one cannot hold
@@ -374,7 +438,7 @@ impl Deprovisioner {
             lines.push(crate::lambda::metrics::deprovision_line(
                 &self.namespace,
                 attempt.outcome.as_str(),
-                attempt.outcome == Outcome::Failed,
+                pages(&attempt, pass, attempts),
                 crate::lambda::metrics::Properties {
                     service: facts.service,
                     function_request_id: facts.function_request_id,
@@ -389,12 +453,20 @@ impl Deprovisioner {
                 error: attempt.error,
             });
         }
-        worked.waiting = !pending(&latest, &targets, Pass::Release).is_empty();
+        // In enforce's terms, so a dry run's findings are listed for the release that
+        // carries them out once the mode is `enforce`.
+        worked.waiting = !pending(&latest, &targets, Pass::Release, Mode::Enforce).is_empty();
+        if !worked.waiting && worked.ledger_error.is_none() {
+            // Nothing owed any more. A failed removal only leaves a note the next
+            // release takes off, so it is no reason to retry.
+            let _ = self.unnote(key, seen, budget).await;
+        }
         (worked, lines)
     }
 
     /// Writes `outcome` for `target` into the entry, if it still holds the termination
-    /// worked on; reads and plans again when another write came first.
+    /// worked on and `may_record` allows it (a settled outcome is never overwritten);
+    /// reads and checks again when another write came first.
     async fn record(
         &self,
         effects: &Effects,
@@ -408,7 +480,8 @@ impl Deprovisioner {
         let plan = |stored: Option<&Entry>| match stored {
             Some(stored)
                 if stored.decision == Decision::Terminated
-                    && stored.terminated_at == termination =>
+                    && stored.terminated_at == termination
+                    && may_record(stored, target, outcome, self.mode) =>
             {
                 Transition {
                     write: Some(with_outcome(stored, target, outcome, now)),
@@ -430,23 +503,30 @@ impl Deprovisioner {
         }
     }
 
-    /// Notes `key` as waiting for a release, or no longer waiting.
-    pub async fn note(
-        &self,
-        key: &EmployeeKey,
-        waiting: bool,
-        budget: &Budget,
-    ) -> Result<(), LedgerError> {
-        let call = if waiting {
-            self.store.wait(key)
-        } else {
-            self.store.done(key)
-        };
-        budget.run(call).await.unwrap_or(Err(LedgerError::TimedOut))
+    /// Notes `key` as waiting for a release; answers the note's count.
+    pub async fn note(&self, key: &EmployeeKey, budget: &Budget) -> Result<u64, LedgerError> {
+        budget
+            .run(self.store.wait(key))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut))
     }
 
-    /// Every employee noted as waiting.
-    pub async fn waiting(&self, budget: &Budget) -> Result<Vec<EmployeeKey>, LedgerError> {
+    /// Takes `key` off the waiting list, unless it was noted again since the count
+    /// `seen` (work that waits again meanwhile keeps its note).
+    pub async fn unnote(
+        &self,
+        key: &EmployeeKey,
+        seen: u64,
+        budget: &Budget,
+    ) -> Result<(), LedgerError> {
+        budget
+            .run(self.store.done(key, seen))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut))
+    }
+
+    /// Every employee noted as waiting, with its note's count.
+    pub async fn waiting(&self, budget: &Budget) -> Result<Vec<(EmployeeKey, u64)>, LedgerError> {
         budget
             .run(self.store.waiting())
             .await
@@ -468,6 +548,7 @@ fn log_outcome(
             (Severity::Info, WOULD_DEPROVISION_MESSAGE)
         }
         Outcome::AlreadyInactive => (Severity::Info, ALREADY_INACTIVE_MESSAGE),
+        Outcome::NotFound if attempt.not_matching => (Severity::Warn, NOT_MATCHING_MESSAGE),
         Outcome::NotFound => (Severity::Warn, NOT_FOUND_MESSAGE),
         Outcome::Held => (Severity::Warn, HELD_MESSAGE),
         Outcome::Ambiguous => (Severity::Error, AMBIGUOUS_MESSAGE),

@@ -828,12 +828,9 @@ pub async fn respond_to_stream(
                 .work(effects, &key, Pass::Termination, &facts, &budget, now)
                 .await;
             lines.extend(written);
-            let noted = if worked.waiting {
-                deprovisioner.note(&key, true, &budget).await
-            } else {
-                Ok(())
-            };
-            if worked.retry() || noted.is_err() {
+            // The work notes the leaver as waiting before its SCIM calls, and keeps the
+            // note while anything is owed.
+            if worked.retry() {
                 failures.push(serde_json::json!({"itemIdentifier": sequence_number}));
             }
         }
@@ -854,9 +851,10 @@ pub async fn respond_to_stream(
 }
 
 /// Answers `{"kind": "merge-deprovision.release-held", "version": 1}`: every employee
-/// whose deprovisioning waits (held by the brake, or failed) is worked again, past the
-/// brake; an employee with nothing left waiting is taken off the list. What the budget
-/// did not reach stays listed for the next release.
+/// whose deprovisioning waits (held by the brake, failed, or a dry run's finding) is
+/// worked again, past the brake; an employee with nothing left waiting is taken off the
+/// list. What the budget did not reach stays listed for the next release. Refused in a
+/// dry run, which would settle that work as `would_*`.
 pub async fn respond_to_release(
     app: &App,
     request: &Request,
@@ -872,6 +870,16 @@ pub async fn respond_to_release(
             metrics: None,
         });
     };
+    if deprovisioner.mode() == crate::domain::deprovision::Mode::DryRun {
+        // A release in a dry run would settle held and failed work, and the dry run's
+        // findings, as `would_*`: everything stays listed until the mode is `enforce`.
+        let body = serde_json::json!({"error": "dry_run",
+            "message": "DEPROVISION_MODE is dry-run: nothing is released; switch to enforce, then release"});
+        return Ok(Answered {
+            response: json_response(StatusCode::CONFLICT, &body)?,
+            metrics: None,
+        });
+    }
     let waiting = match deprovisioner.waiting(&budget).await {
         Ok(keys) => keys,
         Err(error) => {
@@ -890,7 +898,7 @@ pub async fn respond_to_release(
     let mut outcomes: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let (mut released, mut remaining) = (0usize, 0usize);
     let mut lines = Vec::new();
-    for key in &waiting {
+    for (key, seen) in &waiting {
         if budget.left() < MIN_WORK {
             remaining += 1;
             continue;
@@ -904,7 +912,7 @@ pub async fn respond_to_release(
         }
         if worked.waiting || worked.ledger_error.is_some() {
             remaining += 1;
-        } else if deprovisioner.note(key, false, &budget).await.is_ok() {
+        } else if deprovisioner.unnote(key, *seen, &budget).await.is_ok() {
             released += 1;
         } else {
             remaining += 1;

@@ -343,7 +343,8 @@ pub const DEPROVISION_FAILURES: &str = "DeprovisionFailures";
 pub const OUTCOME_DIMENSION: &str = "Outcome";
 
 /// One EMF object for one target's deprovisioning: `Deprovisioned` by `Outcome`, and
-/// `DeprovisionFailures` with no dimension when it failed. At most
+/// `DeprovisionFailures` with no dimension when `failed`: a failure no retry fixes, or
+/// the last attempt (the caller decides). At most
 /// `Outcome::ALL.len() + 1` series, whatever the number of targets.
 pub fn deprovision_line(
     namespace: &str,

@@ -314,6 +314,10 @@ pub const ALREADY_INACTIVE_MESSAGE: &str = "leaver's account already inactive: n
 /// Message of the WARN record for a leaver no user of the target matched.
 pub const NOT_FOUND_MESSAGE: &str =
     "no user matched the leaver in a SCIM target: check the match rule";
+/// Message of the WARN record for a search the server answered with users who are not
+/// the leaver (it ignored or misread the filter): `not_found`, nothing changed.
+pub const NOT_MATCHING_MESSAGE: &str =
+    "the SCIM server returned a user that does not match the leaver: nothing changed";
 /// Message of the ERROR record for a leaver more than one user matched.
 pub const AMBIGUOUS_MESSAGE: &str =
     "more than one user matched the leaver: nothing changed, deprovision by hand";

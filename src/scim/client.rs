@@ -2,7 +2,7 @@
 //! `active` to false (with `If-Match` when the server versions users), delete one user.
 //! [`HttpScim`] is the real client, on the process's one HTTPS client (`net::client`).
 
-use crate::domain::deprovision::{FoundUser, Token};
+use crate::domain::deprovision::{FoundUser, ScimAttribute, Token};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::future::Future;
@@ -15,6 +15,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The media type SCIM speaks.
 pub const SCIM_JSON: &str = "application/scim+json";
+
+/// The largest answer read: a search asks for two users, so anything near this is not
+/// what SCIM promises, and reading on would only spend the function's memory.
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Where a target's calls go and how they authenticate. No `Debug`: it holds the token.
 #[derive(Clone)]
@@ -118,11 +122,13 @@ impl ScimError {
 /// The calls deprovisioning makes.
 pub trait Scim: Send + Sync {
     /// The users `filter` matches: at most two are asked for, enough to tell one from
-    /// many.
+    /// many, each with its values of `attribute` (the one the filter compares), so the
+    /// caller can check the server really answered the leaver.
     fn find<'a>(
         &'a self,
         endpoint: &'a Endpoint,
         filter: &'a str,
+        attribute: ScimAttribute,
     ) -> BoxFuture<'a, Result<Vec<FoundUser>, ScimError>>;
     /// Sets `user`'s `active` to false, with `If-Match` when it has a version.
     fn deactivate<'a>(
@@ -146,9 +152,38 @@ pub fn deactivate_body() -> Value {
     })
 }
 
-/// The users a `ListResponse` holds. More than one resource, or a `totalResults` above
-/// one, gives two, so the caller sees the match is not unique.
-pub fn read_list(body: &Value) -> Result<Vec<FoundUser>, ScimError> {
+/// A user's values of `attribute` in a resource: `userName`, `externalId`, or every
+/// `emails[].value`.
+fn values_of(resource: &Value, attribute: ScimAttribute) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    match attribute {
+        ScimAttribute::UserName => resource
+            .get("userName")
+            .and_then(text)
+            .into_iter()
+            .collect(),
+        ScimAttribute::ExternalId => resource
+            .get("externalId")
+            .and_then(text)
+            .into_iter()
+            .collect(),
+        ScimAttribute::Emails => resource
+            .get("emails")
+            .and_then(Value::as_array)
+            .map(|emails| {
+                emails
+                    .iter()
+                    .filter_map(|e| e.get("value").and_then(text))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The users a `ListResponse` holds, with their values of `attribute`. A
+/// `totalResults` above what was sent adds one id-less stand-in, so the caller sees the
+/// list was cut short.
+pub fn read_list(body: &Value, attribute: ScimAttribute) -> Result<Vec<FoundUser>, ScimError> {
     let total = body.get("totalResults").and_then(Value::as_u64);
     let resources = match body.get("Resources") {
         None | Some(Value::Null) => &Vec::new(),
@@ -170,21 +205,28 @@ pub fn read_list(body: &Value) -> Result<Vec<FoundUser>, ScimError> {
                     .and_then(|m| m.get("version"))
                     .and_then(Value::as_str)
                     .map(str::to_owned),
+                values: values_of(r, attribute),
             })
         })
         .collect::<Option<Vec<_>>>()
         .ok_or(ScimError::Malformed)?;
     if total.is_some_and(|t| t > users.len() as u64) {
-        // The server says there are more than it sent: never pick one of them.
-        while users.len() < 2 {
-            users.push(FoundUser {
-                id: String::new(),
-                active: None,
-                etag: None,
-            });
-        }
+        // The server says there are more than it sent: one id-less stand-in, so the
+        // caller never takes one of those it saw for the only match.
+        users.push(FoundUser {
+            id: String::new(),
+            active: None,
+            etag: None,
+            values: Vec::new(),
+        });
     }
     Ok(users)
+}
+
+/// The `attributes=` a search asks for: what the decision reads, and the attribute
+/// compared, so its value can be checked.
+pub fn attributes(attribute: ScimAttribute) -> String {
+    format!("id,active,meta.version,{}", attribute.as_str())
 }
 
 /// `Retry-After`: seconds, or an HTTP date, as the wait from `now`.
@@ -217,6 +259,28 @@ pub fn status_error(status: u16, host: &str, retry: Option<Duration>, body: &[u8
                 .filter(|t| t.len() <= 32 && t.chars().all(|c| c.is_ascii_alphabetic())),
         },
     }
+}
+
+/// Adds `chunk` to `body`, or `Malformed` when that would take it past `cap`.
+pub fn append_capped(body: &mut Vec<u8>, chunk: &[u8], cap: usize) -> Result<(), ScimError> {
+    if body.len().saturating_add(chunk.len()) > cap {
+        return Err(ScimError::Malformed);
+    }
+    body.extend_from_slice(chunk);
+    Ok(())
+}
+
+/// The answer's body, read chunk by chunk up to `cap` bytes: past it, `Malformed`
+/// (and a declared length past it is refused before reading).
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, ScimError> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(ScimError::Malformed);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| ScimError::Unreachable)? {
+        append_capped(&mut body, &chunk, cap)?;
+    }
+    Ok(body)
 }
 
 /// The real SCIM client, over `net::client()`, which it takes on first use: loading the
@@ -253,9 +317,9 @@ impl HttpScim {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, Utc::now()));
-        let body = response.bytes().await.map_err(|_| ScimError::Unreachable)?;
+        let body = read_capped(response, MAX_BODY).await?;
         if (200..300).contains(&status) {
-            Ok((status, body.to_vec()))
+            Ok((status, body))
         } else {
             Err(status_error(status, &endpoint.host(), retry, &body))
         }
@@ -267,16 +331,18 @@ impl Scim for HttpScim {
         &'a self,
         endpoint: &'a Endpoint,
         filter: &'a str,
+        attribute: ScimAttribute,
     ) -> BoxFuture<'a, Result<Vec<FoundUser>, ScimError>> {
         Box::pin(async move {
             let mut url = Url::parse(&endpoint.users()).map_err(|_| ScimError::Malformed)?;
             url.query_pairs_mut()
                 .append_pair("filter", filter)
-                .append_pair("count", "2");
+                .append_pair("count", "2")
+                .append_pair("attributes", &attributes(attribute));
             let request = self.client()?.get(url);
             let (_, body) = self.send(endpoint, request).await?;
             let value: Value = serde_json::from_slice(&body).map_err(|_| ScimError::Malformed)?;
-            read_list(&value)
+            read_list(&value, attribute)
         })
     }
 
@@ -320,22 +386,96 @@ mod tests {
     fn a_list_response_gives_ids_activity_and_versions() {
         let body = serde_json::json!({"totalResults": 1, "Resources": [
             {"id": "u1", "userName": "x", "active": false, "meta": {"version": "W/\"3\""}}]});
-        let users = read_list(&body).unwrap();
+        let users = read_list(&body, ScimAttribute::UserName).unwrap();
         assert_eq!(users.len(), 1);
         assert_eq!(users[0].active, Some(false));
         assert_eq!(users[0].etag.as_deref(), Some("W/\"3\""));
         let empty = serde_json::json!({"totalResults": 0});
-        assert!(read_list(&empty).unwrap().is_empty());
+        assert_eq!(users[0].values, ["x"]);
+        assert!(
+            read_list(&empty, ScimAttribute::UserName)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn a_total_above_what_was_sent_reads_as_more_than_one() {
         let body = serde_json::json!({"totalResults": 3, "Resources": [{"id": "u1"}]});
-        assert_eq!(read_list(&body).unwrap().len(), 2);
+        assert_eq!(read_list(&body, ScimAttribute::UserName).unwrap().len(), 2);
         let body = serde_json::json!({"totalResults": 2, "Resources": []});
-        assert_eq!(read_list(&body).unwrap().len(), 2);
+        let cut = read_list(&body, ScimAttribute::UserName).unwrap();
+        assert!(cut.len() == 1 && cut[0].id.is_empty());
         let bad = serde_json::json!({"Resources": [{"userName": "no id"}]});
-        assert_eq!(read_list(&bad), Err(ScimError::Malformed));
+        assert_eq!(
+            read_list(&bad, ScimAttribute::UserName),
+            Err(ScimError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_search_asks_for_the_compared_attribute_and_reads_every_address() {
+        assert_eq!(
+            attributes(ScimAttribute::Emails),
+            "id,active,meta.version,emails"
+        );
+        let body = serde_json::json!({"totalResults": 1, "Resources": [{"id": "u1",
+            "externalId": "r-1", "emails": [{"value": "a@x"}, {"value": "b@x"}]}]});
+        let users = read_list(&body, ScimAttribute::Emails).unwrap();
+        assert_eq!(users[0].values, ["a@x", "b@x"]);
+        let users = read_list(&body, ScimAttribute::ExternalId).unwrap();
+        assert_eq!(users[0].values, ["r-1"]);
+    }
+
+    #[test]
+    fn a_body_past_the_cap_is_malformed() {
+        let mut body = Vec::new();
+        assert_eq!(append_capped(&mut body, &[b'x'; 8], 10), Ok(()));
+        assert_eq!(append_capped(&mut body, b"yy", 10), Ok(()));
+        assert_eq!(
+            append_capped(&mut body, b"z", 10),
+            Err(ScimError::Malformed)
+        );
+        assert_eq!(body.len(), 10);
+    }
+
+    /// A loopback server answering one request with `body` and no length, then closing.
+    async fn answering(body: Vec<u8>) -> Endpoint {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nConnection: close\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+        });
+        Endpoint {
+            base: crate::net::base_url(&format!("http://127.0.0.1:{port}/v2")).unwrap(),
+            token: Token::new("t"),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_endless_answer_is_cut_off_as_malformed() {
+        let mut body = br#"{"totalResults": 1, "Resources": [{"id": "u1", "x": ""#.to_vec();
+        body.resize(MAX_BODY + 1024, b'a');
+        body.extend_from_slice(br#""}]}"#);
+        let endpoint = answering(body).await;
+        let found = HttpScim::new()
+            .find(&endpoint, "userName eq \"a\"", ScimAttribute::UserName)
+            .await;
+        assert_eq!(found, Err(ScimError::Malformed));
+        let small = br#"{"totalResults": 1, "Resources": [{"id": "u1", "userName": "a"}]}"#;
+        let endpoint = answering(small.to_vec()).await;
+        let found = HttpScim::new()
+            .find(&endpoint, "userName eq \"a\"", ScimAttribute::UserName)
+            .await
+            .unwrap();
+        assert_eq!(found[0].values, ["a"]);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! example: users per base URL, the filters deprovisioning sends (`userName eq`,
 //! case-insensitive; `emails[value eq]`; `emails.value eq`; `externalId eq`), ETags and
 //! `412` on a stale `If-Match`, `404` after a delete, the bearer token checked (`401`),
-//! and scripted failures (`429` with `Retry-After`, `5xx`, `401`) and slowness.
+//! and scripted failures (`429` with `Retry-After`, `5xx`, `401`) and slowness. A
+//! directory can also ignore filters and answer its first users, as a careless server
+//! does.
 
-use crate::domain::deprovision::FoundUser;
+use crate::domain::deprovision::{FoundUser, ScimAttribute};
 use crate::scim::client::{BoxFuture, Endpoint, Scim, ScimError};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -45,6 +47,7 @@ struct Directory {
     next: u64,
     script: VecDeque<Option<ScimError>>,
     slow: Option<Duration>,
+    ignore_filters: bool,
     calls: Vec<String>,
     changes: Vec<Change>,
 }
@@ -135,6 +138,12 @@ impl MemoryScim {
     /// Every call waits `delay` first.
     pub fn slow(&self, base: &str, delay: Duration) {
         self.with(base, |d| d.slow = Some(delay));
+    }
+
+    /// Searches ignore their filter from now on: every user is a match (the first two
+    /// are sent, with the total), as a server that does not support filtering answers.
+    pub fn ignore_filters(&self, base: &str) {
+        self.with(base, |d| d.ignore_filters = true);
     }
 
     /// The calls made, as `GET`, `PATCH` or `DELETE`.
@@ -229,20 +238,40 @@ impl Scim for MemoryScim {
         &'a self,
         endpoint: &'a Endpoint,
         filter: &'a str,
+        attribute: ScimAttribute,
     ) -> BoxFuture<'a, Result<Vec<FoundUser>, ScimError>> {
         Box::pin(self.call(endpoint, "GET", move |d| {
             let filter = parse_filter(filter)?;
-            // Two at most, as the real client asks with `count=2`.
-            Ok(d.users
+            let hits: Vec<&ScimUser> = d
+                .users
                 .values()
-                .filter(|u| matches(u, &filter))
+                .filter(|u| d.ignore_filters || matches(u, &filter))
+                .collect();
+            // Two at most, as the real client asks with `count=2`; more reads as an
+            // id-less stand-in, as `read_list` gives a total above what was sent.
+            let mut found: Vec<FoundUser> = hits
+                .iter()
                 .take(2)
                 .map(|u| FoundUser {
                     id: u.id.clone(),
                     active: Some(u.active),
                     etag: Some(etag(u.version)),
+                    values: match attribute {
+                        ScimAttribute::UserName => vec![u.user_name.clone()],
+                        ScimAttribute::Emails => u.emails.clone(),
+                        ScimAttribute::ExternalId => u.external_id.iter().cloned().collect(),
+                    },
                 })
-                .collect())
+                .collect();
+            if hits.len() > found.len() {
+                found.push(FoundUser {
+                    id: String::new(),
+                    active: None,
+                    etag: None,
+                    values: Vec::new(),
+                });
+            }
+            Ok(found)
         }))
     }
 
@@ -288,7 +317,7 @@ impl Scim for MemoryScim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::deprovision::{ScimAttribute, Token, filter_for};
+    use crate::domain::deprovision::{Token, filter_for};
 
     const BASE: &str = "https://chat.example.com/scim/v2";
 
@@ -314,7 +343,8 @@ mod tests {
         let tricky = r#"x" or "1"="1@example.com"#;
         let id = scim.add(BASE, tricky, &[tricky], Some("r-1"), true);
         scim.add(BASE, "x", &["x@example.com"], None, true);
-        let find = |filter: String| run(scim.find(&endpoint("t"), &filter));
+        let find =
+            |filter: String| run(scim.find(&endpoint("t"), &filter, ScimAttribute::UserName));
         for attribute in [ScimAttribute::UserName, ScimAttribute::Emails] {
             let found = find(filter_for(attribute, tricky)).unwrap();
             assert_eq!(found.len(), 1);
@@ -343,7 +373,8 @@ mod tests {
         let scim = MemoryScim::new();
         scim.serve(BASE, "t");
         let id = scim.add(BASE, "a", &[], None, true);
-        let found = run(scim.find(&endpoint("t"), "userName eq \"a\"")).unwrap();
+        let found =
+            run(scim.find(&endpoint("t"), "userName eq \"a\"", ScimAttribute::UserName)).unwrap();
         scim.touch(BASE, &id);
         assert_eq!(
             run(scim.deactivate(&endpoint("t"), &found[0])),
@@ -362,7 +393,11 @@ mod tests {
         let scim = MemoryScim::new();
         scim.serve(BASE, "t");
         assert_eq!(
-            run(scim.find(&endpoint("wrong"), "userName eq \"a\"")),
+            run(scim.find(
+                &endpoint("wrong"),
+                "userName eq \"a\"",
+                ScimAttribute::UserName
+            )),
             Err(ScimError::Unauthorized {
                 host: "chat.example.com".into(),
                 status: 401

@@ -445,6 +445,38 @@ pub fn deprovision_app(
     scim: merge_deprovision::scim::memory::MemoryScim,
     vars: &[(&str, &str)],
 ) -> DeprovisionApp {
+    let ledger = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryLedger::new());
+    let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
+    let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryDeprovisionStore::new());
+    let secrets = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
+        TARGETS_SECRET,
+        &targets.to_string(),
+    ));
+    assemble(ledger, schedules, store, secrets, scim, vars)
+}
+
+/// `d`'s ledger, bookkeeping, secret and directories under a function started again
+/// with other settings (`vars`), as a deploy switching `DEPROVISION_MODE` does.
+#[allow(dead_code)]
+pub fn restarted(d: &DeprovisionApp, vars: &[(&str, &str)]) -> DeprovisionApp {
+    assemble(
+        d.ledger.clone(),
+        d.schedules.clone(),
+        d.store.clone(),
+        d.secrets.clone(),
+        d.scim.clone(),
+        vars,
+    )
+}
+
+fn assemble(
+    ledger: std::sync::Arc<merge_deprovision::aws::memory::MemoryLedger>,
+    schedules: std::sync::Arc<merge_deprovision::aws::memory::MemorySchedules>,
+    store: std::sync::Arc<merge_deprovision::aws::memory::MemoryDeprovisionStore>,
+    secrets: std::sync::Arc<merge_deprovision::aws::memory::MemorySecrets>,
+    scim: merge_deprovision::scim::memory::MemoryScim,
+    vars: &[(&str, &str)],
+) -> DeprovisionApp {
     let config = Config::from_lookup(|name| {
         if let Some((_, v)) = vars.iter().find(|(k, _)| *k == name) {
             return Some((*v).to_owned());
@@ -460,15 +492,8 @@ pub fn deprovision_app(
         }
     })
     .expect("test configuration is valid");
-    let ledger = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryLedger::new());
-    let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
-    let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryDeprovisionStore::new());
     let effects =
         merge_deprovision::lambda::http::effects_over(&config, ledger.clone(), schedules.clone());
-    let secrets = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
-        TARGETS_SECRET,
-        &targets.to_string(),
-    ));
     let deprovisioner = ready(merge_deprovision::lambda::deprovision::Deprovisioner::load(
         config
             .deprovisioning
