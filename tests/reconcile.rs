@@ -512,6 +512,87 @@ fn a_refused_token_is_an_error_naming_the_account_and_the_other_accounts_go_on()
 }
 
 #[test]
+fn a_cursor_merge_refuses_is_a_failure_and_the_next_sweep_restarts_from_the_watermark() {
+    let s = sweeping(1);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    let name = sweep_schedule_name(ACCOUNT);
+    let first = sweep(&s, now());
+    assert_eq!(first.body["reconciliation"], "paused");
+    let follow_up = s.schedules.fire_once(&name).expect("a follow-up");
+    s.merge.script([Scripted::BadRequest]);
+
+    let refused = invoke(&s, &follow_up, now() + TimeDelta::minutes(1));
+
+    let summary = refused.summary();
+    assert_eq!(summary["reconciliation"], "merge_rejected");
+    assert_eq!(summary["level"], "ERROR");
+    assert_eq!(summary["status"], 400);
+    assert_eq!(
+        refused.metrics.clone().unwrap()["ReconciliationFailures"],
+        1
+    );
+    assert!(
+        s.schedules.once_schedules().is_empty(),
+        "the same request is not sent again a minute later"
+    );
+    let stored = s.ledger.sweeps()[ACCOUNT].clone();
+    assert_eq!(stored.run, None, "the refused cursor is dropped");
+    assert_eq!(stored.lease_until, None);
+
+    s.merge.clear_requests();
+    let next = sweep(&s, now() + TimeDelta::minutes(5));
+    assert_eq!(next.body["reconciliation"], "paused");
+    let requests = s.merge.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        query_of(&requests[0]).get("cursor"),
+        None,
+        "the next sweep starts from the first page"
+    );
+}
+
+#[test]
+fn merge_unavailable_five_invocations_in_a_row_is_a_failure_and_follow_ups_back_off() {
+    use merge_deprovision::domain::reconcile::UNAVAILABLE_LIMIT;
+    use merge_deprovision::lambda::sweep::PAGE_ATTEMPTS;
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+    let name = sweep_schedule_name(ACCOUNT);
+    let mut input = sweep_of(ACCOUNT);
+    let mut at = now();
+    for time in 1..=UNAVAILABLE_LIMIT {
+        // Retry-After: 0, so that the retries cost no time here.
+        s.merge
+            .script((0..PAGE_ATTEMPTS).map(|_| Scripted::TooMany(Some(0))));
+        let swept = invoke(&s, &input, at);
+        let summary = swept.summary();
+        let failures = swept
+            .metrics
+            .as_ref()
+            .and_then(|m| m["ReconciliationFailures"].as_u64())
+            .unwrap_or(0);
+        let (when, follow_up) = s.schedules.once_schedules()[&name].clone();
+        if time < UNAVAILABLE_LIMIT {
+            assert_eq!(summary["reconciliation"], "merge_unavailable");
+            assert_eq!(summary["level"], "WARN");
+            assert_eq!(failures, 0);
+            assert_eq!(when, at + TimeDelta::minutes(1));
+        } else {
+            assert_eq!(summary["reconciliation"], "merge_down");
+            assert_eq!(summary["level"], "ERROR");
+            assert_eq!(failures, 1);
+            assert!(when > at + TimeDelta::minutes(1), "backed off: {when}");
+        }
+        s.schedules.fire_once(&name);
+        input = follow_up;
+        at = when;
+    }
+    let recovered = invoke(&s, &input, at);
+    assert_eq!(recovered.body["reconciliation"], "completed");
+    assert_eq!(s.ledger.sweeps()[ACCOUNT].unavailable, 0);
+}
+
+#[test]
 fn the_recurring_sweep_fans_out_one_staggered_schedule_per_account() {
     let s = sweeping(usize::MAX);
     let swept = invoke(

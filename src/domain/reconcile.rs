@@ -257,6 +257,9 @@ pub struct SweepState {
     pub lease_until: Option<DateTime<Utc>>,
     /// Which invocation holds the lease (a write token).
     pub holder: String,
+    /// How many invocations in a row ended with Merge unavailable past the retries:
+    /// after [`UNAVAILABLE_LIMIT`] it is a failure, and follow-ups back off.
+    pub unavailable: u32,
     /// Incremented by every write: the compare-and-swap token.
     pub revision: u64,
 }
@@ -278,6 +281,12 @@ struct Stored {
     lease_until: Option<String>,
     #[serde(default)]
     holder: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    unavailable: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl SweepState {
@@ -292,6 +301,7 @@ impl SweepState {
             totals: run.map(|r| r.totals.clone()),
             lease_until: self.lease_until.map(to_rfc3339),
             holder: self.holder.clone(),
+            unavailable: self.unavailable,
         };
         serde_json::to_string(&stored).unwrap_or_default()
     }
@@ -320,6 +330,7 @@ impl SweepState {
             run,
             lease_until: date(stored.lease_until)?,
             holder: stored.holder,
+            unavailable: stored.unavailable,
             revision,
         })
     }
@@ -372,6 +383,7 @@ pub fn begin(
         run: Some(run),
         lease_until: Some(now + lease),
         holder: holder.to_owned(),
+        unavailable: stored.map_or(0, |s| s.unavailable),
         revision: stored.map_or(1, |s| s.revision + 1),
     })
 }
@@ -393,6 +405,34 @@ pub fn pause(state: &SweepState, cursor: Option<String>, totals: &Totals) -> Swe
     }
 }
 
+/// The state after Merge refused a page for good (another 4xx, or an answer that is no
+/// page): the run is dropped, so that the next sweep starts again from the watermark
+/// rather than sending the same request forever (an expired cursor is answered 400),
+/// and the lease is released.
+pub fn abandon(state: &SweepState) -> SweepState {
+    SweepState {
+        run: None,
+        lease_until: None,
+        unavailable: 0,
+        revision: state.revision + 1,
+        ..state.clone()
+    }
+}
+
+/// Invocations in a row that may end with Merge unavailable before it is a failure.
+pub const UNAVAILABLE_LIMIT: u32 = 5;
+
+/// How long after an invocation that found Merge unavailable for the `times`-th time in
+/// a row the follow-up runs: a minute at first, then doubling past
+/// [`UNAVAILABLE_LIMIT`], up to an hour, so that an outage is not hammered.
+pub fn unavailable_backoff(times: u32) -> TimeDelta {
+    if times < UNAVAILABLE_LIMIT {
+        return TimeDelta::minutes(1);
+    }
+    let doublings = (times - UNAVAILABLE_LIMIT + 1).min(6);
+    TimeDelta::minutes((1_i64 << doublings).min(60))
+}
+
 /// The state after a sweep that read every page: the watermark moves to when it started,
 /// and the lease is released.
 pub fn complete(state: &SweepState) -> SweepState {
@@ -400,6 +440,7 @@ pub fn complete(state: &SweepState) -> SweepState {
         watermark: state.run.as_ref().map(|r| r.started_at).or(state.watermark),
         run: None,
         lease_until: None,
+        unavailable: 0,
         revision: state.revision + 1,
         ..state.clone()
     }
@@ -588,6 +629,47 @@ mod tests {
             );
         }
         assert_eq!(SweepState::from_json("a1", 1, "not json"), None);
+    }
+
+    #[test]
+    fn an_abandoned_run_restarts_from_the_watermark_and_keeps_it() {
+        let done = complete(&begin(None, "a1", false, "me", LEASE, now()).unwrap());
+        let later = now() + TimeDelta::days(1);
+        let started = begin(Some(&done), "a1", false, "me", LEASE, later).unwrap();
+        let paused = pause(&started, Some("expired".into()), &Totals::default());
+        let dropped = abandon(&paused);
+        assert_eq!(dropped.run, None);
+        assert_eq!(dropped.watermark, Some(now()));
+        assert_eq!(dropped.lease_until, None);
+        let again = begin(Some(&dropped), "a1", false, "next", LEASE, later).unwrap();
+        let run = again.run.unwrap();
+        assert_eq!(run.cursor, None, "the first page, not the refused cursor");
+        assert_eq!(run.modified_after, Some(now() - OVERLAP));
+    }
+
+    #[test]
+    fn follow_ups_back_off_once_merge_stayed_unavailable_past_the_limit() {
+        assert_eq!(unavailable_backoff(1), TimeDelta::minutes(1));
+        assert_eq!(
+            unavailable_backoff(UNAVAILABLE_LIMIT - 1),
+            TimeDelta::minutes(1)
+        );
+        assert_eq!(
+            unavailable_backoff(UNAVAILABLE_LIMIT),
+            TimeDelta::minutes(2)
+        );
+        assert_eq!(
+            unavailable_backoff(UNAVAILABLE_LIMIT + 1),
+            TimeDelta::minutes(4)
+        );
+        assert_eq!(unavailable_backoff(100), TimeDelta::minutes(60));
+        let mut state = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+        state.unavailable = 3;
+        let json = state.to_json();
+        assert_eq!(
+            SweepState::from_json("a1", 1, &json).unwrap().unavailable,
+            3
+        );
     }
 
     #[test]

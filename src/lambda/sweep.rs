@@ -12,8 +12,9 @@ use crate::domain::decision::{Decision, Policy, decide};
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
 use crate::domain::reconcile::{
-    Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, begin, complete,
-    fan_out_at, is_overdue, pause, sweep_schedule_name,
+    Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, UNAVAILABLE_LIMIT,
+    abandon, begin, complete, fan_out_at, is_overdue, pause, sweep_schedule_name,
+    unavailable_backoff,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
@@ -294,6 +295,13 @@ pub enum SweepEnd {
     /// Merge kept failing past the retries: the cursor is stored and a follow-up
     /// scheduled.
     MergeUnavailable(MergeError),
+    /// Merge stayed unavailable for [`UNAVAILABLE_LIMIT`] invocations in a row or more
+    /// (the count): operators should know; follow-ups back off.
+    MergeDown(MergeError, u32),
+    /// Merge refused the request itself (another 4xx) or answered with no page: a retry
+    /// sends the same request, so none is scheduled. A refused cursor (an expired one is
+    /// answered 400) is dropped, and the next sweep starts again from the watermark.
+    MergeRejected(MergeError),
     /// The ledger failed: the lease runs out by itself and the next sweep continues.
     Ledger(LedgerError),
     /// The follow-up could not be scheduled.
@@ -310,6 +318,8 @@ impl SweepEnd {
             SweepEnd::UnknownAccount => "unknown_account",
             SweepEnd::Unauthorized(_) => "unauthorized",
             SweepEnd::MergeUnavailable(_) => "merge_unavailable",
+            SweepEnd::MergeDown(..) => "merge_down",
+            SweepEnd::MergeRejected(_) => "merge_rejected",
             SweepEnd::Ledger(_) => "ledger_failed",
             SweepEnd::Scheduling(_) => "scheduling_failed",
         }
@@ -319,7 +329,11 @@ impl SweepEnd {
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
-            SweepEnd::Unauthorized(_) | SweepEnd::Ledger(_) | SweepEnd::Scheduling(_)
+            SweepEnd::Unauthorized(_)
+                | SweepEnd::MergeDown(..)
+                | SweepEnd::MergeRejected(_)
+                | SweepEnd::Ledger(_)
+                | SweepEnd::Scheduling(_)
         )
     }
 }
@@ -577,6 +591,9 @@ pub async fn sweep_account(
                 }
                 break Some((query.cursor.clone(), SweepEnd::Unauthorized(status)));
             }
+            Err(error @ (MergeError::Rejected(_) | MergeError::Malformed)) => {
+                break Some((query.cursor.clone(), SweepEnd::MergeRejected(error)));
+            }
             Err(error) => {
                 break Some((query.cursor.clone(), SweepEnd::MergeUnavailable(error)));
             }
@@ -675,8 +692,30 @@ pub async fn sweep_account(
             done
         }
         Some((cursor, end)) => {
-            report.end = end;
-            pause(&state, cursor, &totals)
+            let refused_cursor =
+                cursor.is_some() && matches!(end, SweepEnd::MergeRejected(MergeError::Rejected(_)));
+            let mut paused = if refused_cursor {
+                abandon(&state)
+            } else {
+                pause(&state, cursor, &totals)
+            };
+            report.end = match end {
+                SweepEnd::MergeUnavailable(error) => {
+                    paused.unavailable = state.unavailable.saturating_add(1);
+                    if paused.unavailable >= UNAVAILABLE_LIMIT {
+                        SweepEnd::MergeDown(error, paused.unavailable)
+                    } else {
+                        SweepEnd::MergeUnavailable(error)
+                    }
+                }
+                other => {
+                    if pages_read > 0 {
+                        paused.unavailable = 0;
+                    }
+                    other
+                }
+            };
+            paused
         }
     };
     report.totals = totals;
@@ -684,8 +723,15 @@ pub async fn sweep_account(
         report.end = SweepEnd::Ledger(error);
         return report;
     }
-    if matches!(report.end, SweepEnd::Paused | SweepEnd::MergeUnavailable(_)) {
-        let at = whole_minute_at_or_after(now + MIN_LEAD);
+    let wait = match report.end {
+        SweepEnd::Paused => Some(MIN_LEAD),
+        SweepEnd::MergeUnavailable(_) | SweepEnd::MergeDown(..) => {
+            Some(unavailable_backoff(stored_state.unavailable).max(MIN_LEAD))
+        }
+        _ => None,
+    };
+    if let Some(wait) = wait {
+        let at = whole_minute_at_or_after(now + wait);
         let document = ReconcileDocument::for_account(account, full);
         if let Requested::Failed(error) =
             schedule_sweep(effects, target, &document, at, budget).await

@@ -35,6 +35,8 @@ pub enum Scripted {
     Unavailable,
     /// 401, as for a revoked token.
     Unauthorized,
+    /// 400, as for an expired cursor.
+    BadRequest,
 }
 
 /// One request as received.
@@ -325,6 +327,7 @@ fn page(
             }
             Scripted::Unavailable => error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable."),
             Scripted::Unauthorized => error(StatusCode::UNAUTHORIZED, "Invalid account token."),
+            Scripted::BadRequest => error(StatusCode::BAD_REQUEST, "Invalid cursor."),
         };
     }
     let get = |name: &str| {
