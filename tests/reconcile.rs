@@ -336,7 +336,8 @@ fn a_sweep_resumed_across_three_invocations_reads_each_page_once_and_skips_none(
     let mut staff = employees(250, EARLIER);
     staff[249] = leaver(249, "2026-11-21T00:00:00Z", EARLIER);
     s.merge.set_account(TOKEN, staff);
-    let name = sweep_schedule_name(ACCOUNT);
+    // Scheduler keeps a fired schedule a while: each follow-up is created meanwhile.
+    s.schedules.keep_fired();
 
     let first = sweep(&s, now());
     assert_eq!(first.body["reconciliation"], "paused");
@@ -346,13 +347,13 @@ fn a_sweep_resumed_across_three_invocations_reads_each_page_once_and_skips_none(
         "the watermark waits for the last page"
     );
     assert!(stored.run.as_ref().unwrap().cursor.is_some());
-    let follow_up = s
+    let (_, follow_up) = s
         .schedules
-        .fire_once(&name)
+        .fire_next_once()
         .expect("a follow-up is scheduled");
     let second = invoke(&s, &follow_up, now() + TimeDelta::minutes(1));
     assert_eq!(second.body["reconciliation"], "paused");
-    let follow_up = s.schedules.fire_once(&name).expect("another follow-up");
+    let (_, follow_up) = s.schedules.fire_next_once().expect("another follow-up");
     let third = invoke(&s, &follow_up, now() + TimeDelta::minutes(2));
 
     assert_eq!(third.body["reconciliation"], "completed");
@@ -515,10 +516,9 @@ fn a_refused_token_is_an_error_naming_the_account_and_the_other_accounts_go_on()
 fn a_cursor_merge_refuses_is_a_failure_and_the_next_sweep_restarts_from_the_watermark() {
     let s = sweeping(1);
     s.merge.set_account(TOKEN, employees(250, EARLIER));
-    let name = sweep_schedule_name(ACCOUNT);
     let first = sweep(&s, now());
     assert_eq!(first.body["reconciliation"], "paused");
-    let follow_up = s.schedules.fire_once(&name).expect("a follow-up");
+    let (_, follow_up) = s.schedules.fire_next_once().expect("a follow-up");
     s.merge.script([Scripted::BadRequest]);
 
     let refused = invoke(&s, &follow_up, now() + TimeDelta::minutes(1));
@@ -557,7 +557,6 @@ fn merge_unavailable_five_invocations_in_a_row_is_a_failure_and_follow_ups_back_
     use merge_deprovision::lambda::sweep::PAGE_ATTEMPTS;
     let s = sweeping(usize::MAX);
     s.merge.set_account(TOKEN, employees(3, EARLIER));
-    let name = sweep_schedule_name(ACCOUNT);
     let mut input = sweep_of(ACCOUNT);
     let mut at = now();
     for time in 1..=UNAVAILABLE_LIMIT {
@@ -571,7 +570,7 @@ fn merge_unavailable_five_invocations_in_a_row_is_a_failure_and_follow_ups_back_
             .as_ref()
             .and_then(|m| m["ReconciliationFailures"].as_u64())
             .unwrap_or(0);
-        let (when, follow_up) = s.schedules.once_schedules()[&name].clone();
+        let (name, (when, follow_up)) = s.schedules.once_schedules().pop_first().unwrap();
         if time < UNAVAILABLE_LIMIT {
             assert_eq!(summary["reconciliation"], "merge_unavailable");
             assert_eq!(summary["level"], "WARN");
@@ -590,6 +589,32 @@ fn merge_unavailable_five_invocations_in_a_row_is_a_failure_and_follow_ups_back_
     let recovered = invoke(&s, &input, at);
     assert_eq!(recovered.body["reconciliation"], "completed");
     assert_eq!(s.ledger.sweeps()[ACCOUNT].unavailable, 0);
+}
+
+#[test]
+fn a_follow_up_created_while_scheduler_still_keeps_the_fired_schedule_is_not_lost() {
+    let s = sweeping(1);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    s.schedules.keep_fired();
+    let requested = support::answer(&s.app, &sync_completed(ACCOUNT));
+    assert_eq!(requested.json()["sweep"], "requested");
+    let fired = sweep_schedule_name(ACCOUNT);
+    let input = s.schedules.fire_once(&fired).expect("the requested sweep");
+
+    let swept = invoke(&s, &input, now() + TimeDelta::minutes(1));
+
+    assert_eq!(swept.body["reconciliation"], "paused");
+    let pending = s.schedules.once_schedules();
+    assert_eq!(pending.len(), 1, "the follow-up is pending: {pending:?}");
+    let (name, (at, _)) = pending.first_key_value().unwrap();
+    assert_ne!(*name, fired, "a name of its own");
+    assert!(*at > now() + TimeDelta::minutes(1));
+    let again = support::answer(&s.app, &sync_completed(ACCOUNT));
+    assert_eq!(
+        again.json()["sweep"],
+        "pending",
+        "webhooks still collapse on the fixed name"
+    );
 }
 
 #[test]
@@ -628,7 +653,7 @@ fn a_second_sweep_of_an_account_under_way_waits_for_the_lease() {
         expected,
     ))
     .unwrap();
-    s.schedules.fire_once(&sweep_schedule_name(ACCOUNT));
+    s.schedules.fire_next_once();
     s.merge.clear_requests();
 
     let busy = sweep(&s, now() + TimeDelta::minutes(1));
@@ -638,7 +663,7 @@ fn a_second_sweep_of_an_account_under_way_waits_for_the_lease() {
         s.merge.requests().is_empty(),
         "two sweeps never run at once"
     );
-    let (at, _) = s.schedules.once_schedules()[&sweep_schedule_name(ACCOUNT)].clone();
+    let (_, (at, _)) = s.schedules.once_schedules().pop_first().unwrap();
     assert!(
         at >= now() + TimeDelta::minutes(5),
         "continued after the lease"
@@ -812,10 +837,7 @@ fn a_sweep_cut_short_mid_page_reads_that_page_again_and_counts_each_employee_onc
         if body["reconciliation"] != "paused" {
             break body;
         }
-        input = s
-            .schedules
-            .fire_once(&sweep_schedule_name(ACCOUNT))
-            .expect("a follow-up");
+        input = s.schedules.fire_next_once().expect("a follow-up").1;
     };
     assert!(invocations >= 2, "the budget cut it");
     assert_eq!(last["reconciliation"], "completed");

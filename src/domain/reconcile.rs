@@ -176,6 +176,20 @@ pub fn sweep_schedule_name(linked_account_id: &str) -> String {
     name
 }
 
+/// The one-time schedule's name for a sweep's own follow-up (it ran out of time, Merge
+/// was unavailable, or another invocation held the lease) starting at `at`: the fixed
+/// name's hash and the minute, so at most 59 characters. Never the fixed name: Scheduler
+/// deletes a fired schedule only some time after it invoked the function (and keeps it
+/// while it retries), so a follow-up under that name, created seconds after the firing,
+/// would clash with the schedule that is running it and be lost.
+pub fn follow_up_schedule_name(linked_account_id: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "{}-{}",
+        sweep_schedule_name(linked_account_id),
+        at.format("%Y%m%d%H%M")
+    )
+}
+
 /// What a sweep counted, summed over the invocations it took.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -544,6 +558,23 @@ mod tests {
         assert_eq!(name, sweep_schedule_name("a1"));
         assert_ne!(name, sweep_schedule_name("a2"));
         assert!(name.len() <= 64);
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        );
+    }
+
+    #[test]
+    fn a_follow_up_has_its_own_name_per_minute_that_fits_scheduler() {
+        let name = follow_up_schedule_name("a1", now());
+        assert_ne!(name, sweep_schedule_name("a1"));
+        assert!(name.starts_with(&sweep_schedule_name("a1")));
+        assert_ne!(
+            name,
+            follow_up_schedule_name("a1", now() + TimeDelta::minutes(1))
+        );
+        assert_ne!(name, follow_up_schedule_name("a2", now()));
+        assert!(name.len() <= 64, "{name}");
         assert!(
             name.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))

@@ -13,8 +13,8 @@ use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
 use crate::domain::reconcile::{
     Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, UNAVAILABLE_LIMIT,
-    abandon, begin, complete, fan_out_at, is_overdue, pause, sweep_schedule_name,
-    unavailable_backoff,
+    abandon, begin, complete, fan_out_at, follow_up_schedule_name, is_overdue, pause,
+    sweep_schedule_name, unavailable_backoff,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
@@ -160,13 +160,41 @@ pub async fn schedule_sweep(
     at: DateTime<Utc>,
     budget: &Budget,
 ) -> Requested {
+    schedule_named(effects, target, document, at, budget, false).await
+}
+
+/// Creates a sweep's own follow-up at `at`, under a name of its own
+/// ([`follow_up_schedule_name`]): a name clash then means a follow-up for that very
+/// minute is already pending, never the schedule that is running this sweep.
+async fn schedule_follow_up(
+    effects: &Effects,
+    target: &ScheduleTarget,
+    document: &ReconcileDocument,
+    at: DateTime<Utc>,
+    budget: &Budget,
+) -> Requested {
+    schedule_named(effects, target, document, at, budget, true).await
+}
+
+async fn schedule_named(
+    effects: &Effects,
+    target: &ScheduleTarget,
+    document: &ReconcileDocument,
+    at: DateTime<Utc>,
+    budget: &Budget,
+    follow_up: bool,
+) -> Requested {
     let Some(account) = document.linked_account_id.as_deref() else {
         return Requested::Failed(SchedulerError::Invalid);
     };
     let Some(timers) = &effects.timers else {
         return Requested::Failed(SchedulerError::Rejected("NoScheduling".into()));
     };
-    let name = sweep_schedule_name(account);
+    let name = if follow_up {
+        follow_up_schedule_name(account, at)
+    } else {
+        sweep_schedule_name(account)
+    };
     let Ok(input) = serde_json::to_string(document) else {
         return Requested::Failed(SchedulerError::Invalid);
     };
@@ -548,7 +576,7 @@ pub async fn sweep_account(
         Ok(Err(busy)) => {
             let at = whole_minute_at_or_after(busy.until.max(now + MIN_LEAD));
             let document = ReconcileDocument::for_account(account, full);
-            report.end = match schedule_sweep(effects, target, &document, at, budget).await {
+            report.end = match schedule_follow_up(effects, target, &document, at, budget).await {
                 Requested::Failed(error) => SweepEnd::Scheduling(error),
                 _ => SweepEnd::Busy,
             };
@@ -734,7 +762,7 @@ pub async fn sweep_account(
         let at = whole_minute_at_or_after(now + wait);
         let document = ReconcileDocument::for_account(account, full);
         if let Requested::Failed(error) =
-            schedule_sweep(effects, target, &document, at, budget).await
+            schedule_follow_up(effects, target, &document, at, budget).await
         {
             report.end = SweepEnd::Scheduling(error);
         }
