@@ -381,15 +381,25 @@ pub struct SweepReport {
     pub watermark: Option<DateTime<Utc>>,
 }
 
-/// A write token for the lease: unique to this invocation.
+/// A write token for the lease: 128 random bits, unique to this invocation. Not the
+/// process id and a counter: fresh Lambda environments can share a pid, and two sweeps
+/// with one holder would each take the other's lease as their own. Not the request id
+/// either: a retried asynchronous invocation keeps it.
 fn holder() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SWEEPS: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:08x}-{:016x}",
-        std::process::id(),
-        SWEEPS.fetch_add(1, Ordering::Relaxed)
-    )
+    use ring::rand::SecureRandom;
+    let mut bits = [0_u8; 16];
+    if ring::rand::SystemRandom::new().fill(&mut bits).is_err() {
+        // No randomness from the system: a holder nobody else has, from the clock and a
+        // counter (never the pid alone).
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SWEEPS: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let count = SWEEPS.fetch_add(1, Ordering::Relaxed);
+        bits = (nanos ^ (u128::from(count) << 64) ^ u128::from(std::process::id())).to_be_bytes();
+    }
+    bits.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads one page, retrying 429, 5xx and timeouts with backoff (or after `Retry-After`),
@@ -851,5 +861,22 @@ fn overdue_decided(entry: &crate::domain::ledger::Entry, now: DateTime<Utc>) -> 
         key: None,
         termination_lag: entry.effective_at.map(|effective| now - effective),
         sync_lag: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_holder_is_128_random_bits_never_the_process_id() {
+        let holders: std::collections::BTreeSet<String> = (0..64).map(|_| holder()).collect();
+        assert_eq!(holders.len(), 64, "each invocation its own");
+        let pid = format!("{:08x}", std::process::id());
+        for held in &holders {
+            assert_eq!(held.len(), 32, "{held}");
+            assert!(held.chars().all(|c| c.is_ascii_hexdigit()), "{held}");
+            assert!(!held.starts_with(&pid), "{held}");
+        }
     }
 }
