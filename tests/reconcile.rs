@@ -618,6 +618,21 @@ fn a_follow_up_created_while_scheduler_still_keeps_the_fired_schedule_is_not_los
 }
 
 #[test]
+fn a_page_past_four_mib_is_refused_as_malformed_and_is_a_failure() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+    s.merge.script([Scripted::Oversized]);
+
+    let swept = sweep(&s, now());
+
+    let summary = swept.summary();
+    assert_eq!(summary["reconciliation"], "merge_rejected");
+    assert_eq!(summary["error"], "malformed_page");
+    assert_eq!(summary["level"], "ERROR");
+    assert!(s.ledger.entries().is_empty());
+}
+
+#[test]
 fn the_recurring_sweep_fans_out_one_staggered_schedule_per_account() {
     let s = sweeping(usize::MAX);
     let swept = invoke(
