@@ -486,6 +486,27 @@ fn throttling_and_server_errors_are_retried_honouring_retry_after() {
 }
 
 #[test]
+fn a_retry_after_longer_than_the_invocation_delays_the_follow_up_as_long() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+    s.merge.script([Scripted::TooMany(Some(600))]);
+    let started = std::time::Instant::now();
+
+    let swept = sweep(&s, now());
+
+    assert_eq!(swept.body["reconciliation"], "merge_unavailable");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "no wait the budget cannot hold"
+    );
+    let (_, (at, _)) = s.schedules.once_schedules().pop_first().unwrap();
+    assert!(
+        at >= now() + TimeDelta::minutes(10),
+        "not before Merge asked: {at}"
+    );
+}
+
+#[test]
 fn a_refused_token_is_an_error_naming_the_account_and_the_other_accounts_go_on() {
     let s = sweeping(usize::MAX);
     s.merge.set_account(TOKEN, employees(3, EARLIER));

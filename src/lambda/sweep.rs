@@ -22,7 +22,9 @@ use crate::lambda::budget::Budget;
 use crate::lambda::cached_secret::{CachedSecret, Refresh};
 use crate::lambda::record::{RequestFacts, Severity, TERMINATED_MESSAGE, log_decision};
 use crate::lambda::settle::{Effects, Marked, Settled};
-use crate::merge::pages::{Credentials, EmployeePages, EmployeeQuery, MergeError, Page};
+use crate::merge::pages::{
+    Credentials, EmployeePages, EmployeeQuery, MAX_RETRY_AFTER, MergeError, Page,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -436,7 +438,7 @@ async fn read_page(
         let wait = match &error {
             MergeError::RateLimited {
                 retry_after: Some(after),
-            } => *after,
+            } => (*after).min(MAX_RETRY_AFTER),
             _ => jittered(backoff),
         };
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -763,8 +765,19 @@ pub async fn sweep_account(
     }
     let wait = match report.end {
         SweepEnd::Paused => Some(MIN_LEAD),
-        SweepEnd::MergeUnavailable(_) | SweepEnd::MergeDown(..) => {
-            Some(unavailable_backoff(stored_state.unavailable).max(MIN_LEAD))
+        SweepEnd::MergeUnavailable(ref error) | SweepEnd::MergeDown(ref error, _) => {
+            // Never sooner than Merge asked: a wait longer than the budget is kept here.
+            let asked = match error {
+                MergeError::RateLimited {
+                    retry_after: Some(after),
+                } => TimeDelta::from_std(*after).unwrap_or(TimeDelta::MAX),
+                _ => TimeDelta::zero(),
+            };
+            Some(
+                unavailable_backoff(stored_state.unavailable)
+                    .max(MIN_LEAD)
+                    .max(asked),
+            )
         }
         _ => None,
     };

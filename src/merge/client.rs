@@ -91,7 +91,12 @@ impl EmployeePages for MergeClient {
                         .map(str::to_owned)
                 };
                 let (after, after_ms) = (header("retry-after"), header("retry-after-ms"));
-                return Err(error_of(status, after.as_deref(), after_ms.as_deref()));
+                return Err(error_of(
+                    status,
+                    after.as_deref(),
+                    after_ms.as_deref(),
+                    chrono::Utc::now(),
+                ));
             }
             let mut body = Vec::new();
             while let Some(chunk) = answer.chunk().await.map_err(|_| MergeError::Unreachable)? {
