@@ -849,6 +849,50 @@ fn reconciliation_needs_the_ledger_and_an_https_or_loopback_base_url() {
     );
 }
 
+/// Sweeps with a deadline `ms` milliseconds away, as Lambda sets it.
+fn invoke_within(s: &Sweeping, input: &str, ms: i64) -> Value {
+    use lambda_http::RequestExt;
+    let mut context = merge_deprovision_samples::lambda_context("cut", "merge-deprovision");
+    context.invoked_function_arn = support::FUNCTION_ARN.to_owned();
+    context.deadline = (Utc::now() + TimeDelta::milliseconds(ms)).timestamp_millis() as u64;
+    let request = lambda_http::request::from_str(input)
+        .unwrap()
+        .with_lambda_context(context);
+    let answered = block(answer_event(&s.app, &request, now())).unwrap();
+    serde_json::from_slice(answered.response.body().as_ref()).unwrap()
+}
+
+#[test]
+fn pages_read_with_too_little_time_left_leave_only_the_overdue_step_to_the_follow_up() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+
+    // 2.6 s: the page is read in time, but too little is left for the overdue step.
+    let first = invoke_within(&s, &sweep_of(ACCOUNT), 2_600);
+
+    assert_eq!(first["reconciliation"], "paused");
+    let stored = s.ledger.sweeps()[ACCOUNT].clone();
+    let run = stored.run.expect("the run goes on");
+    assert!(run.pages_done, "the pages are kept as read");
+    assert_eq!(run.cursor, None);
+    assert_eq!(
+        stored.watermark, None,
+        "the watermark waits for the overdue step"
+    );
+    let (_, follow_up) = s.schedules.fire_next_once().expect("a follow-up");
+    s.merge.clear_requests();
+
+    let second = invoke_within(&s, &follow_up, 2_600);
+
+    assert_eq!(second["reconciliation"], "completed");
+    assert!(
+        s.merge.requests().is_empty(),
+        "no page is read again: only the overdue step ran"
+    );
+    assert_eq!(s.ledger.sweeps()[ACCOUNT].watermark, Some(now()));
+    assert!(s.schedules.once_schedules().is_empty());
+}
+
 #[test]
 fn a_sweep_cut_short_mid_page_reads_that_page_again_and_counts_each_employee_once() {
     use lambda_http::RequestExt;

@@ -256,6 +256,8 @@ pub struct Run {
     pub cursor: Option<String>,
     /// What it counted in earlier invocations.
     pub totals: Totals,
+    /// Every page read: what is left is the overdue step, then the watermark.
+    pub pages_done: bool,
 }
 
 /// One linked account's sweep item.
@@ -291,6 +293,8 @@ struct Stored {
     cursor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     totals: Option<Totals>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pages_done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease_until: Option<String>,
     #[serde(default)]
@@ -313,6 +317,7 @@ impl SweepState {
             modified_after: run.and_then(|r| r.modified_after).map(to_rfc3339),
             cursor: run.and_then(|r| r.cursor.clone()),
             totals: run.map(|r| r.totals.clone()),
+            pages_done: run.is_some_and(|r| r.pages_done),
             lease_until: self.lease_until.map(to_rfc3339),
             holder: self.holder.clone(),
             unavailable: self.unavailable,
@@ -336,6 +341,7 @@ impl SweepState {
                 modified_after: date(stored.modified_after)?,
                 cursor: stored.cursor,
                 totals: stored.totals.unwrap_or_default(),
+                pages_done: stored.pages_done,
             }),
         };
         Some(SweepState {
@@ -390,6 +396,7 @@ pub fn begin(
         },
         cursor: None,
         totals: Totals::default(),
+        pages_done: false,
     });
     Ok(SweepState {
         linked_account_id: linked_account_id.to_owned(),
@@ -417,6 +424,17 @@ pub fn pause(state: &SweepState, cursor: Option<String>, totals: &Totals) -> Swe
         revision: state.revision + 1,
         ..state.clone()
     }
+}
+
+/// The state after an invocation that read every page but had no time left for the
+/// overdue step: the next invocation runs only that step, then moves the watermark,
+/// rather than reading every page again.
+pub fn pages_read(state: &SweepState, totals: &Totals) -> SweepState {
+    let mut paused = pause(state, None, totals);
+    if let Some(run) = paused.run.as_mut() {
+        run.pages_done = true;
+    }
+    paused
 }
 
 /// The state after Merge refused a page for good (another 4xx, or an answer that is no
@@ -660,6 +678,30 @@ mod tests {
             );
         }
         assert_eq!(SweepState::from_json("a1", 1, "not json"), None);
+    }
+
+    #[test]
+    fn a_sweep_whose_pages_are_read_resumes_at_the_overdue_step_not_the_first_page() {
+        let started = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+        let totals = Totals {
+            pages: 500,
+            ..Totals::default()
+        };
+        let waiting = pages_read(&started, &totals);
+        assert_eq!(waiting.lease_until, None);
+        assert_eq!(
+            waiting.watermark, None,
+            "the watermark waits for the overdue step"
+        );
+        let json = waiting.to_json();
+        assert_eq!(
+            SweepState::from_json("a1", waiting.revision, &json),
+            Some(waiting.clone())
+        );
+        let resumed = begin(Some(&waiting), "a1", false, "next", LEASE, now()).unwrap();
+        let run = resumed.run.unwrap();
+        assert!(run.pages_done);
+        assert_eq!(run.totals, totals);
     }
 
     #[test]

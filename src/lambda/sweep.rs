@@ -13,8 +13,8 @@ use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
 use crate::domain::reconcile::{
     Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, UNAVAILABLE_LIMIT,
-    abandon, begin, complete, fan_out_at, follow_up_schedule_name, is_overdue, pause,
-    sweep_schedule_name, unavailable_backoff,
+    abandon, begin, complete, fan_out_at, follow_up_schedule_name, is_overdue,
+    pages_read as all_pages_read, pause, sweep_schedule_name, unavailable_backoff,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
@@ -42,6 +42,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 pub const PAGE_RESERVE: Duration = Duration::from_millis(1_500);
 /// Kept back for the checkpoint and the follow-up schedule, whatever else runs out.
 pub const CHECKPOINT_RESERVE: Duration = Duration::from_millis(1_000);
+/// Left at least, beside [`CHECKPOINT_RESERVE`], to start the overdue step after the
+/// last page in the same invocation: otherwise the next invocation runs it alone.
+pub const OVERDUE_RESERVE: Duration = Duration::from_millis(2_000);
 /// Attempts at taking the lease when another write lands in between.
 const LEASE_ATTEMPTS: usize = 3;
 
@@ -611,6 +614,10 @@ pub async fn sweep_account(
     let mut pages_read = 0;
     // `None`: every page read. `Some(cursor)`: stop, continue from `cursor`.
     let stopped: Option<(Option<String>, SweepEnd)> = loop {
+        if run.pages_done {
+            // An earlier invocation read every page; the overdue step is left.
+            break None;
+        }
         if pages_read >= reconciliation.page_limit || budget.left() < PAGE_RESERVE {
             break Some((query.cursor.clone(), SweepEnd::Paused));
         }
@@ -707,6 +714,12 @@ pub async fn sweep_account(
         }
     };
     let stored_state = match stopped {
+        None if pages_read > 0 && budget.left() < CHECKPOINT_RESERVE + OVERDUE_RESERVE => {
+            // Every page read, but too little time for the overdue step: the next
+            // invocation runs it alone, never the pages again.
+            report.end = SweepEnd::Paused;
+            all_pages_read(&state, &totals)
+        }
         None => {
             // Every page read: the timers that should have fired, then the watermark.
             if let Err(end) = terminate_overdue(
@@ -721,9 +734,10 @@ pub async fn sweep_account(
             )
             .await
             {
+                // The pages stay read: the next sweep runs only this step again.
                 report.end = end;
                 report.totals = totals.clone();
-                let paused = pause(&state, None, &totals);
+                let paused = all_pages_read(&state, &totals);
                 let _ = checkpoint(effects, &paused, budget).await;
                 return report;
             }
