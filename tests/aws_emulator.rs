@@ -841,13 +841,19 @@ async fn a_sweep_runs_against_the_emulators_dynamodb_scheduler_and_secrets_manag
         if body["reconciliation"] != "paused" {
             break body;
         }
-        let follow_up = stored_input(&scheduler, &group, &sweep_name)
+        // Each follow-up has a name of its own: the fixed name's hash and its minute.
+        let follow_up_name = names(&scheduler, &group)
             .await
+            .into_iter()
+            .find(|n| n.starts_with(&format!("{sweep_name}-")))
             .expect("a paused sweep leaves its follow-up");
+        let follow_up = stored_input(&scheduler, &group, &follow_up_name)
+            .await
+            .expect("the follow-up's input");
         scheduler
             .delete_schedule()
             .group_name(&group)
-            .name(&sweep_name)
+            .name(&follow_up_name)
             .send()
             .await
             .unwrap();

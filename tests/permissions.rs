@@ -208,3 +208,40 @@ fn the_role_scheduler_assumes_trusts_it_for_this_account_and_schedule_group_only
         "{source_arn}"
     );
 }
+
+#[test]
+fn every_secret_the_function_reads_may_be_decrypted_with_its_own_key_through_secrets_manager_only()
+{
+    let template = template();
+    let parameters = template["Parameters"].as_mapping().unwrap();
+    for (policy, key) in [
+        ("SecretReadPolicy", "SecretKmsKeyArn"),
+        ("MergeApiSecretReadPolicy", "MergeApiSecretKmsKeyArn"),
+    ] {
+        let parameter = parameters
+            .get(Yaml::from(key))
+            .unwrap_or_else(|| panic!("{key} is a parameter"));
+        assert_eq!(
+            parameter["Default"], "",
+            "{key}: the AWS managed key by default"
+        );
+        let document = serde_yaml_ng::to_string(
+            &template["Resources"][policy]["Properties"]["PolicyDocument"],
+        )
+        .unwrap();
+        assert!(
+            document.contains("secretsmanager:GetSecretValue"),
+            "{policy}"
+        );
+        assert!(document.contains("kms:Decrypt"), "{policy} decrypts");
+        assert!(document.contains(key), "{policy} decrypts with {key} alone");
+        assert!(
+            document.contains("kms:ViaService")
+                && document.contains("secretsmanager.${AWS::Region}.amazonaws.com"),
+            "{policy} decrypts through Secrets Manager only"
+        );
+        for action in ["kms:Encrypt", "kms:GenerateDataKey", "kms:*"] {
+            assert!(!document.contains(action), "{policy} grants {action}");
+        }
+    }
+}

@@ -336,7 +336,8 @@ fn a_sweep_resumed_across_three_invocations_reads_each_page_once_and_skips_none(
     let mut staff = employees(250, EARLIER);
     staff[249] = leaver(249, "2026-11-21T00:00:00Z", EARLIER);
     s.merge.set_account(TOKEN, staff);
-    let name = sweep_schedule_name(ACCOUNT);
+    // Scheduler keeps a fired schedule a while: each follow-up is created meanwhile.
+    s.schedules.keep_fired();
 
     let first = sweep(&s, now());
     assert_eq!(first.body["reconciliation"], "paused");
@@ -346,13 +347,13 @@ fn a_sweep_resumed_across_three_invocations_reads_each_page_once_and_skips_none(
         "the watermark waits for the last page"
     );
     assert!(stored.run.as_ref().unwrap().cursor.is_some());
-    let follow_up = s
+    let (_, follow_up) = s
         .schedules
-        .fire_once(&name)
+        .fire_next_once()
         .expect("a follow-up is scheduled");
     let second = invoke(&s, &follow_up, now() + TimeDelta::minutes(1));
     assert_eq!(second.body["reconciliation"], "paused");
-    let follow_up = s.schedules.fire_once(&name).expect("another follow-up");
+    let (_, follow_up) = s.schedules.fire_next_once().expect("another follow-up");
     let third = invoke(&s, &follow_up, now() + TimeDelta::minutes(2));
 
     assert_eq!(third.body["reconciliation"], "completed");
@@ -485,6 +486,27 @@ fn throttling_and_server_errors_are_retried_honouring_retry_after() {
 }
 
 #[test]
+fn a_retry_after_longer_than_the_invocation_delays_the_follow_up_as_long() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+    s.merge.script([Scripted::TooMany(Some(600))]);
+    let started = std::time::Instant::now();
+
+    let swept = sweep(&s, now());
+
+    assert_eq!(swept.body["reconciliation"], "merge_unavailable");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "no wait the budget cannot hold"
+    );
+    let (_, (at, _)) = s.schedules.once_schedules().pop_first().unwrap();
+    assert!(
+        at >= now() + TimeDelta::minutes(10),
+        "not before Merge asked: {at}"
+    );
+}
+
+#[test]
 fn a_refused_token_is_an_error_naming_the_account_and_the_other_accounts_go_on() {
     let s = sweeping(usize::MAX);
     s.merge.set_account(TOKEN, employees(3, EARLIER));
@@ -509,6 +531,126 @@ fn a_refused_token_is_an_error_naming_the_account_and_the_other_accounts_go_on()
         None,
         "the lease is released"
     );
+}
+
+#[test]
+fn a_cursor_merge_refuses_is_a_failure_and_the_next_sweep_restarts_from_the_watermark() {
+    let s = sweeping(1);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    let first = sweep(&s, now());
+    assert_eq!(first.body["reconciliation"], "paused");
+    let (_, follow_up) = s.schedules.fire_next_once().expect("a follow-up");
+    s.merge.script([Scripted::BadRequest]);
+
+    let refused = invoke(&s, &follow_up, now() + TimeDelta::minutes(1));
+
+    let summary = refused.summary();
+    assert_eq!(summary["reconciliation"], "merge_rejected");
+    assert_eq!(summary["level"], "ERROR");
+    assert_eq!(summary["status"], 400);
+    assert_eq!(
+        refused.metrics.clone().unwrap()["ReconciliationFailures"],
+        1
+    );
+    assert!(
+        s.schedules.once_schedules().is_empty(),
+        "the same request is not sent again a minute later"
+    );
+    let stored = s.ledger.sweeps()[ACCOUNT].clone();
+    assert_eq!(stored.run, None, "the refused cursor is dropped");
+    assert_eq!(stored.lease_until, None);
+
+    s.merge.clear_requests();
+    let next = sweep(&s, now() + TimeDelta::minutes(5));
+    assert_eq!(next.body["reconciliation"], "paused");
+    let requests = s.merge.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        query_of(&requests[0]).get("cursor"),
+        None,
+        "the next sweep starts from the first page"
+    );
+}
+
+#[test]
+fn merge_unavailable_five_invocations_in_a_row_is_a_failure_and_follow_ups_back_off() {
+    use merge_deprovision::domain::reconcile::UNAVAILABLE_LIMIT;
+    use merge_deprovision::lambda::sweep::PAGE_ATTEMPTS;
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+    let mut input = sweep_of(ACCOUNT);
+    let mut at = now();
+    for time in 1..=UNAVAILABLE_LIMIT {
+        // Retry-After: 0, so that the retries cost no time here.
+        s.merge
+            .script((0..PAGE_ATTEMPTS).map(|_| Scripted::TooMany(Some(0))));
+        let swept = invoke(&s, &input, at);
+        let summary = swept.summary();
+        let failures = swept
+            .metrics
+            .as_ref()
+            .and_then(|m| m["ReconciliationFailures"].as_u64())
+            .unwrap_or(0);
+        let (name, (when, follow_up)) = s.schedules.once_schedules().pop_first().unwrap();
+        if time < UNAVAILABLE_LIMIT {
+            assert_eq!(summary["reconciliation"], "merge_unavailable");
+            assert_eq!(summary["level"], "WARN");
+            assert_eq!(failures, 0);
+            assert_eq!(when, at + TimeDelta::minutes(1));
+        } else {
+            assert_eq!(summary["reconciliation"], "merge_down");
+            assert_eq!(summary["level"], "ERROR");
+            assert_eq!(failures, 1);
+            assert!(when > at + TimeDelta::minutes(1), "backed off: {when}");
+        }
+        s.schedules.fire_once(&name);
+        input = follow_up;
+        at = when;
+    }
+    let recovered = invoke(&s, &input, at);
+    assert_eq!(recovered.body["reconciliation"], "completed");
+    assert_eq!(s.ledger.sweeps()[ACCOUNT].unavailable, 0);
+}
+
+#[test]
+fn a_follow_up_created_while_scheduler_still_keeps_the_fired_schedule_is_not_lost() {
+    let s = sweeping(1);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    s.schedules.keep_fired();
+    let requested = support::answer(&s.app, &sync_completed(ACCOUNT));
+    assert_eq!(requested.json()["sweep"], "requested");
+    let fired = sweep_schedule_name(ACCOUNT);
+    let input = s.schedules.fire_once(&fired).expect("the requested sweep");
+
+    let swept = invoke(&s, &input, now() + TimeDelta::minutes(1));
+
+    assert_eq!(swept.body["reconciliation"], "paused");
+    let pending = s.schedules.once_schedules();
+    assert_eq!(pending.len(), 1, "the follow-up is pending: {pending:?}");
+    let (name, (at, _)) = pending.first_key_value().unwrap();
+    assert_ne!(*name, fired, "a name of its own");
+    assert!(*at > now() + TimeDelta::minutes(1));
+    let again = support::answer(&s.app, &sync_completed(ACCOUNT));
+    assert_eq!(
+        again.json()["sweep"],
+        "pending",
+        "webhooks still collapse on the fixed name"
+    );
+}
+
+#[test]
+fn a_page_past_four_mib_is_refused_as_malformed_and_is_a_failure() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+    s.merge.script([Scripted::Oversized]);
+
+    let swept = sweep(&s, now());
+
+    let summary = swept.summary();
+    assert_eq!(summary["reconciliation"], "merge_rejected");
+    assert_eq!(summary["error"], "malformed_page");
+    assert_eq!(summary["level"], "ERROR");
+    assert!(s.ledger.entries().is_empty());
 }
 
 #[test]
@@ -547,7 +689,7 @@ fn a_second_sweep_of_an_account_under_way_waits_for_the_lease() {
         expected,
     ))
     .unwrap();
-    s.schedules.fire_once(&sweep_schedule_name(ACCOUNT));
+    s.schedules.fire_next_once();
     s.merge.clear_requests();
 
     let busy = sweep(&s, now() + TimeDelta::minutes(1));
@@ -557,7 +699,7 @@ fn a_second_sweep_of_an_account_under_way_waits_for_the_lease() {
         s.merge.requests().is_empty(),
         "two sweeps never run at once"
     );
-    let (at, _) = s.schedules.once_schedules()[&sweep_schedule_name(ACCOUNT)].clone();
+    let (_, (at, _)) = s.schedules.once_schedules().pop_first().unwrap();
     assert!(
         at >= now() + TimeDelta::minutes(5),
         "continued after the lease"
@@ -707,6 +849,50 @@ fn reconciliation_needs_the_ledger_and_an_https_or_loopback_base_url() {
     );
 }
 
+/// Sweeps with a deadline `ms` milliseconds away, as Lambda sets it.
+fn invoke_within(s: &Sweeping, input: &str, ms: i64) -> Value {
+    use lambda_http::RequestExt;
+    let mut context = merge_deprovision_samples::lambda_context("cut", "merge-deprovision");
+    context.invoked_function_arn = support::FUNCTION_ARN.to_owned();
+    context.deadline = (Utc::now() + TimeDelta::milliseconds(ms)).timestamp_millis() as u64;
+    let request = lambda_http::request::from_str(input)
+        .unwrap()
+        .with_lambda_context(context);
+    let answered = block(answer_event(&s.app, &request, now())).unwrap();
+    serde_json::from_slice(answered.response.body().as_ref()).unwrap()
+}
+
+#[test]
+fn pages_read_with_too_little_time_left_leave_only_the_overdue_step_to_the_follow_up() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(3, EARLIER));
+
+    // 2.6 s: the page is read in time, but too little is left for the overdue step.
+    let first = invoke_within(&s, &sweep_of(ACCOUNT), 2_600);
+
+    assert_eq!(first["reconciliation"], "paused");
+    let stored = s.ledger.sweeps()[ACCOUNT].clone();
+    let run = stored.run.expect("the run goes on");
+    assert!(run.pages_done, "the pages are kept as read");
+    assert_eq!(run.cursor, None);
+    assert_eq!(
+        stored.watermark, None,
+        "the watermark waits for the overdue step"
+    );
+    let (_, follow_up) = s.schedules.fire_next_once().expect("a follow-up");
+    s.merge.clear_requests();
+
+    let second = invoke_within(&s, &follow_up, 2_600);
+
+    assert_eq!(second["reconciliation"], "completed");
+    assert!(
+        s.merge.requests().is_empty(),
+        "no page is read again: only the overdue step ran"
+    );
+    assert_eq!(s.ledger.sweeps()[ACCOUNT].watermark, Some(now()));
+    assert!(s.schedules.once_schedules().is_empty());
+}
+
 #[test]
 fn a_sweep_cut_short_mid_page_reads_that_page_again_and_counts_each_employee_once() {
     use lambda_http::RequestExt;
@@ -731,10 +917,7 @@ fn a_sweep_cut_short_mid_page_reads_that_page_again_and_counts_each_employee_onc
         if body["reconciliation"] != "paused" {
             break body;
         }
-        input = s
-            .schedules
-            .fire_once(&sweep_schedule_name(ACCOUNT))
-            .expect("a follow-up");
+        input = s.schedules.fire_next_once().expect("a follow-up").1;
     };
     assert!(invocations >= 2, "the budget cut it");
     assert_eq!(last["reconciliation"], "completed");

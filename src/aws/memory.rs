@@ -104,6 +104,9 @@ pub struct StoredSchedule {
 pub struct MemorySchedules {
     schedules: Mutex<BTreeMap<String, StoredSchedule>>,
     once: Mutex<BTreeMap<String, (DateTime<Utc>, String)>>,
+    /// Sweep schedules fired but not yet deleted, when [`MemorySchedules::keep_fired`].
+    fired: Mutex<std::collections::BTreeSet<String>>,
+    keep_fired: std::sync::atomic::AtomicBool,
     calls: Mutex<Calls<SchedulerError>>,
 }
 
@@ -155,9 +158,36 @@ impl MemorySchedules {
         locked(&self.once).clone()
     }
 
-    /// Fires the sweep schedule `name`: returns its input and deletes it.
+    /// Fires the sweep schedule `name`: returns its input and deletes it, or with
+    /// [`MemorySchedules::keep_fired`] keeps its name taken until
+    /// [`MemorySchedules::delete_fired`], as Scheduler does for a while after it invoked
+    /// the target (and while it retries).
     pub fn fire_once(&self, name: &str) -> Option<String> {
-        locked(&self.once).remove(name).map(|(_, input)| input)
+        let fired = locked(&self.once).remove(name).map(|(_, input)| input);
+        if fired.is_some() && self.keep_fired.load(std::sync::atomic::Ordering::Relaxed) {
+            locked(&self.fired).insert(name.to_owned());
+        }
+        fired
+    }
+
+    /// Fires the sweep schedule due first, whatever its name: its name and input.
+    pub fn fire_next_once(&self) -> Option<(String, String)> {
+        let name = locked(&self.once)
+            .iter()
+            .min_by_key(|(_, (at, _))| *at)
+            .map(|(name, _)| name.clone())?;
+        self.fire_once(&name).map(|input| (name, input))
+    }
+
+    /// Keeps fired sweep schedules' names taken until [`MemorySchedules::delete_fired`].
+    pub fn keep_fired(&self) {
+        self.keep_fired
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Deletes the fired sweep schedules still kept, as Scheduler does at last.
+    pub fn delete_fired(&self) {
+        locked(&self.fired).clear();
     }
 
     /// Stores `schedule` directly, as if made earlier.
@@ -271,7 +301,10 @@ impl Schedules for MemorySchedules {
                 return Err(SchedulerError::Invalid);
             }
             let mut once = locked(&self.once);
-            if schedules.contains_key(name) || once.contains_key(name) {
+            if schedules.contains_key(name)
+                || once.contains_key(name)
+                || locked(&self.fired).contains(name)
+            {
                 return Err(SchedulerError::Conflict);
             }
             once.insert(name.to_owned(), (at, input.to_owned()));

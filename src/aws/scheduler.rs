@@ -378,6 +378,8 @@ impl Schedules for SdkSchedules {
                 .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
                 .schedule_expression_timezone("UTC")
                 .flexible_time_window(off()?)
+                // Deleted some time after the invoke, not at once (kept while retried):
+                // a sweep's follow-ups therefore take names of their own.
                 .action_after_completion(ActionAfterCompletion::Delete)
                 .state(ScheduleState::Enabled)
                 .target(target)

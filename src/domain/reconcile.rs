@@ -176,6 +176,20 @@ pub fn sweep_schedule_name(linked_account_id: &str) -> String {
     name
 }
 
+/// The one-time schedule's name for a sweep's own follow-up (it ran out of time, Merge
+/// was unavailable, or another invocation held the lease) starting at `at`: the fixed
+/// name's hash and the minute, so at most 59 characters. Never the fixed name: Scheduler
+/// deletes a fired schedule only some time after it invoked the function (and keeps it
+/// while it retries), so a follow-up under that name, created seconds after the firing,
+/// would clash with the schedule that is running it and be lost.
+pub fn follow_up_schedule_name(linked_account_id: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "{}-{}",
+        sweep_schedule_name(linked_account_id),
+        at.format("%Y%m%d%H%M")
+    )
+}
+
 /// What a sweep counted, summed over the invocations it took.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -242,6 +256,8 @@ pub struct Run {
     pub cursor: Option<String>,
     /// What it counted in earlier invocations.
     pub totals: Totals,
+    /// Every page read: what is left is the overdue step, then the watermark.
+    pub pages_done: bool,
 }
 
 /// One linked account's sweep item.
@@ -257,6 +273,9 @@ pub struct SweepState {
     pub lease_until: Option<DateTime<Utc>>,
     /// Which invocation holds the lease (a write token).
     pub holder: String,
+    /// How many invocations in a row ended with Merge unavailable past the retries:
+    /// after [`UNAVAILABLE_LIMIT`] it is a failure, and follow-ups back off.
+    pub unavailable: u32,
     /// Incremented by every write: the compare-and-swap token.
     pub revision: u64,
 }
@@ -274,10 +293,18 @@ struct Stored {
     cursor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     totals: Option<Totals>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pages_done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease_until: Option<String>,
     #[serde(default)]
     holder: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    unavailable: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl SweepState {
@@ -290,8 +317,10 @@ impl SweepState {
             modified_after: run.and_then(|r| r.modified_after).map(to_rfc3339),
             cursor: run.and_then(|r| r.cursor.clone()),
             totals: run.map(|r| r.totals.clone()),
+            pages_done: run.is_some_and(|r| r.pages_done),
             lease_until: self.lease_until.map(to_rfc3339),
             holder: self.holder.clone(),
+            unavailable: self.unavailable,
         };
         serde_json::to_string(&stored).unwrap_or_default()
     }
@@ -312,6 +341,7 @@ impl SweepState {
                 modified_after: date(stored.modified_after)?,
                 cursor: stored.cursor,
                 totals: stored.totals.unwrap_or_default(),
+                pages_done: stored.pages_done,
             }),
         };
         Some(SweepState {
@@ -320,6 +350,7 @@ impl SweepState {
             run,
             lease_until: date(stored.lease_until)?,
             holder: stored.holder,
+            unavailable: stored.unavailable,
             revision,
         })
     }
@@ -365,6 +396,7 @@ pub fn begin(
         },
         cursor: None,
         totals: Totals::default(),
+        pages_done: false,
     });
     Ok(SweepState {
         linked_account_id: linked_account_id.to_owned(),
@@ -372,6 +404,7 @@ pub fn begin(
         run: Some(run),
         lease_until: Some(now + lease),
         holder: holder.to_owned(),
+        unavailable: stored.map_or(0, |s| s.unavailable),
         revision: stored.map_or(1, |s| s.revision + 1),
     })
 }
@@ -393,6 +426,45 @@ pub fn pause(state: &SweepState, cursor: Option<String>, totals: &Totals) -> Swe
     }
 }
 
+/// The state after an invocation that read every page but had no time left for the
+/// overdue step: the next invocation runs only that step, then moves the watermark,
+/// rather than reading every page again.
+pub fn pages_read(state: &SweepState, totals: &Totals) -> SweepState {
+    let mut paused = pause(state, None, totals);
+    if let Some(run) = paused.run.as_mut() {
+        run.pages_done = true;
+    }
+    paused
+}
+
+/// The state after Merge refused a page for good (another 4xx, or an answer that is no
+/// page): the run is dropped, so that the next sweep starts again from the watermark
+/// rather than sending the same request forever (an expired cursor is answered 400),
+/// and the lease is released.
+pub fn abandon(state: &SweepState) -> SweepState {
+    SweepState {
+        run: None,
+        lease_until: None,
+        unavailable: 0,
+        revision: state.revision + 1,
+        ..state.clone()
+    }
+}
+
+/// Invocations in a row that may end with Merge unavailable before it is a failure.
+pub const UNAVAILABLE_LIMIT: u32 = 5;
+
+/// How long after an invocation that found Merge unavailable for the `times`-th time in
+/// a row the follow-up runs: a minute at first, then doubling past
+/// [`UNAVAILABLE_LIMIT`], up to an hour, so that an outage is not hammered.
+pub fn unavailable_backoff(times: u32) -> TimeDelta {
+    if times < UNAVAILABLE_LIMIT {
+        return TimeDelta::minutes(1);
+    }
+    let doublings = (times - UNAVAILABLE_LIMIT + 1).min(6);
+    TimeDelta::minutes((1_i64 << doublings).min(60))
+}
+
 /// The state after a sweep that read every page: the watermark moves to when it started,
 /// and the lease is released.
 pub fn complete(state: &SweepState) -> SweepState {
@@ -400,6 +472,7 @@ pub fn complete(state: &SweepState) -> SweepState {
         watermark: state.run.as_ref().map(|r| r.started_at).or(state.watermark),
         run: None,
         lease_until: None,
+        unavailable: 0,
         revision: state.revision + 1,
         ..state.clone()
     }
@@ -510,6 +583,23 @@ mod tests {
     }
 
     #[test]
+    fn a_follow_up_has_its_own_name_per_minute_that_fits_scheduler() {
+        let name = follow_up_schedule_name("a1", now());
+        assert_ne!(name, sweep_schedule_name("a1"));
+        assert!(name.starts_with(&sweep_schedule_name("a1")));
+        assert_ne!(
+            name,
+            follow_up_schedule_name("a1", now() + TimeDelta::minutes(1))
+        );
+        assert_ne!(name, follow_up_schedule_name("a2", now()));
+        assert!(name.len() <= 64, "{name}");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        );
+    }
+
+    #[test]
     fn a_first_sweep_reads_everything_and_a_later_one_from_the_watermark_less_the_overlap() {
         let first = begin(None, "a1", false, "me", LEASE, now()).unwrap();
         let run = first.run.clone().unwrap();
@@ -588,6 +678,71 @@ mod tests {
             );
         }
         assert_eq!(SweepState::from_json("a1", 1, "not json"), None);
+    }
+
+    #[test]
+    fn a_sweep_whose_pages_are_read_resumes_at_the_overdue_step_not_the_first_page() {
+        let started = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+        let totals = Totals {
+            pages: 500,
+            ..Totals::default()
+        };
+        let waiting = pages_read(&started, &totals);
+        assert_eq!(waiting.lease_until, None);
+        assert_eq!(
+            waiting.watermark, None,
+            "the watermark waits for the overdue step"
+        );
+        let json = waiting.to_json();
+        assert_eq!(
+            SweepState::from_json("a1", waiting.revision, &json),
+            Some(waiting.clone())
+        );
+        let resumed = begin(Some(&waiting), "a1", false, "next", LEASE, now()).unwrap();
+        let run = resumed.run.unwrap();
+        assert!(run.pages_done);
+        assert_eq!(run.totals, totals);
+    }
+
+    #[test]
+    fn an_abandoned_run_restarts_from_the_watermark_and_keeps_it() {
+        let done = complete(&begin(None, "a1", false, "me", LEASE, now()).unwrap());
+        let later = now() + TimeDelta::days(1);
+        let started = begin(Some(&done), "a1", false, "me", LEASE, later).unwrap();
+        let paused = pause(&started, Some("expired".into()), &Totals::default());
+        let dropped = abandon(&paused);
+        assert_eq!(dropped.run, None);
+        assert_eq!(dropped.watermark, Some(now()));
+        assert_eq!(dropped.lease_until, None);
+        let again = begin(Some(&dropped), "a1", false, "next", LEASE, later).unwrap();
+        let run = again.run.unwrap();
+        assert_eq!(run.cursor, None, "the first page, not the refused cursor");
+        assert_eq!(run.modified_after, Some(now() - OVERLAP));
+    }
+
+    #[test]
+    fn follow_ups_back_off_once_merge_stayed_unavailable_past_the_limit() {
+        assert_eq!(unavailable_backoff(1), TimeDelta::minutes(1));
+        assert_eq!(
+            unavailable_backoff(UNAVAILABLE_LIMIT - 1),
+            TimeDelta::minutes(1)
+        );
+        assert_eq!(
+            unavailable_backoff(UNAVAILABLE_LIMIT),
+            TimeDelta::minutes(2)
+        );
+        assert_eq!(
+            unavailable_backoff(UNAVAILABLE_LIMIT + 1),
+            TimeDelta::minutes(4)
+        );
+        assert_eq!(unavailable_backoff(100), TimeDelta::minutes(60));
+        let mut state = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+        state.unavailable = 3;
+        let json = state.to_json();
+        assert_eq!(
+            SweepState::from_json("a1", 1, &json).unwrap().unavailable,
+            3
+        );
     }
 
     #[test]

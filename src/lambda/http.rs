@@ -43,6 +43,7 @@ use crate::lambda::sweep::{
     Reconciliation, Requested, SweepEnd, fan_out, request_sweep, sweep_account,
 };
 use crate::merge::client::MergeClient;
+use crate::merge::pages::MergeError;
 use crate::scim::client::HttpScim;
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
@@ -1281,6 +1282,17 @@ pub async fn respond_to_reconcile(
                 SweepEnd::MergeUnavailable(error) => {
                     fields.error = Some(error.kind());
                     (Severity::Warn, SWEEP_PAUSED_MESSAGE)
+                }
+                SweepEnd::MergeDown(error, _) => {
+                    fields.error = Some(error.kind());
+                    (Severity::Error, SWEEP_FAILED_MESSAGE)
+                }
+                SweepEnd::MergeRejected(error) => {
+                    if let MergeError::Rejected(status) = error {
+                        fields.status = Some(*status);
+                    }
+                    fields.error = Some(error.kind());
+                    (Severity::Error, SWEEP_FAILED_MESSAGE)
                 }
                 SweepEnd::Ledger(error) => {
                     fields.error = Some(error.kind());

@@ -12,8 +12,9 @@ use crate::domain::decision::{Decision, Policy, decide};
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
 use crate::domain::reconcile::{
-    Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, begin, complete,
-    fan_out_at, is_overdue, pause, sweep_schedule_name,
+    Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, UNAVAILABLE_LIMIT,
+    abandon, begin, complete, fan_out_at, follow_up_schedule_name, is_overdue,
+    pages_read as all_pages_read, pause, sweep_schedule_name, unavailable_backoff,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
@@ -21,7 +22,9 @@ use crate::lambda::budget::Budget;
 use crate::lambda::cached_secret::{CachedSecret, Refresh};
 use crate::lambda::record::{RequestFacts, Severity, TERMINATED_MESSAGE, log_decision};
 use crate::lambda::settle::{Effects, Marked, Settled};
-use crate::merge::pages::{Credentials, EmployeePages, EmployeeQuery, MergeError, Page};
+use crate::merge::pages::{
+    Credentials, EmployeePages, EmployeeQuery, MAX_RETRY_AFTER, MergeError, Page,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +42,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 pub const PAGE_RESERVE: Duration = Duration::from_millis(1_500);
 /// Kept back for the checkpoint and the follow-up schedule, whatever else runs out.
 pub const CHECKPOINT_RESERVE: Duration = Duration::from_millis(1_000);
+/// Left at least, beside [`CHECKPOINT_RESERVE`], to start the overdue step after the
+/// last page in the same invocation: otherwise the next invocation runs it alone.
+pub const OVERDUE_RESERVE: Duration = Duration::from_millis(2_000);
 /// Attempts at taking the lease when another write lands in between.
 const LEASE_ATTEMPTS: usize = 3;
 
@@ -159,13 +165,41 @@ pub async fn schedule_sweep(
     at: DateTime<Utc>,
     budget: &Budget,
 ) -> Requested {
+    schedule_named(effects, target, document, at, budget, false).await
+}
+
+/// Creates a sweep's own follow-up at `at`, under a name of its own
+/// ([`follow_up_schedule_name`]): a name clash then means a follow-up for that very
+/// minute is already pending, never the schedule that is running this sweep.
+async fn schedule_follow_up(
+    effects: &Effects,
+    target: &ScheduleTarget,
+    document: &ReconcileDocument,
+    at: DateTime<Utc>,
+    budget: &Budget,
+) -> Requested {
+    schedule_named(effects, target, document, at, budget, true).await
+}
+
+async fn schedule_named(
+    effects: &Effects,
+    target: &ScheduleTarget,
+    document: &ReconcileDocument,
+    at: DateTime<Utc>,
+    budget: &Budget,
+    follow_up: bool,
+) -> Requested {
     let Some(account) = document.linked_account_id.as_deref() else {
         return Requested::Failed(SchedulerError::Invalid);
     };
     let Some(timers) = &effects.timers else {
         return Requested::Failed(SchedulerError::Rejected("NoScheduling".into()));
     };
-    let name = sweep_schedule_name(account);
+    let name = if follow_up {
+        follow_up_schedule_name(account, at)
+    } else {
+        sweep_schedule_name(account)
+    };
     let Ok(input) = serde_json::to_string(document) else {
         return Requested::Failed(SchedulerError::Invalid);
     };
@@ -294,6 +328,13 @@ pub enum SweepEnd {
     /// Merge kept failing past the retries: the cursor is stored and a follow-up
     /// scheduled.
     MergeUnavailable(MergeError),
+    /// Merge stayed unavailable for [`UNAVAILABLE_LIMIT`] invocations in a row or more
+    /// (the count): operators should know; follow-ups back off.
+    MergeDown(MergeError, u32),
+    /// Merge refused the request itself (another 4xx) or answered with no page: a retry
+    /// sends the same request, so none is scheduled. A refused cursor (an expired one is
+    /// answered 400) is dropped, and the next sweep starts again from the watermark.
+    MergeRejected(MergeError),
     /// The ledger failed: the lease runs out by itself and the next sweep continues.
     Ledger(LedgerError),
     /// The follow-up could not be scheduled.
@@ -310,6 +351,8 @@ impl SweepEnd {
             SweepEnd::UnknownAccount => "unknown_account",
             SweepEnd::Unauthorized(_) => "unauthorized",
             SweepEnd::MergeUnavailable(_) => "merge_unavailable",
+            SweepEnd::MergeDown(..) => "merge_down",
+            SweepEnd::MergeRejected(_) => "merge_rejected",
             SweepEnd::Ledger(_) => "ledger_failed",
             SweepEnd::Scheduling(_) => "scheduling_failed",
         }
@@ -319,7 +362,11 @@ impl SweepEnd {
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
-            SweepEnd::Unauthorized(_) | SweepEnd::Ledger(_) | SweepEnd::Scheduling(_)
+            SweepEnd::Unauthorized(_)
+                | SweepEnd::MergeDown(..)
+                | SweepEnd::MergeRejected(_)
+                | SweepEnd::Ledger(_)
+                | SweepEnd::Scheduling(_)
         )
     }
 }
@@ -339,15 +386,25 @@ pub struct SweepReport {
     pub watermark: Option<DateTime<Utc>>,
 }
 
-/// A write token for the lease: unique to this invocation.
+/// A write token for the lease: 128 random bits, unique to this invocation. Not the
+/// process id and a counter: fresh Lambda environments can share a pid, and two sweeps
+/// with one holder would each take the other's lease as their own. Not the request id
+/// either: a retried asynchronous invocation keeps it.
 fn holder() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SWEEPS: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:08x}-{:016x}",
-        std::process::id(),
-        SWEEPS.fetch_add(1, Ordering::Relaxed)
-    )
+    use ring::rand::SecureRandom;
+    let mut bits = [0_u8; 16];
+    if ring::rand::SystemRandom::new().fill(&mut bits).is_err() {
+        // No randomness from the system: a holder nobody else has, from the clock and a
+        // counter (never the pid alone).
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SWEEPS: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let count = SWEEPS.fetch_add(1, Ordering::Relaxed);
+        bits = (nanos ^ (u128::from(count) << 64) ^ u128::from(std::process::id())).to_be_bytes();
+    }
+    bits.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads one page, retrying 429, 5xx and timeouts with backoff (or after `Retry-After`),
@@ -384,7 +441,7 @@ async fn read_page(
         let wait = match &error {
             MergeError::RateLimited {
                 retry_after: Some(after),
-            } => *after,
+            } => (*after).min(MAX_RETRY_AFTER),
             _ => jittered(backoff),
         };
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -534,7 +591,7 @@ pub async fn sweep_account(
         Ok(Err(busy)) => {
             let at = whole_minute_at_or_after(busy.until.max(now + MIN_LEAD));
             let document = ReconcileDocument::for_account(account, full);
-            report.end = match schedule_sweep(effects, target, &document, at, budget).await {
+            report.end = match schedule_follow_up(effects, target, &document, at, budget).await {
                 Requested::Failed(error) => SweepEnd::Scheduling(error),
                 _ => SweepEnd::Busy,
             };
@@ -557,6 +614,10 @@ pub async fn sweep_account(
     let mut pages_read = 0;
     // `None`: every page read. `Some(cursor)`: stop, continue from `cursor`.
     let stopped: Option<(Option<String>, SweepEnd)> = loop {
+        if run.pages_done {
+            // An earlier invocation read every page; the overdue step is left.
+            break None;
+        }
         if pages_read >= reconciliation.page_limit || budget.left() < PAGE_RESERVE {
             break Some((query.cursor.clone(), SweepEnd::Paused));
         }
@@ -576,6 +637,9 @@ pub async fn sweep_account(
                     continue;
                 }
                 break Some((query.cursor.clone(), SweepEnd::Unauthorized(status)));
+            }
+            Err(error @ (MergeError::Rejected(_) | MergeError::Malformed)) => {
+                break Some((query.cursor.clone(), SweepEnd::MergeRejected(error)));
             }
             Err(error) => {
                 break Some((query.cursor.clone(), SweepEnd::MergeUnavailable(error)));
@@ -650,6 +714,12 @@ pub async fn sweep_account(
         }
     };
     let stored_state = match stopped {
+        None if pages_read > 0 && budget.left() < CHECKPOINT_RESERVE + OVERDUE_RESERVE => {
+            // Every page read, but too little time for the overdue step: the next
+            // invocation runs it alone, never the pages again.
+            report.end = SweepEnd::Paused;
+            all_pages_read(&state, &totals)
+        }
         None => {
             // Every page read: the timers that should have fired, then the watermark.
             if let Err(end) = terminate_overdue(
@@ -664,9 +734,10 @@ pub async fn sweep_account(
             )
             .await
             {
+                // The pages stay read: the next sweep runs only this step again.
                 report.end = end;
                 report.totals = totals.clone();
-                let paused = pause(&state, None, &totals);
+                let paused = all_pages_read(&state, &totals);
                 let _ = checkpoint(effects, &paused, budget).await;
                 return report;
             }
@@ -675,8 +746,30 @@ pub async fn sweep_account(
             done
         }
         Some((cursor, end)) => {
-            report.end = end;
-            pause(&state, cursor, &totals)
+            let refused_cursor =
+                cursor.is_some() && matches!(end, SweepEnd::MergeRejected(MergeError::Rejected(_)));
+            let mut paused = if refused_cursor {
+                abandon(&state)
+            } else {
+                pause(&state, cursor, &totals)
+            };
+            report.end = match end {
+                SweepEnd::MergeUnavailable(error) => {
+                    paused.unavailable = state.unavailable.saturating_add(1);
+                    if paused.unavailable >= UNAVAILABLE_LIMIT {
+                        SweepEnd::MergeDown(error, paused.unavailable)
+                    } else {
+                        SweepEnd::MergeUnavailable(error)
+                    }
+                }
+                other => {
+                    if pages_read > 0 {
+                        paused.unavailable = 0;
+                    }
+                    other
+                }
+            };
+            paused
         }
     };
     report.totals = totals;
@@ -684,11 +777,29 @@ pub async fn sweep_account(
         report.end = SweepEnd::Ledger(error);
         return report;
     }
-    if matches!(report.end, SweepEnd::Paused | SweepEnd::MergeUnavailable(_)) {
-        let at = whole_minute_at_or_after(now + MIN_LEAD);
+    let wait = match report.end {
+        SweepEnd::Paused => Some(MIN_LEAD),
+        SweepEnd::MergeUnavailable(ref error) | SweepEnd::MergeDown(ref error, _) => {
+            // Never sooner than Merge asked: a wait longer than the budget is kept here.
+            let asked = match error {
+                MergeError::RateLimited {
+                    retry_after: Some(after),
+                } => TimeDelta::from_std(*after).unwrap_or(TimeDelta::MAX),
+                _ => TimeDelta::zero(),
+            };
+            Some(
+                unavailable_backoff(stored_state.unavailable)
+                    .max(MIN_LEAD)
+                    .max(asked),
+            )
+        }
+        _ => None,
+    };
+    if let Some(wait) = wait {
+        let at = whole_minute_at_or_after(now + wait);
         let document = ReconcileDocument::for_account(account, full);
         if let Requested::Failed(error) =
-            schedule_sweep(effects, target, &document, at, budget).await
+            schedule_follow_up(effects, target, &document, at, budget).await
         {
             report.end = SweepEnd::Scheduling(error);
         }
@@ -777,5 +888,22 @@ fn overdue_decided(entry: &crate::domain::ledger::Entry, now: DateTime<Utc>) -> 
         key: None,
         termination_lag: entry.effective_at.map(|effective| now - effective),
         sync_lag: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_holder_is_128_random_bits_never_the_process_id() {
+        let holders: std::collections::BTreeSet<String> = (0..64).map(|_| holder()).collect();
+        assert_eq!(holders.len(), 64, "each invocation its own");
+        let pid = format!("{:08x}", std::process::id());
+        for held in &holders {
+            assert_eq!(held.len(), 32, "{held}");
+            assert!(held.chars().all(|c| c.is_ascii_hexdigit()), "{held}");
+            assert!(!held.starts_with(&pid), "{held}");
+        }
     }
 }

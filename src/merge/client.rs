@@ -13,6 +13,10 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 
 /// The header that names the linked account.
 pub const ACCOUNT_TOKEN_HEADER: &str = "X-Account-Token";
+/// The largest page body read: a page of 100 employees without remote data is some
+/// hundreds of KB. Past it the answer is no page ([`MergeError::Malformed`]), and the
+/// rest is never read into the function's memory.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Merge's API in the US, the default.
 pub const DEFAULT_BASE_URL: &str = "https://api.merge.dev/api";
 
@@ -62,7 +66,7 @@ impl EmployeePages for MergeClient {
         Box::pin(async move {
             let authorization = sensitive(format!("Bearer {}", credentials.api_key))?;
             let token = sensitive(credentials.account_token.to_owned())?;
-            let answer = self
+            let mut answer = self
                 .client
                 .get(self.page_url(query))
                 .header(AUTHORIZATION, authorization)
@@ -87,9 +91,20 @@ impl EmployeePages for MergeClient {
                         .map(str::to_owned)
                 };
                 let (after, after_ms) = (header("retry-after"), header("retry-after-ms"));
-                return Err(error_of(status, after.as_deref(), after_ms.as_deref()));
+                return Err(error_of(
+                    status,
+                    after.as_deref(),
+                    after_ms.as_deref(),
+                    chrono::Utc::now(),
+                ));
             }
-            let body = answer.bytes().await.map_err(|_| MergeError::Unreachable)?;
+            let mut body = Vec::new();
+            while let Some(chunk) = answer.chunk().await.map_err(|_| MergeError::Unreachable)? {
+                if body.len() + chunk.len() > MAX_PAGE_BYTES {
+                    return Err(MergeError::Malformed);
+                }
+                body.extend_from_slice(&chunk);
+            }
             parse_page(&body)
         })
     }

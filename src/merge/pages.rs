@@ -17,8 +17,11 @@ use std::time::Duration;
 pub const EMPLOYEES_PATH: &str = "/hris/v1/employees";
 /// Merge's largest page.
 pub const PAGE_SIZE: u32 = 100;
-/// The longest `Retry-After` honoured, as Merge's own SDK caps it.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// The longest a sweep waits within an invocation on a `Retry-After`, as Merge's own
+/// Python SDK (4.2.1) caps it. A longer one still delays the follow-up.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The longest `Retry-After` believed: beyond an hour the value is taken for a mistake.
+pub const MAX_RETRY_LATER: Duration = Duration::from_secs(3_600);
 
 /// What to read: the cursor of the page (none for the first), and the filter every page
 /// of one sweep shares.
@@ -83,7 +86,8 @@ pub enum MergeError {
     /// 429: retried after `retry_after` when Merge says, otherwise with backoff.
     #[error("rate_limited")]
     RateLimited {
-        /// Merge's `Retry-After` (or `retry-after-ms`), capped at [`MAX_RETRY_AFTER`].
+        /// Merge's `Retry-After` (seconds or an HTTP-date) or `retry-after-ms`, capped at
+        /// [`MAX_RETRY_LATER`]; waited in the invocation up to [`MAX_RETRY_AFTER`].
         retry_after: Option<Duration>,
     },
     /// 5xx: transient.
@@ -129,11 +133,13 @@ impl MergeError {
     }
 }
 
-/// The error an HTTP status means, with its `Retry-After` and `retry-after-ms` values.
+/// The error an HTTP status means, with its `Retry-After` (seconds, or an HTTP-date
+/// read against `now`) and `retry-after-ms` values.
 pub fn error_of(
     status: u16,
     retry_after: Option<&str>,
     retry_after_ms: Option<&str>,
+    now: DateTime<Utc>,
 ) -> MergeError {
     match status {
         401 | 403 => MergeError::Unauthorized(status),
@@ -142,11 +148,18 @@ pub fn error_of(
             let ms = retry_after_ms
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_millis);
-            let seconds = retry_after
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let seconds = retry_after.and_then(|v| {
+                let v = v.trim();
+                match v.parse::<u64>() {
+                    Ok(seconds) => Some(Duration::from_secs(seconds)),
+                    // `Wed, 21 Oct 2026 07:28:00 GMT`; one already past means now.
+                    Err(_) => DateTime::parse_from_rfc2822(v)
+                        .ok()
+                        .map(|at| (at.with_timezone(&Utc) - now).to_std().unwrap_or_default()),
+                }
+            });
             MergeError::RateLimited {
-                retry_after: ms.or(seconds).map(|d| d.min(MAX_RETRY_AFTER)),
+                retry_after: ms.or(seconds).map(|d| d.min(MAX_RETRY_LATER)),
             }
         }
         500..=599 => MergeError::Server(status),
@@ -195,36 +208,67 @@ mod tests {
         }
     }
 
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 10, 21, 7, 27, 0).unwrap()
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_the_wait_until_that_date() {
+        assert_eq!(
+            error_of(429, Some("Wed, 21 Oct 2026 07:28:00 GMT"), None, at()),
+            MergeError::RateLimited {
+                retry_after: Some(Duration::from_secs(60))
+            }
+        );
+        assert_eq!(
+            error_of(429, Some("Wed, 21 Oct 2026 07:00:00 GMT"), None, at()),
+            MergeError::RateLimited {
+                retry_after: Some(Duration::ZERO)
+            },
+            "a date already past: at once"
+        );
+        assert_eq!(
+            error_of(429, Some("soon"), None, at()),
+            MergeError::RateLimited { retry_after: None }
+        );
+    }
+
     #[test]
     fn statuses_map_to_their_errors_and_retry_after_is_capped() {
-        assert_eq!(error_of(401, None, None), MergeError::Unauthorized(401));
-        assert_eq!(error_of(403, None, None), MergeError::Unauthorized(403));
         assert_eq!(
-            error_of(429, Some("2"), None),
+            error_of(401, None, None, at()),
+            MergeError::Unauthorized(401)
+        );
+        assert_eq!(
+            error_of(403, None, None, at()),
+            MergeError::Unauthorized(403)
+        );
+        assert_eq!(
+            error_of(429, Some("2"), None, at()),
             MergeError::RateLimited {
                 retry_after: Some(Duration::from_secs(2))
             }
         );
         assert_eq!(
-            error_of(429, Some("3600"), None),
+            error_of(429, Some("86400"), None, at()),
             MergeError::RateLimited {
-                retry_after: Some(MAX_RETRY_AFTER)
+                retry_after: Some(MAX_RETRY_LATER)
             }
         );
         assert_eq!(
-            error_of(429, None, Some("250")),
+            error_of(429, None, Some("250"), at()),
             MergeError::RateLimited {
                 retry_after: Some(Duration::from_millis(250))
             }
         );
         assert_eq!(
-            error_of(429, None, None),
+            error_of(429, None, None, at()),
             MergeError::RateLimited { retry_after: None }
         );
-        assert_eq!(error_of(503, None, None), MergeError::Server(503));
-        assert!(error_of(503, None, None).is_transient());
-        assert!(!error_of(401, None, None).is_transient());
-        assert_eq!(error_of(400, None, None), MergeError::Rejected(400));
+        assert_eq!(error_of(503, None, None, at()), MergeError::Server(503));
+        assert!(error_of(503, None, None, at()).is_transient());
+        assert!(!error_of(401, None, None, at()).is_transient());
+        assert_eq!(error_of(400, None, None, at()), MergeError::Rejected(400));
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub enum Scripted {
     Unavailable,
     /// 401, as for a revoked token.
     Unauthorized,
+    /// 400, as for an expired cursor.
+    BadRequest,
+    /// 200 with an empty last page padded past 4 MiB.
+    Oversized,
 }
 
 /// One request as received.
@@ -325,6 +329,14 @@ fn page(
             }
             Scripted::Unavailable => error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable."),
             Scripted::Unauthorized => error(StatusCode::UNAUTHORIZED, "Invalid account token."),
+            Scripted::BadRequest => error(StatusCode::BAD_REQUEST, "Invalid cursor."),
+            Scripted::Oversized => (
+                reply(
+                    StatusCode::OK,
+                    json!({"next": null, "results": [], "padding": "x".repeat(5 << 20)}),
+                ),
+                200,
+            ),
         };
     }
     let get = |name: &str| {
