@@ -654,6 +654,44 @@ fn a_page_past_four_mib_is_refused_as_malformed_and_is_a_failure() {
 }
 
 #[test]
+fn a_malformed_page_behind_a_cursor_drops_the_cursor_and_the_next_sweep_restarts_from_the_watermark()
+ {
+    let s = sweeping(1);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    let first = sweep(&s, now());
+    assert_eq!(first.body["reconciliation"], "paused");
+    let (_, follow_up) = s.schedules.fire_next_once().expect("a follow-up");
+    s.merge.script([Scripted::Oversized]);
+
+    let malformed = invoke(&s, &follow_up, now() + TimeDelta::minutes(1));
+
+    let summary = malformed.summary();
+    assert_eq!(summary["reconciliation"], "merge_rejected");
+    assert_eq!(summary["error"], "malformed_page");
+    assert!(
+        s.schedules.once_schedules().is_empty(),
+        "the same page is not asked for again a minute later"
+    );
+    let stored = s.ledger.sweeps()[ACCOUNT].clone();
+    assert_eq!(
+        stored.run, None,
+        "the cursor of the malformed page is dropped"
+    );
+    assert_eq!(stored.lease_until, None);
+
+    s.merge.clear_requests();
+    let next = sweep(&s, now() + TimeDelta::minutes(5));
+    assert_eq!(next.body["reconciliation"], "paused");
+    let requests = s.merge.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        query_of(&requests[0]).get("cursor"),
+        None,
+        "the next sweep starts from the first page"
+    );
+}
+
+#[test]
 fn the_recurring_sweep_fans_out_one_staggered_schedule_per_account() {
     let s = sweeping(usize::MAX);
     let swept = invoke(

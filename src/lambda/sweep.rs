@@ -333,7 +333,8 @@ pub enum SweepEnd {
     MergeDown(MergeError, u32),
     /// Merge refused the request itself (another 4xx) or answered with no page: a retry
     /// sends the same request, so none is scheduled. A refused cursor (an expired one is
-    /// answered 400) is dropped, and the next sweep starts again from the watermark.
+    /// answered 400), or one answered with no page, is dropped, and the next sweep starts
+    /// again from the watermark.
     MergeRejected(MergeError),
     /// The ledger failed: the lease runs out by itself and the next sweep continues.
     Ledger(LedgerError),
@@ -746,8 +747,13 @@ pub async fn sweep_account(
             done
         }
         Some((cursor, end)) => {
-            let refused_cursor =
-                cursor.is_some() && matches!(end, SweepEnd::MergeRejected(MergeError::Rejected(_)));
+            // A refused cursor, or one whose page is no page, would be asked for again by
+            // every later sweep: it is dropped, and the next sweep starts from the watermark.
+            let refused_cursor = cursor.is_some()
+                && matches!(
+                    end,
+                    SweepEnd::MergeRejected(MergeError::Rejected(_) | MergeError::Malformed)
+                );
             let mut paused = if refused_cursor {
                 abandon(&state)
             } else {
