@@ -5,6 +5,7 @@
 mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use merge_deprovision::aws::scheduler::SchedulerError;
 use merge_deprovision::domain::decision::{Decision, Policy};
 use merge_deprovision::domain::ledger::{EmployeeKey, Identity, Observation, Source, transition};
 use merge_deprovision::domain::reconcile::{OVERLAP, sweep_schedule_name};
@@ -889,6 +890,11 @@ fn reconciliation_needs_the_ledger_and_an_https_or_loopback_base_url() {
 
 /// Sweeps with a deadline `ms` milliseconds away, as Lambda sets it.
 fn invoke_within(s: &Sweeping, input: &str, ms: i64) -> Value {
+    invoke_within_at(s, input, ms, now())
+}
+
+/// Sweeps at `at` with a deadline `ms` milliseconds away.
+fn invoke_within_at(s: &Sweeping, input: &str, ms: i64, at: DateTime<Utc>) -> Value {
     use lambda_http::RequestExt;
     let mut context = merge_deprovision_samples::lambda_context("cut", "merge-deprovision");
     context.invoked_function_arn = support::FUNCTION_ARN.to_owned();
@@ -896,7 +902,7 @@ fn invoke_within(s: &Sweeping, input: &str, ms: i64) -> Value {
     let request = lambda_http::request::from_str(input)
         .unwrap()
         .with_lambda_context(context);
-    let answered = block(answer_event(&s.app, &request, now())).unwrap();
+    let answered = block(answer_event(&s.app, &request, at)).unwrap();
     serde_json::from_slice(answered.response.body().as_ref()).unwrap()
 }
 
@@ -1089,7 +1095,7 @@ mod sweep_state {
 }
 
 #[test]
-fn a_thousand_accounts_fan_out_within_one_invocation_and_all_start_within_the_hour() {
+fn a_thousand_accounts_fan_out_paced_and_all_start_within_the_hour() {
     let s = sweeping(usize::MAX);
     let tokens: serde_json::Map<String, Value> = (0..1000)
         .map(|i| (format!("acct-{i:04}"), json!(format!("SENTINEL-T-{i}"))))
@@ -1102,19 +1108,27 @@ fn a_thousand_accounts_fan_out_within_one_invocation_and_all_start_within_the_ho
     s.schedules.slow(std::time::Duration::from_millis(20));
     let started = std::time::Instant::now();
 
-    let swept = invoke(
-        &s,
-        r#"{"kind": "merge-deprovision.reconcile", "version": 1}"#,
-        now() + TimeDelta::minutes(10),
-    );
+    let (scheduled, invocations) = fan_out_to_the_end(&s, |input| {
+        invoke(&s, input, now() + TimeDelta::minutes(10)).body
+    });
 
-    assert_eq!(swept.body["scheduled"], 1000, "{}", swept.body);
-    assert_eq!(swept.body["failed"], 0);
+    assert_eq!(scheduled, 1000);
+    assert!(invocations >= 1);
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "{:?}",
+        started.elapsed() >= std::time::Duration::from_secs(20),
+        "paced under 50 CreateSchedule calls a second: {:?}",
         started.elapsed()
     );
+    for i in 0..1000 {
+        let account = format!("acct-{i:04}");
+        assert!(
+            s.schedules
+                .once_schedules()
+                .values()
+                .any(|(_, input)| *input == sweep_of(&account)),
+            "{account} is scheduled"
+        );
+    }
     let times: Vec<DateTime<Utc>> = s
         .schedules
         .once_schedules()
@@ -1180,4 +1194,91 @@ fn accounts_spread_over_two_secrets_are_swept_each_with_its_own_secret() {
         config.reconciliation.unwrap().secret_ids,
         ["merge/api-1", "merge/api-2"]
     );
+}
+
+/// Fans out with `invoke`, then fires each continuation until none is left: the
+/// accounts scheduled and pending, and the invocations it took.
+fn fan_out_to_the_end(s: &Sweeping, invoke: impl Fn(&str) -> Value) -> (u64, usize) {
+    let mut body = invoke(r#"{"kind": "merge-deprovision.reconcile", "version": 1}"#);
+    let mut invocations = 1;
+    let mut done = 0;
+    loop {
+        assert_eq!(body["reconciliation"], "fanned_out", "{body}");
+        assert_eq!(body["failed"], 0, "{body}");
+        done += body["scheduled"].as_u64().unwrap() + body["pending"].as_u64().unwrap();
+        let continuation = s
+            .schedules
+            .once_schedules()
+            .into_iter()
+            .find(|(_, (_, input))| !input.contains("linked_account_id"));
+        let Some((name, _)) = continuation else {
+            assert_eq!(body["continued"], 0, "{body}");
+            return (done, invocations);
+        };
+        assert!(body["continued"].as_u64().unwrap() > 0, "{body}");
+        let input = s.schedules.fire_once(&name).unwrap();
+        assert!(input.contains("resume_after") || body["scheduled"] == 0);
+        body = invoke(&input);
+        invocations += 1;
+        assert!(invocations < 100, "the continuations end");
+    }
+}
+
+fn many_accounts(s: &Sweeping, n: usize) -> Vec<String> {
+    let tokens: serde_json::Map<String, Value> = (0..n)
+        .map(|i| (format!("acct-{i:04}"), json!(format!("SENTINEL-T-{i}"))))
+        .collect();
+    s.store.put(
+        support::MERGE_SECRET_ID,
+        &json!({"api_key": API_KEY, "account_tokens": tokens}).to_string(),
+    );
+    (0..n).map(|i| format!("acct-{i:04}")).collect()
+}
+
+fn every_account_is_scheduled_once(s: &Sweeping, accounts: &[String]) {
+    let inputs: Vec<String> = s
+        .schedules
+        .once_schedules()
+        .values()
+        .map(|(_, input)| input.clone())
+        .collect();
+    for account in accounts {
+        let count = inputs.iter().filter(|i| **i == sweep_of(account)).count();
+        assert_eq!(count, 1, "{account} is scheduled once");
+    }
+    assert_eq!(inputs.len(), accounts.len(), "no continuation is left");
+}
+
+#[test]
+fn a_fan_out_cut_short_by_its_deadline_schedules_the_rest_through_its_continuations() {
+    let s = sweeping(usize::MAX);
+    let accounts = many_accounts(&s, 60);
+
+    let (scheduled, invocations) = fan_out_to_the_end(&s, |input| {
+        invoke_within_at(&s, input, 2_600, now() + TimeDelta::minutes(10))
+    });
+
+    assert_eq!(scheduled, 60);
+    assert!(invocations > 1, "the deadline cut the first one short");
+    every_account_is_scheduled_once(&s, &accounts);
+}
+
+#[test]
+fn a_fan_out_scheduler_throttles_leaves_the_throttled_accounts_to_its_continuation() {
+    let s = sweeping(usize::MAX);
+    let accounts = many_accounts(&s, 30);
+    s.schedules.script([
+        None,
+        None,
+        Some(SchedulerError::Throttled),
+        Some(SchedulerError::Throttled),
+    ]);
+
+    let (scheduled, invocations) = fan_out_to_the_end(&s, |input| {
+        invoke(&s, input, now() + TimeDelta::minutes(10)).body
+    });
+
+    assert!(scheduled >= 30, "{scheduled}");
+    assert_eq!(invocations, 2);
+    every_account_is_scheduled_once(&s, &accounts);
 }

@@ -109,6 +109,11 @@ pub struct ReconcileDocument {
     /// Read everything, whatever the watermark says.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub full: bool,
+    /// A fan-out's continuation: schedule only the accounts after this one, in sorted
+    /// order (the accounts up to it were scheduled by an earlier invocation). Only
+    /// without `linked_account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_after: Option<String>,
 }
 
 impl ReconcileDocument {
@@ -119,6 +124,18 @@ impl ReconcileDocument {
             version: RECONCILE_VERSION,
             linked_account_id: Some(linked_account_id.to_owned()),
             full,
+            resume_after: None,
+        }
+    }
+
+    /// The fan-out continuing after `resume_after` (from the first account if none).
+    pub fn continuation(resume_after: Option<&str>, full: bool) -> Self {
+        ReconcileDocument {
+            kind: RECONCILE_KIND.to_owned(),
+            version: RECONCILE_VERSION,
+            linked_account_id: None,
+            full,
+            resume_after: resume_after.map(str::to_owned),
         }
     }
 }
@@ -150,7 +167,12 @@ pub fn read_reconcile(event: &[u8]) -> Result<ReconcileDocument, ReconcileInputE
         .linked_account_id
         .as_deref()
         .is_some_and(|id| id.trim().is_empty());
-    if document.version != RECONCILE_VERSION || empty_account {
+    // A resume point belongs to a fan-out only, and names an account.
+    let bad_resume = document
+        .resume_after
+        .as_deref()
+        .is_some_and(|id| id.trim().is_empty() || document.linked_account_id.is_some());
+    if document.version != RECONCILE_VERSION || empty_account || bad_resume {
         return Err(ReconcileInputError::Invalid);
     }
     Ok(document)
@@ -188,6 +210,20 @@ pub fn follow_up_schedule_name(linked_account_id: &str, at: DateTime<Utc>) -> St
         sweep_schedule_name(linked_account_id),
         at.format("%Y%m%d%H%M")
     )
+}
+
+/// The one-time schedule's name for a fan-out's continuation at `at` resuming after
+/// `resume_after`: unique per resume point and minute, at most 59 characters.
+pub fn continuation_schedule_name(resume_after: Option<&str>, at: DateTime<Utc>) -> String {
+    let digest = Sha256::digest(resume_after.unwrap_or("").as_bytes());
+    let mut name = String::with_capacity(59);
+    name.push_str("fan-out-");
+    for byte in &digest[..16] {
+        name.push_str(&format!("{byte:02x}"));
+    }
+    name.push('-');
+    name.push_str(&at.format("%Y%m%d%H%M").to_string());
+    name
 }
 
 /// What a sweep counted, summed over the invocations it took.
@@ -547,6 +583,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(one, ReconcileDocument::for_account("a1", true));
+        let resumed = read_reconcile(
+            br#"{"kind": "merge-deprovision.reconcile", "version": 1, "resume_after": "a1"}"#,
+        );
+        assert_eq!(
+            resumed,
+            Ok(ReconcileDocument::continuation(Some("a1"), false))
+        );
+        for bad in [
+            &br#"{"kind": "merge-deprovision.reconcile", "version": 1, "resume_after": " "}"#[..],
+            br#"{"kind": "merge-deprovision.reconcile", "version": 1, "resume_after": 3}"#,
+            br#"{"kind": "merge-deprovision.reconcile", "version": 1, "linked_account_id": "a1", "resume_after": "a0"}"#,
+        ] {
+            assert_eq!(read_reconcile(bad), Err(ReconcileInputError::Invalid));
+        }
+        let name = continuation_schedule_name(Some("a1"), now());
+        assert!(name.len() <= 64);
+        assert_ne!(name, continuation_schedule_name(None, now()));
         assert_eq!(
             read_reconcile(br#"{"kind": "merge-deprovision.termination-timer"}"#),
             Err(ReconcileInputError::OtherKind)

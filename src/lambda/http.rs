@@ -1225,8 +1225,16 @@ pub async fn respond_to_reconcile(
             serde_json::json!({"reconciliation": "failed"})
         }
         (None, Some(target)) => {
-            let fanned =
-                fan_out(reconciliation, effects, target, document.full, &budget, now).await;
+            let fanned = fan_out(
+                reconciliation,
+                effects,
+                target,
+                document.full,
+                document.resume_after.as_deref(),
+                &budget,
+                now,
+            )
+            .await;
             fields.outcome = "fanned_out";
             fields.accounts = Some(fanned.scheduled + fanned.pending);
             fields.duration_ms = Some(elapsed_ms(started));
@@ -1238,7 +1246,8 @@ pub async fn respond_to_reconcile(
                 log_sweep(Severity::Info, SWEEP_FAN_OUT_MESSAGE, &fields, &facts);
             }
             serde_json::json!({"reconciliation": "fanned_out",
-                "scheduled": fanned.scheduled, "pending": fanned.pending, "failed": fanned.failed})
+                "scheduled": fanned.scheduled, "pending": fanned.pending,
+                "continued": fanned.continued, "failed": fanned.failed})
         }
         (Some(account), Some(target)) => {
             let report = sweep_account(

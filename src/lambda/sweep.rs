@@ -13,8 +13,8 @@ use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
 use crate::domain::reconcile::{
     Busy, MergeApiSecret, OVERDUE_AFTER, ReconcileDocument, SweepState, Totals, UNAVAILABLE_LIMIT,
-    abandon, begin, complete, fan_out_at, follow_up_schedule_name, is_overdue,
-    pages_read as all_pages_read, pause, sweep_schedule_name, unavailable_backoff,
+    abandon, begin, complete, continuation_schedule_name, fan_out_at, follow_up_schedule_name,
+    is_overdue, pages_read as all_pages_read, pause, sweep_schedule_name, unavailable_backoff,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
@@ -240,30 +240,50 @@ pub struct FannedOut {
     pub scheduled: u64,
     /// Accounts whose sweep was already pending.
     pub pending: u64,
-    /// Accounts that could not be scheduled (Scheduler failed, or time ran out).
+    /// Accounts left to the continuation (time ran out, or Scheduler throttled or failed
+    /// for a while): it schedules them a minute or so later.
+    pub continued: u64,
+    /// Accounts that could not be scheduled and that no continuation will take: Scheduler
+    /// refused them for good, or refused the continuation itself.
     pub failed: u64,
 }
 
-/// Schedules one sweep per account in the secret, [`crate::domain::reconcile::FAN_OUT_PER_MINUTE`]
-/// a minute, so that concurrency stays bounded and no slow account holds back another.
+/// Schedules one sweep per account in the secret (after `resume_after`, in sorted
+/// order), [`crate::domain::reconcile::FAN_OUT_PER_MINUTE`] a minute, so that concurrency
+/// stays bounded and no slow account holds back another. When time runs out, or
+/// Scheduler throttles or fails for a while, the accounts not yet scheduled are handed
+/// to a continuation of this fan-out, a one-time schedule resuming where this one stopped:
+/// every account is scheduled in the end, not only the next day.
 pub async fn fan_out(
     reconciliation: &Reconciliation,
     effects: &Effects,
     target: &ScheduleTarget,
     full: bool,
+    resume_after: Option<&str>,
     budget: &Budget,
     now: DateTime<Utc>,
 ) -> FannedOut {
     let first = whole_minute_at_or_after(now + MIN_LEAD);
     let mut result = FannedOut::default();
     let secret = reconciliation.current_secret(budget, now).await;
-    let accounts: Vec<(usize, &str)> = secret.accounts().into_iter().enumerate().collect();
-    // A few calls at once: 1,000 accounts one after another would outlast the invocation.
-    for batch in accounts.chunks(FAN_OUT_CALLS_AT_ONCE) {
-        if budget.left() < CHECKPOINT_RESERVE {
-            result.failed += batch.len() as u64;
-            continue;
+    // The index among all accounts, so that a continuation's accounts start later than
+    // any account scheduled before it, and no minute gets more than its share.
+    let accounts: Vec<(usize, &str)> = secret
+        .accounts()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, account)| resume_after.is_none_or(|after| *account > after))
+        .collect();
+    // Where a continuation resumes: after the last account of the batches that went through.
+    let mut resume: Option<&str> = resume_after;
+    let mut left: Option<usize> = None;
+    for (position, batch) in accounts.chunks(FAN_OUT_CALLS_AT_ONCE).enumerate() {
+        // Room for the continuation's own call and the answer.
+        if budget.left() < CHECKPOINT_RESERVE * 2 {
+            left = Some(position * FAN_OUT_CALLS_AT_ONCE);
+            break;
         }
+        let started = tokio::time::Instant::now();
         let calls = batch.iter().map(|(index, account)| async move {
             let document = ReconcileDocument::for_account(account, full);
             schedule_sweep(
@@ -275,20 +295,85 @@ pub async fn fan_out(
             )
             .await
         });
-        for requested in join_all(calls).await {
+        let outcomes = join_all(calls).await;
+        // The first transient failure: the continuation starts again there, and the
+        // accounts after it are its own (found pending then if they went through now).
+        let first_transient = outcomes.iter().position(|requested| {
+            matches!(
+                requested,
+                Requested::Failed(
+                    SchedulerError::Throttled
+                        | SchedulerError::Unreachable
+                        | SchedulerError::TimedOut
+                )
+            )
+        });
+        let settled = first_transient.unwrap_or(outcomes.len());
+        for requested in &outcomes[..settled] {
             match requested {
                 Requested::Scheduled(_) => result.scheduled += 1,
                 Requested::Pending(_) => result.pending += 1,
                 _ => result.failed += 1,
             }
         }
+        if let Some(i) = first_transient {
+            if i > 0 {
+                resume = Some(batch[i - 1].1);
+            }
+            left = Some(position * FAN_OUT_CALLS_AT_ONCE + i);
+            break;
+        }
+        resume = batch.last().map(|(_, account)| *account);
+        // Paced: Scheduler's CreateSchedule quota is a rate, and a throttled fan-out
+        // only hands more accounts to its continuation.
+        let _ = budget
+            .run(tokio::time::sleep_until(started + FAN_OUT_BATCH_PERIOD))
+            .await;
+    }
+    let Some(from) = left else {
+        return result;
+    };
+    let remaining = (accounts.len() - from) as u64;
+    let document = ReconcileDocument::continuation(resume, full);
+    let at = whole_minute_at_or_after(now + MIN_LEAD);
+    match schedule_continuation(effects, target, &document, at, budget).await {
+        Ok(()) => result.continued += remaining,
+        Err(_) => result.failed += remaining,
     }
     result
 }
 
-/// How many `CreateSchedule` calls a fan-out makes at once: well within Scheduler's
-/// rate in any Region (50 a second at the least), and 1,000 accounts in a few seconds.
-pub const FAN_OUT_CALLS_AT_ONCE: usize = 16;
+/// Creates a fan-out's continuation at `at`: a name clash means that very continuation
+/// is already pending.
+async fn schedule_continuation(
+    effects: &Effects,
+    target: &ScheduleTarget,
+    document: &ReconcileDocument,
+    at: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<(), SchedulerError> {
+    let Some(timers) = &effects.timers else {
+        return Err(SchedulerError::Rejected("NoScheduling".into()));
+    };
+    let name = continuation_schedule_name(document.resume_after.as_deref(), at);
+    let input = serde_json::to_string(document).map_err(|_| SchedulerError::Invalid)?;
+    let created = budget
+        .run(timers.schedules.create_once(&name, at, &input, target))
+        .await
+        .unwrap_or(Err(SchedulerError::TimedOut));
+    match created {
+        Ok(()) | Err(SchedulerError::Conflict) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// How many `CreateSchedule` calls a fan-out makes at once.
+pub const FAN_OUT_CALLS_AT_ONCE: usize = 10;
+
+/// The least time a batch of [`FAN_OUT_CALLS_AT_ONCE`] calls takes: 40 calls a second,
+/// under Scheduler's default `CreateSchedule` rate (50 a second at the least, in any
+/// Region). A 10-second invocation schedules some 350 accounts; its continuations the rest.
+pub const FAN_OUT_BATCH_PERIOD: Duration = Duration::from_millis(250);
 
 /// Polls every future to its end, together, on the current task.
 async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
