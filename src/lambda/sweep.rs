@@ -324,6 +324,9 @@ pub async fn fan_out(
             break;
         }
         resume = batch.last().map(|(_, account)| *account);
+        if (position + 1) * FAN_OUT_CALLS_AT_ONCE >= accounts.len() {
+            break;
+        }
         // Paced: Scheduler's CreateSchedule quota is a rate, and a throttled fan-out
         // only hands more accounts to its continuation.
         let _ = budget
