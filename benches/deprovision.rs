@@ -11,13 +11,13 @@
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BatchSize, Criterion};
 use lambda_http::Request;
+use merge_deprovision::app::deprovision::Deprovisioner;
 use merge_deprovision::aws::memory::{
     MemoryDeprovisionStore, MemoryLedger, MemorySchedules, MemorySecrets,
 };
 use merge_deprovision::aws::stream::record_of;
 use merge_deprovision::domain::deprovision::{Mode, ScimAttribute, filter_for};
 use merge_deprovision::lambda::config::{Config, DeprovisionConfig, SIGNATURE_KEY_VAR};
-use merge_deprovision::lambda::deprovision::Deprovisioner;
 use merge_deprovision::lambda::http::{App, answer_event, effects_over};
 use merge_deprovision::scim::memory::MemoryScim;
 use merge_deprovision_samples::{

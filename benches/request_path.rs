@@ -15,7 +15,7 @@ use merge_deprovision::lambda::config::{Config, SIGNATURE_KEY_VAR};
 use merge_deprovision::lambda::http::App;
 use merge_deprovision::lambda::http::respond;
 use merge_deprovision::lambda::logging::{LogSettings, subscriber};
-use merge_deprovision::lambda::record::{RequestFacts, log_outcome};
+use merge_deprovision::telemetry::record::{RequestFacts, log_outcome};
 use merge_deprovision_samples::{
     LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, finished, function_url_event,
 };

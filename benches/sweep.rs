@@ -18,12 +18,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use criterion::Criterion;
 use fake_merge::{API_KEY, FakeMerge, employees};
 use lambda_http::RequestExt;
+use merge_deprovision::app::cached_secret::CachedSecret;
+use merge_deprovision::app::sweep::Reconciliation;
 use merge_deprovision::aws::memory::{MemoryLedger, MemorySchedules, MemorySecrets};
 use merge_deprovision::domain::reconcile::parse_merge_secret;
-use merge_deprovision::lambda::cached_secret::CachedSecret;
 use merge_deprovision::lambda::config::Config;
 use merge_deprovision::lambda::http::{App, answer_event, effects_over};
-use merge_deprovision::lambda::sweep::Reconciliation;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

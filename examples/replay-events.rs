@@ -29,6 +29,8 @@
 use chrono::{DateTime, Utc};
 use lambda_http::RequestExt;
 use lambda_http::lambda_runtime::layers::trace::request_span;
+use merge_deprovision::app::deprovision::Deprovisioner;
+use merge_deprovision::app::settle::{Effects, Timers};
 use merge_deprovision::aws::memory::{
     MemoryDeprovisionStore, MemoryLedger, MemorySchedules, MemorySecrets,
 };
@@ -40,8 +42,6 @@ use merge_deprovision::lambda::config::{
     Config, INACTIVE_WITHOUT_DATE_VAR, MAX_BODY_BYTES_VAR, SIGNATURE_KEY_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
 };
-use merge_deprovision::lambda::deprovision::Deprovisioner;
-use merge_deprovision::lambda::settle::{Effects, Timers};
 use merge_deprovision::lambda::{http, logging};
 use merge_deprovision::scim::memory::MemoryScim;
 use merge_deprovision_samples::{
@@ -379,23 +379,21 @@ fn account_in_merge() -> Vec<Value> {
 /// Reconciliation over the fake, with a secret held in memory.
 fn reconciliation(
     merge: &fake_merge::FakeMerge,
-) -> Result<merge_deprovision::lambda::sweep::Reconciliation, lambda_http::Error> {
+) -> Result<merge_deprovision::app::sweep::Reconciliation, lambda_http::Error> {
     use merge_deprovision::aws::memory::MemorySecrets;
     let secret = serde_json::json!({"api_key": fake_merge::API_KEY,
         "account_tokens": {ACCOUNT: "replay-account-token"}});
     let store = Arc::new(MemorySecrets::with("merge/api", &secret.to_string()));
-    let secret = ready(
-        merge_deprovision::lambda::cached_secret::CachedSecret::load(
-            store,
-            "merge/api",
-            None,
-            Utc::now(),
-            merge_deprovision::domain::reconcile::parse_merge_secret,
-        ),
-    )
+    let secret = ready(merge_deprovision::app::cached_secret::CachedSecret::load(
+        store,
+        "merge/api",
+        None,
+        Utc::now(),
+        merge_deprovision::domain::reconcile::parse_merge_secret,
+    ))
     .map_err(|e| e.to_string())?;
     let base = merge_deprovision::net::base_url(&merge.base_url()).map_err(|e| e.to_string())?;
-    Ok(merge_deprovision::lambda::sweep::Reconciliation {
+    Ok(merge_deprovision::app::sweep::Reconciliation {
         secret: secret.into(),
         pages: Arc::new(merge_deprovision::merge::client::MergeClient::new(
             merge_deprovision::net::client()?,

@@ -11,9 +11,11 @@
 //! - [`lambda`]: the edge that ties the domain and the effects to a Lambda function URL,
 //!   scheduled events, CloudWatch logs and metrics.
 
+pub mod app;
 pub mod aws;
 pub mod domain;
 pub mod lambda;
 pub mod merge;
 pub mod net;
 pub mod scim;
+pub mod telemetry;

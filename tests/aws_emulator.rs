@@ -9,7 +9,7 @@
 mod support;
 
 use aws_sdk_scheduler::Client;
-use merge_deprovision::lambda::record::{LEDGER_FAILED_MESSAGE, TERMINATED_MESSAGE};
+use merge_deprovision::telemetry::record::{LEDGER_FAILED_MESSAGE, TERMINATED_MESSAGE};
 use merge_deprovision_samples::{Signing, employee_envelope, function_url_event};
 use serde_json::{Value, json};
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 
 mod support;
 
-use merge_deprovision::lambda::record::TERMINATED_MESSAGE;
+use merge_deprovision::telemetry::record::TERMINATED_MESSAGE;
 use merge_deprovision_samples::{LOCAL_TEST_KEY, MANIFEST_FILE, read_manifest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -306,7 +306,7 @@ struct Swept {
 }
 
 fn sweep_of_a_day() -> Swept {
-    use merge_deprovision::lambda::sweep::Reconciliation;
+    use merge_deprovision::app::sweep::Reconciliation;
     use support::fake_merge::{API_KEY, FakeMerge, employees};
     let merge = FakeMerge::start();
     merge.set_account(
@@ -584,8 +584,8 @@ fn the_workload_creates_no_more_series_than_the_ceiling_for_one_integration() {
     let measured = measure();
     assert!(
         measured.datapoints.len()
-            <= merge_deprovision::lambda::metrics::series_ceiling(1)
-                + merge_deprovision::lambda::metrics::RECONCILIATION_METRICS.len(),
+            <= merge_deprovision::telemetry::metrics::series_ceiling(1)
+                + merge_deprovision::telemetry::metrics::RECONCILIATION_METRICS.len(),
         "{:#?}",
         measured.datapoints
     );

@@ -172,7 +172,7 @@ fn the_widgets_the_operators_need_are_all_there() {
             )
         })
         .collect();
-    for decision in merge_deprovision::lambda::metrics::DECISIONS {
+    for decision in merge_deprovision::telemetry::metrics::DECISIONS {
         assert!(
             named.contains(&("Webhooks".into(), decision.into())),
             "{decision}"

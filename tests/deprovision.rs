@@ -7,12 +7,12 @@ mod support;
 
 use merge_deprovision::domain::deprovision::Outcome;
 use merge_deprovision::domain::ledger::EmployeeKey;
-use merge_deprovision::lambda::record::{
+use merge_deprovision::scim::client::ScimError;
+use merge_deprovision::scim::memory::{Change, MemoryScim};
+use merge_deprovision::telemetry::record::{
     AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, HELD_MESSAGE, NOT_FOUND_MESSAGE,
     NOT_MATCHING_MESSAGE, REHIRE_MESSAGE,
 };
-use merge_deprovision::scim::client::ScimError;
-use merge_deprovision::scim::memory::{Change, MemoryScim};
 use serde_json::{Value, json};
 use support::{
     DeprovisionApp, Direct, answer, answer_direct, answer_fired, deprovision_app, direct,
@@ -564,7 +564,7 @@ fn an_endpoint_down_pages_only_on_the_streams_last_attempt() {
     terminate(&d);
     let batch = stream_batch(&d.ledger).unwrap();
     let mut paged = Vec::new();
-    for _ in 0..merge_deprovision::lambda::deprovision::STREAM_ATTEMPTS {
+    for _ in 0..merge_deprovision::app::deprovision::STREAM_ATTEMPTS {
         scim.fail_next(CHAT, std::iter::repeat_n(ScimError::Server(503), 3));
         let down = answer_direct(&d.app, &batch);
         paged.push(down.metrics[0].get("DeprovisionFailures").is_some());
@@ -665,8 +665,8 @@ fn a_rehire_of_a_deprovisioned_employee_reactivates_nobody_and_says_to_restore_b
 
 #[test]
 fn a_targets_secret_of_another_shape_stops_init_naming_the_target_and_field_only() {
+    use merge_deprovision::app::deprovision::Deprovisioner;
     use merge_deprovision::lambda::config::DeprovisionConfig;
-    use merge_deprovision::lambda::deprovision::Deprovisioner;
     let load = |value: &str| {
         let secrets = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
             "s", value,

@@ -3,7 +3,7 @@
 
 mod support;
 
-use merge_deprovision::lambda::record::{
+use merge_deprovision::telemetry::record::{
     REJECTED_MESSAGE, TERMINATED_MESSAGE, UNDETERMINED_UNREADABLE_DATE_MESSAGE,
 };
 use merge_deprovision_samples::{Signing, TYPICAL_ENVELOPE, employee_envelope, function_url_event};

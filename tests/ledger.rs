@@ -13,7 +13,7 @@ use merge_deprovision::domain::decision::Decision;
 use merge_deprovision::domain::ledger::EmployeeKey;
 use merge_deprovision::domain::schedule::{TIMER_KIND, TimerDocument};
 use merge_deprovision::lambda::http::{FiredError, answer_event};
-use merge_deprovision::lambda::record::{
+use merge_deprovision::telemetry::record::{
     ALREADY_TERMINATED_MESSAGE, LEDGER_FAILED_MESSAGE, SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE,
     TERMINATED_MESSAGE, TIMER_FAILED_MESSAGE, TIMER_OUTDATED_MESSAGE, TIMER_REFUSED_MESSAGE,
     UNKNOWN_EVENT_MESSAGE,

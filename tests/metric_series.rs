@@ -5,7 +5,7 @@
 
 mod support;
 
-use merge_deprovision::lambda::metrics::{
+use merge_deprovision::telemetry::metrics::{
     DECISIONS, UNDIMENSIONED_METRICS, WEBHOOKS, series_ceiling,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,7 +63,7 @@ fn a_refused_request_names_no_integration() {
 #[test]
 fn deprovisioning_counts_by_outcome_alone_and_failures_with_no_dimension() {
     use merge_deprovision::domain::deprovision::Outcome;
-    use merge_deprovision::lambda::metrics::{DEPROVISION_FAILURES, DEPROVISIONED};
+    use merge_deprovision::telemetry::metrics::{DEPROVISION_FAILURES, DEPROVISIONED};
     let series = support::deprovision_series();
     // However many targets and employees: one series per outcome, and one of failures.
     assert_eq!(series.len(), Outcome::ALL.len() + 1, "{series:#?}");

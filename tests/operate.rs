@@ -11,7 +11,7 @@ use merge_deprovision::lambda::config::{
     INACTIVE_WITHOUT_DATE_VAR, METRICS_NAMESPACE_VAR, SERVICE_NAME_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
 };
-use merge_deprovision::lambda::record::UNDETERMINED_INACTIVE_MESSAGE;
+use merge_deprovision::telemetry::record::UNDETERMINED_INACTIVE_MESSAGE;
 use merge_deprovision_samples::{
     MANIFEST_FILE, Signing, TYPICAL_ENVELOPE, employee_envelope, read_manifest,
 };

@@ -130,7 +130,7 @@ fn the_stream_mapping_fires_only_for_moves_into_terminated_and_dead_letters_fail
     assert_eq!(
         mapping["MaximumRetryAttempts"].as_u64(),
         Some(u64::from(
-            merge_deprovision::lambda::deprovision::STREAM_ATTEMPTS - 1
+            merge_deprovision::app::deprovision::STREAM_ATTEMPTS - 1
         ))
     );
     let filters: Vec<serde_json::Value> = mapping["FilterCriteria"]["Filters"]

@@ -5,12 +5,12 @@
 mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use merge_deprovision::app::sweep::Reconciliation;
 use merge_deprovision::aws::scheduler::SchedulerError;
 use merge_deprovision::domain::decision::{Decision, Policy};
 use merge_deprovision::domain::ledger::{EmployeeKey, Identity, Observation, Source, transition};
 use merge_deprovision::domain::reconcile::{OVERLAP, sweep_schedule_name};
 use merge_deprovision::lambda::http::{App, answer_event};
-use merge_deprovision::lambda::sweep::Reconciliation;
 use merge_deprovision::merge::client::MergeClient;
 use merge_deprovision_samples::Signing;
 use serde_json::{Value, json};
@@ -575,8 +575,8 @@ fn a_cursor_merge_refuses_is_a_failure_and_the_next_sweep_restarts_from_the_wate
 
 #[test]
 fn merge_unavailable_five_invocations_in_a_row_is_a_failure_and_follow_ups_back_off() {
+    use merge_deprovision::app::sweep::PAGE_ATTEMPTS;
     use merge_deprovision::domain::reconcile::UNAVAILABLE_LIMIT;
-    use merge_deprovision::lambda::sweep::PAGE_ATTEMPTS;
     let s = sweeping(usize::MAX);
     s.merge.set_account(TOKEN, employees(3, EARLIER));
     let mut input = sweep_of(ACCOUNT);
@@ -1166,7 +1166,7 @@ fn accounts_spread_over_two_secrets_are_swept_each_with_its_own_secret() {
         support::merge_secret(&json!({"api_key": API_KEY, "account_tokens": {OTHER: OTHER_TOKEN}}));
     let base = merge_deprovision::net::base_url(&merge.base_url()).unwrap();
     let app = app.with_reconciliation(Reconciliation {
-        secret: merge_deprovision::lambda::sweep::MergeSecrets::new(vec![first, second]),
+        secret: merge_deprovision::app::sweep::MergeSecrets::new(vec![first, second]),
         pages: Arc::new(MergeClient::new(
             merge_deprovision::net::client().unwrap(),
             &base,

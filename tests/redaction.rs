@@ -3,11 +3,11 @@
 //! or a failed assertion because something formatted the value holding it.
 
 use chrono::TimeDelta;
+use merge_deprovision::app::keys::{KeyError, Refresh};
 use merge_deprovision::aws::secrets::SecretError;
 use merge_deprovision::domain::secret::{SecretKeys, SecretValueError, read_secret};
 use merge_deprovision::domain::signature::Verifier;
 use merge_deprovision::lambda::config::KeySource;
-use merge_deprovision::lambda::keys::{KeyError, Refresh};
 
 const CURRENT: &str = "SENTINEL-CURRENT-KEY-8c1f";
 const PREVIOUS: &str = "SENTINEL-PREVIOUS-KEY-77d2";

@@ -8,9 +8,9 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::http::StatusCode;
+use merge_deprovision::app::keys::MIN_REFRESH_GAP;
 use merge_deprovision::aws::memory::MemorySecrets;
 use merge_deprovision::lambda::http::{App, answer_event};
-use merge_deprovision::lambda::keys::MIN_REFRESH_GAP;
 use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, ready};
 use std::sync::Arc;
 use support::{now, post, secret_app};

@@ -10,7 +10,7 @@ use chrono::TimeDelta;
 use merge_deprovision::aws::memory::MemorySecrets;
 use merge_deprovision::aws::secrets::SecretError;
 use merge_deprovision::domain::signature::sign;
-use merge_deprovision::lambda::record::SECRET_REFRESH_FAILED_MESSAGE;
+use merge_deprovision::telemetry::record::SECRET_REFRESH_FAILED_MESSAGE;
 use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event};
 use std::sync::Arc;
 use support::{answer, post, request, secret_app};

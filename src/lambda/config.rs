@@ -1,5 +1,6 @@
 //! The function's configuration, read once from the environment and validated at init.
 
+pub use crate::app::deprovision::DeprovisionConfig;
 use crate::domain::decision::{InactiveMeaning, Policy};
 use crate::domain::deprovision::{DEFAULT_MAX_PER_HOUR, Mode};
 use crate::domain::signature::Verifier;
@@ -37,7 +38,7 @@ pub const METRICS_NAMESPACE_VAR: &str = "POWERTOOLS_METRICS_NAMESPACE";
 /// The service name when none is configured.
 pub const DEFAULT_SERVICE_NAME: &str = "merge-deprovision";
 /// The metrics namespace when none is configured.
-pub const DEFAULT_METRICS_NAMESPACE: &str = "MergeDeprovision";
+pub use crate::telemetry::metrics::DEFAULT_METRICS_NAMESPACE;
 
 /// Environment variable naming the schedule group for scheduled terminations.
 pub const SCHEDULE_GROUP_VAR: &str = "TERMINATION_SCHEDULE_GROUP";
@@ -142,19 +143,6 @@ pub enum ConfigWarning {
          deprovisioning is off until {SCIM_TARGETS_SECRET_VAR} is set"
     )]
     DeprovisionWithoutTargets,
-}
-
-/// SCIM deprovisioning's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeprovisionConfig {
-    /// The targets secret's name or ARN.
-    pub secret_id: String,
-    /// How old the targets may get before they are read again (the key's setting).
-    pub refresh_after: Option<TimeDelta>,
-    /// Dry run or enforce.
-    pub mode: Mode,
-    /// Changes allowed per UTC hour before the brake holds the rest.
-    pub max_per_hour: u32,
 }
 
 /// Where scheduled terminations go.

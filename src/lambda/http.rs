@@ -2,6 +2,13 @@
 //! response out. Also the timers Scheduler fires, which `lambda_http` passes through as
 //! requests with a `PassThrough` context that no function URL request can have.
 
+use crate::app::budget::Budget;
+use crate::app::deprovision::{Deprovisioner, stream_work, warn_rehire};
+use crate::app::keys::{KeyRing, Keys, Refresh};
+use crate::app::settle::{Effects, Marked, Settled, TimerOutcome, Timers, Unsettled};
+use crate::app::sweep::{
+    Reconciliation, Requested, SweepEnd, fan_out, request_sweep, sweep_account,
+};
 use crate::aws::deprovisioning::SdkDeprovisionStore;
 use crate::aws::ledger::{Ledger, SdkLedger};
 use crate::aws::scheduler::{ScheduleTarget, SchedulerError, Schedules, SdkSchedules};
@@ -20,31 +27,26 @@ use crate::domain::reconcile::{
 use crate::domain::schedule::{Fired, TIMER_KIND, read_fired, timer_name};
 use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
-use crate::lambda::budget::Budget;
 use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
-use crate::lambda::config::{MERGE_API_BASE_URL_VAR, MERGE_API_SECRET_VAR};
-use crate::lambda::deprovision::{Deprovisioner, stream_work, warn_rehire};
-use crate::lambda::keys::{KeyRing, Keys, Refresh};
-use crate::lambda::metrics::{InvocationMetrics, Properties, ScheduleEvent, emf_line};
-use crate::lambda::metrics::{SweepMetrics, sweep_emf_line};
-use crate::lambda::record::{
+use crate::lambda::config::{
+    MERGE_API_BASE_URL_VAR, MERGE_API_SECRET_VAR, SCIM_TARGETS_SECRET_VAR,
+};
+use crate::merge::client::MergeClient;
+use crate::merge::pages::MergeError;
+use crate::scim::client::HttpScim;
+use crate::telemetry::metrics::{InvocationMetrics, Properties, ScheduleEvent, emf_line};
+use crate::telemetry::metrics::{SweepMetrics, sweep_emf_line};
+use crate::telemetry::record::{
     ALREADY_TERMINATED_MESSAGE, EXPIRY_MESSAGE, LEDGER_FAILED_MESSAGE, REPLAY_MESSAGE,
     RequestFacts, SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE, Severity, TERMINATED_MESSAGE,
     TIMER_OUTDATED_MESSAGE, TIMER_REFUSED_MESSAGE, decision_message, log_decision, log_fired_no_op,
     log_outcome, log_rejection, log_secret_refresh_failure, log_timer_failure, log_unknown_event,
 };
-use crate::lambda::record::{
+use crate::telemetry::record::{
     SWEEP_BUSY_MESSAGE, SWEEP_COMPLETED_MESSAGE, SWEEP_FAILED_MESSAGE, SWEEP_FAN_OUT_MESSAGE,
     SWEEP_INVALID_MESSAGE, SWEEP_PAUSED_MESSAGE, SWEEP_REQUESTED_MESSAGE,
     SWEEP_UNAUTHORIZED_MESSAGE, SWEEP_UNKNOWN_ACCOUNT_MESSAGE, SweepFields, log_sweep,
 };
-use crate::lambda::settle::{Effects, Marked, Settled, TimerOutcome, Timers, Unsettled};
-use crate::lambda::sweep::{
-    Reconciliation, Requested, SweepEnd, fan_out, request_sweep, sweep_account,
-};
-use crate::merge::client::MergeClient;
-use crate::merge::pages::MergeError;
-use crate::scim::client::HttpScim;
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
@@ -135,7 +137,7 @@ impl App {
         if let Some(reconcile) = &config.reconciliation {
             let mut parts = Vec::with_capacity(reconcile.secret_ids.len());
             for id in &reconcile.secret_ids {
-                let part = crate::lambda::cached_secret::CachedSecret::load(
+                let part = crate::app::cached_secret::CachedSecret::load(
                     source.clone(),
                     id,
                     reconcile.refresh_after,
@@ -146,7 +148,7 @@ impl App {
                 .map_err(|error| format!("{MERGE_API_SECRET_VAR}: {error}"))?;
                 parts.push(part);
             }
-            let secret = crate::lambda::sweep::MergeSecrets::new(parts);
+            let secret = crate::app::sweep::MergeSecrets::new(parts);
             let client = crate::net::client()
                 .map_err(|error| format!("{MERGE_API_BASE_URL_VAR}: {error}"))?;
             app.reconciliation = Some(Reconciliation {
@@ -164,7 +166,8 @@ impl App {
                 Arc::new(SdkDeprovisionStore::new(table)),
                 now,
             )
-            .await?;
+            .await
+            .map_err(|error| format!("{SCIM_TARGETS_SECRET_VAR}: {error}"))?;
             app = app.with_deprovisioner(deprovisioner);
         }
         Ok(app)

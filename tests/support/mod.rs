@@ -494,7 +494,7 @@ fn assemble(
     .expect("test configuration is valid");
     let effects =
         merge_deprovision::lambda::http::effects_over(&config, ledger.clone(), schedules.clone());
-    let deprovisioner = ready(merge_deprovision::lambda::deprovision::Deprovisioner::load(
+    let deprovisioner = ready(merge_deprovision::app::deprovision::Deprovisioner::load(
         config
             .deprovisioning
             .as_ref()
@@ -589,7 +589,7 @@ pub fn answer_direct(app: &App, request: &Request) -> Direct {
 /// the release write them.
 pub fn deprovision_series() -> std::collections::BTreeSet<Series> {
     use merge_deprovision::domain::deprovision::Outcome;
-    use merge_deprovision::lambda::metrics::{Properties, deprovision_line};
+    use merge_deprovision::telemetry::metrics::{Properties, deprovision_line};
     Outcome::ALL
         .into_iter()
         .flat_map(|outcome| {
@@ -607,7 +607,7 @@ pub fn deprovision_series() -> std::collections::BTreeSet<Series> {
 
 /// The series a sweep invocation can write: every count at once.
 pub fn series_of_sweeps() -> std::collections::BTreeSet<Series> {
-    use merge_deprovision::lambda::metrics::{Properties, SweepMetrics, sweep_emf_line};
+    use merge_deprovision::telemetry::metrics::{Properties, SweepMetrics, sweep_emf_line};
     let metrics = SweepMetrics {
         sweeps: 1,
         found: 2,
@@ -630,7 +630,7 @@ pub const MERGE_SECRET_ID: &str = "merge/api";
 pub fn merge_secret(
     value: &serde_json::Value,
 ) -> (
-    merge_deprovision::lambda::cached_secret::CachedSecret<
+    merge_deprovision::app::cached_secret::CachedSecret<
         merge_deprovision::domain::reconcile::MergeApiSecret,
     >,
     std::sync::Arc<merge_deprovision::aws::memory::MemorySecrets>,
@@ -639,15 +639,13 @@ pub fn merge_secret(
         MERGE_SECRET_ID,
         &value.to_string(),
     ));
-    let cached = ready(
-        merge_deprovision::lambda::cached_secret::CachedSecret::load(
-            store.clone(),
-            MERGE_SECRET_ID,
-            Some(chrono::TimeDelta::minutes(5)),
-            now(),
-            merge_deprovision::domain::reconcile::parse_merge_secret,
-        ),
-    )
+    let cached = ready(merge_deprovision::app::cached_secret::CachedSecret::load(
+        store.clone(),
+        MERGE_SECRET_ID,
+        Some(chrono::TimeDelta::minutes(5)),
+        now(),
+        merge_deprovision::domain::reconcile::parse_merge_secret,
+    ))
     .expect("the Merge API secret is readable");
     (cached, store)
 }

@@ -13,7 +13,7 @@ use crate::domain::ledger::EmployeeKey;
 use crate::domain::schedule::UnknownInput;
 use crate::domain::signature::KeyUsed;
 use crate::domain::webhook::{Decided, Outcome};
-use lambda_http::tracing::{self, Level};
+use tracing::{self, Level};
 
 /// Message of the record for a `terminated` decision: the line to alert on.
 pub const TERMINATED_MESSAGE: &str = "employee terminated: revoke access";

@@ -13,6 +13,7 @@
 //!    it), then read the entry once more: if another invocation wrote meanwhile, align
 //!    the timer with that, since its own timer call may have landed before ours.
 
+use crate::app::budget::Budget;
 use crate::aws::ledger::{Ledger, LedgerError};
 use crate::aws::scheduler::{
     ScheduleTarget, SchedulerError, Schedules, TimerChange, cancel_timer, put_timer,
@@ -22,7 +23,6 @@ use crate::domain::ledger::{
     Change, EmployeeKey, Entry, Observation, Timer, Transition, announced, fire, transition,
 };
 use crate::domain::schedule::{TimerPlan, timer_for, timer_name};
-use crate::lambda::budget::Budget;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 

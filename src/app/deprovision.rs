@@ -6,6 +6,9 @@
 //! (compare-and-swap), logged as one record and counted, and a target already settled
 //! for this termination is skipped, so a retried batch never deprovisions twice.
 
+use crate::app::budget::Budget;
+use crate::app::cached_secret::{CachedSecret, Refresh};
+use crate::app::settle::Effects;
 use crate::aws::deprovisioning::DeprovisionStore;
 use crate::aws::ledger::LedgerError;
 use crate::aws::secrets::SecretSource;
@@ -17,16 +20,12 @@ use crate::domain::deprovision::{
     parse_targets, pending, with_outcome,
 };
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
-use crate::lambda::budget::Budget;
-use crate::lambda::cached_secret::{CachedSecret, Refresh};
-use crate::lambda::config::{DeprovisionConfig, SCIM_TARGETS_SECRET_VAR};
-use crate::lambda::record::{
+use crate::scim::client::{Endpoint, Scim, ScimError};
+use crate::telemetry::record::{
     ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE,
     DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, RequestFacts,
     Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
 };
-use crate::lambda::settle::Effects;
-use crate::scim::client::{Endpoint, Scim, ScimError};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +50,19 @@ pub fn read_targets(text: &str) -> Result<Targets, String> {
             .map_err(|e| format!("target {} ({}): `base_url` {e}", index + 1, target.name))?;
     }
     Ok(targets)
+}
+
+/// SCIM deprovisioning's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeprovisionConfig {
+    /// The targets secret's name or ARN.
+    pub secret_id: String,
+    /// How old the targets may get before they are read again (the key's setting).
+    pub refresh_after: Option<TimeDelta>,
+    /// Dry run or enforce.
+    pub mode: Mode,
+    /// Changes allowed per UTC hour before the brake holds the rest.
+    pub max_per_hour: u32,
 }
 
 /// What deprovisioning needs: the targets (from their secret, refreshed like the key),
@@ -83,14 +95,14 @@ impl Deprovisioner {
             read_targets,
         )
         .await
-        .map_err(|error| format!("{SCIM_TARGETS_SECRET_VAR}: {error}"))?;
+        .map_err(|error| error.to_string())?;
         Ok(Deprovisioner {
             targets,
             scim,
             store,
             mode: config.mode,
             max_per_hour: config.max_per_hour,
-            namespace: crate::lambda::config::DEFAULT_METRICS_NAMESPACE.to_owned(),
+            namespace: crate::telemetry::metrics::DEFAULT_METRICS_NAMESPACE.to_owned(),
         })
     }
 
@@ -393,7 +405,7 @@ impl Deprovisioner {
         };
         let (targets, refresh) = self.current(budget, now).await;
         if let Some(Refresh::Failed(code)) = &refresh {
-            lambda_http::tracing::warn!(
+            tracing::warn!(
                 error = code.as_str(),
                 function_request_id = facts.function_request_id,
                 service = facts.service,
@@ -435,11 +447,11 @@ impl Deprovisioner {
                 .map(|d| d.attempts)
                 .filter(|n| *n > 0);
             log_outcome(target, &entry, &attempt, self.mode, attempts, facts);
-            lines.push(crate::lambda::metrics::deprovision_line(
+            lines.push(crate::telemetry::metrics::deprovision_line(
                 &self.namespace,
                 attempt.outcome.as_str(),
                 pages(&attempt, pass, attempts),
-                crate::lambda::metrics::Properties {
+                crate::telemetry::metrics::Properties {
                     service: facts.service,
                     function_request_id: facts.function_request_id,
                     delivery_id: None,
@@ -498,8 +510,8 @@ impl Deprovisioner {
             .await
         {
             Ok(settled) => Ok(settled.transition.write),
-            Err(crate::lambda::settle::Unsettled::Ledger(error)) => Err(error),
-            Err(crate::lambda::settle::Unsettled::Timer(_)) => Err(LedgerError::Unreachable),
+            Err(crate::app::settle::Unsettled::Ledger(error)) => Err(error),
+            Err(crate::app::settle::Unsettled::Timer(_)) => Err(LedgerError::Unreachable),
         }
     }
 
@@ -613,7 +625,7 @@ pub fn warn_rehire(stored: Option<&Entry>, after: Option<&Entry>, facts: &Reques
         };
         log_deprovision(
             Severity::Warn,
-            crate::lambda::record::REHIRE_MESSAGE,
+            crate::telemetry::record::REHIRE_MESSAGE,
             after,
             &d,
             facts,

@@ -5,6 +5,9 @@
 //! for each employee, overdue timers, then the watermark, or a cursor and a follow-up
 //! when time runs out.
 
+use crate::app::budget::Budget;
+use crate::app::cached_secret::{CachedSecret, Refresh};
+use crate::app::settle::{Effects, Marked, Settled};
 use crate::aws::ledger::LedgerError;
 use crate::aws::scheduler::{ScheduleTarget, SchedulerError};
 use crate::domain::dates::to_rfc3339;
@@ -18,13 +21,10 @@ use crate::domain::reconcile::{
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::domain::webhook::Decided;
-use crate::lambda::budget::Budget;
-use crate::lambda::cached_secret::{CachedSecret, Refresh};
-use crate::lambda::record::{RequestFacts, Severity, TERMINATED_MESSAGE, log_decision};
-use crate::lambda::settle::{Effects, Marked, Settled};
 use crate::merge::pages::{
     Credentials, EmployeePages, EmployeeQuery, MAX_RETRY_AFTER, MergeError, Page,
 };
+use crate::telemetry::record::{RequestFacts, Severity, TERMINATED_MESSAGE, log_decision};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -757,8 +757,8 @@ pub async fn sweep_account(
                 Ok(settled) => settled,
                 Err(failure) => {
                     let error = match failure {
-                        crate::lambda::settle::Unsettled::Ledger(e) => SweepEnd::Ledger(e),
-                        crate::lambda::settle::Unsettled::Timer(e) => SweepEnd::Scheduling(e),
+                        crate::app::settle::Unsettled::Ledger(e) => SweepEnd::Ledger(e),
+                        crate::app::settle::Unsettled::Timer(e) => SweepEnd::Scheduling(e),
                     };
                     cut = Some(error);
                     break;
@@ -786,7 +786,7 @@ pub async fn sweep_account(
                     // The record stays owed; the next delivery or firing writes it.
                 }
             } else {
-                let (severity, message) = crate::lambda::record::decision_message(&decided);
+                let (severity, message) = crate::telemetry::record::decision_message(&decided);
                 log_decision(severity, message, &decided, &record);
             }
         }
@@ -929,8 +929,8 @@ async fn terminate_overdue(
             .settle_overdue(&found, Some(target), budget, now)
             .await
             .map_err(|failure| match failure {
-                crate::lambda::settle::Unsettled::Ledger(e) => SweepEnd::Ledger(e),
-                crate::lambda::settle::Unsettled::Timer(e) => SweepEnd::Scheduling(e),
+                crate::app::settle::Unsettled::Ledger(e) => SweepEnd::Ledger(e),
+                crate::app::settle::Unsettled::Timer(e) => SweepEnd::Scheduling(e),
             })?;
         if !settled.entered_terminated() {
             continue;

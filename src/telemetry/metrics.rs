@@ -21,6 +21,9 @@ use crate::domain::dates::as_seconds;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+/// The metrics namespace when none is configured.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "MergeDeprovision";
+
 /// Counts one webhook, by `Decision` (including `ignored` and `rejected`).
 pub const WEBHOOKS: &str = "Webhooks";
 /// Counts requests refused for a missing or wrong signature.

@@ -11,11 +11,11 @@
 //! the first mismatch after it reads again; a process older than a minute reads at its
 //! first mismatch, as before.
 
+use crate::app::cached_secret::{CachedSecret, CachedSecretError};
+pub use crate::app::cached_secret::{MIN_REFRESH_GAP, Refresh};
 use crate::aws::secrets::{SecretError, SecretSource};
 use crate::domain::secret::{SecretKeys, SecretValueError, read_secret};
 use crate::domain::signature::Verifier;
-use crate::lambda::cached_secret::{CachedSecret, CachedSecretError};
-pub use crate::lambda::cached_secret::{MIN_REFRESH_GAP, Refresh};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 
@@ -144,9 +144,9 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::cached_secret::tests::{now, ready};
     use crate::aws::memory::MemorySecrets;
     use crate::domain::signature::{KeyUsed, sign};
-    use crate::lambda::cached_secret::tests::{now, ready};
 
     fn ring(store: &Arc<MemorySecrets>, refresh_after: Option<TimeDelta>) -> KeyRing {
         ready(KeyRing::load(store.clone(), "s", refresh_after, now())).unwrap()
