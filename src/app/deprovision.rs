@@ -30,6 +30,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The environment variable naming the targets secret, which a load error names.
+pub const SCIM_TARGETS_SECRET_VAR: &str = "SCIM_TARGETS_SECRET_ID";
+
 /// Attempts at one SCIM call when it answers 429 or 5xx (or not at all).
 pub const CALL_ATTEMPTS: u32 = 3;
 /// The first wait between attempts; doubled each time.
@@ -95,7 +98,7 @@ impl Deprovisioner {
             read_targets,
         )
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| format!("{SCIM_TARGETS_SECRET_VAR}: {error}"))?;
         Ok(Deprovisioner {
             targets,
             scim,

@@ -51,7 +51,7 @@ pub const LEDGER_TABLE_VAR: &str = "EMPLOYEE_LEDGER_TABLE";
 
 /// Environment variable naming the Secrets Manager secret that holds the SCIM targets;
 /// setting it turns deprovisioning on.
-pub const SCIM_TARGETS_SECRET_VAR: &str = "SCIM_TARGETS_SECRET_ID";
+pub use crate::app::deprovision::SCIM_TARGETS_SECRET_VAR;
 /// Environment variable: `dry-run` (find and record, change nothing) or `enforce`.
 pub const DEPROVISION_MODE_VAR: &str = "DEPROVISION_MODE";
 /// Environment variable: changes allowed per hour before the brake holds the rest.

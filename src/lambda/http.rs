@@ -28,9 +28,7 @@ use crate::domain::schedule::{Fired, TIMER_KIND, read_fired, timer_name};
 use crate::domain::signature::delivery_id;
 use crate::domain::webhook::{Decided, Outcome, Receiver};
 use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
-use crate::lambda::config::{
-    MERGE_API_BASE_URL_VAR, MERGE_API_SECRET_VAR, SCIM_TARGETS_SECRET_VAR,
-};
+use crate::lambda::config::{MERGE_API_BASE_URL_VAR, MERGE_API_SECRET_VAR};
 use crate::merge::client::MergeClient;
 use crate::merge::pages::MergeError;
 use crate::scim::client::HttpScim;
@@ -166,8 +164,7 @@ impl App {
                 Arc::new(SdkDeprovisionStore::new(table)),
                 now,
             )
-            .await
-            .map_err(|error| format!("{SCIM_TARGETS_SECRET_VAR}: {error}"))?;
+            .await?;
             app = app.with_deprovisioner(deprovisioner);
         }
         Ok(app)
