@@ -18,7 +18,8 @@ use merge_deprovision::aws::memory::{
 use merge_deprovision::aws::stream::record_of;
 use merge_deprovision::domain::deprovision::{Mode, ScimAttribute, filter_for};
 use merge_deprovision::lambda::config::{Config, DeprovisionConfig, SIGNATURE_KEY_VAR};
-use merge_deprovision::lambda::http::{App, answer_event, effects_over};
+use merge_deprovision::lambda::handler::answer_event;
+use merge_deprovision::lambda::state::{App, effects_over};
 use merge_deprovision::scim::memory::MemoryScim;
 use merge_deprovision_samples::{
     LOCAL_TEST_KEY, Signing, employee_envelope, function_url_event, ready,

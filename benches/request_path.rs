@@ -12,9 +12,9 @@ use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, Service, service_fn};
 use merge_deprovision::domain::webhook::{Outcome, Receiver};
 use merge_deprovision::lambda::config::{Config, SIGNATURE_KEY_VAR};
-use merge_deprovision::lambda::http::App;
 use merge_deprovision::lambda::http::respond;
 use merge_deprovision::lambda::logging::{LogSettings, subscriber};
+use merge_deprovision::lambda::state::App;
 use merge_deprovision::telemetry::record::{RequestFacts, log_outcome};
 use merge_deprovision_samples::{
     LOCAL_TEST_KEY, Signing, TYPICAL_ENVELOPE, finished, function_url_event,

@@ -23,7 +23,8 @@ use merge_deprovision::app::sweep::Reconciliation;
 use merge_deprovision::aws::memory::{MemoryLedger, MemorySchedules, MemorySecrets};
 use merge_deprovision::domain::reconcile::parse_merge_secret;
 use merge_deprovision::lambda::config::Config;
-use merge_deprovision::lambda::http::{App, answer_event, effects_over};
+use merge_deprovision::lambda::handler::answer_event;
+use merge_deprovision::lambda::state::{App, effects_over};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

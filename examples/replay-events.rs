@@ -42,7 +42,7 @@ use merge_deprovision::lambda::config::{
     Config, INACTIVE_WITHOUT_DATE_VAR, MAX_BODY_BYTES_VAR, SIGNATURE_KEY_VAR,
     TERMINATION_OFFSET_HOURS_VAR,
 };
-use merge_deprovision::lambda::{http, logging};
+use merge_deprovision::lambda::{handler, logging, state};
 use merge_deprovision::scim::memory::MemoryScim;
 use merge_deprovision_samples::{
     LOCAL_TEST_KEY, MANIFEST_FILE, lambda_context, read_manifest, ready,
@@ -208,7 +208,7 @@ fn replay(
         out,
         "deprovisioning: enforce, into an in-memory SCIM target `app` at {SCIM_BASE}\n"
     )?;
-    let app = http::App::with_effects(config, Some(effects)).with_deprovisioner(deprovisioner);
+    let app = state::App::with_effects(config, Some(effects)).with_deprovisioner(deprovisioner);
     let merge = fake_merge::FakeMerge::start();
     let app = app.with_reconciliation(reconciliation(&merge)?);
     merge.set_account("replay-account-token", account_in_merge());
@@ -237,7 +237,7 @@ fn replay(
         }
         let now = answered_at(&event, entry.needs_ledger);
         let request = lambda_http::request::from_str(&event)?.with_lambda_context(context);
-        let answered = span.in_scope(|| ready(http::answer_event(&app, &request, now)))?;
+        let answered = span.in_scope(|| ready(handler::answer_event(&app, &request, now)))?;
         if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
             writeln!(out, "{metrics}")?;
         }
@@ -317,7 +317,7 @@ const SCIM_BASE: &str = "https://app.example.com/scim/v2";
 /// Hands the ledger's stream since the last event to the handler, as the event source
 /// mapping would (moves into `terminated` only), and prints each target's outcome.
 fn deprovision(
-    app: &http::App,
+    app: &state::App,
     ledger: &MemoryLedger,
     now: DateTime<Utc>,
     verbose: bool,
@@ -343,7 +343,7 @@ fn deprovision(
     let batch = serde_json::json!({ "Records": moves }).to_string();
     let context = lambda_context("replay-stream", "merge-deprovision");
     let request = lambda_http::request::from_str(&batch)?.with_lambda_context(context);
-    let answered = ready(http::answer_event(app, &request, now))?;
+    let answered = ready(handler::answer_event(app, &request, now))?;
     if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
         writeln!(out, "{metrics}")?;
     }
@@ -407,7 +407,7 @@ fn reconciliation(
 /// Sweeps the samples' account once and prints what the sweep found; returns 1 if it
 /// did not find exactly the missed leaver.
 fn sweep_the_samples_account(
-    app: &http::App,
+    app: &state::App,
     verbose: bool,
     out: &mut impl Write,
 ) -> Result<usize, lambda_http::Error> {
@@ -428,7 +428,7 @@ fn sweep_the_samples_account(
         .enable_all()
         .build()?;
     let answered =
-        span.in_scope(|| runtime.block_on(http::answer_event(app, &request, Utc::now())))?;
+        span.in_scope(|| runtime.block_on(handler::answer_event(app, &request, Utc::now())))?;
     if let Some(metrics) = answered.metrics.as_deref().filter(|_| verbose) {
         writeln!(out, "{metrics}")?;
     }

@@ -8,7 +8,7 @@ use merge_deprovision::lambda::config::Config;
 use merge_deprovision::lambda::runtime_init::{
     missing_lambda_variable, outside_lambda_message, refuse_invocations, report_init_error,
 };
-use merge_deprovision::lambda::{http, logging, runtime_guard};
+use merge_deprovision::lambda::{logging, runtime_guard, state};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
     // Keys from a secret are read here, at init, with the SDK: the Parameters and
     // Secrets extension cannot be called before the first invocation.
     let secrets = Arc::new(SdkSecrets::new());
-    let app = match http::App::load(&config, secrets, Utc::now()).await {
+    let app = match state::App::load(&config, secrets, Utc::now()).await {
         Ok(app) => app,
         Err(message) => return refuse_to_start(&message).await,
     };

@@ -335,7 +335,7 @@ fn sweep_of_a_day() -> Swept {
     let invoke = |input: &str, at| {
         let request = fired_event(input);
         let (answered, logs) = support::capture_logs(true, || {
-            runtime.block_on(merge_deprovision::lambda::http::answer_event(
+            runtime.block_on(merge_deprovision::lambda::handler::answer_event(
                 &app, &request, at,
             ))
         });

@@ -824,7 +824,7 @@ fn a_token_rotated_in_the_secret_is_used_once_the_targets_have_aged() {
     );
     let later = now() + chrono::TimeDelta::minutes(6);
     let (answered, logs) = support::capture_logs(true, || {
-        merge_deprovision_samples::ready(merge_deprovision::lambda::http::answer_event(
+        merge_deprovision_samples::ready(merge_deprovision::lambda::handler::answer_event(
             &d.app, &batch, later,
         ))
     });

@@ -12,7 +12,7 @@ use merge_deprovision::aws::scheduler::SchedulerError;
 use merge_deprovision::domain::decision::Decision;
 use merge_deprovision::domain::ledger::EmployeeKey;
 use merge_deprovision::domain::schedule::{TIMER_KIND, TimerDocument};
-use merge_deprovision::lambda::http::{FiredError, answer_event};
+use merge_deprovision::lambda::handler::{FiredError, answer_event};
 use merge_deprovision::telemetry::record::{
     ALREADY_TERMINATED_MESSAGE, LEDGER_FAILED_MESSAGE, SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE,
     TERMINATED_MESSAGE, TIMER_FAILED_MESSAGE, TIMER_OUTDATED_MESSAGE, TIMER_REFUSED_MESSAGE,
@@ -741,7 +741,9 @@ fn a_function_url_request_is_never_taken_for_a_timer_whatever_its_body() {
     let body = serde_json::to_vec(&document).unwrap();
     for signing in [Signing::TestKey, Signing::WrongKey, Signing::Unsigned] {
         let request = in_lambda(post(&body, signing));
-        assert!(!merge_deprovision::lambda::http::is_fired_event(&request));
+        assert!(!merge_deprovision::lambda::handler::is_fired_event(
+            &request
+        ));
         let answer = answer(&l.app, &request);
         assert_ne!(answer.json()["decision"], "terminated", "{signing:?}");
         assert!(!answer.logs.contains("termination_date_reached"));

@@ -6,7 +6,7 @@ mod support;
 
 use lambda_http::tracing::Level;
 use merge_deprovision::lambda::config::{Config, LOG_LEVEL_VAR, SIGNATURE_KEY_VAR};
-use merge_deprovision::lambda::http::answer_event;
+use merge_deprovision::lambda::handler::answer_event;
 use merge_deprovision::lambda::logging::{LogBuffer, LogSettings, subscriber};
 use merge_deprovision_samples::{MANIFEST_FILE, read_manifest, ready};
 use serde_json::Value;

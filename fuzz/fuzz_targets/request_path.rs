@@ -13,7 +13,7 @@ use merge_deprovision::lambda::config::{Config, SIGNATURE_KEY_VAR};
 use merge_deprovision::lambda::http::{refuse_unreadable, respond};
 use merge_deprovision::lambda::logging::{LogSettings, subscriber};
 use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event, finished};
-use merge_deprovision::lambda::http::App;
+use merge_deprovision::lambda::state::App;
 use std::sync::OnceLock;
 
 fn app() -> &'static App {

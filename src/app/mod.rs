@@ -1,9 +1,17 @@
-//! The use cases: one module per way work arrives, each taking its effects through the
-//! narrow traits of `aws`, `scim` and `merge`, and knowing nothing of Lambda.
+//! The use cases: one module per way work arrives (a delivery, a fired timer, a stream
+//! batch, a release, a reconcile document), each taking its effects through the narrow
+//! traits of `aws`, `scim` and `merge`, and knowing nothing of Lambda. Each returns a
+//! value saying how it ended, which the edge turns into a response and a metrics line.
 
+pub mod announce;
 pub mod budget;
 pub mod cached_secret;
+pub mod deliver;
 pub mod deprovision;
+pub mod fire;
 pub mod keys;
+pub mod reconcile;
+pub mod release;
 pub mod settle;
+pub mod stream;
 pub mod sweep;

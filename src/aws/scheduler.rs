@@ -174,7 +174,7 @@ pub async fn cancel_timer(
 }
 
 /// How long one AWS call may take, retries included, and each attempt. The invocation's
-/// own deadline bounds every call too (`lambda::budget`): this is the ceiling when much
+/// own deadline bounds every call too (`app::budget`): this is the ceiling when much
 /// time is left.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 /// See [`OPERATION_TIMEOUT`].

@@ -4,7 +4,7 @@
 //! of a deprovisioned employee owes.
 //!
 //! Nothing here calls anything: `src/scim/` talks to the endpoints and
-//! `src/lambda/deprovision.rs` carries the plan out.
+//! `src/app/deprovision.rs` carries the plan out.
 
 use crate::domain::decision::Decision;
 use crate::domain::ledger::{EmployeeKey, Entry, Identity};

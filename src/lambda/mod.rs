@@ -1,8 +1,15 @@
 //! The Lambda edge: configuration from the environment, which use case an event is for,
-//! responses, and the runtime loop around them.
+//! the answers, records and metrics lines it maps their endings to, and the runtime loop
+//! around them.
 
 pub mod config;
+pub mod documents;
+pub mod handler;
 pub mod http;
 pub mod logging;
+pub mod response;
 pub mod runtime_guard;
 pub mod runtime_init;
+pub mod state;
+pub mod stream;
+pub mod timer;

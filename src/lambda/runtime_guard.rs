@@ -6,8 +6,10 @@
 //! invocation error, which the function URL turns into a 502. This guard catches the
 //! conversion's panic and gives the caller the same JSON refusal as any bad request.
 
-use crate::lambda::http::{Answered, App, handle, refuse_unreadable, write_metrics};
+use crate::lambda::handler::{Answered, handle, write_metrics};
+use crate::lambda::http::refuse_unreadable;
 use crate::lambda::logging::with_answered_panics;
+use crate::lambda::state::App;
 use chrono::Utc;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::aws_lambda_events::encodings::Body as EventBody;

@@ -3,7 +3,7 @@
 //! travel only in their two headers, marked sensitive so that no debug output of the
 //! request shows them; errors carry a status, never a body.
 
-use crate::aws::scheduler::BoxFuture;
+use crate::merge::pages::BoxFuture;
 use crate::merge::pages::{
     Credentials, EMPLOYEES_PATH, EmployeePages, EmployeeQuery, MergeError, Page, error_of,
     parse_page,

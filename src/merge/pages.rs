@@ -6,12 +6,17 @@
 //! never `include_remote_data`, `include_sensitive_fields` or `expand`, so the pages
 //! carry no raw HR payload and no sensitive field.
 
-use crate::aws::scheduler::BoxFuture;
 use crate::domain::dates::to_rfc3339;
 use crate::domain::employee::Employee;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
+
+/// A boxed future, so the trait stays object-safe. Merge's own, like each outside
+/// system's, so that no effect folder depends on another.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The path below the base URL.
 pub const EMPLOYEES_PATH: &str = "/hris/v1/employees";

@@ -14,9 +14,9 @@ use lambda_http::{Body, Request, Response};
 use merge_deprovision::lambda::config::{
     Config, MAX_BODY_BYTES_VAR, PREVIOUS_SIGNATURE_KEY_VAR, SIGNATURE_KEY_VAR,
 };
-use merge_deprovision::lambda::http::App;
-use merge_deprovision::lambda::http::answer_event;
+use merge_deprovision::lambda::handler::answer_event;
 use merge_deprovision::lambda::logging::{LogBuffer, LogSettings, subscriber};
+use merge_deprovision::lambda::state::App;
 use merge_deprovision_samples::{LOCAL_TEST_KEY, Signing, function_url_event, ready};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -270,7 +270,7 @@ pub fn ledger_app() -> LedgerApp {
     let ledger = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryLedger::new());
     let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
     let effects =
-        merge_deprovision::lambda::http::effects_over(&config, ledger.clone(), schedules.clone());
+        merge_deprovision::lambda::state::effects_over(&config, ledger.clone(), schedules.clone());
     LedgerApp {
         app: App::with_effects(&config, effects),
         ledger,
@@ -319,11 +319,14 @@ pub fn answer_fired(
     app: &App,
     request: &Request,
 ) -> (
-    Result<merge_deprovision::lambda::http::Answered, merge_deprovision::lambda::http::FiredError>,
+    Result<
+        merge_deprovision::lambda::handler::Answered,
+        merge_deprovision::lambda::handler::FiredError,
+    >,
     String,
 ) {
     capture_logs(true, || {
-        ready(merge_deprovision::lambda::http::respond_to_fired(
+        ready(merge_deprovision::lambda::timer::respond_to_fired(
             app,
             request,
             now(),
@@ -493,7 +496,7 @@ fn assemble(
     })
     .expect("test configuration is valid");
     let effects =
-        merge_deprovision::lambda::http::effects_over(&config, ledger.clone(), schedules.clone());
+        merge_deprovision::lambda::state::effects_over(&config, ledger.clone(), schedules.clone());
     let deprovisioner = ready(merge_deprovision::app::deprovision::Deprovisioner::load(
         config
             .deprovisioning

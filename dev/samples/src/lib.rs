@@ -625,8 +625,9 @@ pub fn lambda_context(request_id: &str, function_name: &str) -> lambda_http::Con
 pub fn downstream_sample() -> String {
     use lambda_http::RequestExt;
     use lambda_http::tracing::subscriber::filter::LevelFilter;
-    use merge_deprovision::lambda::http::{App, respond};
+    use merge_deprovision::lambda::http::respond;
     use merge_deprovision::lambda::logging::{LogBuffer, LogSettings, subscriber};
+    use merge_deprovision::lambda::state::App;
 
     let config = merge_deprovision::lambda::config::Config::from_lookup(|name| {
         (name == merge_deprovision::lambda::config::SIGNATURE_KEY_VAR)

@@ -1,0 +1,116 @@
+//! The release of waiting deprovisionings (`merge-deprovision.release-held`): every
+//! employee whose deprovisioning waits (held by the brake, failed, or a dry run's
+//! finding) is worked again, past the brake; one with nothing left waiting is taken off
+//! the list. What the budget did not reach stays listed for the next release.
+
+use crate::app::budget::Budget;
+use crate::app::deprovision::Deprovisioner;
+use crate::app::settle::Effects;
+use crate::app::stream::MIN_WORK;
+use crate::aws::ledger::LedgerError;
+use crate::domain::deprovision::{Mode, Pass};
+use crate::domain::ledger::EmployeeKey;
+use crate::telemetry::record::RequestFacts;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// How a release ended.
+#[derive(Debug)]
+pub enum Release {
+    /// Deprovisioning is off: nothing is held.
+    Off,
+    /// A dry run refuses the release, which would settle held and failed work, and the
+    /// dry run's findings, as `would_*`: everything stays listed until the mode is
+    /// `enforce`.
+    DryRun,
+    /// The list of waiting work could not be read: nothing was done.
+    Unlisted(LedgerError),
+    /// The listed work was worked as far as the budget allowed.
+    Released(Released),
+}
+
+/// What a release did.
+#[derive(Debug, Default)]
+pub struct Released {
+    /// Employees taken off the list: nothing is owed any more.
+    pub released: usize,
+    /// Employees still listed: work still waits, or the budget did not reach them.
+    pub remaining: usize,
+    /// Each target outcome, counted by name.
+    pub outcomes: BTreeMap<&'static str, usize>,
+    /// The metrics lines of each target's outcome.
+    pub lines: Vec<String>,
+}
+
+/// Releases what waits, within the budget.
+pub async fn release(
+    effects: Option<&Effects>,
+    deprovisioner: Option<&Deprovisioner>,
+    facts: &RequestFacts<'_>,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> Release {
+    let (Some(effects), Some(deprovisioner)) = (effects, deprovisioner) else {
+        return Release::Off;
+    };
+    if deprovisioner.mode() == Mode::DryRun {
+        return Release::DryRun;
+    }
+    let waiting = match deprovisioner.waiting(budget).await {
+        Ok(keys) => keys,
+        Err(error) => return Release::Unlisted(error),
+    };
+    let mut released = Released::default();
+    for (key, seen) in &waiting {
+        if budget.left() < MIN_WORK {
+            released.remaining += 1;
+            continue;
+        }
+        let (listed, worked, lines) =
+            release_one(effects, deprovisioner, key, *seen, facts, budget, now).await;
+        for done in &worked {
+            *released.outcomes.entry(done).or_default() += 1;
+        }
+        released.lines.extend(lines);
+        match listed {
+            Listed::TakenOff => released.released += 1,
+            Listed::Kept => released.remaining += 1,
+        }
+    }
+    Release::Released(released)
+}
+
+/// Whether an employee's work left it on the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    /// Nothing is owed any more, and the note is gone.
+    TakenOff,
+    /// Work still waits, the ledger failed, or the note could not be removed: the next
+    /// release finds it again.
+    Kept,
+}
+
+/// Works one listed employee past the brake: whether it left the list, the names of its
+/// target outcomes, and their metrics lines.
+async fn release_one(
+    effects: &Effects,
+    deprovisioner: &Deprovisioner,
+    key: &EmployeeKey,
+    seen: u64,
+    facts: &RequestFacts<'_>,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> (Listed, Vec<&'static str>, Vec<String>) {
+    let (worked, lines) = deprovisioner
+        .work(effects, key, Pass::Release, facts, budget, now)
+        .await;
+    let outcomes = worked.done.iter().map(|d| d.outcome.as_str()).collect();
+    let listed = if worked.waiting || worked.ledger_error.is_some() {
+        Listed::Kept
+    } else if deprovisioner.unnote(key, seen, budget).await.is_ok() {
+        Listed::TakenOff
+    } else {
+        Listed::Kept
+    };
+    (listed, outcomes, lines)
+}
