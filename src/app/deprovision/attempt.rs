@@ -1,0 +1,292 @@
+//! One target's calls for one leaver, as steps: locate the leaver's filter, search,
+//! take the brake's slot, change (deactivate, with one re-read after a 412, or delete),
+//! and give the slot back when nothing changed. Each step ends in a value its caller
+//! matches; [`Attempt`] is what the calls came to, before it is recorded.
+
+use super::{BACKOFF, CALL_ATTEMPTS, Deprovisioner};
+use crate::app::budget::Budget;
+use crate::aws::ledger::LedgerError;
+use crate::domain::deprovision::{
+    Action, FoundUser, Outcome, Pass, ScimAttribute, Step, Target, after_search, brake_window,
+};
+use crate::domain::ledger::Entry;
+use crate::scim::client::{Endpoint, ScimError};
+use chrono::{DateTime, TimeDelta, Utc};
+use std::future::Future;
+
+/// What one target's calls came to, before it is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Attempt {
+    pub(super) outcome: Outcome,
+    pub(super) error: Option<ScimError>,
+    /// The brake's counter could not be read: nothing was changed, and a retry may pass.
+    pub(super) brake_error: Option<LedgerError>,
+    /// `not_found` because the server answered only users who are not the leaver.
+    pub(super) not_matching: bool,
+}
+
+impl Attempt {
+    /// Ended with `outcome`, without an error.
+    pub(super) fn finished(outcome: Outcome) -> Self {
+        Attempt {
+            outcome,
+            error: None,
+            brake_error: None,
+            not_matching: false,
+        }
+    }
+
+    /// Failed with a SCIM error.
+    pub(super) fn failed(error: ScimError) -> Self {
+        Attempt {
+            error: Some(error),
+            ..Attempt::finished(Outcome::Failed)
+        }
+    }
+
+    /// `not_found`: the server answered only users who are not the leaver.
+    pub(super) fn not_matching() -> Self {
+        Attempt {
+            not_matching: true,
+            ..Attempt::finished(Outcome::NotFound)
+        }
+    }
+
+    /// `failed` without a SCIM error: the brake's counter could not be read.
+    fn brake_unreadable(error: LedgerError) -> Self {
+        Attempt {
+            brake_error: Some(error),
+            ..Attempt::finished(Outcome::Failed)
+        }
+    }
+}
+
+/// Where and how the leaver is looked for in one target.
+pub(super) struct Search<'a> {
+    pub(super) endpoint: Endpoint,
+    pub(super) filter: String,
+    pub(super) attribute: ScimAttribute,
+    /// The leaver's value, which a found user must carry.
+    pub(super) wanted: &'a str,
+    pub(super) action: Action,
+}
+
+/// How locating the leaver in a target ended.
+pub(super) enum Located<'a> {
+    /// The target's endpoint and the filter that finds the leaver.
+    At(Search<'a>),
+    /// The rule has no value for the leaver: nobody can be looked for (`not_found`).
+    NoValue,
+    /// The base URL does not read. Checked when the secret was read: unreachable in
+    /// practice.
+    BadBaseUrl,
+}
+
+/// Locates the leaver of `entry` in `target`.
+pub(super) fn locate<'a>(target: &Target, entry: &'a Entry) -> Located<'a> {
+    let Ok(base) = crate::net::base_url(&target.base_url) else {
+        return Located::BadBaseUrl;
+    };
+    let (Some(filter), Some(wanted)) = (
+        target.rule.filter(&entry.identity),
+        target.rule.value(&entry.identity),
+    ) else {
+        return Located::NoValue;
+    };
+    Located::At(Search {
+        endpoint: Endpoint {
+            base,
+            token: target.token.clone(),
+        },
+        filter,
+        attribute: target.rule.attribute,
+        wanted,
+        action: target.action,
+    })
+}
+
+/// How a search ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Searched {
+    /// Exactly one active user is the leaver: change it.
+    Change(FoundUser),
+    /// Nothing to change: the outcome is known (not found, ambiguous, already inactive,
+    /// or a dry run's finding).
+    Finished(Outcome),
+    /// The server answered only users who are not the leaver.
+    NotMatching,
+    /// The search failed.
+    Failed(ScimError),
+}
+
+/// How the brake answered for one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Brake {
+    /// A slot was taken in this window (the hour's key): give it back if nothing changes.
+    Taken(String),
+    /// A release: the brake does not apply.
+    NotApplied,
+    /// Every change this hour allows is taken: `held` until a release.
+    Held,
+    /// The counter could not be read: change nothing, and let the stream retry.
+    Unreadable(LedgerError),
+}
+
+impl Deprovisioner {
+    /// Finds the employee in `target` and, when exactly one active user matches, changes
+    /// it (under the brake in a termination pass).
+    pub(super) async fn attempt(
+        &self,
+        target: &Target,
+        entry: &Entry,
+        pass: Pass,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Attempt {
+        let search = match locate(target, entry) {
+            Located::At(search) => search,
+            Located::NoValue => return Attempt::finished(Outcome::NotFound),
+            Located::BadBaseUrl => return Attempt::failed(ScimError::Malformed),
+        };
+        let user = match self.search(&search, budget).await {
+            Searched::Change(user) => user,
+            Searched::Finished(outcome) => return Attempt::finished(outcome),
+            Searched::NotMatching => return Attempt::not_matching(),
+            Searched::Failed(error) => return Attempt::failed(error),
+        };
+        let taken_in = match self.brake(pass, budget, now).await {
+            Brake::Taken(window) => Some(window),
+            Brake::NotApplied => None,
+            Brake::Held => return Attempt::finished(Outcome::Held),
+            Brake::Unreadable(error) => return Attempt::brake_unreadable(error),
+        };
+        // Every way out of the change passes the give-back below.
+        let changed = self.change(&search, user, budget).await;
+        if let Some(window) = taken_in.filter(|_| !changed.outcome.changed()) {
+            self.give_back(&window, budget).await;
+        }
+        changed
+    }
+
+    /// Searches for the leaver and reads the answer for the target's action and the mode.
+    pub(super) async fn search(&self, search: &Search<'_>, budget: &Budget) -> Searched {
+        let find = || {
+            self.scim
+                .find(&search.endpoint, &search.filter, search.attribute)
+        };
+        let found = match retrying(budget, find).await.0 {
+            Ok(found) => found,
+            Err(error) => return Searched::Failed(error),
+        };
+        match after_search(
+            &found,
+            search.attribute,
+            search.wanted,
+            search.action,
+            self.mode,
+        ) {
+            Step::Done(outcome) => Searched::Finished(outcome),
+            Step::NotMatching => Searched::NotMatching,
+            Step::Change(user) => Searched::Change(user),
+        }
+    }
+
+    /// Takes one of the hour's changes in a termination pass.
+    pub(super) async fn brake(&self, pass: Pass, budget: &Budget, now: DateTime<Utc>) -> Brake {
+        if pass != Pass::Termination {
+            return Brake::NotApplied;
+        }
+        let expires = now + TimeDelta::hours(2);
+        let window = brake_window(now);
+        let taken = budget
+            .run(self.store.take(&window, self.max_per_hour, expires))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut));
+        match taken {
+            Ok(true) => Brake::Taken(window),
+            Ok(false) => Brake::Held,
+            Err(error) => Brake::Unreadable(error),
+        }
+    }
+
+    /// Changes `user` as the target's action says.
+    async fn change(&self, search: &Search<'_>, user: FoundUser, budget: &Budget) -> Attempt {
+        match search.action {
+            Action::Delete => self.delete(search, &user, budget).await,
+            Action::Deactivate => self.deactivate(search, user, budget).await,
+        }
+    }
+
+    /// Deletes `user`.
+    async fn delete(&self, search: &Search<'_>, user: &FoundUser, budget: &Budget) -> Attempt {
+        let delete = || self.scim.delete(&search.endpoint, &user.id);
+        match retrying(budget, delete).await.0 {
+            Ok(()) => Attempt::finished(Outcome::Deleted),
+            // Gone meanwhile: the access is gone, not by this call.
+            Err(ScimError::NotFound) => Attempt::finished(Outcome::AlreadyInactive),
+            Err(error) => Attempt::failed(error),
+        }
+    }
+
+    /// Sets `user` inactive. A 412 (the user changed since it was read) reads again and
+    /// retries once.
+    async fn deactivate(&self, search: &Search<'_>, user: FoundUser, budget: &Budget) -> Attempt {
+        let mut user = user;
+        for round in 0..2 {
+            let patch = || self.scim.deactivate(&search.endpoint, &user);
+            match retrying(budget, patch).await.0 {
+                Ok(()) => return Attempt::finished(Outcome::Deactivated),
+                // Deleted meanwhile: counts as done.
+                Err(ScimError::NotFound) => return Attempt::finished(Outcome::AlreadyInactive),
+                Err(ScimError::PreconditionFailed) if round == 0 => {
+                    match self.search(search, budget).await {
+                        Searched::Change(again) => user = again,
+                        Searched::Finished(outcome) => return Attempt::finished(outcome),
+                        Searched::NotMatching => return Attempt::not_matching(),
+                        Searched::Failed(error) => return Attempt::failed(error),
+                    }
+                }
+                Err(error) => return Attempt::failed(error),
+            }
+        }
+        Attempt::failed(ScimError::PreconditionFailed)
+    }
+
+    /// Gives back a slot taken in `window`: the brake counts changes, and nothing was
+    /// changed (it failed, or there was nothing to change). A give-back that cannot be
+    /// made leaves the count high, the safe side.
+    async fn give_back(&self, window: &str, budget: &Budget) {
+        let _ = budget.run(self.store.give_back(window)).await;
+    }
+}
+
+/// Runs a SCIM call, retrying 429 (after its `Retry-After`) and 5xx with backoff while
+/// the budget allows.
+async fn retrying<T, F, C>(budget: &Budget, mut call: F) -> (Result<T, ScimError>, u32)
+where
+    F: FnMut() -> C,
+    C: Future<Output = Result<T, ScimError>>,
+{
+    let mut wait = BACKOFF;
+    for attempt in 1..=CALL_ATTEMPTS {
+        let answer = budget.run(call()).await.unwrap_or(Err(ScimError::TimedOut));
+        match answer {
+            Err(error) if error.is_transient() && attempt < CALL_ATTEMPTS => {
+                let pause = match &error {
+                    ScimError::RateLimited {
+                        retry_after: Some(asked),
+                    } => *asked,
+                    _ => wait,
+                };
+                // A wait the budget cannot afford ends here: the stream retries later.
+                if pause + BACKOFF >= budget.left() {
+                    return (Err(error), attempt);
+                }
+                tokio::time::sleep(pause).await;
+                wait *= 2;
+            }
+            other => return (other, attempt),
+        }
+    }
+    (Err(ScimError::TimedOut), CALL_ATTEMPTS)
+}

@@ -1,0 +1,322 @@
+//! One employee's deprovisioning as a driver over steps: read the entry, read the
+//! targets, find what is owed, note the employee as waiting, work each owed target under
+//! its share of the budget (attempt, record, log, metric), and end settled (the note
+//! taken off), still waiting, or on a ledger error. Each step ends in a value its caller
+//! matches.
+
+use super::attempt::Attempt;
+use super::report::{log_outcome, metric_line, pages};
+use super::{Deprovisioner, Done, LEDGER_SHARE, Worked};
+use crate::app::budget::Budget;
+use crate::app::cached_secret::Refresh;
+use crate::app::settle::{Effects, Unsettled};
+use crate::aws::ledger::LedgerError;
+use crate::domain::decision::Decision;
+use crate::domain::deprovision::{
+    Mode, Outcome, Pass, Target, Targets, may_record, pending, with_outcome,
+};
+use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
+use crate::telemetry::record::RequestFacts;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// What every step of one employee's work shares.
+pub(super) struct Run<'a> {
+    pub(super) effects: &'a Effects,
+    pub(super) key: &'a EmployeeKey,
+    pub(super) pass: Pass,
+    pub(super) facts: &'a RequestFacts<'a>,
+    pub(super) budget: &'a Budget,
+    pub(super) now: DateTime<Utc>,
+}
+
+/// How reading the entry ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Read {
+    /// The employee is terminated: the work goes on with this entry.
+    Terminated(Box<Entry>),
+    /// Rehired (or never terminated, or not in the ledger) before the work ran: the work
+    /// is obsolete and nothing is owed.
+    NoLongerTerminated,
+    /// The ledger could not be read: the work must be tried again.
+    LedgerFailed(LedgerError),
+}
+
+/// What the entry's termination is owed. No `Debug`: a target holds its token.
+pub(super) enum Owed<'t> {
+    /// Every covering target is settled for this pass and mode: the work is done.
+    Nothing,
+    /// These targets, in the secret's order.
+    Targets(Vec<&'t Target>),
+}
+
+/// How noting the employee as waiting ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Noted {
+    /// Noted; the note's count, which the end's removal checks.
+    Seen(u64),
+    /// The note could not be made: the work must be tried again, before any SCIM call.
+    Failed(LedgerError),
+}
+
+/// How writing one target's outcome into the ledger ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Recorded {
+    /// Written: the entry as it now stands.
+    Written(Box<Entry>),
+    /// Not written: the entry no longer holds the termination worked on, or holds a
+    /// settled outcome for the target.
+    NotWritten,
+    /// The ledger failed: the work must be tried again.
+    Failed(LedgerError),
+}
+
+/// How the work ended once every owed target was worked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    /// Nothing is owed any more: the note comes off.
+    Settled,
+    /// Work still waits for a release (held, failed, unrecorded, or a dry run's
+    /// finding): the note stays.
+    StillWaiting,
+    /// Nothing waits, but a ledger write failed: the note stays for the retry.
+    LedgerFailed,
+}
+
+/// What the targets worked so far came to.
+#[derive(Debug)]
+pub(super) struct Progress {
+    pub(super) done: Vec<Done>,
+    pub(super) lines: Vec<String>,
+    /// The entry as last written: the attempts it counts, and what still waits.
+    pub(super) latest: Entry,
+    /// The last ledger failure while recording.
+    pub(super) ledger_error: Option<LedgerError>,
+}
+
+impl Deprovisioner {
+    /// Deprovisions `key`'s current termination in every covering target that still owes
+    /// it (in `pass`), each under its share of the budget, and records each outcome.
+    pub async fn work(
+        &self,
+        effects: &Effects,
+        key: &EmployeeKey,
+        pass: Pass,
+        facts: &RequestFacts<'_>,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> (Worked, Vec<String>) {
+        let run = Run {
+            effects,
+            key,
+            pass,
+            facts,
+            budget,
+            now,
+        };
+        let entry = match read_entry(&run).await {
+            Read::Terminated(entry) => *entry,
+            Read::NoLongerTerminated => return (Worked::default(), Vec::new()),
+            Read::LedgerFailed(error) => return (ledger_failed(error), Vec::new()),
+        };
+        let targets = self.targets_for(&run).await;
+        let owed = match owed(&entry, &targets, pass, self.mode) {
+            Owed::Nothing => return (Worked::default(), Vec::new()),
+            Owed::Targets(owed) => owed,
+        };
+        let seen = match self.noting(&run).await {
+            Noted::Seen(seen) => seen,
+            Noted::Failed(error) => return (ledger_failed(error), Vec::new()),
+        };
+        let progress = self.each_owed(&run, &entry, &owed).await;
+        let end = ending(&progress, &targets);
+        match end {
+            // A failed removal only leaves a note the next release takes off, so it is
+            // no reason to retry.
+            End::Settled => {
+                let _ = self.unnote(key, seen, budget).await;
+            }
+            End::StillWaiting | End::LedgerFailed => {}
+        }
+        progress.into_worked(end)
+    }
+
+    /// The targets, with a WARN when they could not be read again (the cached ones
+    /// serve).
+    async fn targets_for(&self, run: &Run<'_>) -> Arc<Targets> {
+        let (targets, refresh) = self.current(run.budget, run.now).await;
+        if let Some(Refresh::Failed(code)) = &refresh {
+            tracing::warn!(
+                error = code.as_str(),
+                function_request_id = run.facts.function_request_id,
+                service = run.facts.service,
+                "SCIM targets secret could not be read again: the cached targets stay"
+            );
+        }
+        targets
+    }
+
+    /// Lists the employee for the release before any SCIM call, so a process that dies
+    /// on every attempt (its record dead-lettered, no outcome written) still leaves a
+    /// trace the release finds.
+    pub(super) async fn noting(&self, run: &Run<'_>) -> Noted {
+        match self.note(run.key, run.budget).await {
+            Ok(seen) => Noted::Seen(seen),
+            Err(error) => Noted::Failed(error),
+        }
+    }
+
+    /// Works each owed target in turn.
+    async fn each_owed(&self, run: &Run<'_>, entry: &Entry, owed: &[&Target]) -> Progress {
+        let mut progress = Progress {
+            done: Vec::with_capacity(owed.len()),
+            lines: Vec::with_capacity(owed.len()),
+            latest: entry.clone(),
+            ledger_error: None,
+        };
+        for (index, target) in owed.iter().enumerate() {
+            // Each target gets an equal share of what is left, so a slow one cannot hold
+            // back the next.
+            let share = run.budget.left() / u32::try_from(owed.len() - index).unwrap_or(u32::MAX);
+            let own = Budget::of(share.saturating_sub(LEDGER_SHARE));
+            // Known defect, filed separately: `entry` is the one read before the first
+            // target, so a rehire that lands while one target is worked goes unnoticed
+            // by the targets after it (their calls go ahead; only the record that
+            // follows each finds the rehire and writes nothing).
+            let attempt = self.attempt(target, entry, run.pass, &own, run.now).await;
+            self.tell(run, entry, target, attempt, &mut progress).await;
+        }
+        progress
+    }
+
+    /// Records one target's attempt, then logs and counts it.
+    async fn tell(
+        &self,
+        run: &Run<'_>,
+        entry: &Entry,
+        target: &Target,
+        attempt: Attempt,
+        progress: &mut Progress,
+    ) {
+        match self.record(run, entry, &target.name, attempt.outcome).await {
+            Recorded::Written(written) => progress.latest = *written,
+            Recorded::NotWritten => {}
+            Recorded::Failed(error) => progress.ledger_error = Some(error),
+        }
+        let attempts = progress
+            .latest
+            .deprovisioning
+            .get(&target.name)
+            .map(|d| d.attempts)
+            .filter(|n| *n > 0);
+        log_outcome(target, entry, &attempt, self.mode, attempts, run.facts);
+        let paging = pages(&attempt, run.pass, attempts);
+        let line = metric_line(&self.namespace, &attempt, paging, run.facts, run.now);
+        progress.lines.push(line);
+        progress.done.push(Done {
+            key: run.key.clone(),
+            target: target.name.clone(),
+            outcome: attempt.outcome,
+            error: attempt.error,
+        });
+    }
+
+    /// Writes `outcome` for `target` into the entry, if it still holds the termination
+    /// worked on and `may_record` allows it (a settled outcome is never overwritten);
+    /// reads and checks again when another write came first.
+    pub(super) async fn record(
+        &self,
+        run: &Run<'_>,
+        worked_on: &Entry,
+        target: &str,
+        outcome: Outcome,
+    ) -> Recorded {
+        let termination = worked_on.terminated_at;
+        let plan = |stored: Option<&Entry>| match stored {
+            Some(stored)
+                if stored.decision == Decision::Terminated
+                    && stored.terminated_at == termination
+                    && may_record(stored, target, outcome, self.mode) =>
+            {
+                Transition {
+                    write: Some(with_outcome(stored, target, outcome, run.now)),
+                    change: Change::Updated,
+                }
+            }
+            _ => Transition {
+                write: None,
+                change: Change::Outdated,
+            },
+        };
+        let written = run
+            .effects
+            .write_planned(&worked_on.key, plan, None, run.budget, run.now)
+            .await;
+        match written {
+            Ok(settled) => match settled.transition.write {
+                Some(entry) => Recorded::Written(Box::new(entry)),
+                None => Recorded::NotWritten,
+            },
+            Err(Unsettled::Ledger(error)) => Recorded::Failed(error),
+            Err(Unsettled::Timer(_)) => Recorded::Failed(LedgerError::Unreachable),
+        }
+    }
+}
+
+/// Reads the entry consistently: whether the employee is still terminated.
+pub(super) async fn read_entry(run: &Run<'_>) -> Read {
+    let read = run
+        .budget
+        .run(run.effects.ledger.get(run.key))
+        .await
+        .unwrap_or(Err(LedgerError::TimedOut));
+    match read {
+        Ok(Some(entry)) if entry.decision == Decision::Terminated => {
+            Read::Terminated(Box::new(entry))
+        }
+        Ok(_) => Read::NoLongerTerminated,
+        Err(error) => Read::LedgerFailed(error),
+    }
+}
+
+/// What `entry`'s termination is owed in `pass` and `mode`.
+pub(super) fn owed<'t>(entry: &Entry, targets: &'t Targets, pass: Pass, mode: Mode) -> Owed<'t> {
+    let owed = pending(entry, targets, pass, mode);
+    if owed.is_empty() {
+        Owed::Nothing
+    } else {
+        Owed::Targets(owed)
+    }
+}
+
+/// How the work ends, in enforce's terms, so a dry run's findings are listed for the
+/// release that carries them out once the mode is `enforce`.
+pub(super) fn ending(progress: &Progress, targets: &Targets) -> End {
+    if !pending(&progress.latest, targets, Pass::Release, Mode::Enforce).is_empty() {
+        End::StillWaiting
+    } else if progress.ledger_error.is_some() {
+        End::LedgerFailed
+    } else {
+        End::Settled
+    }
+}
+
+/// The work stopped on a ledger failure before any target was worked.
+fn ledger_failed(error: LedgerError) -> Worked {
+    Worked {
+        ledger_error: Some(error),
+        ..Worked::default()
+    }
+}
+
+impl Progress {
+    /// The work as the invocation reports it, with its metric lines.
+    pub(super) fn into_worked(self, end: End) -> (Worked, Vec<String>) {
+        let worked = Worked {
+            done: self.done,
+            ledger_error: self.ledger_error,
+            waiting: end == End::StillWaiting,
+        };
+        (worked, self.lines)
+    }
+}
