@@ -66,10 +66,10 @@ pub async fn release(
             released.remaining += 1;
             continue;
         }
-        let (listed, worked, lines) =
+        let (listed, outcomes, lines) =
             release_one(effects, deprovisioner, key, *seen, facts, budget, now).await;
-        for done in &worked {
-            *released.outcomes.entry(done).or_default() += 1;
+        for outcome in outcomes {
+            *released.outcomes.entry(outcome).or_default() += 1;
         }
         released.lines.extend(lines);
         match listed {
