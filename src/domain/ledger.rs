@@ -15,8 +15,8 @@
 //! employee are serialised by the store and each plan is made against what it replaces.
 
 use crate::domain::decision::{Decision, Reason};
-use crate::domain::deprovision::DeprovisioningMap;
 use crate::domain::envelope::Action;
+use crate::domain::outcome::DeprovisioningMap;
 use crate::domain::webhook::Decided;
 use chrono::{DateTime, TimeDelta, Utc};
 
