@@ -325,6 +325,25 @@ pub fn transition(
             change: Change::Created,
         };
     };
+    match order(stored, incoming, now) {
+        Order::Write(version) => written(stored, incoming, version, now),
+        Order::Unchanged => unchanged(),
+        Order::Stale => stale(),
+    }
+}
+
+/// Where an observation falls against the stored entry.
+enum Order {
+    /// It is written, at this version.
+    Write(DateTime<Utc>),
+    /// It says what is stored: a retry or a replay.
+    Unchanged,
+    /// It is older than what is stored.
+    Stale,
+}
+
+/// Orders `incoming` against `stored` (see [`transition`]).
+fn order(stored: &Entry, incoming: &Observation, now: DateTime<Utc>) -> Order {
     let newer = incoming.version.filter(|v| Some(*v) > stored.version);
     // A removal of the stored version, or of none, is the newest thing said: ordered just
     // after what is stored. An older one is stale, like any older delivery: the record
@@ -332,24 +351,33 @@ pub fn transition(
     let removal_now = incoming.removal
         && stored.decision != Decision::Terminated
         && (incoming.version.is_none() || incoming.version == stored.version);
-    let version = match (newer, incoming.version) {
-        (Some(version), _) => version,
-        _ if removal_now => match stored.version {
+    match (newer, incoming.version) {
+        (Some(version), _) => Order::Write(version),
+        _ if removal_now => Order::Write(match stored.version {
             Some(v) => v + VERSION_STEP,
             None => now,
-        },
+        }),
         // The same data, decided after its date: the timer's move, made by the delivery.
         (None, Some(version))
             if Some(version) == stored.version
                 && stored.decision == Decision::Scheduled
                 && incoming.decision == Decision::Terminated =>
         {
-            version
+            Order::Write(version)
         }
-        (None, Some(version)) if Some(version) == stored.version => return unchanged(),
-        _ if incoming.removal && stored.decision == Decision::Terminated => return unchanged(),
-        _ => return stale(),
-    };
+        (None, Some(version)) if Some(version) == stored.version => Order::Unchanged,
+        _ if incoming.removal && stored.decision == Decision::Terminated => Order::Unchanged,
+        _ => Order::Stale,
+    }
+}
+
+/// The entry `incoming` makes of `stored` at `version`, and what that changes.
+fn written(
+    stored: &Entry,
+    incoming: &Observation,
+    version: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Transition {
     let keeps_termination = incoming.decision == Decision::Undetermined
         && matches!(stored.decision, Decision::Scheduled | Decision::Terminated);
     let mut entry = if keeps_termination {
