@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 pub mod ledger;
 mod lenient;
+pub mod outcome;
 pub mod reconcile;
 pub mod schedule;
 pub mod secret;

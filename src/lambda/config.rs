@@ -297,213 +297,320 @@ impl Config {
     }
 
     /// Reads the configuration through `lookup`, so tests need not touch the process
-    /// environment.
+    /// environment. The checks run in a fixed order, so that of several mistakes the
+    /// same one is always reported first.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let present = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut ignored = Vec::new();
-        let current = present(SIGNATURE_KEY_VAR);
-        let previous = present(PREVIOUS_SIGNATURE_KEY_VAR);
-        // Validated whichever way the key comes, so a typo is caught before the day the
-        // key moves into a secret.
-        let refresh_after = match present(KEY_REFRESH_SECONDS_VAR) {
-            None => Some(TimeDelta::seconds(DEFAULT_KEY_REFRESH_SECONDS)),
-            Some(text) => match text.parse::<i64>() {
-                Ok(0) => None,
-                Ok(seconds) if (1..=86_400).contains(&seconds) => Some(TimeDelta::seconds(seconds)),
-                _ => return Err(ConfigError::InvalidKeyRefresh),
-            },
-        };
-        let keys = match (current, present(SIGNATURE_SECRET_VAR)) {
-            (Some(_), Some(_)) => return Err(ConfigError::KeyAndSecret),
-            (None, None) => return Err(ConfigError::MissingSignatureKey),
-            (Some(current), None) => {
-                if present(KEY_REFRESH_SECONDS_VAR).is_some()
-                    && present(SCIM_TARGETS_SECRET_VAR).is_none()
-                {
-                    ignored.push(ConfigWarning::KeyRefreshWithoutSecret);
-                }
-                KeySource::Environment(Box::new(Verifier::new(
-                    current.as_bytes(),
-                    previous.as_deref().map(str::as_bytes),
-                )))
-            }
-            (None, Some(_)) if previous.is_some() => {
-                return Err(ConfigError::PreviousKeyWithSecret);
-            }
-            (None, Some(id)) => KeySource::Secret { id, refresh_after },
-        };
-        let max_body_bytes = match present(MAX_BODY_BYTES_VAR) {
-            None => DEFAULT_MAX_BODY_BYTES,
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_BODY_BYTES_CEILING).contains(n))
-                .ok_or(ConfigError::InvalidMaxBodyBytes)?,
-        };
-        let effective_offset = match present(TERMINATION_OFFSET_HOURS_VAR) {
-            None => TimeDelta::zero(),
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|h| h.abs() <= MAX_TERMINATION_OFFSET_HOURS)
-                .map(TimeDelta::hours)
-                .ok_or(ConfigError::InvalidTerminationOffset)?,
-        };
-        let inactive = match present(INACTIVE_WITHOUT_DATE_VAR) {
-            None => InactiveMeaning::default(),
-            Some(text) if text.eq_ignore_ascii_case("terminated") => InactiveMeaning::Terminated,
-            Some(text) if text.eq_ignore_ascii_case("undetermined") => {
-                InactiveMeaning::Undetermined
-            }
-            Some(_) => return Err(ConfigError::InvalidInactiveMeaning),
-        };
-        let metrics_namespace =
-            present(METRICS_NAMESPACE_VAR).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned());
-        if !valid_namespace(&metrics_namespace) {
-            return Err(ConfigError::InvalidMetricsNamespace);
-        }
-        let service = present(SERVICE_NAME_VAR).unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned());
-        if service.chars().count() > 128 || service.chars().any(char::is_control) {
-            return Err(ConfigError::InvalidServiceName);
-        }
-        let dead_letter_arn = present(SCHEDULE_DLQ_VAR);
-        if dead_letter_arn
-            .as_deref()
-            .is_some_and(|arn| !valid_queue_arn(arn))
-        {
-            return Err(ConfigError::InvalidScheduleDeadLetter);
-        }
-        let scheduling = match (present(SCHEDULE_GROUP_VAR), present(SCHEDULE_ROLE_VAR)) {
-            (None, None) if dead_letter_arn.is_some() => {
-                return Err(ConfigError::DeadLetterWithoutScheduling);
-            }
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(ConfigError::IncompleteScheduling {
-                    missing: SCHEDULE_ROLE_VAR,
-                });
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::IncompleteScheduling {
-                    missing: SCHEDULE_GROUP_VAR,
-                });
-            }
-            (Some(group), Some(role_arn)) => {
-                let valid = (1..=64).contains(&group.len())
-                    && group
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-                if !valid {
-                    return Err(ConfigError::InvalidScheduleGroup);
-                }
-                if !valid_role_arn(&role_arn) {
-                    return Err(ConfigError::InvalidScheduleRole);
-                }
-                Some(SchedulingConfig {
-                    group,
-                    role_arn,
-                    dead_letter_arn,
-                })
-            }
-        };
-        let ledger_table = match present(LEDGER_TABLE_VAR) {
-            Some(table) if valid_table_name(&table) => Some(table),
-            Some(_) => return Err(ConfigError::InvalidLedgerTable),
-            None => None,
-        };
-        if scheduling.is_some() && ledger_table.is_none() {
-            return Err(ConfigError::SchedulingWithoutLedger);
-        }
-        // Validated whether or not deprovisioning is on, so a typo is caught before the
-        // day the targets secret is set.
-        let mode = match present(DEPROVISION_MODE_VAR) {
-            None => Mode::default(),
-            Some(text) => Mode::parse(&text).ok_or(ConfigError::InvalidDeprovisionMode)?,
-        };
-        let max_per_hour = match present(DEPROVISION_MAX_PER_HOUR_VAR) {
-            None => DEFAULT_MAX_PER_HOUR,
-            Some(text) => text
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_DEPROVISION_PER_HOUR_CEILING).contains(n))
-                .ok_or(ConfigError::InvalidDeprovisionLimit)?,
-        };
-        let deprovisioning = match present(SCIM_TARGETS_SECRET_VAR) {
-            None => {
-                if present(DEPROVISION_MODE_VAR).is_some()
-                    || present(DEPROVISION_MAX_PER_HOUR_VAR).is_some()
-                {
-                    ignored.push(ConfigWarning::DeprovisionWithoutTargets);
-                }
-                None
-            }
-            Some(_) if ledger_table.is_none() => {
-                return Err(ConfigError::DeprovisioningWithoutLedger);
-            }
-            Some(secret_id) => Some(DeprovisionConfig {
-                secret_id,
-                refresh_after,
-                mode,
-                max_per_hour,
-            }),
-        };
-        let base_url = crate::net::base_url(
-            present(MERGE_API_BASE_URL_VAR)
-                .as_deref()
-                .unwrap_or(crate::merge::client::DEFAULT_BASE_URL),
-        )
-        .map_err(ConfigError::InvalidMergeBaseUrl)?;
-        let reconciliation = match present(MERGE_API_SECRET_VAR) {
-            None => None,
-            Some(_) if ledger_table.is_none() => {
-                return Err(ConfigError::ReconciliationWithoutLedger);
-            }
-            Some(_) if scheduling.is_none() => {
-                return Err(ConfigError::ReconciliationWithoutScheduling);
-            }
-            Some(ids) => Some(ReconcileConfig {
-                secret_ids: ids
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                base_url,
-                refresh_after,
-            }),
-        };
-        // Read raw, as the logger reads it: it does not trim, and reads an empty value
-        // as ERROR, which would drop every INFO and WARN record.
-        if lookup(LOG_LEVEL_VAR)
-            .is_some_and(|level| level.is_empty() || LevelFilter::from_str(&level).is_err())
-        {
-            return Err(ConfigError::InvalidLogLevel);
-        }
-        if reconciliation.is_some() || deprovisioning.is_some() {
-            // The refresh age applies to the Merge API secret and the SCIM targets too.
-            ignored.retain(|w| *w != ConfigWarning::KeyRefreshWithoutSecret);
-        }
+        let vars = Vars { lookup: &lookup };
+        let refresh_after = key_refresh(&vars)?;
+        let keys = key_source(&vars, refresh_after)?;
+        let max_body_bytes = max_body_bytes(&vars)?;
+        let policy = policy(&vars)?;
+        let names = telemetry_names(&vars)?;
+        let scheduling = scheduling(&vars)?;
+        let ledger_table = ledger_table(&vars, scheduling.is_some())?;
+        let deprovisioning = deprovisioning(&vars, refresh_after, ledger_table.is_some())?;
+        let reconciliation = reconciliation(
+            &vars,
+            refresh_after,
+            ledger_table.is_some(),
+            scheduling.is_some(),
+        )?;
+        check_log_level(&vars)?;
+        let ignored = warnings(
+            &vars,
+            &keys,
+            deprovisioning.is_some() || reconciliation.is_some(),
+        );
         Ok(Config {
             reconciliation,
             ledger_table,
             deprovisioning,
             ignored,
             scheduling,
-            policy: Policy {
-                effective_offset,
-                inactive,
-            },
-            service,
-            metrics_namespace,
-            rotation_in_progress: previous.is_some() && matches!(keys, KeySource::Environment(_)),
+            policy,
+            service: names.service,
+            metrics_namespace: names.metrics_namespace,
+            rotation_in_progress: vars.is_set(PREVIOUS_SIGNATURE_KEY_VAR)
+                && matches!(keys, KeySource::Environment(_)),
             keys,
             max_body_bytes,
         })
     }
+}
+
+/// The environment as the configuration reads it.
+struct Vars<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Vars<'_> {
+    /// The variable's value, trimmed; `None` when unset or blank.
+    fn present(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// True when the variable holds more than whitespace.
+    fn is_set(&self, name: &str) -> bool {
+        self.present(name).is_some()
+    }
+
+    /// The variable's value exactly as set, for readers that do not trim.
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+}
+
+/// How old a key (and the other secrets) may get before it is read again; `None` never
+/// on age alone. Validated whichever way the key comes, so a typo is caught before the
+/// day the key moves into a secret.
+fn key_refresh(vars: &Vars) -> Result<Option<TimeDelta>, ConfigError> {
+    match vars.present(KEY_REFRESH_SECONDS_VAR) {
+        None => Ok(Some(TimeDelta::seconds(DEFAULT_KEY_REFRESH_SECONDS))),
+        Some(text) => match text.parse::<i64>() {
+            Ok(0) => Ok(None),
+            Ok(seconds) if (1..=86_400).contains(&seconds) => Ok(Some(TimeDelta::seconds(seconds))),
+            _ => Err(ConfigError::InvalidKeyRefresh),
+        },
+    }
+}
+
+/// Where the signature keys come from: exactly one of the key and the secret, and no
+/// previous key in the environment beside a secret.
+fn key_source(vars: &Vars, refresh_after: Option<TimeDelta>) -> Result<KeySource, ConfigError> {
+    let previous = vars.present(PREVIOUS_SIGNATURE_KEY_VAR);
+    match (
+        vars.present(SIGNATURE_KEY_VAR),
+        vars.present(SIGNATURE_SECRET_VAR),
+    ) {
+        (Some(_), Some(_)) => Err(ConfigError::KeyAndSecret),
+        (None, None) => Err(ConfigError::MissingSignatureKey),
+        (Some(current), None) => Ok(KeySource::Environment(Box::new(Verifier::new(
+            current.as_bytes(),
+            previous.as_deref().map(str::as_bytes),
+        )))),
+        (None, Some(_)) if previous.is_some() => Err(ConfigError::PreviousKeyWithSecret),
+        (None, Some(id)) => Ok(KeySource::Secret { id, refresh_after }),
+    }
+}
+
+/// The largest accepted body.
+fn max_body_bytes(vars: &Vars) -> Result<usize, ConfigError> {
+    match vars.present(MAX_BODY_BYTES_VAR) {
+        None => Ok(DEFAULT_MAX_BODY_BYTES),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_BODY_BYTES_CEILING).contains(n))
+            .ok_or(ConfigError::InvalidMaxBodyBytes),
+    }
+}
+
+/// How the organisation's HR data is read: the termination offset, then what `INACTIVE`
+/// without a date means.
+fn policy(vars: &Vars) -> Result<Policy, ConfigError> {
+    let effective_offset = match vars.present(TERMINATION_OFFSET_HOURS_VAR) {
+        None => TimeDelta::zero(),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|h| h.abs() <= MAX_TERMINATION_OFFSET_HOURS)
+            .map(TimeDelta::hours)
+            .ok_or(ConfigError::InvalidTerminationOffset)?,
+    };
+    let inactive = match vars.present(INACTIVE_WITHOUT_DATE_VAR) {
+        None => InactiveMeaning::default(),
+        Some(text) if text.eq_ignore_ascii_case("terminated") => InactiveMeaning::Terminated,
+        Some(text) if text.eq_ignore_ascii_case("undetermined") => InactiveMeaning::Undetermined,
+        Some(_) => return Err(ConfigError::InvalidInactiveMeaning),
+    };
+    Ok(Policy {
+        effective_offset,
+        inactive,
+    })
+}
+
+/// The names records and metrics carry.
+struct TelemetryNames {
+    service: String,
+    metrics_namespace: String,
+}
+
+/// The metrics namespace, then the service name, each defaulted when unset.
+fn telemetry_names(vars: &Vars) -> Result<TelemetryNames, ConfigError> {
+    let metrics_namespace = vars
+        .present(METRICS_NAMESPACE_VAR)
+        .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned());
+    if !valid_namespace(&metrics_namespace) {
+        return Err(ConfigError::InvalidMetricsNamespace);
+    }
+    let service = vars
+        .present(SERVICE_NAME_VAR)
+        .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned());
+    if service.chars().count() > 128 || service.chars().any(char::is_control) {
+        return Err(ConfigError::InvalidServiceName);
+    }
+    Ok(TelemetryNames {
+        service,
+        metrics_namespace,
+    })
+}
+
+/// Where scheduled terminations go: both the group and the role, or neither; the
+/// dead-letter queue is checked first, and refused without scheduling.
+fn scheduling(vars: &Vars) -> Result<Option<SchedulingConfig>, ConfigError> {
+    let dead_letter_arn = vars.present(SCHEDULE_DLQ_VAR);
+    if dead_letter_arn
+        .as_deref()
+        .is_some_and(|arn| !valid_queue_arn(arn))
+    {
+        return Err(ConfigError::InvalidScheduleDeadLetter);
+    }
+    match (
+        vars.present(SCHEDULE_GROUP_VAR),
+        vars.present(SCHEDULE_ROLE_VAR),
+    ) {
+        (None, None) if dead_letter_arn.is_some() => Err(ConfigError::DeadLetterWithoutScheduling),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::IncompleteScheduling {
+            missing: SCHEDULE_ROLE_VAR,
+        }),
+        (None, Some(_)) => Err(ConfigError::IncompleteScheduling {
+            missing: SCHEDULE_GROUP_VAR,
+        }),
+        (Some(group), Some(role_arn)) => {
+            if !valid_group_name(&group) {
+                return Err(ConfigError::InvalidScheduleGroup);
+            }
+            if !valid_role_arn(&role_arn) {
+                return Err(ConfigError::InvalidScheduleRole);
+            }
+            Ok(Some(SchedulingConfig {
+                group,
+                role_arn,
+                dead_letter_arn,
+            }))
+        }
+    }
+}
+
+/// The employee ledger's table, which scheduling requires: timers check it when they
+/// fire.
+fn ledger_table(vars: &Vars, scheduling: bool) -> Result<Option<String>, ConfigError> {
+    let table = match vars.present(LEDGER_TABLE_VAR) {
+        Some(table) if valid_table_name(&table) => Some(table),
+        Some(_) => return Err(ConfigError::InvalidLedgerTable),
+        None => None,
+    };
+    if scheduling && table.is_none() {
+        return Err(ConfigError::SchedulingWithoutLedger);
+    }
+    Ok(table)
+}
+
+/// SCIM deprovisioning, on with a targets secret and the ledger. The mode and the limit
+/// are validated whether or not it is on, so a typo is caught before the day the targets
+/// secret is set.
+fn deprovisioning(
+    vars: &Vars,
+    refresh_after: Option<TimeDelta>,
+    ledger: bool,
+) -> Result<Option<DeprovisionConfig>, ConfigError> {
+    let mode = match vars.present(DEPROVISION_MODE_VAR) {
+        None => Mode::default(),
+        Some(text) => Mode::parse(&text).ok_or(ConfigError::InvalidDeprovisionMode)?,
+    };
+    let max_per_hour = match vars.present(DEPROVISION_MAX_PER_HOUR_VAR) {
+        None => DEFAULT_MAX_PER_HOUR,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_DEPROVISION_PER_HOUR_CEILING).contains(n))
+            .ok_or(ConfigError::InvalidDeprovisionLimit)?,
+    };
+    match vars.present(SCIM_TARGETS_SECRET_VAR) {
+        None => Ok(None),
+        Some(_) if !ledger => Err(ConfigError::DeprovisioningWithoutLedger),
+        Some(secret_id) => Ok(Some(DeprovisionConfig {
+            secret_id,
+            refresh_after,
+            mode,
+            max_per_hour,
+        })),
+    }
+}
+
+/// Reconciliation with Merge's API, on with its secret, the ledger and scheduling. The
+/// base URL is validated whether or not it is on.
+fn reconciliation(
+    vars: &Vars,
+    refresh_after: Option<TimeDelta>,
+    ledger: bool,
+    scheduling: bool,
+) -> Result<Option<ReconcileConfig>, ConfigError> {
+    let base_url = crate::net::base_url(
+        vars.present(MERGE_API_BASE_URL_VAR)
+            .as_deref()
+            .unwrap_or(crate::merge::client::DEFAULT_BASE_URL),
+    )
+    .map_err(ConfigError::InvalidMergeBaseUrl)?;
+    match vars.present(MERGE_API_SECRET_VAR) {
+        None => Ok(None),
+        Some(_) if !ledger => Err(ConfigError::ReconciliationWithoutLedger),
+        Some(_) if !scheduling => Err(ConfigError::ReconciliationWithoutScheduling),
+        Some(ids) => Ok(Some(ReconcileConfig {
+            secret_ids: ids
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            base_url,
+            refresh_after,
+        })),
+    }
+}
+
+/// Refuses a log level the logger would not understand. Read raw, as the logger reads
+/// it: it does not trim, and reads an empty value as ERROR, which would drop every INFO
+/// and WARN record.
+fn check_log_level(vars: &Vars) -> Result<(), ConfigError> {
+    if vars
+        .raw(LOG_LEVEL_VAR)
+        .is_some_and(|level| level.is_empty() || LevelFilter::from_str(&level).is_err())
+    {
+        return Err(ConfigError::InvalidLogLevel);
+    }
+    Ok(())
+}
+
+/// The variables that are set, valid and without effect, in the order they are logged.
+/// `uses_secrets`: deprovisioning or reconciliation is on, whose secrets the refresh
+/// age applies to as well.
+fn warnings(vars: &Vars, keys: &KeySource, uses_secrets: bool) -> Vec<ConfigWarning> {
+    let mut ignored = Vec::new();
+    let targets = vars.is_set(SCIM_TARGETS_SECRET_VAR);
+    if matches!(keys, KeySource::Environment(_))
+        && vars.is_set(KEY_REFRESH_SECONDS_VAR)
+        && !targets
+        && !uses_secrets
+    {
+        ignored.push(ConfigWarning::KeyRefreshWithoutSecret);
+    }
+    if !targets && (vars.is_set(DEPROVISION_MODE_VAR) || vars.is_set(DEPROVISION_MAX_PER_HOUR_VAR))
+    {
+        ignored.push(ConfigWarning::DeprovisionWithoutTargets);
+    }
+    ignored
+}
+
+/// The schedule group's rule: 1 to 64 of `[0-9a-zA-Z-_.]`.
+fn valid_group_name(group: &str) -> bool {
+    (1..=64).contains(&group.len())
+        && group
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// DynamoDB's rule for table names.
@@ -585,500 +692,4 @@ fn valid_namespace(namespace: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::signature::{KeyUsed, sign};
-
-    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn refuses_to_start_without_a_signature_key() {
-        assert_eq!(
-            Config::from_lookup(lookup(&[])).err(),
-            Some(ConfigError::MissingSignatureKey)
-        );
-    }
-
-    #[test]
-    fn a_blank_signature_key_counts_as_missing() {
-        let result = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "  \n")]));
-        assert_eq!(result.err(), Some(ConfigError::MissingSignatureKey));
-    }
-
-    #[test]
-    fn the_missing_key_message_names_the_variable_and_why() {
-        let message = ConfigError::MissingSignatureKey.to_string();
-        assert!(message.contains(SIGNATURE_KEY_VAR));
-        assert!(message.contains("refuses to start"));
-    }
-
-    #[test]
-    fn defaults_apply_with_only_a_key() {
-        let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
-        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
-        assert!(!config.rotation_in_progress);
-    }
-
-    #[test]
-    fn surrounding_whitespace_in_keys_is_trimmed() {
-        let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, " k\n")])).unwrap();
-        let signature = sign(b"k", b"{}");
-        assert_eq!(
-            config
-                .environment_verifier()
-                .unwrap()
-                .verify(b"{}", Some(signature.as_bytes())),
-            Ok(KeyUsed::Current)
-        );
-    }
-
-    #[test]
-    fn the_previous_key_is_accepted_when_configured() {
-        let config = Config::from_lookup(lookup(&[
-            (SIGNATURE_KEY_VAR, "new"),
-            (PREVIOUS_SIGNATURE_KEY_VAR, "old"),
-        ]))
-        .unwrap();
-        assert!(config.rotation_in_progress);
-        let signature = sign(b"old", b"{}");
-        assert_eq!(
-            config
-                .environment_verifier()
-                .unwrap()
-                .verify(b"{}", Some(signature.as_bytes())),
-            Ok(KeyUsed::Previous)
-        );
-    }
-
-    fn with(name: &'static str, value: &'static str) -> Result<Config, ConfigError> {
-        Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k"), (name, value)]))
-    }
-
-    #[test]
-    fn the_default_policy_is_the_documented_behaviour() {
-        let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
-        assert_eq!(config.policy, Policy::default());
-        assert_eq!(config.policy.effective_offset, TimeDelta::zero());
-        assert_eq!(config.policy.inactive, InactiveMeaning::Terminated);
-    }
-
-    #[test]
-    fn the_termination_offset_accepts_its_bounds() {
-        for (value, hours) in [("-168", -168), ("0", 0), ("24", 24), ("168", 168)] {
-            let config = with(TERMINATION_OFFSET_HOURS_VAR, value).unwrap();
-            assert_eq!(
-                config.policy.effective_offset,
-                TimeDelta::hours(hours),
-                "{value}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_termination_offset_rejects_values_outside_its_bounds() {
-        for value in ["169", "-169", "1.5", "24h", "one"] {
-            assert_eq!(
-                with(TERMINATION_OFFSET_HOURS_VAR, value).err(),
-                Some(ConfigError::InvalidTerminationOffset),
-                "{value}"
-            );
-        }
-    }
-
-    #[test]
-    fn inactive_without_date_takes_either_meaning_in_any_case() {
-        let undetermined = with(INACTIVE_WITHOUT_DATE_VAR, "Undetermined").unwrap();
-        assert_eq!(undetermined.policy.inactive, InactiveMeaning::Undetermined);
-        let terminated = with(INACTIVE_WITHOUT_DATE_VAR, "TERMINATED").unwrap();
-        assert_eq!(terminated.policy.inactive, InactiveMeaning::Terminated);
-        assert_eq!(
-            with(INACTIVE_WITHOUT_DATE_VAR, "ignore").err(),
-            Some(ConfigError::InvalidInactiveMeaning)
-        );
-    }
-
-    #[test]
-    fn service_and_namespace_have_defaults_and_can_be_set() {
-        let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
-        assert_eq!(
-            (config.service.as_str(), config.metrics_namespace.as_str()),
-            ("merge-deprovision", "MergeDeprovision")
-        );
-        let config = with(METRICS_NAMESPACE_VAR, "Security/Offboarding").unwrap();
-        assert_eq!(config.metrics_namespace, "Security/Offboarding");
-        assert_eq!(
-            with(SERVICE_NAME_VAR, "offboarding").unwrap().service,
-            "offboarding"
-        );
-    }
-
-    #[test]
-    fn an_invalid_namespace_or_service_fails_init() {
-        for namespace in ["AWS/Lambda", "bad\"quote", &"n".repeat(256)] {
-            let leaked: &'static str = Box::leak(namespace.to_owned().into_boxed_str());
-            assert_eq!(
-                with(METRICS_NAMESPACE_VAR, leaked).err(),
-                Some(ConfigError::InvalidMetricsNamespace),
-                "{namespace}"
-            );
-        }
-        assert_eq!(
-            with(SERVICE_NAME_VAR, "a\u{7}b").err(),
-            Some(ConfigError::InvalidServiceName)
-        );
-    }
-
-    #[test]
-    fn a_secret_is_the_alternative_to_the_key_and_not_both() {
-        let config =
-            Config::from_lookup(lookup(&[(SIGNATURE_SECRET_VAR, "merge/webhook")])).unwrap();
-        let KeySource::Secret { id, refresh_after } = config.keys else {
-            panic!("keys from the secret");
-        };
-        assert_eq!(id, "merge/webhook");
-        assert_eq!(refresh_after, Some(TimeDelta::seconds(300)));
-        let both = Config::from_lookup(lookup(&[
-            (SIGNATURE_KEY_VAR, "k"),
-            (SIGNATURE_SECRET_VAR, "merge/webhook"),
-        ]));
-        let error = both.err().unwrap();
-        assert_eq!(error, ConfigError::KeyAndSecret);
-        let message = error.to_string();
-        assert!(message.contains(SIGNATURE_KEY_VAR) && message.contains(SIGNATURE_SECRET_VAR));
-    }
-
-    #[test]
-    fn the_key_refresh_age_is_validated_and_zero_turns_it_off() {
-        let refresh = |value: &'static str| {
-            Config::from_lookup(lookup(&[
-                (SIGNATURE_SECRET_VAR, "s"),
-                (KEY_REFRESH_SECONDS_VAR, value),
-            ]))
-            .map(|c| match c.keys {
-                KeySource::Secret { refresh_after, .. } => refresh_after,
-                KeySource::Environment(_) => unreachable!(),
-            })
-        };
-        assert_eq!(refresh("0"), Ok(None));
-        assert_eq!(refresh("60"), Ok(Some(TimeDelta::seconds(60))));
-        assert_eq!(refresh("86400"), Ok(Some(TimeDelta::seconds(86_400))));
-        for bad in ["-1", "86401", "5m", "x"] {
-            assert_eq!(
-                refresh(bad).err(),
-                Some(ConfigError::InvalidKeyRefresh),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn scheduling_is_off_without_its_variables_and_on_with_both() {
-        assert_eq!(
-            with(INACTIVE_WITHOUT_DATE_VAR, "terminated")
-                .unwrap()
-                .scheduling,
-            None
-        );
-        let config = Config::from_lookup(lookup(&[
-            (SIGNATURE_KEY_VAR, "k"),
-            (SCHEDULE_GROUP_VAR, "merge-deprovision"),
-            (
-                SCHEDULE_ROLE_VAR,
-                "arn:aws:iam::123456789012:role/scheduler",
-            ),
-            (LEDGER_TABLE_VAR, "merge-deprovision-ledger"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            config.ledger_table.as_deref(),
-            Some("merge-deprovision-ledger")
-        );
-        let scheduling = config.scheduling.unwrap();
-        assert_eq!(scheduling.group, "merge-deprovision");
-        assert_eq!(scheduling.dead_letter_arn, None);
-    }
-
-    #[test]
-    fn one_scheduling_variable_without_the_other_names_the_missing_one() {
-        assert_eq!(
-            with(SCHEDULE_GROUP_VAR, "g").err(),
-            Some(ConfigError::IncompleteScheduling {
-                missing: SCHEDULE_ROLE_VAR
-            })
-        );
-        let error = with(SCHEDULE_ROLE_VAR, "arn:aws:iam::123456789012:role/r")
-            .err()
-            .unwrap();
-        assert_eq!(
-            error,
-            ConfigError::IncompleteScheduling {
-                missing: SCHEDULE_GROUP_VAR
-            }
-        );
-        assert!(error.to_string().starts_with(SCHEDULE_GROUP_VAR));
-    }
-
-    #[test]
-    fn a_schedule_group_name_outside_schedulers_pattern_fails_init() {
-        for group in ["has space", "slash/y", &"g".repeat(65)] {
-            let group: &'static str = Box::leak(group.to_owned().into_boxed_str());
-            let result = Config::from_lookup(lookup(&[
-                (SIGNATURE_KEY_VAR, "k"),
-                (SCHEDULE_GROUP_VAR, group),
-                (SCHEDULE_ROLE_VAR, "arn:aws:iam::123456789012:role/r"),
-                (LEDGER_TABLE_VAR, "ledger"),
-            ]));
-            assert_eq!(
-                result.err(),
-                Some(ConfigError::InvalidScheduleGroup),
-                "{group}"
-            );
-        }
-    }
-
-    #[test]
-    fn scheduling_without_the_ledger_fails_init_naming_the_ledger_variable() {
-        let error = Config::from_lookup(lookup(&[
-            (SIGNATURE_KEY_VAR, "k"),
-            (SCHEDULE_GROUP_VAR, "g"),
-            (SCHEDULE_ROLE_VAR, ROLE),
-        ]))
-        .err()
-        .unwrap();
-        assert_eq!(error, ConfigError::SchedulingWithoutLedger);
-        assert!(error.to_string().starts_with(LEDGER_TABLE_VAR));
-    }
-
-    #[test]
-    fn the_ledger_alone_is_accepted_and_a_table_name_outside_dynamodbs_rule_fails_init() {
-        let config = with(LEDGER_TABLE_VAR, "ledger.v1_x-y").unwrap();
-        assert_eq!(config.ledger_table.as_deref(), Some("ledger.v1_x-y"));
-        assert_eq!(config.scheduling, None);
-        for table in ["ab", "has space", "slash/y"] {
-            assert_eq!(
-                with(LEDGER_TABLE_VAR, table).err(),
-                Some(ConfigError::InvalidLedgerTable),
-                "{table}"
-            );
-        }
-    }
-
-    #[test]
-    fn max_body_bytes_accepts_its_bounds() {
-        for value in ["1", "6291456"] {
-            let config = Config::from_lookup(lookup(&[
-                (SIGNATURE_KEY_VAR, "k"),
-                (MAX_BODY_BYTES_VAR, value),
-            ]))
-            .unwrap();
-            assert_eq!(config.max_body_bytes.to_string(), value);
-        }
-    }
-
-    #[test]
-    fn max_body_bytes_rejects_values_outside_its_bounds() {
-        for value in ["0", "6291457", "-1", "1MB", "1.5"] {
-            let result = Config::from_lookup(lookup(&[
-                (SIGNATURE_KEY_VAR, "k"),
-                (MAX_BODY_BYTES_VAR, value),
-            ]));
-            assert_eq!(
-                result.err(),
-                Some(ConfigError::InvalidMaxBodyBytes),
-                "{value}"
-            );
-        }
-    }
-
-    /// The message of the error `vars` stop init with, when they do.
-    fn refusal(vars: &[(&str, &str)]) -> Option<String> {
-        Config::from_lookup(lookup(vars))
-            .err()
-            .map(|e| e.to_string())
-    }
-
-    const ROLE: &str = "arn:aws:iam::123456789012:role/merge-deprovision-scheduler";
-    const QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:merge-deprovision-dlq";
-
-    #[test]
-    fn an_unreadable_key_refresh_age_stops_init_even_with_the_key_in_the_environment() {
-        for bad in ["-1", "abc", "86401"] {
-            let message = refusal(&[(SIGNATURE_KEY_VAR, "k"), (KEY_REFRESH_SECONDS_VAR, bad)]);
-            assert!(
-                message
-                    .as_deref()
-                    .is_some_and(|m| m.starts_with(KEY_REFRESH_SECONDS_VAR)),
-                "{bad}: {message:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_valid_key_refresh_age_with_the_key_in_the_environment_is_ignored_with_a_warning() {
-        let config = with(KEY_REFRESH_SECONDS_VAR, "60").unwrap();
-        assert!(matches!(config.keys, KeySource::Environment(_)));
-        assert_eq!(config.ignored, vec![ConfigWarning::KeyRefreshWithoutSecret]);
-        assert!(
-            config.ignored[0]
-                .to_string()
-                .starts_with(KEY_REFRESH_SECONDS_VAR)
-        );
-        assert!(with(MAX_BODY_BYTES_VAR, "10").unwrap().ignored.is_empty());
-    }
-
-    #[test]
-    fn a_previous_key_in_the_environment_beside_a_secret_stops_init_naming_both() {
-        let message = refusal(&[
-            (SIGNATURE_SECRET_VAR, "merge/webhook"),
-            (PREVIOUS_SIGNATURE_KEY_VAR, "old"),
-        ])
-        .expect("refused");
-        assert!(
-            message.contains(PREVIOUS_SIGNATURE_KEY_VAR) && message.contains(SIGNATURE_SECRET_VAR),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn a_dead_letter_queue_without_scheduling_stops_init_naming_it() {
-        let message = refusal(&[(SIGNATURE_KEY_VAR, "k"), (SCHEDULE_DLQ_VAR, QUEUE)]);
-        assert!(
-            message
-                .as_deref()
-                .is_some_and(|m| m.starts_with(SCHEDULE_DLQ_VAR)),
-            "{message:?}"
-        );
-    }
-
-    #[test]
-    fn the_schedule_role_must_be_an_iam_role_arn() {
-        let scheduling = |role: &str| {
-            let vars = [
-                (SIGNATURE_KEY_VAR, "k"),
-                (SCHEDULE_GROUP_VAR, "g"),
-                (SCHEDULE_ROLE_VAR, role),
-                (SCHEDULE_DLQ_VAR, QUEUE),
-                (LEDGER_TABLE_VAR, "ledger"),
-            ];
-            Config::from_lookup(lookup(&vars)).map(|c| c.scheduling.unwrap().role_arn)
-        };
-        for good in [
-            ROLE,
-            "arn:aws-cn:iam::123456789012:role/service-role/scheduler",
-            "arn:aws-us-gov:iam::123456789012:role/a+b=c,d.e@f_g-h",
-        ] {
-            assert_eq!(scheduling(good).as_deref(), Ok(good));
-        }
-        for bad in [
-            "notanarn",
-            "arn:aws:lambda:eu-west-1:123456789012:function:SchedulerInvokeRole",
-            "arn:aws:iam::123456789012:user/scheduler",
-            "arn:aws:iam::1:role/scheduler",
-            "arn:aws:iam:eu-west-1:123456789012:role/scheduler",
-            "arn:aws:iam::123456789012:role/",
-            "arn:aws:iam::123456789012:role/has space",
-            "arn:gcp:iam::123456789012:role/scheduler",
-        ] {
-            let error = scheduling(bad).err();
-            assert_eq!(error, Some(ConfigError::InvalidScheduleRole), "{bad}");
-            assert!(error.unwrap().to_string().starts_with(SCHEDULE_ROLE_VAR));
-        }
-    }
-
-    #[test]
-    fn the_dead_letter_queue_must_be_an_sqs_queue_arn() {
-        let dead_letter = |queue: &str| {
-            let vars = [
-                (SIGNATURE_KEY_VAR, "k"),
-                (SCHEDULE_GROUP_VAR, "g"),
-                (SCHEDULE_ROLE_VAR, ROLE),
-                (SCHEDULE_DLQ_VAR, queue),
-                (LEDGER_TABLE_VAR, "ledger"),
-            ];
-            Config::from_lookup(lookup(&vars)).map(|c| c.scheduling.unwrap().dead_letter_arn)
-        };
-        assert_eq!(dead_letter(QUEUE), Ok(Some(QUEUE.to_owned())));
-        for bad in [
-            "notanarn",
-            "arn:aws:sns:eu-west-1:123456789012:topic",
-            "arn:aws:sqs:eu-west-1:12345:queue",
-            "https://sqs.eu-west-1.amazonaws.com/123456789012/queue",
-        ] {
-            assert_eq!(
-                dead_letter(bad).err(),
-                Some(ConfigError::InvalidScheduleDeadLetter),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_log_level_the_logger_cannot_read_stops_init_naming_the_variable() {
-        for level in ["TRACE", "debug", "INFO", "Warn", "ERROR", "off"] {
-            assert!(with(LOG_LEVEL_VAR, level).is_ok(), "{level}");
-        }
-        // FATAL is one of Lambda's levels, but the logger has no such level and would
-        // fall back to INFO; an empty value it would read as ERROR.
-        for level in ["LOUD", "FATAL", "", " info", "info,hyper=warn"] {
-            let message = refusal(&[(SIGNATURE_KEY_VAR, "k"), (LOG_LEVEL_VAR, level)]);
-            assert!(
-                message
-                    .as_deref()
-                    .is_some_and(|m| m.starts_with(LOG_LEVEL_VAR)),
-                "{level:?}: {message:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn every_level_this_function_accepts_is_one_the_logger_honours() {
-        use crate::lambda::logging::LogSettings;
-        for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF"] {
-            let settings =
-                LogSettings::from_lookup(|name| (name == LOG_LEVEL_VAR).then(|| level.to_owned()));
-            assert_eq!(
-                settings.level.to_string().to_ascii_uppercase(),
-                level,
-                "the logger reads {level} as itself"
-            );
-        }
-    }
-
-    #[test]
-    fn deprovisioning_needs_the_ledger_and_defaults_to_a_dry_run_under_the_brake() {
-        let without = with(SCIM_TARGETS_SECRET_VAR, "scim/targets").err();
-        assert_eq!(without, Some(ConfigError::DeprovisioningWithoutLedger));
-        let config = Config::from_lookup(lookup(&[
-            (SIGNATURE_KEY_VAR, "k"),
-            (LEDGER_TABLE_VAR, "ledger"),
-            (SCIM_TARGETS_SECRET_VAR, "scim/targets"),
-        ]))
-        .unwrap();
-        let deprovisioning = config.deprovisioning.unwrap();
-        assert_eq!(deprovisioning.mode, Mode::DryRun);
-        assert_eq!(deprovisioning.max_per_hour, 25);
-        assert!(config.ignored.is_empty());
-    }
-
-    #[test]
-    fn a_bad_mode_or_limit_fails_init_and_unused_settings_are_said() {
-        assert_eq!(
-            with(DEPROVISION_MODE_VAR, "yes").err(),
-            Some(ConfigError::InvalidDeprovisionMode)
-        );
-        for limit in ["0", "-1", "many", "100001"] {
-            assert_eq!(
-                with(DEPROVISION_MAX_PER_HOUR_VAR, limit).err(),
-                Some(ConfigError::InvalidDeprovisionLimit)
-            );
-        }
-        let config = with(DEPROVISION_MODE_VAR, "enforce").unwrap();
-        assert_eq!(config.ignored, [ConfigWarning::DeprovisionWithoutTargets]);
-    }
-}
+mod tests;

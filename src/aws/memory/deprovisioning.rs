@@ -1,0 +1,120 @@
+//! The in-memory twin of deprovisioning's DynamoDB bookkeeping: the brake's counters
+//! and the waiting list.
+
+use super::locked;
+use crate::aws::ledger::LedgerError;
+use crate::aws::scheduler::BoxFuture;
+use crate::domain::ledger::EmployeeKey;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The in-memory twin of deprovisioning's bookkeeping: the brake's counters by window,
+/// conditional as DynamoDB's increment is, and the waiting list; with scripted faults.
+#[derive(Debug, Default)]
+pub struct MemoryDeprovisionStore {
+    counters: Mutex<BTreeMap<String, u32>>,
+    waiting: Mutex<BTreeMap<EmployeeKey, u64>>,
+    failing: Mutex<Vec<Option<LedgerError>>>,
+}
+
+impl MemoryDeprovisionStore {
+    /// Empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The changes taken in `window`.
+    pub fn taken(&self, window: &str) -> u32 {
+        locked(&self.counters).get(window).copied().unwrap_or(0)
+    }
+
+    /// The employees noted as waiting.
+    pub fn waiting_keys(&self) -> Vec<EmployeeKey> {
+        locked(&self.waiting).keys().cloned().collect()
+    }
+
+    /// The next calls fail with these errors, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = LedgerError>) {
+        self.script(errors.into_iter().map(Some));
+    }
+
+    /// The next calls answer these errors (`None`: answered normally), in order.
+    pub fn script(&self, outcomes: impl IntoIterator<Item = Option<LedgerError>>) {
+        locked(&self.failing).extend(outcomes);
+    }
+
+    fn fault(&self) -> Result<(), LedgerError> {
+        let mut failing = locked(&self.failing);
+        if failing.is_empty() {
+            return Ok(());
+        }
+        failing.remove(0).map_or(Ok(()), Err)
+    }
+}
+
+impl crate::aws::deprovisioning::DeprovisionStore for MemoryDeprovisionStore {
+    fn take<'a>(
+        &'a self,
+        window: &'a str,
+        limit: u32,
+        _expires: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            let mut counters = locked(&self.counters);
+            let count = counters.entry(window.to_owned()).or_insert(0);
+            if *count >= limit {
+                return Ok(false);
+            }
+            *count += 1;
+            Ok(true)
+        })
+    }
+
+    fn give_back<'a>(&'a self, window: &'a str) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            if let Some(count) = locked(&self.counters).get_mut(window) {
+                *count = count.saturating_sub(1);
+            }
+            Ok(())
+        })
+    }
+
+    fn wait<'a>(&'a self, key: &'a EmployeeKey) -> BoxFuture<'a, Result<u64, LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            let mut waiting = locked(&self.waiting);
+            let notes = waiting.entry(key.clone()).or_insert(0);
+            *notes += 1;
+            Ok(*notes)
+        })
+    }
+
+    fn waiting(&self) -> BoxFuture<'_, Result<Vec<(EmployeeKey, u64)>, LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            Ok(locked(&self.waiting)
+                .iter()
+                .map(|(k, n)| (k.clone(), *n))
+                .collect())
+        })
+    }
+
+    fn done<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+        seen: u64,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            let mut waiting = locked(&self.waiting);
+            // Noted again since `seen`: the note stays, as DynamoDB's condition keeps it.
+            if waiting.get(key) == Some(&seen) {
+                waiting.remove(key);
+            }
+            Ok(())
+        })
+    }
+}

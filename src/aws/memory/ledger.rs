@@ -1,0 +1,306 @@
+//! The in-memory twin of the ledger's DynamoDB table: employee entries written under
+//! their condition, the table's stream, and the sweep items.
+
+use super::{Calls, locked, pace};
+use crate::aws::ledger::{Ledger, LedgerError};
+use crate::aws::scheduler::BoxFuture;
+use crate::domain::decision::Decision;
+use crate::domain::ledger::{EmployeeKey, Entry};
+use crate::domain::reconcile::SweepState;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One write the twin accepted: the decision before (none for a new entry) and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Write {
+    /// The stored decision it replaced.
+    pub before: Option<Decision>,
+    /// The decision written.
+    pub after: Decision,
+}
+
+/// The in-memory twin of the ledger's table.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    entries: Mutex<BTreeMap<EmployeeKey, Entry>>,
+    writes: Mutex<Vec<Write>>,
+    calls: Mutex<Calls<LedgerError>>,
+    lost_answers: Mutex<Vec<LedgerError>>,
+    slow_answers: Mutex<Option<Duration>>,
+    stream: Mutex<Vec<(Option<Entry>, Entry)>>,
+    sweeps: Mutex<BTreeMap<String, SweepState>>,
+}
+
+impl MemoryLedger {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every entry.
+    pub fn entries(&self) -> BTreeMap<EmployeeKey, Entry> {
+        locked(&self.entries).clone()
+    }
+
+    /// Every accepted write, in order.
+    pub fn writes(&self) -> Vec<Write> {
+        locked(&self.writes).clone()
+    }
+
+    /// The table's stream since the last call: each accepted write's old and new
+    /// entry, in order, as DynamoDB Streams (`NEW_AND_OLD_IMAGES`) carries them.
+    pub fn drain_stream(&self) -> Vec<(Option<Entry>, Entry)> {
+        std::mem::take(&mut *locked(&self.stream))
+    }
+
+    /// How many accepted writes moved an employee into `terminated`.
+    pub fn moves_into_terminated(&self) -> usize {
+        self.writes()
+            .iter()
+            .filter(|w| w.after == Decision::Terminated && w.before != Some(Decision::Terminated))
+            .count()
+    }
+
+    /// How many calls were made.
+    pub fn calls(&self) -> usize {
+        locked(&self.calls).count
+    }
+
+    /// Makes the next calls fail with `errors`, one each, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = LedgerError>) {
+        locked(&self.calls)
+            .script
+            .extend(errors.into_iter().map(Some));
+    }
+
+    /// Scripts the next calls: `None` lets a call through, `Some` fails it.
+    pub fn script(&self, outcomes: impl IntoIterator<Item = Option<LedgerError>>) {
+        locked(&self.calls).script.extend(outcomes);
+    }
+
+    /// Makes every call take `delay` before it answers.
+    pub fn slow(&self, delay: Duration) {
+        locked(&self.calls).delay = Some(delay);
+    }
+
+    /// See [`MemorySchedules::interleave`](super::MemorySchedules::interleave).
+    pub fn interleave(&self, seed: u64) {
+        locked(&self.calls).jitter = Some(seed | 1);
+    }
+
+    /// Makes the next writes land but answer `errors`, one each, as DynamoDB does when
+    /// the connection drops after it committed a write ([`LedgerError::Unreachable`]), or
+    /// when the SDK's own retry of a committed write meets the condition the first
+    /// attempt changed ([`LedgerError::ConditionFailed`]).
+    pub fn lose_answers(&self, errors: impl IntoIterator<Item = LedgerError>) {
+        locked(&self.lost_answers).extend(errors);
+    }
+
+    /// Makes every write land at once but answer only after `delay`, as a commit whose
+    /// answer is slow to come back.
+    pub fn slow_answers(&self, delay: Duration) {
+        *locked(&self.slow_answers) = Some(delay);
+    }
+
+    /// Stores `entry` directly, as if written earlier.
+    pub fn insert(&self, entry: Entry) {
+        locked(&self.entries).insert(entry.key.clone(), entry);
+    }
+
+    /// Every sweep item, by linked account.
+    pub fn sweeps(&self) -> BTreeMap<String, SweepState> {
+        locked(&self.sweeps).clone()
+    }
+}
+
+/// The condition the SDK's write carries, evaluated on the stored entry.
+fn condition_holds(stored: Option<&Entry>, entry: &Entry, expected: Option<u64>) -> bool {
+    match (stored, expected) {
+        (None, None) => true,
+        (Some(stored), Some(revision)) => {
+            stored.revision == revision
+                && match entry.version {
+                    Some(version) => stored.version.is_none_or(|v| v <= version),
+                    None => stored.version.is_none(),
+                }
+        }
+        _ => false,
+    }
+}
+
+impl MemoryLedger {
+    /// Writes `entry` if the condition holds, as DynamoDB commits a write.
+    fn commit(&self, entry: &Entry, expected: Option<u64>) -> Result<(), LedgerError> {
+        let mut entries = locked(&self.entries);
+        let stored = entries.get(&entry.key);
+        if !condition_holds(stored, entry, expected) {
+            return Err(LedgerError::ConditionFailed);
+        }
+        let before = stored.map(|s| s.decision);
+        // Stored as DynamoDB stores it: through the item, so that what reads back is
+        // what the real table would give.
+        let Some(item) = crate::aws::ledger::from_item(&crate::aws::ledger::to_item(entry)) else {
+            return Err(LedgerError::Rejected("ValidationException".into()));
+        };
+        locked(&self.stream).push((stored.cloned(), item.clone()));
+        entries.insert(entry.key.clone(), item);
+        locked(&self.writes).push(Write {
+            before,
+            after: entry.decision,
+        });
+        Ok(())
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn get<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+    ) -> BoxFuture<'a, Result<Option<Entry>, LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            match failure {
+                Some(error) => Err(error),
+                None => Ok(locked(&self.entries).get(key).cloned()),
+            }
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            self.commit(entry, expected)?;
+            let lost = {
+                let mut lost = locked(&self.lost_answers);
+                (!lost.is_empty()).then(|| lost.remove(0))
+            };
+            let slow = *locked(&self.slow_answers);
+            pace(slow, 0).await;
+            match lost {
+                Some(error) => Err(error),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn get_sweep<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SweepState>, LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            match failure {
+                Some(error) => Err(error),
+                None => Ok(locked(&self.sweeps).get(linked_account_id).cloned()),
+            }
+        })
+    }
+
+    fn put_sweep<'a>(
+        &'a self,
+        state: &'a SweepState,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            let mut sweeps = locked(&self.sweeps);
+            let stored = sweeps.get(&state.linked_account_id).map(|s| s.revision);
+            if stored != expected {
+                return Err(LedgerError::ConditionFailed);
+            }
+            // Through the item, as the table stores it.
+            let item = crate::aws::ledger::sweep_to_item(state);
+            let Some(read) = crate::aws::ledger::sweep_from_item(&item) else {
+                return Err(LedgerError::Rejected("ValidationException".into()));
+            };
+            sweeps.insert(state.linked_account_id.clone(), read);
+            Ok(())
+        })
+    }
+
+    fn scheduled_before<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        before: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            Ok(locked(&self.entries)
+                .values()
+                .filter(|e| {
+                    e.key.linked_account_id == linked_account_id
+                        && e.decision == Decision::Scheduled
+                        && e.effective_at.is_some_and(|at| at < before)
+                })
+                .cloned()
+                .collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ledger::{Identity, Observation, Source, transition};
+    use chrono::TimeZone;
+
+    fn entry(hour: u32) -> Entry {
+        let at = |h| Utc.with_ymd_and_hms(2026, 11, 26, h, 0, 0).unwrap();
+        let observation = Observation {
+            key: EmployeeKey::new(Some("a"), "e"),
+            decision: Decision::Active,
+            reasons: String::new(),
+            termination_date: None,
+            effective_at: None,
+            version: Some(at(hour)),
+            removal: false,
+            identity: Identity::default(),
+            source: Source::Webhook,
+            delivery_id: None,
+        };
+        transition(None, &observation, at(12)).write.unwrap()
+    }
+
+    #[test]
+    fn the_ledger_twin_refuses_a_write_over_a_newer_version_even_at_the_right_revision() {
+        let stored = entry(5);
+        let older = entry(3);
+        assert!(!condition_holds(
+            Some(&stored),
+            &older,
+            Some(stored.revision)
+        ));
+        assert!(condition_holds(
+            Some(&stored),
+            &entry(6),
+            Some(stored.revision)
+        ));
+        assert!(!condition_holds(
+            Some(&stored),
+            &entry(6),
+            Some(stored.revision + 1)
+        ));
+        assert!(!condition_holds(Some(&stored), &entry(6), None));
+        assert!(condition_holds(None, &entry(6), None));
+    }
+}

@@ -1,0 +1,88 @@
+//! What deprovisioning a termination came to in each SCIM target, as the employee
+//! ledger's entry keeps it: the outcome, when, and for which termination.
+//!
+//! The ledger holds these values and the deprovisioning rules read them, so they live
+//! apart from both.
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// What deprovisioning in one target came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// The user was set `active` false.
+    Deactivated,
+    /// The user was deleted.
+    Deleted,
+    /// The user was already inactive (or gone by the time of the change).
+    AlreadyInactive,
+    /// No user matched.
+    NotFound,
+    /// More than one user matched: nothing changed.
+    Ambiguous,
+    /// The brake held it: released by a direct invocation.
+    Held,
+    /// Dry run: the user would be deactivated.
+    WouldDeactivate,
+    /// Dry run: the user would be deleted.
+    WouldDelete,
+    /// The endpoint refused or failed: see the record.
+    Failed,
+}
+
+impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Deactivated,
+        Outcome::Deleted,
+        Outcome::AlreadyInactive,
+        Outcome::NotFound,
+        Outcome::Ambiguous,
+        Outcome::Held,
+        Outcome::WouldDeactivate,
+        Outcome::WouldDelete,
+        Outcome::Failed,
+    ];
+
+    /// The name in records, metrics and the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Deactivated => "deactivated",
+            Outcome::Deleted => "deleted",
+            Outcome::AlreadyInactive => "already_inactive",
+            Outcome::NotFound => "not_found",
+            Outcome::Ambiguous => "ambiguous",
+            Outcome::Held => "held",
+            Outcome::WouldDeactivate => "would_deactivate",
+            Outcome::WouldDelete => "would_delete",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The outcome a stored name means.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// True when this invocation changed the user.
+    pub fn changed(self) -> bool {
+        matches!(self, Outcome::Deactivated | Outcome::Deleted)
+    }
+}
+
+/// One target's deprovisioning of one termination, as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deprovisioning {
+    /// What it came to.
+    pub outcome: Outcome,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The termination it was for (the entry's `terminated_at`): a later termination,
+    /// after a rehire, is deprovisioned again.
+    pub termination: Option<DateTime<Utc>>,
+    /// Attempts made that failed, for `failed`.
+    pub attempts: u32,
+}
+
+/// Per target name.
+pub type DeprovisioningMap = BTreeMap<String, Deprovisioning>;
