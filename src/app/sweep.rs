@@ -14,6 +14,8 @@ mod pages;
 mod report;
 mod request;
 mod secret;
+#[cfg(test)]
+mod testing;
 
 pub use account::sweep_account;
 pub use fan_out::{FAN_OUT_BATCH_PERIOD, FAN_OUT_CALLS_AT_ONCE, FannedOut, fan_out};

@@ -23,6 +23,9 @@ use crate::merge::pages::{EmployeeQuery, MergeError, Page};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, TimeDelta, Utc};
 
+#[cfg(test)]
+mod tests;
+
 /// Sweeps one linked account as far as the budget allows. Each change writes its
 /// record (a termination at WARN, `source: "reconciliation"`); the caller writes the
 /// summary.

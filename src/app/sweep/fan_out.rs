@@ -270,3 +270,150 @@ async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> V
     .await;
     done.into_iter().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::sweep::testing::{Fixture, block, now};
+
+    const ACCOUNTS: [(&str, &str); 3] = [("a", "ta"), ("b", "tb"), ("c", "tc")];
+
+    fn fan<'a>(fixture: &'a Fixture, budget: &'a Budget) -> FanOut<'a> {
+        FanOut {
+            effects: &fixture.effects,
+            target: &fixture.target,
+            full: false,
+            budget,
+            first: whole_minute_at_or_after(now() + MIN_LEAD),
+        }
+    }
+
+    #[test]
+    fn a_continuation_resumes_after_the_account_it_was_handed() {
+        block(async {
+            let fixture = Fixture::holding(&ACCOUNTS, 10).await;
+            let budget = Budget::of(Duration::from_secs(9));
+            let secret = fixture.reconciliation.current_secret(&budget, now()).await;
+            assert_eq!(accounts_after(&secret, Some("a")), [(1, "b"), (2, "c")]);
+            assert_eq!(accounts_after(&secret, None).len(), 3);
+        });
+    }
+
+    #[test]
+    fn every_call_through_needs_no_continuation() {
+        block(async {
+            let fixture = Fixture::holding(&ACCOUNTS, 10).await;
+            let budget = Budget::of(Duration::from_secs(9));
+            let accounts = [(0, "a"), (1, "b"), (2, "c")];
+            let mut result = FannedOut::default();
+            let batches = fan(&fixture, &budget)
+                .batches(&accounts, None, &mut result)
+                .await;
+            assert_eq!(batches, Batches::AllThrough);
+            assert_eq!(result.scheduled, 3);
+        });
+    }
+
+    #[test]
+    fn a_throttled_call_leaves_its_account_and_the_rest_to_the_continuation() {
+        block(async {
+            let fixture = Fixture::holding(&ACCOUNTS, 10).await;
+            let budget = Budget::of(Duration::from_secs(9));
+            fixture
+                .schedules
+                .script([None, Some(SchedulerError::Throttled), None]);
+            let accounts = [(0, "a"), (1, "b"), (2, "c")];
+            let mut result = FannedOut::default();
+            let fan = fan(&fixture, &budget);
+            assert_eq!(fan.batch(&accounts, &mut result).await, Batch::Transient(1));
+            assert_eq!(
+                result.scheduled, 1,
+                "the calls after it are the continuation's"
+            );
+            fixture
+                .schedules
+                .script([Some(SchedulerError::Unreachable)]);
+            let mut result = FannedOut::default();
+            let batches = fan.batches(&accounts, Some("0"), &mut result).await;
+            assert_eq!(
+                batches,
+                Batches::Left {
+                    from: 0,
+                    resume: Some("0")
+                }
+            );
+            assert_eq!(result.pending, 0);
+        });
+    }
+
+    #[test]
+    fn a_call_refused_for_good_counts_as_failed_and_the_fan_out_goes_on() {
+        block(async {
+            let fixture = Fixture::holding(&ACCOUNTS, 10).await;
+            let budget = Budget::of(Duration::from_secs(9));
+            fixture.schedules.script([Some(SchedulerError::Denied)]);
+            let accounts = [(0, "a"), (1, "b")];
+            let mut result = FannedOut::default();
+            let batch = fan(&fixture, &budget).batch(&accounts, &mut result).await;
+            assert_eq!(batch, Batch::Through);
+            assert_eq!((result.scheduled, result.failed), (1, 1));
+        });
+    }
+
+    #[test]
+    fn a_fan_out_short_of_time_hands_every_account_to_its_continuation() {
+        block(async {
+            let fixture = Fixture::holding(&ACCOUNTS, 10).await;
+            let budget = Budget::of(CHECKPOINT_RESERVE * 2 - Duration::from_millis(1));
+            let accounts = [(0, "a"), (1, "b"), (2, "c")];
+            let mut result = FannedOut::default();
+            let batches = fan(&fixture, &budget)
+                .batches(&accounts, None, &mut result)
+                .await;
+            assert_eq!(
+                batches,
+                Batches::Left {
+                    from: 0,
+                    resume: None
+                }
+            );
+            let fanned = fan_out(
+                &fixture.reconciliation,
+                &fixture.effects,
+                &fixture.target,
+                false,
+                None,
+                &budget,
+                now(),
+            )
+            .await;
+            assert_eq!(
+                fanned,
+                FannedOut {
+                    continued: 3,
+                    ..FannedOut::default()
+                }
+            );
+            assert_eq!(
+                fixture.schedules.once_schedules().len(),
+                1,
+                "the continuation"
+            );
+        });
+    }
+
+    #[test]
+    fn a_continuation_scheduler_refuses_leaves_its_accounts_failed() {
+        block(async {
+            let fixture = Fixture::holding(&ACCOUNTS, 10).await;
+            let budget = Budget::of(Duration::from_secs(9));
+            fixture.schedules.fail_next([SchedulerError::Denied]);
+            let continuation = fan(&fixture, &budget).continuation(Some("b")).await;
+            assert_eq!(continuation, Continuation::Failed(SchedulerError::Denied));
+            let continuation = fan(&fixture, &budget).continuation(Some("b")).await;
+            assert_eq!(continuation, Continuation::Scheduled);
+            let again = fan(&fixture, &budget).continuation(Some("b")).await;
+            assert_eq!(again, Continuation::Scheduled, "already pending");
+        });
+    }
+}
