@@ -1,3 +1,6 @@
+//! One account's sweep step by step: each way a step ends, asserted by its variant,
+//! over the in-memory twins.
+
 use super::*;
 use crate::app::sweep::testing::{ACCOUNT, Fixture, TOKEN, block, leaver, now, page, secret_text};
 use std::time::Duration;
