@@ -1,0 +1,150 @@
+//! Settling one page's employees: the same decision and ledger write as a webhook for
+//! each, the record of each change the sweep found, and the budget's cut.
+
+use super::CHECKPOINT_RESERVE;
+use super::account::{PageSettled, Progress, SweepRun};
+use super::report::SweepEnd;
+use super::secret::Reconciliation;
+use crate::app::settle::{Marked, Settled, Unsettled};
+use crate::domain::decision::{Decision, decide};
+use crate::domain::employee::Employee;
+use crate::domain::envelope::{Action, LinkedAccount};
+use crate::domain::ledger::{Change, Observation, Source};
+use crate::domain::webhook::Decided;
+use crate::telemetry::record::{Severity, TERMINATED_MESSAGE, decision_message, log_decision};
+use chrono::{DateTime, Utc};
+
+/// What became of one swept employee.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum EmployeeSettled {
+    /// Nothing worth a record: no observation, or no change a webhook would have missed.
+    Quiet,
+    /// A change the sweep found, recorded and counted.
+    Found,
+    /// The ledger or Scheduler failed.
+    Failed(SweepEnd),
+}
+
+impl SweepRun<'_> {
+    /// Settles `employees` in order while the checkpoint's reserve is left.
+    pub(super) async fn settle_page(
+        &self,
+        employees: Vec<Employee>,
+        progress: &mut Progress,
+    ) -> PageSettled {
+        for (before, employee) in (0_u64..).zip(employees) {
+            if self.budget.left() < CHECKPOINT_RESERVE {
+                return PageSettled::OutOfTime { settled: before };
+            }
+            progress.totals.employees += 1;
+            match self.settle_employee(employee, progress).await {
+                EmployeeSettled::Quiet | EmployeeSettled::Found => {}
+                EmployeeSettled::Failed(end) => {
+                    let settled = before + 1;
+                    return PageSettled::Failed { end, settled };
+                }
+            }
+        }
+        PageSettled::All
+    }
+
+    /// Decides and settles one employee, and writes the record of a change found.
+    pub(super) async fn settle_employee(
+        &self,
+        employee: Employee,
+        progress: &mut Progress,
+    ) -> EmployeeSettled {
+        let decided = swept_decided(self.reconciliation, self.account, employee, self.now);
+        let Some(mut observation) = Observation::from_decided(&decided, None) else {
+            return EmployeeSettled::Quiet;
+        };
+        observation.source = Source::Reconciliation;
+        let settled = match self
+            .effects
+            .settle_observation(&observation, Some(self.target), self.budget, self.now)
+            .await
+        {
+            Ok(settled) => settled,
+            Err(failure) => return EmployeeSettled::Failed(unsettled(failure)),
+        };
+        if !is_found(&settled) {
+            return EmployeeSettled::Quiet;
+        }
+        let held = settled
+            .entry
+            .as_ref()
+            .map_or(decided.verdict.decision, |e| e.decision);
+        progress.totals.count_change(held);
+        progress.found += 1;
+        let mut record = self.facts;
+        record.ledger = Some(settled.change().as_str());
+        record.ledger_decision = Some(held.as_str());
+        if settled.entered_terminated() {
+            progress.terminations += 1;
+            log_decision(Severity::Warn, TERMINATED_MESSAGE, &decided, &record);
+            if let Some(entry) = settled.own()
+                && self
+                    .effects
+                    .mark_announced(entry, self.budget, self.now)
+                    .await
+                    == Marked::Failed
+            {
+                // The record stays owed; the next delivery or firing writes it.
+            }
+        } else {
+            let (severity, message) = decision_message(&decided);
+            log_decision(severity, message, &decided, &record);
+        }
+        EmployeeSettled::Found
+    }
+}
+
+/// The end a failed settlement gives the sweep.
+pub(super) fn unsettled(failure: Unsettled) -> SweepEnd {
+    match failure {
+        Unsettled::Ledger(e) => SweepEnd::Ledger(e),
+        Unsettled::Timer(e) => SweepEnd::Scheduling(e),
+    }
+}
+
+/// The decision record's view of one swept employee.
+fn swept_decided(
+    reconciliation: &Reconciliation,
+    account: &str,
+    employee: Employee,
+    now: DateTime<Utc>,
+) -> Decided {
+    let verdict = decide(Action::Changed, &employee, now, &reconciliation.policy);
+    let termination_lag = verdict
+        .effective_at
+        .filter(|at| verdict.decision == Decision::Terminated && *at <= now)
+        .map(|at| now - at);
+    Decided {
+        event: crate::domain::reconcile::RECONCILE_KIND.to_owned(),
+        action: Action::Changed,
+        employee,
+        linked_account: LinkedAccount {
+            id: Some(account.to_owned()),
+            ..LinkedAccount::default()
+        },
+        verdict,
+        key: None,
+        termination_lag,
+        sync_lag: None,
+    }
+}
+
+/// True when a settled sweep observation is a change worth counting: the decision moved,
+/// or the ledger learned of an employee who is not simply active. An active employee
+/// seen for the first time, or a newer version deciding the same, is no missed webhook
+/// about access.
+fn is_found(settled: &Settled) -> bool {
+    match settled.change() {
+        Change::Moved(_) => true,
+        Change::Created => settled
+            .entry
+            .as_ref()
+            .is_some_and(|e| e.decision != Decision::Active),
+        _ => false,
+    }
+}
