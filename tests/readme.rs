@@ -270,3 +270,95 @@ fn the_readme_stays_a_front_page() {
         "README.md has {lines} lines: move reference to docs/"
     );
 }
+
+/// The shell commands in the documents' fenced code blocks, one per command: lines
+/// continued with a trailing backslash are joined.
+fn commands(text: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut commands = Vec::new();
+    let mut pending = String::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if !in_code {
+            continue;
+        }
+        let line = line.trim();
+        match line.strip_suffix('\\') {
+            Some(start) => {
+                pending.push_str(start);
+                pending.push(' ');
+            }
+            None => {
+                pending.push_str(line);
+                commands.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    commands
+}
+
+fn document(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap()
+}
+
+#[test]
+fn the_key_rotation_ends_by_clearing_the_previous_key_as_sam_cli_reads_an_empty_value() {
+    // On an update `sam deploy` keeps every parameter it is not given, so the last step
+    // must clear the previous key, and SAM CLI reads only `'Name=""'` as empty
+    // (scripts/sam-deploy-check.py runs these through SAM CLI itself).
+    let operations = document("docs/operations.md");
+    let finish = r#"sam deploy --parameter-overrides MergeWebhookSignatureKey="$NEW_KEY" 'MergeWebhookSignatureKeyPrevious=""'"#;
+    assert!(
+        commands(&operations).iter().any(|c| c == finish),
+        "docs/operations.md: {finish}"
+    );
+    for (path, text) in documents() {
+        for command in commands(&text) {
+            if !command.contains("sam deploy") {
+                continue;
+            }
+            // `Name=` with nothing after it: SAM CLI refuses the whole command.
+            for word in command.split_whitespace() {
+                assert!(
+                    !(word.ends_with('=') && word.chars().next().is_some_and(char::is_uppercase)),
+                    "{}: `{word}` in `{command}`: SAM CLI refuses an empty value; write '{word}\"\"'",
+                    name(&path)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_documented_sam_deploy_step_is_marked_for_the_check_that_runs_it_through_sam_cli() {
+    for (path, marker) in [
+        ("README.md", "first-deploy"),
+        ("docs/operations.md", "rotate-environment-key-start"),
+        ("docs/operations.md", "rotate-environment-key-finish"),
+        ("docs/operations.md", "switch-to-secret"),
+        ("docs/deprovisioning.md", "deprovision-enforce"),
+    ] {
+        let line = format!("<!-- sam-deploy: {marker} -->\n```sh\n");
+        assert!(document(path).contains(&line), "{path}: {line}");
+    }
+    // Every `sam deploy` command in a code block is one the check reads.
+    for (path, text) in documents() {
+        let mut marked = false;
+        let mut in_code = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+                if !in_code {
+                    marked = false;
+                }
+            } else if !in_code {
+                marked = line.starts_with("<!-- sam-deploy: ");
+            } else if line.trim_start().starts_with("sam deploy") {
+                assert!(marked, "{}: `{line}` is checked by no marker", name(&path));
+            }
+        }
+    }
+}
