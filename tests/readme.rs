@@ -362,3 +362,41 @@ fn every_documented_sam_deploy_step_is_marked_for_the_check_that_runs_it_through
         }
     }
 }
+
+#[test]
+fn every_cargo_lambda_invoke_of_the_deployed_function_says_remote() {
+    let mut checked = 0;
+    for (path, text) in documents() {
+        let inline = backticked(&text).map(str::to_owned);
+        for command in commands(&text).into_iter().chain(inline) {
+            let Some(at) = command.find("cargo lambda invoke") else {
+                continue;
+            };
+            let command = &command[at..];
+            if command == "cargo lambda invoke" {
+                continue; // the command named in a sentence, not one to copy
+            }
+            let remote = command.contains("--remote");
+            // A direct invocation (a sweep, a release) needs what only a deployed function
+            // has; the local `watch` serves the function by its package name.
+            let deployed = command.contains("events/reconcile/")
+                || command.contains("<FunctionName")
+                || command.contains("release-held");
+            assert_eq!(
+                remote,
+                deployed,
+                "{}: `{command}`: --remote for the deployed function, and only for it",
+                name(&path)
+            );
+            if !remote {
+                assert!(
+                    command.contains("cargo lambda invoke merge-deprovision"),
+                    "{}: `{command}` names the local function",
+                    name(&path)
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "the documents' cargo lambda invoke commands");
+}
