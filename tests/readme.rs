@@ -400,3 +400,36 @@ fn every_cargo_lambda_invoke_of_the_deployed_function_says_remote() {
     }
     assert!(checked >= 3, "the documents' cargo lambda invoke commands");
 }
+
+#[test]
+fn no_documented_command_puts_a_secret_on_its_command_line() {
+    let mut checked = 0;
+    for (path, text) in documents() {
+        for command in commands(&text) {
+            for (at, _) in command.match_indices("--secret-string") {
+                let value = command[at + "--secret-string".len()..].trim_start();
+                assert!(
+                    value.starts_with("file://"),
+                    "{}: `{command}`: the value from a file or standard input \
+                     (file:///dev/stdin), never in the process list or the shell's history",
+                    name(&path)
+                );
+                checked += 1;
+            }
+        }
+    }
+    // The signature key's, the Merge API's and the SCIM targets' secrets.
+    assert!(checked >= 3, "{checked} secret commands");
+    for (path, secret) in [
+        ("README.md", "merge-deprovision/webhook-key"),
+        ("docs/reconciliation.md", "merge-deprovision/merge-api"),
+        ("docs/deprovisioning.md", "merge-deprovision/scim-targets"),
+    ] {
+        assert!(
+            commands(&document(path))
+                .iter()
+                .any(|c| c.contains("create-secret") && c.contains(secret)),
+            "{path} creates {secret}"
+        );
+    }
+}
