@@ -1,19 +1,14 @@
 #!/usr/bin/env bash
 # The real AWS SDK against an AWS emulator: installs moto's server from PyPI into the
-# tools venv, starts it on a free loopback port, and runs the tests that drive the built
-# binary against it (tests/aws_emulator.rs, a reconciliation sweep among them), then
-# stops it. Then checks the tests' fake Merge API against Merge's own Python SDK
-# (MergePythonClient from PyPI, scripts/merge-sdk-check.py).
+# tools venv (at the version in scripts/check-requirements.txt), starts it on a free
+# loopback port, and runs the tests that drive the built binary against it
+# (tests/aws_emulator.rs, a reconciliation sweep among them), then stops it. Then checks
+# the tests' fake Merge API against Merge's own Python SDK (MergePythonClient from PyPI,
+# scripts/merge-sdk-check.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$(scripts/install-tools.sh | tail -n 1)
+bin=$(scripts/install-tools.sh --checks | tail -n 1)
 venv=$(dirname "$bin")
-if [ ! -x "$venv/bin/moto_server" ]; then
-    "$venv/bin/pip" install --quiet "moto[server]"
-fi
-if ! "$venv/bin/python" -c 'import merge' 2>/dev/null; then
-    "$venv/bin/pip" install --quiet MergePythonClient
-fi
 
 work=$(mktemp -d)
 moto_pid=

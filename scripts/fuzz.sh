@@ -10,8 +10,10 @@ seconds=${1:-60}
 # cargo-fuzz drives libFuzzer through nightly-only compiler flags; the stable toolchain
 # accepts them with RUSTC_BOOTSTRAP.
 export RUSTC_BOOTSTRAP=1
-if ! cargo fuzz --version > /dev/null 2>&1; then
-    cargo install cargo-fuzz --locked --quiet
+# The version CI tested; another one already installed is replaced.
+cargo_fuzz_version=0.13.2
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]; then
+    cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked --quiet
 fi
 
 corpus=$(mktemp -d)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The template as users deploy it: cfn-lint (with the serverless rules), the dashboard's
-# picture drawn from it, `sam validate --lint`, and `sam build --beta-features`, whose
-# artifact must be an arm64 bootstrap.
+# picture drawn from it, `sam validate --lint`, samconfig.toml.example, the documented
+# `sam deploy` commands through SAM CLI's own parameter code (scripts/sam-deploy-check.py),
+# and `sam build --beta-features`, whose artifact must be an arm64 bootstrap.
 # `sam local invoke` needs Docker and is not run here. What it would give the function
 # is: the environment is resolved with the installed SAM CLI's own code, merged with
 # events/sam-local-env.json as `--env-vars` does, and the built binary is started with it
@@ -33,10 +34,14 @@ config = SamConfig(pathlib.Path(sys.argv[1]))
 for env, overrides in [("default", None), ("secret", "MergeWebhookSignatureSecretArn=")]:
     deploy = config.get_all(["deploy"], "parameters", env=env)
     assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["stack_name"], (env, deploy)
+    # The Region comes from the AWS CLI's configuration, as for the runbooks' commands.
+    assert "region" not in deploy, (env, deploy)
     got = deploy.get("parameter_overrides")
     assert (got is None) if overrides is None else got.startswith(overrides), (env, got)
     print(f"{env}: {deploy}")
 PY
+echo "--- the documented sam deploy commands, through SAM CLI's own parameter code"
+"$bin/python" scripts/sam-deploy-check.py
 echo "--- sam local invoke's environment, with --env-vars events/sam-local-env.json"
 AWS_EC2_METADATA_DISABLED=true "$bin/python" scripts/sam-local-env.py events/sam-local-env.json \
     > "$build_dir/sam-local-env.json"

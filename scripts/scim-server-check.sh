@@ -1,20 +1,12 @@
 #!/usr/bin/env bash
 # SCIM deprovisioning against a real SCIM 2.0 server: installs scim2-server and moto's
-# server from PyPI into the tools venv, starts both on free loopback ports (the SCIM
-# server with a bearer token), and runs the tests that drive the built binary against
-# them (tests/scim_server.rs), then stops both.
+# server from PyPI into the tools venv (at the versions in
+# scripts/check-requirements.txt), starts both on free loopback ports (the SCIM server
+# with a bearer token), and runs the tests that drive the built binary against them
+# (tests/scim_server.rs), then stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${TOOLS_VENV:-$PWD/.venv}
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-if [ ! -x "$venv/bin/moto_server" ]; then
-    "$venv/bin/pip" install --quiet "moto[server]"
-fi
-if [ ! -x "$venv/bin/scim2-server" ]; then
-    "$venv/bin/pip" install --quiet "scim2-server>=0.8,<0.9"
-fi
+venv=$(dirname "$(scripts/install-tools.sh --checks-only | tail -n 1)")
 
 work=$(mktemp -d)
 pids=()

@@ -3,8 +3,10 @@
 //! metrics lines create, the alarms in `template.yaml`) and a stated workload, and fails
 //! if the table there differs.
 //!
+//! The README quotes the table's total, and nothing else, as the monthly cost.
+//!
 //! After changing the records, the metrics, the template or a price:
-//! `UPDATE_README=1 cargo test --test cost` rewrites the table.
+//! `UPDATE_README=1 cargo test --test cost` rewrites the table and the README's figure.
 
 mod support;
 
@@ -589,4 +591,55 @@ fn the_workload_creates_no_more_series_than_the_ceiling_for_one_integration() {
         "{:#?}",
         measured.datapoints
     );
+}
+
+/// The total of a table made by [`table`], as written in its last row.
+fn total_of(table: &str) -> &str {
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("| **Total** |"))
+        .expect("the table's total row");
+    row.trim_end_matches(" |")
+        .rsplit(" | ")
+        .next()
+        .expect("the total's cell")
+}
+
+/// Every dollar amount in `text`: `$` followed by a digit, up to the end of the number.
+fn dollar_amounts(text: &str) -> Vec<&str> {
+    text.match_indices('$')
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 1..];
+            let digits = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let number = rest[..digits].trim_end_matches('.');
+            (!number.is_empty()).then(|| &text[at..at + 1 + number.len()])
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_gives_the_tables_total_as_its_one_dollar_figure() {
+    let total = total_of(&table(&measure())).to_owned();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let amounts = dollar_amounts(&readme);
+    assert_eq!(
+        amounts.len(),
+        1,
+        "README.md gives the monthly cost once, as docs/cost.md's total: {amounts:?}"
+    );
+    if amounts[0] == total {
+        return;
+    }
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(path, readme.replacen(amounts[0], &total, 1)).unwrap();
+    } else {
+        panic!(
+            "README.md gives {} a month where docs/cost.md's table totals {total}; rerun \
+             with UPDATE_README=1 to rewrite it",
+            amounts[0]
+        );
+    }
 }

@@ -270,3 +270,166 @@ fn the_readme_stays_a_front_page() {
         "README.md has {lines} lines: move reference to docs/"
     );
 }
+
+/// The shell commands in the documents' fenced code blocks, one per command: lines
+/// continued with a trailing backslash are joined.
+fn commands(text: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut commands = Vec::new();
+    let mut pending = String::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if !in_code {
+            continue;
+        }
+        let line = line.trim();
+        match line.strip_suffix('\\') {
+            Some(start) => {
+                pending.push_str(start);
+                pending.push(' ');
+            }
+            None => {
+                pending.push_str(line);
+                commands.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    commands
+}
+
+fn document(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap()
+}
+
+#[test]
+fn the_key_rotation_ends_by_clearing_the_previous_key_as_sam_cli_reads_an_empty_value() {
+    // On an update `sam deploy` keeps every parameter it is not given, so the last step
+    // must clear the previous key, and SAM CLI reads only `'Name=""'` as empty
+    // (scripts/sam-deploy-check.py runs these through SAM CLI itself).
+    let operations = document("docs/operations.md");
+    let finish = r#"sam deploy --parameter-overrides MergeWebhookSignatureKey="$NEW_KEY" 'MergeWebhookSignatureKeyPrevious=""'"#;
+    assert!(
+        commands(&operations).iter().any(|c| c == finish),
+        "docs/operations.md: {finish}"
+    );
+    for (path, text) in documents() {
+        for command in commands(&text) {
+            if !command.contains("sam deploy") {
+                continue;
+            }
+            // `Name=` with nothing after it: SAM CLI refuses the whole command.
+            for word in command.split_whitespace() {
+                assert!(
+                    !(word.ends_with('=') && word.chars().next().is_some_and(char::is_uppercase)),
+                    "{}: `{word}` in `{command}`: SAM CLI refuses an empty value; write '{word}\"\"'",
+                    name(&path)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_documented_sam_deploy_step_is_marked_for_the_check_that_runs_it_through_sam_cli() {
+    for (path, marker) in [
+        ("README.md", "first-deploy"),
+        ("docs/operations.md", "rotate-environment-key-start"),
+        ("docs/operations.md", "rotate-environment-key-finish"),
+        ("docs/operations.md", "switch-to-secret"),
+        ("docs/deprovisioning.md", "deprovision-enforce"),
+    ] {
+        let line = format!("<!-- sam-deploy: {marker} -->\n```sh\n");
+        assert!(document(path).contains(&line), "{path}: {line}");
+    }
+    // Every `sam deploy` command in a code block is one the check reads.
+    for (path, text) in documents() {
+        let mut marked = false;
+        let mut in_code = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+                if !in_code {
+                    marked = false;
+                }
+            } else if !in_code {
+                marked = line.starts_with("<!-- sam-deploy: ");
+            } else if line.trim_start().starts_with("sam deploy") {
+                assert!(marked, "{}: `{line}` is checked by no marker", name(&path));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_cargo_lambda_invoke_of_the_deployed_function_says_remote() {
+    let mut checked = 0;
+    for (path, text) in documents() {
+        let inline = backticked(&text).map(str::to_owned);
+        for command in commands(&text).into_iter().chain(inline) {
+            let Some(at) = command.find("cargo lambda invoke") else {
+                continue;
+            };
+            let command = &command[at..];
+            if command == "cargo lambda invoke" {
+                continue; // the command named in a sentence, not one to copy
+            }
+            let remote = command.contains("--remote");
+            // A direct invocation (a sweep, a release) needs what only a deployed function
+            // has; the local `watch` serves the function by its package name.
+            let deployed = command.contains("events/reconcile/")
+                || command.contains("<FunctionName")
+                || command.contains("release-held");
+            assert_eq!(
+                remote,
+                deployed,
+                "{}: `{command}`: --remote for the deployed function, and only for it",
+                name(&path)
+            );
+            if !remote {
+                assert!(
+                    command.contains("cargo lambda invoke merge-deprovision"),
+                    "{}: `{command}` names the local function",
+                    name(&path)
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "the documents' cargo lambda invoke commands");
+}
+
+#[test]
+fn no_documented_command_puts_a_secret_on_its_command_line() {
+    let mut checked = 0;
+    for (path, text) in documents() {
+        for command in commands(&text) {
+            for (at, _) in command.match_indices("--secret-string") {
+                let value = command[at + "--secret-string".len()..].trim_start();
+                assert!(
+                    value.starts_with("file://"),
+                    "{}: `{command}`: the value from a file or standard input \
+                     (file:///dev/stdin), never in the process list or the shell's history",
+                    name(&path)
+                );
+                checked += 1;
+            }
+        }
+    }
+    // The signature key's, the Merge API's and the SCIM targets' secrets.
+    assert!(checked >= 3, "{checked} secret commands");
+    for (path, secret) in [
+        ("README.md", "merge-deprovision/webhook-key"),
+        ("docs/reconciliation.md", "merge-deprovision/merge-api"),
+        ("docs/deprovisioning.md", "merge-deprovision/scim-targets"),
+    ] {
+        assert!(
+            commands(&document(path))
+                .iter()
+                .any(|c| c.contains("create-secret") && c.contains(secret)),
+            "{path} creates {secret}"
+        );
+    }
+}

@@ -129,7 +129,12 @@ fn example_overrides() -> BTreeMap<String, String> {
             section = name.to_owned();
             overrides.entry(section.clone()).or_insert_with(String::new);
         } else if let Some(value) = line.strip_prefix("parameter_overrides = ") {
-            overrides.insert(section.clone(), value.trim_matches('"').to_owned());
+            // A TOML basic string: its quotes off, and `\"` read as `"`.
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .expect("parameter_overrides is a quoted string");
+            overrides.insert(section.clone(), value.replace("\\\"", "\""));
         }
     }
     overrides
@@ -187,7 +192,33 @@ fn the_example_configuration_never_holds_a_signature_key() {
             "MergeWebhookSignatureKey",
             "MergeWebhookSignatureKeyPrevious",
         ] {
-            assert!(!parameters.contains_key(key), "{env} holds {key}");
+            assert!(
+                parameters.get(key).is_none_or(|value| value.is_empty()),
+                "{env} holds {key}"
+            );
         }
     }
+}
+
+/// On an update `sam deploy` keeps every parameter it is not given, so the secret's
+/// environment must clear both keys for a stack deployed with the key in its environment
+/// to move to the secret (scripts/sam-deploy-check.py runs it through SAM CLI itself).
+#[test]
+fn the_secrets_environment_clears_both_keys_so_that_it_can_replace_the_key_in_the_environment() {
+    let environments = example_overrides();
+    let secret = &environments["secret"];
+    for clear in [
+        r#"MergeWebhookSignatureKey="""#,
+        r#"MergeWebhookSignatureKeyPrevious="""#,
+    ] {
+        assert!(
+            secret.split_whitespace().any(|pair| pair == clear),
+            "the [secret] environment clears with {clear}: {secret}"
+        );
+    }
+    // As a stack moving from the key in the environment ends up: the secret's ARN,
+    // both keys cleared, which the rule accepts.
+    let parameters = parse_overrides(secret);
+    assert_eq!(parameters["MergeWebhookSignatureKey"], "");
+    assert!(accepted(&parameters.into_iter().collect()));
 }
