@@ -52,22 +52,101 @@ fn layer(path: &str) -> &str {
     path.split('/').next().unwrap().trim_end_matches(".rs")
 }
 
-/// The layers a source names through `crate::`.
-fn layers_named(text: &str) -> BTreeSet<String> {
+/// The identifier at the start of `text`.
+fn ident(text: &str) -> String {
+    text.chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The first segment of each path a `use` group names: `{a::b, c}` names `a` and `c`.
+fn group_heads(text: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let (mut depth, mut start) = (0usize, true);
+    for (at, c) in text.char_indices().skip(1) {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => start = true,
+            c if start && !c.is_whitespace() => {
+                heads.push(ident(&text[at..]));
+                start = false;
+            }
+            _ => {}
+        }
+    }
+    heads.retain(|h| !h.is_empty());
+    heads
+}
+
+/// The module path of a source under `src/`: `app/sweep/account.rs` is
+/// `["app", "sweep", "account"]`, a `mod.rs` is its folder's module.
+fn module_of(path: &str) -> Vec<String> {
+    let mut parts: Vec<String> = path
+        .trim_end_matches(".rs")
+        .split('/')
+        .map(str::to_owned)
+        .collect();
+    if parts
+        .last()
+        .is_some_and(|p| p == "mod" || p == "lib" || p == "main")
+    {
+        parts.pop();
+    }
+    parts
+}
+
+/// The modules directly under the crate that a source names: through `crate::` (a path
+/// or a `use` group) and through `super::`, resolved from the source's own module.
+fn layers_named(path: &str, text: &str) -> BTreeSet<String> {
+    let module = module_of(path);
     let mut named = BTreeSet::new();
     for line in code_lines(text) {
         for (at, _) in line.match_indices("crate::") {
             let rest = &line[at + "crate::".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                named.insert(name);
+            if rest.starts_with('{') {
+                named.extend(group_heads(rest));
+            } else {
+                named.insert(ident(rest));
             }
         }
+        for (at, _) in line.match_indices("super::") {
+            // Only the first `super::` of a run: `super::super::x` is one path.
+            if line[..at].ends_with("super::") {
+                continue;
+            }
+            let mut rest = &line[at..];
+            let mut up = 0;
+            while let Some(after) = rest.strip_prefix("super::") {
+                up += 1;
+                rest = after;
+            }
+            let resolved = &module[..module.len().saturating_sub(up)];
+            match resolved.first() {
+                Some(layer) => named.insert(layer.clone()),
+                None if rest.starts_with('{') => {
+                    named.extend(group_heads(rest));
+                    true
+                }
+                None => named.insert(ident(rest)),
+            };
+        }
     }
+    named.retain(|n| !n.is_empty());
     named
+}
+
+#[test]
+fn the_layer_reader_sees_groups_and_relative_paths() {
+    let text = "use crate::{lambda::state::App, domain};\nuse super::super::super::net::Url;\n";
+    let named = layers_named("app/sweep/account.rs", text);
+    assert_eq!(
+        named,
+        BTreeSet::from(["domain".to_owned(), "lambda".to_owned(), "net".to_owned()])
+    );
+    let sideways = layers_named("app/sweep/account.rs", "use super::lease::holder;\n");
+    assert_eq!(sideways, BTreeSet::from(["app".to_owned()]));
 }
 
 #[test]
@@ -108,7 +187,7 @@ fn imports_point_down_the_layers() {
         let Some(may) = allowed.get(own) else {
             continue;
         };
-        for named in layers_named(&text) {
+        for named in layers_named(&path, &text) {
             if named != own && !may.contains(&named.as_str()) {
                 offenders.push(format!("{path} names crate::{named}"));
             }
@@ -136,13 +215,26 @@ fn no_two_domain_modules_need_each_other() {
             .trim_end_matches(".rs")
             .to_owned();
         let uses = graph.entry(module.clone()).or_default();
+        // A file of `domain/ledger/` is part of `ledger`: its `super::x` is `ledger`'s own
+        // `x`, and one more `super::` reaches the domain's modules.
+        let depth = file.matches('/').count();
         for line in code_lines(&text) {
+            let mut heads = Vec::new();
             for (at, _) in line.match_indices("crate::domain::") {
                 let rest = &line[at + "crate::domain::".len()..];
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
+                if rest.starts_with('{') {
+                    heads.extend(group_heads(rest));
+                } else {
+                    heads.push(ident(rest));
+                }
+            }
+            let to_domain = "super::".repeat(depth + 1);
+            for (at, _) in line.match_indices(to_domain.as_str()) {
+                if !line[..at].ends_with("super::") {
+                    heads.push(ident(&line[at + to_domain.len()..]));
+                }
+            }
+            for name in heads {
                 if !name.is_empty() && name != module {
                     uses.insert(name);
                 }
@@ -211,11 +303,19 @@ fn functions(text: &str) -> Vec<(String, usize, usize)> {
             i = close(i + 1, indent(line)) + 1;
             continue;
         }
-        let signature = trimmed
-            .trim_start_matches("pub(crate) ")
+        let mut signature = trimmed;
+        if signature.starts_with("pub(")
+            && let Some(close) = signature.find(") ")
+        {
+            signature = &signature[close + 2..];
+        }
+        let signature = signature
             .trim_start_matches("pub ")
+            .trim_start_matches("default ")
             .trim_start_matches("const ")
-            .trim_start_matches("async ");
+            .trim_start_matches("async ")
+            .trim_start_matches("unsafe ")
+            .trim_start_matches("extern \"C\" ");
         if let Some(rest) = signature.strip_prefix("fn ") {
             let name: String = rest
                 .chars()
@@ -237,6 +337,24 @@ fn functions(text: &str) -> Vec<(String, usize, usize)> {
         i += 1;
     }
     found
+}
+
+#[test]
+fn the_function_length_check_sees_every_visibility_where_clauses_and_methods() {
+    let body = "        let x = 1;\n".repeat(MAX_FUNCTION_LINES);
+    let text = format!(
+        "impl Thing {{\n    pub(super) async fn step<T>(\n        t: T,\n    ) -> u8\n    \
+         where\n        T: Copy,\n    {{\n{body}        1\n    }}\n\n    \
+         pub(in crate::app) unsafe fn other() {{\n{body}    }}\n}}\n"
+    );
+    let found = functions(&text);
+    let names: Vec<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names, ["step", "other"]);
+    assert!(
+        found
+            .iter()
+            .all(|(_, _, lines)| *lines > MAX_FUNCTION_LINES)
+    );
 }
 
 #[test]
