@@ -165,6 +165,7 @@ fn replay(
     let ledger = Arc::new(MemoryLedger::new());
     let schedules = Arc::new(MemorySchedules::new());
     let effects = Effects {
+        note_terminations: false,
         ledger: ledger.clone(),
         timers: Some(Timers {
             schedules: schedules.clone(),
@@ -201,7 +202,7 @@ fn replay(
         },
         Arc::new(MemorySecrets::with("scim-targets", &targets.to_string())),
         Arc::new(scim.clone()),
-        Arc::new(MemoryDeprovisionStore::new()),
+        Arc::new(MemoryDeprovisionStore::in_table_of(&ledger)),
         Utc::now(),
     ))?;
     writeln!(

@@ -925,3 +925,52 @@ async fn a_sweep_runs_against_the_emulators_dynamodb_scheduler_and_secrets_manag
     assert_eq!(terminated.len(), 1);
     assert_eq!(terminated[0]["source"], "reconciliation");
 }
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn a_move_into_terminated_and_its_waiting_note_are_one_transaction_through_the_sdk() {
+    use merge_deprovision::aws::deprovisioning::{DeprovisionStore, SdkDeprovisionStore};
+    use merge_deprovision::aws::ledger::{Ledger, LedgerError, SdkLedger};
+    use merge_deprovision::domain::decision::Decision;
+    use merge_deprovision::domain::ledger::{
+        EmployeeKey, Identity, Observation, Source, transition,
+    };
+    let client = dynamodb();
+    let table = table(&client, "noting").await;
+    let ledger = SdkLedger::with_client(&table, client.clone());
+    let store = SdkDeprovisionStore::with_client(&table, client.clone());
+    let key = EmployeeKey::new(Some(LINKED_ACCOUNT), "0958cbc6-6040-430a-848e-aafacbadf4ae");
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-26T05:00:00Z".parse().unwrap();
+    let observation = Observation {
+        key: key.clone(),
+        decision: Decision::Terminated,
+        reasons: String::new(),
+        termination_date: Some(now),
+        effective_at: Some(now),
+        version: None,
+        removal: false,
+        identity: Identity::default(),
+        source: Source::Webhook,
+        delivery_id: None,
+    };
+    let entry = transition(None, &observation, now).write.unwrap();
+    // A lost race (the entry exists already) cancels the whole transaction: no note.
+    ledger.put(&entry, None).await.unwrap();
+    let lost = ledger.put_noting(&entry, None).await;
+    assert_eq!(lost, Err(LedgerError::ConditionFailed));
+    assert!(store.waiting().await.unwrap().is_empty());
+    // One whose condition holds writes the entry and the note together.
+    let mut again = entry.clone();
+    again.revision = entry.revision + 1;
+    ledger
+        .put_noting(&again, Some(entry.revision))
+        .await
+        .unwrap();
+    assert_eq!(store.waiting().await.unwrap(), [(key.clone(), 1)]);
+    let stored = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(stored.revision, again.revision);
+    // The count a later note raises, and a removal that finds it.
+    assert_eq!(store.wait(&key).await.unwrap(), 2);
+    store.done(&key, 2).await.unwrap();
+    assert!(store.waiting().await.unwrap().is_empty());
+}

@@ -64,6 +64,10 @@ pub struct Effects {
     pub ledger: Arc<dyn Ledger>,
     /// Timers, when scheduling is on.
     pub timers: Option<Timers>,
+    /// Deprovisioning is on: each move into `terminated` notes the employee as waiting
+    /// for deprovisioning in the same write, so the release finds every leaver whose
+    /// deprovisioning is not settled, whatever fails after the move.
+    pub note_terminations: bool,
 }
 
 /// Where timers are kept and where they deliver.
@@ -225,12 +229,20 @@ impl Effects {
     async fn put(
         &self,
         entry: &Entry,
-        expected: Option<u64>,
+        stored: Option<&Entry>,
         budget: &Budget,
     ) -> Result<(), LedgerError> {
+        let expected = stored.map(|s| s.revision);
+        let enters_terminated = entry.decision == Decision::Terminated
+            && stored.is_none_or(|s| s.decision != Decision::Terminated);
+        let write = if enters_terminated && self.note_terminations {
+            self.ledger.put_noting(entry, expected)
+        } else {
+            self.ledger.put(entry, expected)
+        };
         // The write is given up early enough to leave time to read it back.
         let written = budget
-            .run_leaving(READ_BACK_TIME, self.ledger.put(entry, expected))
+            .run_leaving(READ_BACK_TIME, write)
             .await
             .unwrap_or(Err(LedgerError::TimedOut));
         match written {
@@ -317,10 +329,7 @@ impl Effects {
                     None => {}
                 }
             }
-            match self
-                .put(write, stored.as_ref().map(|s| s.revision), budget)
-                .await
-            {
+            match self.put(write, stored.as_ref(), budget).await {
                 Ok(()) => return Ok(settled(stored, planned, timer, touched)),
                 Err(LedgerError::ConditionFailed) if attempt < WRITE_ATTEMPTS => {}
                 Err(error) => return Err(Unsettled::Ledger(error)),
@@ -368,7 +377,7 @@ impl Effects {
         // one write; only if another invocation wrote meanwhile, read and plan.
         let mut marked = announced(entry, now);
         marked.written_by = write_token();
-        match self.put(&marked, Some(entry.revision), budget).await {
+        match self.put(&marked, Some(entry), budget).await {
             Ok(()) => return Marked::Claimed,
             Err(LedgerError::ConditionFailed) => {}
             Err(_) => return Marked::Failed,

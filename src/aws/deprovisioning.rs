@@ -51,6 +51,28 @@ pub fn waiting_sort_key(key: &EmployeeKey) -> String {
     format!("{}/{}", key.linked_account_id, key.employee_id)
 }
 
+/// The update that notes `key` as waiting: its ids, and the note's count raised by one.
+const NOTE_UPDATE: &str =
+    "SET waiting_linked_account_id = :l, waiting_employee_id = :e ADD notes :one";
+
+/// The note of `key` as waiting, as one item of a transaction (see
+/// [`Ledger::put_noting`](crate::aws::ledger::Ledger::put_noting)).
+pub fn waiting_note(
+    table: &str,
+    key: &EmployeeKey,
+) -> Result<aws_sdk_dynamodb::types::Update, LedgerError> {
+    aws_sdk_dynamodb::types::Update::builder()
+        .table_name(table)
+        .key(PARTITION_KEY, s(WAITING_PARTITION))
+        .key(SORT_KEY, s(waiting_sort_key(key)))
+        .update_expression(NOTE_UPDATE)
+        .expression_attribute_values(":l", s(&key.linked_account_id))
+        .expression_attribute_values(":e", s(&key.employee_id))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .build()
+        .map_err(|_| LedgerError::Rejected("ValidationException".into()))
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -68,6 +90,15 @@ impl SdkDeprovisionStore {
         SdkDeprovisionStore {
             table: table.into(),
             client: OnceCell::new(),
+        }
+    }
+
+    /// Bookkeeping in `table`, through `client` (one pointed at an emulator, in its CI
+    /// stage).
+    pub fn with_client(table: impl Into<String>, client: aws_sdk_dynamodb::Client) -> Self {
+        SdkDeprovisionStore {
+            table: table.into(),
+            client: OnceCell::from(client),
         }
     }
 
@@ -144,9 +175,7 @@ impl DeprovisionStore for SdkDeprovisionStore {
                 .table_name(&self.table)
                 .key(PARTITION_KEY, s(WAITING_PARTITION))
                 .key(SORT_KEY, s(waiting_sort_key(key)))
-                .update_expression(
-                    "SET waiting_linked_account_id = :l, waiting_employee_id = :e ADD notes :one",
-                )
+                .update_expression(NOTE_UPDATE)
                 .expression_attribute_values(":l", s(&key.linked_account_id))
                 .expression_attribute_values(":e", s(&key.employee_id))
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))

@@ -70,6 +70,16 @@ pub trait Ledger: Send + Sync {
         entry: &'a Entry,
         expected: Option<u64>,
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// As [`Ledger::put`], and in the same transaction notes the entry's employee as
+    /// waiting for deprovisioning (the note's count raised, as
+    /// [`DeprovisionStore::wait`](crate::aws::deprovisioning::DeprovisionStore::wait)
+    /// does): a move into `terminated` and its place on the release's list stand or fall
+    /// together, so no failure after the move can leave a leaver on no list.
+    fn put_noting<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>>;
     /// The sweep item of `linked_account_id`, read consistently, or `None`.
     fn get_sweep<'a>(
         &'a self,
@@ -357,6 +367,27 @@ pub fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> LedgerErro
     }
 }
 
+/// The kind of a failed transaction: a condition that did not hold (or another
+/// transaction on the same item) is a lost race, which the writer reads and plans again
+/// for; anything else is classified as a single call's failure is.
+fn classify_transaction<R>(
+    error: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> LedgerError {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    if let SdkError::ServiceError(service) = &error
+        && let TransactWriteItemsError::TransactionCanceledException(canceled) = service.err()
+        && canceled.cancellation_reasons().iter().any(|reason| {
+            matches!(
+                reason.code(),
+                Some("ConditionalCheckFailed" | "TransactionConflict")
+            )
+        })
+    {
+        return LedgerError::ConditionFailed;
+    }
+    classify(error)
+}
+
 /// The AWS SDK behind [`Ledger`], for one table. The client is built on first use, so a
 /// request that never reaches the ledger (a refused signature) starts no client.
 #[derive(Debug)]
@@ -371,6 +402,15 @@ impl SdkLedger {
         SdkLedger {
             table: table.into(),
             client: OnceCell::new(),
+        }
+    }
+
+    /// The ledger in `table`, through `client` (one pointed at an emulator, in its CI
+    /// stage).
+    pub fn with_client(table: impl Into<String>, client: aws_sdk_dynamodb::Client) -> Self {
+        SdkLedger {
+            table: table.into(),
+            client: OnceCell::from(client),
         }
     }
 
@@ -423,6 +463,34 @@ impl Ledger for SdkLedger {
                 call = call.set_expression_attribute_values(Some(values));
             }
             call.send().await.map(|_| ()).map_err(classify)
+        })
+    }
+
+    fn put_noting<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        Box::pin(async move {
+            let (expression, values) = condition(entry, expected);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(entry)))
+                .condition_expression(expression)
+                .set_expression_attribute_values((!values.is_empty()).then_some(values))
+                .build()
+                .map_err(|_| LedgerError::Rejected("ValidationException".into()))?;
+            let note = crate::aws::deprovisioning::waiting_note(&self.table, &entry.key)?;
+            self.client()
+                .await
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put).build())
+                .transact_items(TransactWriteItem::builder().update(note).build())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify_transaction)
         })
     }
 

@@ -118,6 +118,9 @@ impl App {
         let mut deprovisioner = deprovisioner;
         deprovisioner.namespace = self.metrics_namespace.clone();
         self.deprovisioner = Some(deprovisioner);
+        if let Some(effects) = &mut self.effects {
+            effects.note_terminations = true;
+        }
         self
     }
 
@@ -151,6 +154,7 @@ pub fn effects_over(
 ) -> Option<Effects> {
     config.ledger_table.as_ref()?;
     Some(Effects {
+        note_terminations: false,
         ledger,
         timers: config.scheduling.as_ref().map(|s| Timers {
             schedules,

@@ -450,7 +450,10 @@ pub fn deprovision_app(
 ) -> DeprovisionApp {
     let ledger = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryLedger::new());
     let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
-    let store = std::sync::Arc::new(merge_deprovision::aws::memory::MemoryDeprovisionStore::new());
+    // In the ledger's table, as deployed: a move into `terminated` notes the leaver there.
+    let store = std::sync::Arc::new(
+        merge_deprovision::aws::memory::MemoryDeprovisionStore::in_table_of(&ledger),
+    );
     let secrets = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
         TARGETS_SECRET,
         &targets.to_string(),

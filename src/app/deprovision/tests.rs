@@ -1,5 +1,7 @@
 use super::attempt::{Attempt, Brake, Located, Searched, locate};
-use super::work::{End, Noted, Owed, Progress, Read, Recorded, Run, ending, owed, read_entry};
+use super::work::{
+    End, Noted, Owed, Progress, Read, Recorded, Run, Still, ending, owed, read_entry, still_due,
+};
 use super::*;
 use crate::app::settle::Effects;
 use crate::aws::memory::{MemoryDeprovisionStore, MemoryLedger, MemorySecrets};
@@ -104,6 +106,7 @@ async fn twins(action: &str, both: bool, max_per_hour: u32) -> Twins {
     Twins {
         deprovisioner,
         effects: Effects {
+            note_terminations: false,
             ledger: ledger.clone(),
             timers: None,
         },
@@ -173,6 +176,7 @@ async fn a_leaver_is_deactivated_and_the_work_ends_settled_with_its_note_taken_o
         lines: Vec::new(),
         latest: t.ledger.entries()[&key()].clone(),
         ledger_error: None,
+        obsolete: false,
     };
     let targets = t.deprovisioner.targets.cached();
     assert_eq!(ending(&settled, &targets), End::Settled);
@@ -276,6 +280,7 @@ async fn a_held_change_ends_still_waiting_and_keeps_its_note() {
         lines: Vec::new(),
         latest: t.ledger.entries()[&key()].clone(),
         ledger_error: None,
+        obsolete: false,
     };
     let targets = t.deprovisioner.targets.cached();
     assert_eq!(ending(&held, &targets), End::StillWaiting);
@@ -307,6 +312,7 @@ fn a_ledger_error_with_nothing_left_waiting_ends_on_the_ledger_error_and_keeps_t
         lines: Vec::new(),
         latest: with_outcome(&terminated(), "chat", Outcome::Deactivated, now()),
         ledger_error: Some(LedgerError::Unreachable),
+        obsolete: false,
     };
     assert_eq!(ending(&progress, &targets), End::LedgerFailed);
     let (worked, _) = progress.into_worked(End::LedgerFailed);
@@ -323,7 +329,10 @@ async fn an_outcome_is_not_recorded_over_a_rehire_and_a_ledger_failure_is_report
     let (facts, budget) = (facts(), budget());
     let run = t.run(&facts, &budget);
     let record = |outcome| t.deprovisioner.record(&run, &worked_on, "chat", outcome);
-    assert_eq!(record(Outcome::Deactivated).await, Recorded::NotWritten);
+    assert!(matches!(
+        record(Outcome::Deactivated).await,
+        Recorded::Obsolete(Some(now_stands)) if now_stands.decision == Decision::Active
+    ));
     t.ledger.insert(worked_on.clone());
     assert!(matches!(
         record(Outcome::Deactivated).await,
@@ -336,13 +345,11 @@ async fn an_outcome_is_not_recorded_over_a_rehire_and_a_ledger_failure_is_report
     );
 }
 
-/// Pins a known defect (filed separately): the entry is read once, so a rehire that
-/// lands while the first target is worked does not stop the second target's change.
 #[tokio::test(flavor = "current_thread")]
-async fn a_rehire_landing_while_the_first_target_is_worked_does_not_stop_the_second() {
+async fn a_rehire_landing_while_the_first_target_is_worked_stops_the_second() {
     let t = twins("deactivate", true, 10).await;
-    t.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
-    let crm_leaver = t.scim.add(CRM, EMAIL, &[EMAIL], None, true);
+    let chat_leaver = t.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    t.scim.add(CRM, EMAIL, &[EMAIL], None, true);
     t.ledger.insert(terminated());
     t.scim.slow(CHAT, Duration::from_millis(100));
     let rehire = async {
@@ -352,9 +359,59 @@ async fn a_rehire_landing_while_the_first_target_is_worked_does_not_stop_the_sec
         t.ledger.insert(rehired);
     };
     let ((worked, _), ()) = tokio::join!(t.work(Pass::Termination), rehire);
-    assert_eq!(worked.done.len(), 2);
-    assert_eq!(t.scim.changes(CRM), [Change::Deactivated(crm_leaver)]);
-    assert!(t.ledger.entries()[&key()].deprovisioning.is_empty());
+    // The first target's change was under way when the rehire landed; the second is
+    // never touched, and nothing waits for a release.
+    assert_eq!(worked.done.len(), 1);
+    assert_eq!(t.scim.changes(CHAT), [Change::Deactivated(chat_leaver)]);
+    assert!(t.scim.changes(CRM).is_empty());
+    assert!(!worked.waiting && worked.ledger_error.is_none());
+    assert!(t.store.waiting_keys().is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_entry_is_read_again_before_each_target_after_the_first() {
+    let t = twins("deactivate", true, 10).await;
+    t.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    t.scim.add(CRM, EMAIL, &[EMAIL], None, true);
+    t.ledger.insert(terminated());
+    let (entry, run_facts, budget) = (terminated(), facts(), budget());
+    let run = t.run(&run_facts, &budget);
+    assert_eq!(still_due(&run, &entry).await, Still::Due);
+    let mut rehired = terminated();
+    rehired.decision = Decision::Active;
+    t.ledger.insert(rehired);
+    assert_eq!(still_due(&run, &entry).await, Still::Obsolete);
+    let mut again = terminated();
+    again.terminated_at = Some(now() + TimeDelta::hours(1));
+    t.ledger.insert(again);
+    assert_eq!(
+        still_due(&run, &entry).await,
+        Still::Obsolete,
+        "a second termination is not the one worked on"
+    );
+    t.ledger.fail_next([LedgerError::Throttled]);
+    assert_eq!(
+        still_due(&run, &entry).await,
+        Still::Unknown(LedgerError::Throttled)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_ledger_that_cannot_be_read_between_targets_stops_the_work_for_a_retry() {
+    let t = twins("deactivate", true, 10).await;
+    t.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    t.scim.add(CRM, EMAIL, &[EMAIL], None, true);
+    t.ledger.insert(terminated());
+    // The entry's read, the first target's record (a read and a write), then the read
+    // before the second fails.
+    t.ledger
+        .script([None, None, None, Some(LedgerError::Throttled)]);
+    let (worked, _) = t.work(Pass::Termination).await;
+    assert_eq!(worked.done.len(), 1);
+    assert!(t.scim.changes(CRM).is_empty());
+    assert_eq!(worked.ledger_error, Some(LedgerError::Throttled));
+    assert!(worked.retry(), "the stream delivers it again");
+    assert_eq!(t.store.waiting_keys(), [key()], "and the note stays");
 }
 
 // One target's steps.

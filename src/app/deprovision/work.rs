@@ -6,7 +6,7 @@
 
 use super::attempt::Attempt;
 use super::report::{log_outcome, metric_line, pages};
-use super::{Deprovisioner, Done, LEDGER_SHARE, Worked};
+use super::{Deprovisioner, Done, LEDGER_SHARE, Worked, warn_rehire};
 use crate::app::budget::Budget;
 use crate::app::cached_secret::Refresh;
 use crate::app::settle::{Effects, Unsettled};
@@ -64,9 +64,11 @@ pub(super) enum Noted {
 pub(super) enum Recorded {
     /// Written: the entry as it now stands.
     Written(Box<Entry>),
-    /// Not written: the entry no longer holds the termination worked on, or holds a
-    /// settled outcome for the target.
+    /// Not written: the entry holds a settled outcome for the target.
     NotWritten,
+    /// Not written: the entry no longer holds the termination worked on (a rehire, or
+    /// another termination, landed meanwhile); the entry as it now stands.
+    Obsolete(Option<Box<Entry>>),
     /// The ledger failed: the work must be tried again.
     Failed(LedgerError),
 }
@@ -81,6 +83,21 @@ pub(super) enum End {
     StillWaiting,
     /// Nothing waits, but a ledger write failed: the note stays for the retry.
     LedgerFailed,
+    /// The employee is no longer terminated for the termination worked on: the targets
+    /// after the change were not worked, nothing is owed, and the note comes off.
+    Obsolete,
+}
+
+/// Whether the termination worked on still stands, read again before the next target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Still {
+    /// The entry still holds it: the next target is worked.
+    Due,
+    /// A rehire (or another termination) landed: no further target is worked.
+    Obsolete,
+    /// The ledger could not be read: no further target is worked, and the work is tried
+    /// again.
+    Unknown(LedgerError),
 }
 
 /// What the targets worked so far came to.
@@ -90,8 +107,10 @@ pub(super) struct Progress {
     pub(super) lines: Vec<String>,
     /// The entry as last written: the attempts it counts, and what still waits.
     pub(super) latest: Entry,
-    /// The last ledger failure while recording.
+    /// The last ledger failure while recording or reading again.
     pub(super) ledger_error: Option<LedgerError>,
+    /// The termination worked on no longer stands: the work stopped there.
+    pub(super) obsolete: bool,
 }
 
 impl Deprovisioner {
@@ -133,7 +152,7 @@ impl Deprovisioner {
         match end {
             // A failed removal only leaves a note the next release takes off, so it is
             // no reason to retry.
-            End::Settled => {
+            End::Settled | End::Obsolete => {
                 let _ = self.unnote(key, seen, budget).await;
             }
             End::StillWaiting | End::LedgerFailed => {}
@@ -173,18 +192,34 @@ impl Deprovisioner {
             lines: Vec::with_capacity(owed.len()),
             latest: entry.clone(),
             ledger_error: None,
+            obsolete: false,
         };
         for (index, target) in owed.iter().enumerate() {
+            // The entry is read again before every target after the first: a rehire
+            // that lands while one target is worked must not deprovision the person in
+            // the next.
+            if index > 0 {
+                match still_due(run, entry).await {
+                    Still::Due => {}
+                    Still::Obsolete => {
+                        progress.obsolete = true;
+                        break;
+                    }
+                    Still::Unknown(error) => {
+                        progress.ledger_error = Some(error);
+                        break;
+                    }
+                }
+            }
             // Each target gets an equal share of what is left, so a slow one cannot hold
             // back the next.
             let share = run.budget.left() / u32::try_from(owed.len() - index).unwrap_or(u32::MAX);
             let own = Budget::of(share.saturating_sub(LEDGER_SHARE));
-            // Known defect, filed separately: `entry` is the one read before the first
-            // target, so a rehire that lands while one target is worked goes unnoticed
-            // by the targets after it (their calls go ahead; only the record that
-            // follows each finds the rehire and writes nothing).
             let attempt = self.attempt(target, entry, run.pass, &own, run.now).await;
             self.tell(run, entry, target, attempt, &mut progress).await;
+            if progress.obsolete {
+                break;
+            }
         }
         progress
     }
@@ -201,6 +236,15 @@ impl Deprovisioner {
         match self.record(run, entry, &target.name, attempt.outcome).await {
             Recorded::Written(written) => progress.latest = *written,
             Recorded::NotWritten => {}
+            Recorded::Obsolete(now_stands) => {
+                progress.obsolete = true;
+                if attempt.outcome.changed() {
+                    // Changed, but the rehire came first and its warning could not name
+                    // this target: this is the only place left to say so.
+                    let changed_here = changed_in(entry, &target.name, attempt.outcome, run.now);
+                    warn_rehire(Some(&changed_here), now_stands.as_deref(), run.facts);
+                }
+            }
             Recorded::Failed(error) => progress.ledger_error = Some(error),
         }
         let attempts = progress
@@ -255,7 +299,8 @@ impl Deprovisioner {
         match written {
             Ok(settled) => match settled.transition.write {
                 Some(entry) => Recorded::Written(Box::new(entry)),
-                None => Recorded::NotWritten,
+                None if holds(settled.entry.as_ref(), worked_on) => Recorded::NotWritten,
+                None => Recorded::Obsolete(settled.entry.map(Box::new)),
             },
             Err(Unsettled::Ledger(error)) => Recorded::Failed(error),
             Err(Unsettled::Timer(_)) => Recorded::Failed(LedgerError::Unreachable),
@@ -279,6 +324,30 @@ pub(super) async fn read_entry(run: &Run<'_>) -> Read {
     }
 }
 
+/// True when `stored` still holds the termination `worked_on` was read with.
+fn holds(stored: Option<&Entry>, worked_on: &Entry) -> bool {
+    stored.is_some_and(|stored| {
+        stored.decision == Decision::Terminated && stored.terminated_at == worked_on.terminated_at
+    })
+}
+
+/// Reads the entry again: whether the termination worked on still stands.
+pub(super) async fn still_due(run: &Run<'_>, worked_on: &Entry) -> Still {
+    match read_entry(run).await {
+        Read::Terminated(stored) if holds(Some(&stored), worked_on) => Still::Due,
+        Read::Terminated(_) | Read::NoLongerTerminated => Still::Obsolete,
+        Read::LedgerFailed(error) => Still::Unknown(error),
+    }
+}
+
+/// The entry worked on as it would read had only `target`'s change been recorded: what
+/// a rehire's warning names for a change the rehire overtook.
+fn changed_in(worked_on: &Entry, target: &str, outcome: Outcome, now: DateTime<Utc>) -> Entry {
+    let mut only_this = worked_on.clone();
+    only_this.deprovisioning = Default::default();
+    with_outcome(&only_this, target, outcome, now)
+}
+
 /// What `entry`'s termination is owed in `pass` and `mode`.
 pub(super) fn owed<'t>(entry: &Entry, targets: &'t Targets, pass: Pass, mode: Mode) -> Owed<'t> {
     let owed = pending(entry, targets, pass, mode);
@@ -292,7 +361,9 @@ pub(super) fn owed<'t>(entry: &Entry, targets: &'t Targets, pass: Pass, mode: Mo
 /// How the work ends, in enforce's terms, so a dry run's findings are listed for the
 /// release that carries them out once the mode is `enforce`.
 pub(super) fn ending(progress: &Progress, targets: &Targets) -> End {
-    if !pending(&progress.latest, targets, Pass::Release, Mode::Enforce).is_empty() {
+    if progress.obsolete && progress.ledger_error.is_none() {
+        End::Obsolete
+    } else if !pending(&progress.latest, targets, Pass::Release, Mode::Enforce).is_empty() {
         End::StillWaiting
     } else if progress.ledger_error.is_some() {
         End::LedgerFailed

@@ -139,6 +139,7 @@ impl Fixture {
         let role_arn = "arn:aws:iam::123456789012:role/scheduler".to_owned();
         Fixture {
             effects: Effects {
+                note_terminations: false,
                 ledger: ledger.clone(),
                 timers: Some(Timers {
                     schedules: schedules.clone(),

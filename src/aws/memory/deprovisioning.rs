@@ -7,21 +7,34 @@ use crate::aws::scheduler::BoxFuture;
 use crate::domain::ledger::EmployeeKey;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The in-memory twin of deprovisioning's bookkeeping: the brake's counters by window,
 /// conditional as DynamoDB's increment is, and the waiting list; with scripted faults.
 #[derive(Debug, Default)]
 pub struct MemoryDeprovisionStore {
     counters: Mutex<BTreeMap<String, u32>>,
-    waiting: Mutex<BTreeMap<EmployeeKey, u64>>,
+    waiting: WaitingList,
     failing: Mutex<Vec<Option<LedgerError>>>,
 }
 
+/// The waiting list's items, shared by the twins of one table: the ledger's twin notes
+/// an employee in the same write that moves it into `terminated`.
+pub type WaitingList = Arc<Mutex<BTreeMap<EmployeeKey, u64>>>;
+
 impl MemoryDeprovisionStore {
-    /// Empty.
+    /// Empty, in a table of its own.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Empty, in the table of `ledger`: the notes `ledger` writes with a move into
+    /// `terminated` are on this store's waiting list.
+    pub fn in_table_of(ledger: &super::MemoryLedger) -> Self {
+        MemoryDeprovisionStore {
+            waiting: ledger.waiting_list(),
+            ..Self::default()
+        }
     }
 
     /// The changes taken in `window`.

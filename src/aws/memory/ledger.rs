@@ -31,6 +31,8 @@ pub struct MemoryLedger {
     slow_answers: Mutex<Option<Duration>>,
     stream: Mutex<Vec<(Option<Entry>, Entry)>>,
     sweeps: Mutex<BTreeMap<String, SweepState>>,
+    /// The table's waiting list, which a move into `terminated` may note in.
+    waiting: super::deprovisioning::WaitingList,
 }
 
 impl MemoryLedger {
@@ -42,6 +44,11 @@ impl MemoryLedger {
     /// Every entry.
     pub fn entries(&self) -> BTreeMap<EmployeeKey, Entry> {
         locked(&self.entries).clone()
+    }
+
+    /// The table's waiting list, for a deprovisioning store in the same table.
+    pub fn waiting_list(&self) -> super::deprovisioning::WaitingList {
+        self.waiting.clone()
     }
 
     /// Every accepted write, in order.
@@ -132,7 +139,12 @@ fn condition_holds(stored: Option<&Entry>, entry: &Entry, expected: Option<u64>)
 
 impl MemoryLedger {
     /// Writes `entry` if the condition holds, as DynamoDB commits a write.
-    fn commit(&self, entry: &Entry, expected: Option<u64>) -> Result<(), LedgerError> {
+    fn commit(
+        &self,
+        entry: &Entry,
+        expected: Option<u64>,
+        noting: bool,
+    ) -> Result<(), LedgerError> {
         let mut entries = locked(&self.entries);
         let stored = entries.get(&entry.key);
         if !condition_holds(stored, entry, expected) {
@@ -146,11 +158,45 @@ impl MemoryLedger {
         };
         locked(&self.stream).push((stored.cloned(), item.clone()));
         entries.insert(entry.key.clone(), item);
+        if noting {
+            // Under the entries' lock: no reader sees the move without its note.
+            *locked(&self.waiting).entry(entry.key.clone()).or_insert(0) += 1;
+        }
         locked(&self.writes).push(Write {
             before,
             after: entry.decision,
         });
         Ok(())
+    }
+}
+
+impl MemoryLedger {
+    /// A write as the table takes it: scripted faults first, then the condition, then a
+    /// lost or slow answer.
+    fn write<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+        noting: bool,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        let (failure, delay, yields) = locked(&self.calls).next();
+        Box::pin(async move {
+            pace(delay, yields).await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            self.commit(entry, expected, noting)?;
+            let lost = {
+                let mut lost = locked(&self.lost_answers);
+                (!lost.is_empty()).then(|| lost.remove(0))
+            };
+            let slow = *locked(&self.slow_answers);
+            pace(slow, 0).await;
+            match lost {
+                Some(error) => Err(error),
+                None => Ok(()),
+            }
+        })
     }
 }
 
@@ -174,24 +220,15 @@ impl Ledger for MemoryLedger {
         entry: &'a Entry,
         expected: Option<u64>,
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
-        let (failure, delay, yields) = locked(&self.calls).next();
-        Box::pin(async move {
-            pace(delay, yields).await;
-            if let Some(error) = failure {
-                return Err(error);
-            }
-            self.commit(entry, expected)?;
-            let lost = {
-                let mut lost = locked(&self.lost_answers);
-                (!lost.is_empty()).then(|| lost.remove(0))
-            };
-            let slow = *locked(&self.slow_answers);
-            pace(slow, 0).await;
-            match lost {
-                Some(error) => Err(error),
-                None => Ok(()),
-            }
-        })
+        self.write(entry, expected, false)
+    }
+
+    fn put_noting<'a>(
+        &'a self,
+        entry: &'a Entry,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        self.write(entry, expected, true)
     }
 
     fn get_sweep<'a>(
