@@ -694,6 +694,65 @@ fn a_malformed_page_behind_a_cursor_drops_the_cursor_and_the_next_sweep_restarts
 }
 
 #[test]
+fn a_rehire_of_a_deprovisioned_leaver_found_by_a_sweep_says_to_restore_by_hand_once() {
+    use merge_deprovision::domain::outcome::{Deprovisioning, Outcome};
+    use merge_deprovision::telemetry::record::REHIRE_MESSAGE;
+    let s = sweeping(usize::MAX);
+    // Terminated by a webhook, and deactivated in `chat` by deprovisioning.
+    let terminated = Observation {
+        key: EmployeeKey::new(Some(ACCOUNT), &id(4)),
+        decision: Decision::Terminated,
+        reasons: "status_inactive".into(),
+        termination_date: None,
+        effective_at: None,
+        version: Some(EARLIER.parse().unwrap()),
+        removal: false,
+        identity: Identity::default(),
+        source: Source::Webhook,
+        delivery_id: Some("d1".into()),
+    };
+    let mut entry = transition(None, &terminated, now() - TimeDelta::days(6))
+        .write
+        .unwrap();
+    entry.announced = true;
+    let removed_at = now() - TimeDelta::days(6) + TimeDelta::minutes(1);
+    entry.deprovisioning.insert(
+        "chat".into(),
+        Deprovisioning {
+            outcome: Outcome::Deactivated,
+            at: removed_at,
+            termination: entry.terminated_at,
+            attempts: 0,
+        },
+    );
+    s.ledger.insert(entry);
+    // Rehired in the HR system; the webhook was lost.
+    s.merge
+        .set_account(TOKEN, employees(6, "2026-11-26T09:00:00Z"));
+
+    let swept = sweep(&s, now());
+
+    assert_eq!(swept.body["reconciliation"], "completed");
+    assert_eq!(entry_of(&s, 4).unwrap().decision, Decision::Active);
+    let warnings = swept.with_message(REHIRE_MESSAGE);
+    assert_eq!(warnings.len(), 1, "{}", swept.logs);
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[0]["target"], "chat");
+    assert_eq!(warnings[0]["employee_id"], id(4));
+    assert_eq!(
+        warnings[0]["deprovisioned_at"],
+        merge_deprovision::domain::dates::to_rfc3339(removed_at)
+    );
+    assert_eq!(warnings[0]["source"], "reconciliation");
+    let again = sweep(&s, now() + TimeDelta::hours(1));
+    assert!(
+        again.with_message(REHIRE_MESSAGE).is_empty(),
+        "said once: {}",
+        again.logs
+    );
+}
+
+#[test]
 fn the_recurring_sweep_fans_out_one_staggered_schedule_per_account() {
     let s = sweeping(usize::MAX);
     let swept = invoke(
