@@ -693,6 +693,71 @@ fn a_malformed_page_behind_a_cursor_drops_the_cursor_and_the_next_sweep_restarts
     );
 }
 
+/// The summary's failures metric, 0 when absent.
+fn failures_of(swept: &Swept) -> u64 {
+    swept
+        .metrics
+        .as_ref()
+        .and_then(|m| m["ReconciliationFailures"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_failed_overdue_step_is_followed_up_a_minute_later_and_the_follow_up_terminates_the_overdue() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, Vec::new());
+    let observation = Observation {
+        key: EmployeeKey::new(Some(ACCOUNT), &id(100)),
+        decision: Decision::Scheduled,
+        reasons: "termination_date_in_future".into(),
+        termination_date: Some(now() - TimeDelta::hours(1)),
+        effective_at: Some(now() - TimeDelta::hours(1)),
+        version: Some(now() - TimeDelta::days(10)),
+        removal: false,
+        identity: Identity::default(),
+        source: Source::Webhook,
+        delivery_id: None,
+    };
+    // Its timer was lost.
+    s.ledger.insert(
+        transition(None, &observation, now() - TimeDelta::days(10))
+            .write
+            .unwrap(),
+    );
+    // The lease's read and write go through; the overdue query fails.
+    s.ledger.script([
+        None,
+        None,
+        Some(merge_deprovision::aws::ledger::LedgerError::Unreachable),
+    ]);
+
+    let failed = sweep(&s, now());
+
+    assert_eq!(failed.summary()["reconciliation"], "ledger_failed");
+    assert_eq!(failed.summary()["level"], "ERROR");
+    assert_eq!(failures_of(&failed), 1);
+    assert_eq!(entry_of(&s, 100).unwrap().decision, Decision::Scheduled);
+    let pending = s.schedules.once_schedules();
+    assert_eq!(pending.len(), 1, "a follow-up: {pending:?}");
+    let (at, _) = pending.values().next().unwrap().clone();
+    assert_eq!(at, now() + TimeDelta::minutes(1), "as a paused sweep's");
+    let (_, follow_up) = s.schedules.fire_next_once().unwrap();
+    s.merge.clear_requests();
+
+    let second = invoke(&s, &follow_up, at);
+
+    assert_eq!(second.body["reconciliation"], "completed");
+    assert!(s.merge.requests().is_empty(), "the pages stay read");
+    assert_eq!(entry_of(&s, 100).unwrap().decision, Decision::Terminated);
+    assert_eq!(
+        second
+            .with_message("employee terminated: revoke access")
+            .len(),
+        1
+    );
+    assert!(s.schedules.once_schedules().is_empty());
+}
+
 #[test]
 fn a_rehire_of_a_deprovisioned_leaver_found_by_a_sweep_says_to_restore_by_hand_once() {
     use merge_deprovision::domain::outcome::{Deprovisioning, Outcome};

@@ -201,14 +201,58 @@ enum Finished {
     /// Every page read, with too little time left for the overdue step: the next
     /// invocation runs it alone, never the pages again.
     AwaitingOverdue(SweepState),
-    /// Every page read, and the overdue step failed: the pages stay read, and the next
-    /// sweep runs only that step again.
+    /// Every page read, and the overdue step failed: the pages stay read, and the
+    /// follow-up, a minute later as after a pause, runs only that step again.
     OverdueFailed { state: SweepState, end: SweepEnd },
     /// Stopped before a page, its cursor kept for the next invocation.
     Paused { state: SweepState, end: SweepEnd },
     /// Stopped at a cursor Merge refused, or whose page is no page: dropped, so that
     /// the next sweep starts again from the watermark.
     Abandoned { state: SweepState, end: SweepEnd },
+}
+
+/// What a finish leaves: the state to store, the end to report, the watermark as it
+/// stands, and when the follow-up runs (none when there is none).
+#[derive(Debug, PartialEq, Eq)]
+struct Ending {
+    stored: SweepState,
+    end: SweepEnd,
+    watermark: Option<DateTime<Utc>>,
+    wait: Option<TimeDelta>,
+}
+
+impl Finished {
+    /// What this finish leaves, from the state as leased.
+    fn ending(self, leased: &SweepState) -> Ending {
+        let (stored, end, watermark) = match self {
+            Finished::Completed(done) => {
+                let watermark = done.watermark;
+                (done, SweepEnd::Completed, watermark)
+            }
+            Finished::AwaitingOverdue(paused) => (paused, SweepEnd::Paused, leased.watermark),
+            Finished::OverdueFailed { state, end } => {
+                // The pages stay read: the follow-up runs the overdue step alone, when a
+                // paused sweep's would.
+                let wait = follow_up_wait(&SweepEnd::Paused, state.unavailable);
+                return Ending {
+                    stored: state,
+                    end,
+                    watermark: leased.watermark,
+                    wait,
+                };
+            }
+            Finished::Paused { state, end } | Finished::Abandoned { state, end } => {
+                (state, end, leased.watermark)
+            }
+        };
+        let wait = follow_up_wait(&end, stored.unavailable);
+        Ending {
+            stored,
+            end,
+            watermark,
+            wait,
+        }
+    }
 }
 
 impl SweepRun<'_> {
@@ -230,29 +274,20 @@ impl SweepRun<'_> {
             ..Progress::default()
         };
         let pages = self.pages(secret, run, &mut progress).await;
-        let (stored, end, watermark) = match self.finish(&state, pages, &mut progress).await {
-            Finished::Completed(done) => {
-                let watermark = done.watermark;
-                (done, SweepEnd::Completed, watermark)
-            }
-            Finished::AwaitingOverdue(paused) => (paused, SweepEnd::Paused, state.watermark),
-            Finished::OverdueFailed { state: paused, end } => {
-                // Filed as a known defect: a failed overdue step schedules no follow-up,
-                // and a failed checkpoint here is not reported either; the next sweep
-                // (the next request or the daily fan-out) runs the step again.
-                let _: Checkpoint = checkpoint(self.effects, &paused, self.budget).await;
-                return progress.report(end, state.watermark);
-            }
-            Finished::Paused { state: paused, end } => (paused, end, state.watermark),
-            Finished::Abandoned { state: reset, end } => (reset, end, state.watermark),
-        };
+        let finished = self.finish(&state, pages, &mut progress).await;
+        let Ending {
+            stored,
+            end,
+            watermark,
+            wait,
+        } = finished.ending(&state);
         match checkpoint(self.effects, &stored, self.budget).await {
             Checkpoint::Stored => {}
             Checkpoint::Failed(error) => {
                 return progress.report(SweepEnd::Ledger(error), watermark);
             }
         }
-        let end = match follow_up_wait(&end, stored.unavailable) {
+        let end = match wait {
             None => end,
             Some(wait) => match self.schedule_follow_up(self.now + wait).await {
                 FollowUp::Scheduled => end,

@@ -253,9 +253,8 @@ fn every_page_read_with_too_little_time_left_pauses_for_the_overdue_step() {
 }
 
 #[test]
-fn a_failed_overdue_step_schedules_no_follow_up() {
-    // Filed as a known defect, kept as it is: the pages stay read, and only a later
-    // sweep runs the overdue step again.
+fn a_failed_overdue_step_schedules_a_follow_up_a_minute_later_as_a_pause_does() {
+    // The pages stay read, and the follow-up runs the overdue step alone.
     block(async {
         let fixture = Fixture::new(10).await;
         fixture.pages.answer(Ok(page(vec![], None)));
@@ -270,7 +269,48 @@ fn a_failed_overdue_step_schedules_no_follow_up() {
         let stored = &fixture.ledger.sweeps()[ACCOUNT];
         assert!(stored.run.as_ref().expect("the run is kept").pages_done);
         assert_eq!(stored.lease_until, None, "the checkpoint was written");
-        assert_eq!(follow_ups(&fixture), 0, "the defect: no follow-up");
+        let pending = fixture.schedules.once_schedules();
+        assert_eq!(pending.len(), 1, "a follow-up: {pending:?}");
+        let (at, _) = pending.values().next().unwrap();
+        assert_eq!(*at, whole_minute_at_or_after(now() + MIN_LEAD));
+    });
+}
+
+#[test]
+fn a_failed_overdue_step_whose_checkpoint_fails_too_reports_the_checkpoint() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        fixture.pages.answer(Ok(page(vec![], None)));
+        // The lease's read and write; the overdue query, then the checkpoint, fail.
+        fixture.ledger.script([
+            None,
+            None,
+            Some(LedgerError::Unreachable),
+            Some(LedgerError::Throttled),
+        ]);
+        let budget = Budget::of(TIME);
+        let report = sweep(&fixture, &budget).await;
+        assert_eq!(report.end, SweepEnd::Ledger(LedgerError::Throttled));
+        assert_eq!(follow_ups(&fixture), 0, "the lease runs out by itself");
+    });
+}
+
+#[test]
+fn an_overdue_step_failing_ends_with_the_follow_up_of_a_pause() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        let budget = Budget::of(TIME);
+        let state = leased(&run(&fixture, &budget)).await;
+        let end = SweepEnd::Scheduling(SchedulerError::Throttled);
+        let ending = Finished::OverdueFailed {
+            state: all_pages_read(&state, &Totals::default()),
+            end: end.clone(),
+        }
+        .ending(&state);
+        assert_eq!(ending.end, end, "reported as it failed");
+        assert_eq!(ending.wait, follow_up_wait(&SweepEnd::Paused, 0));
+        assert_eq!(ending.wait, Some(MIN_LEAD));
+        assert!(ending.stored.run.expect("kept").pages_done);
     });
 }
 
