@@ -15,8 +15,8 @@ use crate::aws::ledger::LedgerError;
 use crate::aws::scheduler::{ScheduleTarget, SchedulerError};
 use crate::domain::ledger::Source;
 use crate::domain::reconcile::{
-    ReconcileDocument, Run, SweepState, Totals, UNAVAILABLE_LIMIT, abandon, complete,
-    pages_read as all_pages_read, pause, unavailable_backoff,
+    NextCursor, ReconcileDocument, Run, SeenCursors, SweepState, Totals, UNAVAILABLE_LIMIT,
+    abandon, complete, next_cursor, pages_read as all_pages_read, pause, unavailable_backoff,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::merge::pages::{EmployeeQuery, MergeError, Page};
@@ -86,6 +86,8 @@ pub(super) struct Progress {
     pub(super) found: u64,
     /// Employees this invocation moved into `terminated`.
     pub(super) terminations: u64,
+    /// The cursors the run followed (earlier invocations included).
+    pub(super) seen: SeenCursors,
 }
 
 /// The report of a sweep that ended before it took the lease: nothing counted.
@@ -134,8 +136,8 @@ async fn find_account(
 /// How taking the lease went.
 #[derive(Debug)]
 enum Lease {
-    /// Taken: the state to sweep under.
-    Taken(SweepState),
+    /// Taken: the state to sweep under (boxed: it holds the run's cursors).
+    Taken(Box<SweepState>),
     /// Another invocation holds it: a follow-up after it was asked for.
     Busy(FollowUp),
     /// The ledger failed.
@@ -206,8 +208,9 @@ enum Finished {
     OverdueFailed { state: SweepState, end: SweepEnd },
     /// Stopped before a page, its cursor kept for the next invocation.
     Paused { state: SweepState, end: SweepEnd },
-    /// Stopped at a cursor Merge refused, or whose page is no page: dropped, so that
-    /// the next sweep starts again from the watermark.
+    /// Stopped at a cursor Merge refused, or whose page is no page (its `next` loops
+    /// included), or a run past its invocations: dropped, so that the next sweep starts
+    /// again from the watermark.
     Abandoned { state: SweepState, end: SweepEnd },
 }
 
@@ -259,7 +262,7 @@ impl SweepRun<'_> {
     /// The steps, in order, and every way out of them.
     async fn drive(&self, secret: Held) -> SweepReport {
         let state = match self.lease().await {
-            Lease::Taken(state) => state,
+            Lease::Taken(state) => *state,
             Lease::Busy(FollowUp::Scheduled) => return ended(SweepEnd::Busy),
             Lease::Busy(FollowUp::Failed(error)) => return ended(SweepEnd::Scheduling(error)),
             Lease::Failed(error) => return ended(SweepEnd::Ledger(error)),
@@ -271,10 +274,20 @@ impl SweepRun<'_> {
         };
         let mut progress = Progress {
             totals: run.totals.clone(),
+            seen: run.seen.clone(),
             ..Progress::default()
         };
-        let pages = self.pages(secret, run, &mut progress).await;
-        let finished = self.finish(&state, pages, &mut progress).await;
+        let finished = if run.exhausted() {
+            // A run that cannot end (Merge's cursors never run out, or a step keeps
+            // failing) is given up; the next sweep starts again from the watermark.
+            Finished::Abandoned {
+                state: abandon(&state),
+                end: SweepEnd::TooManyInvocations,
+            }
+        } else {
+            let pages = self.pages(secret, run, &mut progress).await;
+            self.finish(&state, pages, &mut progress).await
+        };
         let Ending {
             stored,
             end,
@@ -312,7 +325,7 @@ impl SweepRun<'_> {
         )
         .await;
         match taken {
-            Ok(Ok(state)) => Lease::Taken(state),
+            Ok(Ok(state)) => Lease::Taken(Box::new(state)),
             Ok(Err(busy)) => {
                 let at = busy.until.max(self.now + MIN_LEAD);
                 Lease::Busy(self.schedule_follow_up(at).await)
@@ -369,11 +382,19 @@ impl SweepRun<'_> {
                 PageRead::Reread => continue,
                 PageRead::Stop(end) => break end,
             };
+            // A `next` that leads back would be asked for until time runs out, and again
+            // by every follow-up: the page is taken for no page, its employees unsettled.
+            let next = match next_cursor(&progress.seen, query.cursor.as_deref(), next) {
+                NextCursor::Loops => break SweepEnd::MergeRejected(MergeError::Malformed),
+                NextCursor::Follow(next) => Some(next),
+                NextCursor::Last => None,
+            };
             pages_read += 1;
             progress.totals.pages += 1;
             let (end, settled) = match self.settle_page(results, progress).await {
                 PageSettled::All => match next {
                     Some(next) => {
+                        progress.seen.insert(&next);
                         query.cursor = Some(next);
                         continue;
                     }
@@ -453,7 +474,7 @@ impl SweepRun<'_> {
                 cursor,
                 end,
                 pages_read,
-            } => stopped(state, cursor, end, pages_read, &progress.totals),
+            } => stopped(state, cursor, end, pages_read, progress),
         }
     }
 }
@@ -465,7 +486,7 @@ fn stopped(
     cursor: Option<String>,
     end: SweepEnd,
     pages_read: usize,
-    totals: &Totals,
+    progress: &Progress,
 ) -> Finished {
     // A refused cursor, or one whose page is no page, would be asked for again by
     // every later sweep: it is dropped, and the next sweep starts from the watermark.
@@ -480,7 +501,7 @@ fn stopped(
             end,
         };
     }
-    let mut paused = pause(state, cursor, totals);
+    let mut paused = pause(state, cursor, &progress.totals, &progress.seen);
     let end = match end {
         SweepEnd::MergeUnavailable(error) => {
             paused.unavailable = state.unavailable.saturating_add(1);
