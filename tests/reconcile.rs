@@ -693,6 +693,240 @@ fn a_malformed_page_behind_a_cursor_drops_the_cursor_and_the_next_sweep_restarts
     );
 }
 
+/// The summary's failures metric, 0 when absent.
+fn failures_of(swept: &Swept) -> u64 {
+    swept
+        .metrics
+        .as_ref()
+        .and_then(|m| m["ReconciliationFailures"].as_u64())
+        .unwrap_or(0)
+}
+
+/// After a run was dropped: the next sweep asks for the first page again, reads every
+/// page and completes.
+fn the_next_sweep_starts_from_the_first_page(s: &Sweeping, at: DateTime<Utc>) {
+    s.merge.clear_requests();
+    let next = sweep(s, at);
+    assert_eq!(next.body["reconciliation"], "completed");
+    let requests = s.merge.requests();
+    assert_eq!(
+        query_of(&requests[0]).get("cursor"),
+        None,
+        "the next sweep starts from the first page"
+    );
+}
+
+#[test]
+fn a_next_equal_to_the_cursor_just_read_abandons_the_run_as_malformed_and_is_a_failure() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    // The first page as usual; the second answers with its own cursor as `next`.
+    s.merge.script([Scripted::AsUsual, Scripted::NextRepeats]);
+
+    let swept = sweep(&s, now());
+
+    assert_eq!(
+        s.merge.requests().len(),
+        2,
+        "the same page is not asked for again"
+    );
+    let summary = swept.summary();
+    assert_eq!(summary["reconciliation"], "merge_rejected");
+    assert_eq!(summary["error"], "malformed_page");
+    assert_eq!(summary["level"], "ERROR");
+    assert_eq!(failures_of(&swept), 1);
+    assert!(
+        s.schedules.once_schedules().is_empty(),
+        "no follow-up asks for it again"
+    );
+    let stored = s.ledger.sweeps()[ACCOUNT].clone();
+    assert_eq!(stored.run, None, "the run is dropped");
+    assert_eq!(stored.watermark, None, "the watermark does not move");
+    assert_eq!(
+        s.ledger.entries().len(),
+        100,
+        "the looping page's employees are not settled"
+    );
+    the_next_sweep_starts_from_the_first_page(&s, now() + TimeDelta::minutes(5));
+}
+
+#[test]
+fn an_empty_next_abandons_the_run_as_malformed_and_is_a_failure() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    s.merge.script([Scripted::AsUsual, Scripted::NextEmpty]);
+
+    let swept = sweep(&s, now());
+
+    assert_eq!(s.merge.requests().len(), 2);
+    assert_eq!(swept.summary()["reconciliation"], "merge_rejected");
+    assert_eq!(swept.summary()["error"], "malformed_page");
+    assert_eq!(failures_of(&swept), 1);
+    assert!(s.schedules.once_schedules().is_empty());
+    assert_eq!(s.ledger.sweeps()[ACCOUNT].run, None);
+    the_next_sweep_starts_from_the_first_page(&s, now() + TimeDelta::minutes(5));
+}
+
+#[test]
+fn a_run_past_its_invocations_gives_up_with_too_many_invocations_and_restarts_from_the_watermark() {
+    use merge_deprovision::domain::reconcile::RUN_INVOCATIONS;
+    let s = sweeping(1);
+    s.merge.set_account(TOKEN, employees(250, EARLIER));
+    let first = sweep(&s, now());
+    assert_eq!(first.body["reconciliation"], "paused");
+    assert_eq!(
+        s.ledger.sweeps()[ACCOUNT].run.as_ref().unwrap().invocations,
+        1
+    );
+    // As if the run had gone on for all the invocations it may take.
+    let mut stored = s.ledger.sweeps()[ACCOUNT].clone();
+    stored.run.as_mut().unwrap().invocations = RUN_INVOCATIONS;
+    stored.revision += 1;
+    let expected = Some(stored.revision - 1);
+    block(merge_deprovision::aws::ledger::Ledger::put_sweep(
+        s.ledger.as_ref(),
+        &stored,
+        expected,
+    ))
+    .unwrap();
+    let (_, follow_up) = s.schedules.fire_next_once().expect("a follow-up");
+    s.merge.clear_requests();
+
+    let given_up = invoke(&s, &follow_up, now() + TimeDelta::minutes(1));
+
+    let summary = given_up.summary();
+    assert_eq!(summary["reconciliation"], "too_many_invocations");
+    assert_eq!(summary["error"], "too_many_invocations");
+    assert_eq!(summary["level"], "ERROR");
+    assert_eq!(failures_of(&given_up), 1);
+    assert!(s.merge.requests().is_empty(), "no page read");
+    assert!(s.schedules.once_schedules().is_empty(), "no follow-up");
+    assert_eq!(s.ledger.sweeps()[ACCOUNT].run, None, "the run is dropped");
+    s.merge.clear_requests();
+    let next = sweep(&s, now() + TimeDelta::minutes(5));
+    assert_eq!(next.body["reconciliation"], "paused");
+    assert_eq!(query_of(&s.merge.requests()[0]).get("cursor"), None);
+    assert_eq!(
+        s.ledger.sweeps()[ACCOUNT].run.as_ref().unwrap().invocations,
+        1
+    );
+}
+
+#[test]
+fn a_failed_overdue_step_is_followed_up_a_minute_later_and_the_follow_up_terminates_the_overdue() {
+    let s = sweeping(usize::MAX);
+    s.merge.set_account(TOKEN, Vec::new());
+    let observation = Observation {
+        key: EmployeeKey::new(Some(ACCOUNT), &id(100)),
+        decision: Decision::Scheduled,
+        reasons: "termination_date_in_future".into(),
+        termination_date: Some(now() - TimeDelta::hours(1)),
+        effective_at: Some(now() - TimeDelta::hours(1)),
+        version: Some(now() - TimeDelta::days(10)),
+        removal: false,
+        identity: Identity::default(),
+        source: Source::Webhook,
+        delivery_id: None,
+    };
+    // Its timer was lost.
+    s.ledger.insert(
+        transition(None, &observation, now() - TimeDelta::days(10))
+            .write
+            .unwrap(),
+    );
+    // The lease's read and write go through; the overdue query fails.
+    s.ledger.script([
+        None,
+        None,
+        Some(merge_deprovision::aws::ledger::LedgerError::Unreachable),
+    ]);
+
+    let failed = sweep(&s, now());
+
+    assert_eq!(failed.summary()["reconciliation"], "ledger_failed");
+    assert_eq!(failed.summary()["level"], "ERROR");
+    assert_eq!(failures_of(&failed), 1);
+    assert_eq!(entry_of(&s, 100).unwrap().decision, Decision::Scheduled);
+    let pending = s.schedules.once_schedules();
+    assert_eq!(pending.len(), 1, "a follow-up: {pending:?}");
+    let (at, _) = pending.values().next().unwrap().clone();
+    assert_eq!(at, now() + TimeDelta::minutes(1), "as a paused sweep's");
+    let (_, follow_up) = s.schedules.fire_next_once().unwrap();
+    s.merge.clear_requests();
+
+    let second = invoke(&s, &follow_up, at);
+
+    assert_eq!(second.body["reconciliation"], "completed");
+    assert!(s.merge.requests().is_empty(), "the pages stay read");
+    assert_eq!(entry_of(&s, 100).unwrap().decision, Decision::Terminated);
+    assert_eq!(
+        second
+            .with_message("employee terminated: revoke access")
+            .len(),
+        1
+    );
+    assert!(s.schedules.once_schedules().is_empty());
+}
+
+#[test]
+fn a_rehire_of_a_deprovisioned_leaver_found_by_a_sweep_says_to_restore_by_hand_once() {
+    use merge_deprovision::domain::outcome::{Deprovisioning, Outcome};
+    use merge_deprovision::telemetry::record::REHIRE_MESSAGE;
+    let s = sweeping(usize::MAX);
+    // Terminated by a webhook, and deactivated in `chat` by deprovisioning.
+    let terminated = Observation {
+        key: EmployeeKey::new(Some(ACCOUNT), &id(4)),
+        decision: Decision::Terminated,
+        reasons: "status_inactive".into(),
+        termination_date: None,
+        effective_at: None,
+        version: Some(EARLIER.parse().unwrap()),
+        removal: false,
+        identity: Identity::default(),
+        source: Source::Webhook,
+        delivery_id: Some("d1".into()),
+    };
+    let mut entry = transition(None, &terminated, now() - TimeDelta::days(6))
+        .write
+        .unwrap();
+    entry.announced = true;
+    let removed_at = now() - TimeDelta::days(6) + TimeDelta::minutes(1);
+    entry.deprovisioning.insert(
+        "chat".into(),
+        Deprovisioning {
+            outcome: Outcome::Deactivated,
+            at: removed_at,
+            termination: entry.terminated_at,
+            attempts: 0,
+        },
+    );
+    s.ledger.insert(entry);
+    // Rehired in the HR system; the webhook was lost.
+    s.merge
+        .set_account(TOKEN, employees(6, "2026-11-26T09:00:00Z"));
+
+    let swept = sweep(&s, now());
+
+    assert_eq!(swept.body["reconciliation"], "completed");
+    assert_eq!(entry_of(&s, 4).unwrap().decision, Decision::Active);
+    let warnings = swept.with_message(REHIRE_MESSAGE);
+    assert_eq!(warnings.len(), 1, "{}", swept.logs);
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[0]["target"], "chat");
+    assert_eq!(warnings[0]["employee_id"], id(4));
+    assert_eq!(
+        warnings[0]["deprovisioned_at"],
+        merge_deprovision::domain::dates::to_rfc3339(removed_at)
+    );
+    assert_eq!(warnings[0]["source"], "reconciliation");
+    let again = sweep(&s, now() + TimeDelta::hours(1));
+    assert!(
+        again.with_message(REHIRE_MESSAGE).is_empty(),
+        "said once: {}",
+        again.logs
+    );
+}
+
 #[test]
 fn the_recurring_sweep_fans_out_one_staggered_schedule_per_account() {
     let s = sweeping(usize::MAX);
@@ -996,7 +1230,7 @@ mod sweep_state {
     //! writing compare-and-swap as the ledger does.
     use chrono::{DateTime, TimeDelta, Utc};
     use merge_deprovision::domain::reconcile::{
-        OVERLAP, SweepState, Totals, begin, complete, pause,
+        OVERLAP, SeenCursors, SweepState, Totals, begin, complete, pause,
     };
     use proptest::prelude::*;
 
@@ -1066,7 +1300,7 @@ mod sweep_state {
                         }
                     }
                     Step::Pause { who } => match &mine[who] {
-                        Some(state) => (who, pause(state, Some("c".into()), &Totals::default())),
+                        Some(state) => (who, pause(state, Some("c".into()), &Totals::default(), &SeenCursors::default())),
                         None => continue,
                     },
                     Step::Complete { who } => match &mine[who] {

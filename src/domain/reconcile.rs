@@ -294,6 +294,105 @@ pub struct Run {
     pub totals: Totals,
     /// Every page read: what is left is the overdue step, then the watermark.
     pub pages_done: bool,
+    /// The cursors this run followed (the last [`SEEN_CURSORS`] of them): a `next`
+    /// among them is a loop.
+    pub seen: SeenCursors,
+    /// The invocations that took the lease for this run, this one included: past
+    /// [`RUN_INVOCATIONS`] it is given up.
+    pub invocations: u32,
+}
+
+impl Run {
+    /// True once the run has taken more than [`RUN_INVOCATIONS`] invocations: it is
+    /// given up rather than continued.
+    pub fn exhausted(&self) -> bool {
+        self.invocations > RUN_INVOCATIONS
+    }
+}
+
+/// The invocations one run may take, the first included. A first (or `full`) sweep of
+/// 50,000 employees is 500 pages; at 3 to 8 pages an invocation it takes 60 to 170
+/// invocations, and even at one page an invocation (Merge slow, or throttling) 500:
+/// twice that leaves room for invocations that read nothing (Merge unavailable, the
+/// overdue step failing) before a run that cannot end is called one. The follow-ups
+/// are at least a minute apart, so a run reaching it has gone on for some 17 hours at
+/// least; with Merge down and the follow-ups backing off, for days.
+pub const RUN_INVOCATIONS: u32 = 1_000;
+
+/// The cursors' fingerprints a run keeps: the last ones it followed. 1,000 hold every
+/// cursor of a 100,000-employee run, in some 19 KB of the sweep item; past that the
+/// oldest are forgotten, and a loop longer than that is ended by [`RUN_INVOCATIONS`].
+pub const SEEN_CURSORS: usize = 1_000;
+
+/// The cursors a run followed, as fingerprints (the first 64 bits of the cursor's
+/// SHA-256, in hex), oldest first, at most [`SEEN_CURSORS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenCursors(Vec<String>);
+
+impl SeenCursors {
+    /// True when the run followed `cursor` (among the last [`SEEN_CURSORS`]).
+    pub fn contains(&self, cursor: &str) -> bool {
+        let print = fingerprint(cursor);
+        self.0.contains(&print)
+    }
+
+    /// Remembers that the run followed `cursor`, forgetting the oldest past the cap.
+    pub fn insert(&mut self, cursor: &str) {
+        let print = fingerprint(cursor);
+        if !self.0.contains(&print) {
+            self.0.push(print);
+        }
+        let over = self.0.len().saturating_sub(SEEN_CURSORS);
+        self.0.drain(..over);
+    }
+
+    /// How many are kept.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True before the run followed any cursor.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fingerprints as stored, the last [`SEEN_CURSORS`] kept.
+    fn from_stored(mut prints: Vec<String>) -> Self {
+        let over = prints.len().saturating_sub(SEEN_CURSORS);
+        prints.drain(..over);
+        SeenCursors(prints)
+    }
+}
+
+/// A cursor's fingerprint: 64 bits of its SHA-256, in hex. Two cursors of one run
+/// share one by chance with odds of about one in 10^13 at 1,000 cursors.
+fn fingerprint(cursor: &str) -> String {
+    let digest = Sha256::digest(cursor.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a page's `next` means for the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextCursor {
+    /// None: the page was the last.
+    Last,
+    /// A cursor the run has not followed: the next page.
+    Follow(String),
+    /// Empty, the cursor just read, or one the run followed already: following it
+    /// would read the same pages again and again, so the page is no page.
+    Loops,
+}
+
+/// Reads a page's `next` against the cursor it was read at (`current`, none for the
+/// first page) and the cursors the run followed.
+pub fn next_cursor(seen: &SeenCursors, current: Option<&str>, next: Option<String>) -> NextCursor {
+    match next {
+        None => NextCursor::Last,
+        Some(next) if next.is_empty() || Some(next.as_str()) == current || seen.contains(&next) => {
+            NextCursor::Loops
+        }
+        Some(next) => NextCursor::Follow(next),
+    }
 }
 
 /// One linked account's sweep item.
@@ -337,6 +436,12 @@ struct Stored {
     holder: String,
     #[serde(default, skip_serializing_if = "is_zero")]
     unavailable: u32,
+    /// The run's cursors' fingerprints; missing in items written before they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    seen_cursors: Vec<String>,
+    /// The run's invocations; missing (0) in items written before they were counted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    invocations: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -357,6 +462,8 @@ impl SweepState {
             lease_until: self.lease_until.map(to_rfc3339),
             holder: self.holder.clone(),
             unavailable: self.unavailable,
+            seen_cursors: run.map(|r| r.seen.0.clone()).unwrap_or_default(),
+            invocations: run.map_or(0, |r| r.invocations),
         };
         serde_json::to_string(&stored).unwrap_or_default()
     }
@@ -378,6 +485,8 @@ impl SweepState {
                 cursor: stored.cursor,
                 totals: stored.totals.unwrap_or_default(),
                 pages_done: stored.pages_done,
+                seen: SeenCursors::from_stored(stored.seen_cursors),
+                invocations: stored.invocations,
             }),
         };
         Some(SweepState {
@@ -422,7 +531,11 @@ pub fn begin(
     let watermark = stored.and_then(|s| s.watermark);
     let resumed = stored
         .and_then(|s| s.run.clone())
-        .filter(|run| !full || run.modified_after.is_none());
+        .filter(|run| !full || run.modified_after.is_none())
+        .map(|run| Run {
+            invocations: run.invocations.saturating_add(1),
+            ..run
+        });
     let run = resumed.unwrap_or_else(|| Run {
         started_at: now,
         modified_after: if full {
@@ -433,6 +546,8 @@ pub fn begin(
         cursor: None,
         totals: Totals::default(),
         pages_done: false,
+        seen: SeenCursors::default(),
+        invocations: 1,
     });
     Ok(SweepState {
         linked_account_id: linked_account_id.to_owned(),
@@ -446,12 +561,19 @@ pub fn begin(
 }
 
 /// The state after an invocation that ran out of time, or a sweep that cannot go on
-/// (Merge refused the account): the cursor of the next page to read and the totals so far
-/// are kept, so that the next sweep continues it, and the lease is released.
-pub fn pause(state: &SweepState, cursor: Option<String>, totals: &Totals) -> SweepState {
+/// (Merge refused the account): the cursor of the next page to read, the cursors
+/// followed and the totals so far are kept, so that the next sweep continues it, and
+/// the lease is released.
+pub fn pause(
+    state: &SweepState,
+    cursor: Option<String>,
+    totals: &Totals,
+    seen: &SeenCursors,
+) -> SweepState {
     let run = state.run.as_ref().map(|run| Run {
         cursor,
         totals: totals.clone(),
+        seen: seen.clone(),
         ..run.clone()
     });
     SweepState {
@@ -466,7 +588,12 @@ pub fn pause(state: &SweepState, cursor: Option<String>, totals: &Totals) -> Swe
 /// overdue step: the next invocation runs only that step, then moves the watermark,
 /// rather than reading every page again.
 pub fn pages_read(state: &SweepState, totals: &Totals) -> SweepState {
-    let mut paused = pause(state, None, totals);
+    let seen = state
+        .run
+        .as_ref()
+        .map(|r| r.seen.clone())
+        .unwrap_or_default();
+    let mut paused = pause(state, None, totals, &seen);
     if let Some(run) = paused.run.as_mut() {
         run.pages_done = true;
     }

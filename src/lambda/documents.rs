@@ -229,6 +229,10 @@ fn sweep_record(end: &SweepEnd, fields: &mut SweepFields<'_>) -> (Severity, &'st
             fields.error = Some(error.kind());
             (Severity::Error, SWEEP_FAILED_MESSAGE)
         }
+        SweepEnd::TooManyInvocations => {
+            fields.error = Some("too_many_invocations");
+            (Severity::Error, SWEEP_FAILED_MESSAGE)
+        }
         SweepEnd::Ledger(error) => {
             fields.error = Some(error.kind());
             (Severity::Error, SWEEP_FAILED_MESSAGE)

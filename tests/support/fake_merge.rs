@@ -26,7 +26,8 @@ pub const API_KEY: &str = "SENTINEL-MERGE-API-KEY-7d1f";
 /// The path of the employee list, below `/api`.
 pub const EMPLOYEES: &str = "/api/hris/v1/employees";
 
-/// A failure the next request gets instead of its page.
+/// A failure the next request gets instead of its page (or, for the last three, the page
+/// as usual, or with a `next` that leads back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scripted {
     /// 429, with `Retry-After: seconds` when given.
@@ -39,6 +40,12 @@ pub enum Scripted {
     BadRequest,
     /// 200 with an empty last page padded past 4 MiB.
     Oversized,
+    /// The page as usual: lets a script reach a later request.
+    AsUsual,
+    /// The page as usual, but its `next` is the cursor it was asked at.
+    NextRepeats,
+    /// The page as usual, but its `next` is the empty string.
+    NextEmpty,
 }
 
 /// One request as received.
@@ -313,31 +320,37 @@ fn page(
     if bearer != Some(format!("Bearer {API_KEY}").as_str()) {
         return error(StatusCode::UNAUTHORIZED, "Invalid API key.");
     }
-    if let Some(scripted) = state.script.pop_front() {
-        return match scripted {
-            Scripted::TooMany(after) => {
-                let mut response = reply(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"detail": "Request was throttled."}),
-                );
-                if let Some(after) = after {
-                    response
-                        .headers_mut()
-                        .insert("retry-after", after.to_string().parse().unwrap());
-                }
-                (response, 429)
+    let scripted = state.script.pop_front();
+    match scripted {
+        Some(Scripted::TooMany(after)) => {
+            let mut response = reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"detail": "Request was throttled."}),
+            );
+            if let Some(after) = after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", after.to_string().parse().unwrap());
             }
-            Scripted::Unavailable => error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable."),
-            Scripted::Unauthorized => error(StatusCode::UNAUTHORIZED, "Invalid account token."),
-            Scripted::BadRequest => error(StatusCode::BAD_REQUEST, "Invalid cursor."),
-            Scripted::Oversized => (
+            return (response, 429);
+        }
+        Some(Scripted::Unavailable) => {
+            return error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable.");
+        }
+        Some(Scripted::Unauthorized) => {
+            return error(StatusCode::UNAUTHORIZED, "Invalid account token.");
+        }
+        Some(Scripted::BadRequest) => return error(StatusCode::BAD_REQUEST, "Invalid cursor."),
+        Some(Scripted::Oversized) => {
+            return (
                 reply(
                     StatusCode::OK,
                     json!({"next": null, "results": [], "padding": "x".repeat(5 << 20)}),
                 ),
                 200,
-            ),
-        };
+            );
+        }
+        Some(Scripted::AsUsual | Scripted::NextRepeats | Scripted::NextEmpty) | None => {}
     }
     let get = |name: &str| {
         query
@@ -389,13 +402,14 @@ fn page(
         });
     let results: Vec<&Value> = matching.by_ref().take(page_size).collect();
     let more = matching.next().is_some();
-    let next = if more {
-        results
+    let next = match scripted {
+        Some(Scripted::NextRepeats) => get("cursor"),
+        Some(Scripted::NextEmpty) => Some(String::new()),
+        _ if more => results
             .last()
             .and_then(|e| e["id"].as_str())
-            .map(cursor_for)
-    } else {
-        None
+            .map(cursor_for),
+        _ => None,
     };
     let body = json!({"next": next, "previous": null, "results": results});
     (reply(StatusCode::OK, body), 200)

@@ -15,8 +15,8 @@ use crate::aws::ledger::LedgerError;
 use crate::aws::scheduler::{ScheduleTarget, SchedulerError};
 use crate::domain::ledger::Source;
 use crate::domain::reconcile::{
-    ReconcileDocument, Run, SweepState, Totals, UNAVAILABLE_LIMIT, abandon, complete,
-    pages_read as all_pages_read, pause, unavailable_backoff,
+    NextCursor, ReconcileDocument, Run, SeenCursors, SweepState, Totals, UNAVAILABLE_LIMIT,
+    abandon, complete, next_cursor, pages_read as all_pages_read, pause, unavailable_backoff,
 };
 use crate::domain::schedule::{MIN_LEAD, whole_minute_at_or_after};
 use crate::merge::pages::{EmployeeQuery, MergeError, Page};
@@ -86,6 +86,8 @@ pub(super) struct Progress {
     pub(super) found: u64,
     /// Employees this invocation moved into `terminated`.
     pub(super) terminations: u64,
+    /// The cursors the run followed (earlier invocations included).
+    pub(super) seen: SeenCursors,
 }
 
 /// The report of a sweep that ended before it took the lease: nothing counted.
@@ -134,8 +136,8 @@ async fn find_account(
 /// How taking the lease went.
 #[derive(Debug)]
 enum Lease {
-    /// Taken: the state to sweep under.
-    Taken(SweepState),
+    /// Taken: the state to sweep under (boxed: it holds the run's cursors).
+    Taken(Box<SweepState>),
     /// Another invocation holds it: a follow-up after it was asked for.
     Busy(FollowUp),
     /// The ledger failed.
@@ -201,21 +203,66 @@ enum Finished {
     /// Every page read, with too little time left for the overdue step: the next
     /// invocation runs it alone, never the pages again.
     AwaitingOverdue(SweepState),
-    /// Every page read, and the overdue step failed: the pages stay read, and the next
-    /// sweep runs only that step again.
+    /// Every page read, and the overdue step failed: the pages stay read, and the
+    /// follow-up, a minute later as after a pause, runs only that step again.
     OverdueFailed { state: SweepState, end: SweepEnd },
     /// Stopped before a page, its cursor kept for the next invocation.
     Paused { state: SweepState, end: SweepEnd },
-    /// Stopped at a cursor Merge refused, or whose page is no page: dropped, so that
-    /// the next sweep starts again from the watermark.
+    /// Stopped at a cursor Merge refused, or whose page is no page (its `next` loops
+    /// included), or a run past its invocations: dropped, so that the next sweep starts
+    /// again from the watermark.
     Abandoned { state: SweepState, end: SweepEnd },
+}
+
+/// What a finish leaves: the state to store, the end to report, the watermark as it
+/// stands, and when the follow-up runs (none when there is none).
+#[derive(Debug, PartialEq, Eq)]
+struct Ending {
+    stored: SweepState,
+    end: SweepEnd,
+    watermark: Option<DateTime<Utc>>,
+    wait: Option<TimeDelta>,
+}
+
+impl Finished {
+    /// What this finish leaves, from the state as leased.
+    fn ending(self, leased: &SweepState) -> Ending {
+        let (stored, end, watermark) = match self {
+            Finished::Completed(done) => {
+                let watermark = done.watermark;
+                (done, SweepEnd::Completed, watermark)
+            }
+            Finished::AwaitingOverdue(paused) => (paused, SweepEnd::Paused, leased.watermark),
+            Finished::OverdueFailed { state, end } => {
+                // The pages stay read: the follow-up runs the overdue step alone, when a
+                // paused sweep's would.
+                let wait = follow_up_wait(&SweepEnd::Paused, state.unavailable);
+                return Ending {
+                    stored: state,
+                    end,
+                    watermark: leased.watermark,
+                    wait,
+                };
+            }
+            Finished::Paused { state, end } | Finished::Abandoned { state, end } => {
+                (state, end, leased.watermark)
+            }
+        };
+        let wait = follow_up_wait(&end, stored.unavailable);
+        Ending {
+            stored,
+            end,
+            watermark,
+            wait,
+        }
+    }
 }
 
 impl SweepRun<'_> {
     /// The steps, in order, and every way out of them.
     async fn drive(&self, secret: Held) -> SweepReport {
         let state = match self.lease().await {
-            Lease::Taken(state) => state,
+            Lease::Taken(state) => *state,
             Lease::Busy(FollowUp::Scheduled) => return ended(SweepEnd::Busy),
             Lease::Busy(FollowUp::Failed(error)) => return ended(SweepEnd::Scheduling(error)),
             Lease::Failed(error) => return ended(SweepEnd::Ledger(error)),
@@ -227,32 +274,33 @@ impl SweepRun<'_> {
         };
         let mut progress = Progress {
             totals: run.totals.clone(),
+            seen: run.seen.clone(),
             ..Progress::default()
         };
-        let pages = self.pages(secret, run, &mut progress).await;
-        let (stored, end, watermark) = match self.finish(&state, pages, &mut progress).await {
-            Finished::Completed(done) => {
-                let watermark = done.watermark;
-                (done, SweepEnd::Completed, watermark)
+        let finished = if run.exhausted() {
+            // A run that cannot end (Merge's cursors never run out, or a step keeps
+            // failing) is given up; the next sweep starts again from the watermark.
+            Finished::Abandoned {
+                state: abandon(&state),
+                end: SweepEnd::TooManyInvocations,
             }
-            Finished::AwaitingOverdue(paused) => (paused, SweepEnd::Paused, state.watermark),
-            Finished::OverdueFailed { state: paused, end } => {
-                // Filed as a known defect: a failed overdue step schedules no follow-up,
-                // and a failed checkpoint here is not reported either; the next sweep
-                // (the next request or the daily fan-out) runs the step again.
-                let _: Checkpoint = checkpoint(self.effects, &paused, self.budget).await;
-                return progress.report(end, state.watermark);
-            }
-            Finished::Paused { state: paused, end } => (paused, end, state.watermark),
-            Finished::Abandoned { state: reset, end } => (reset, end, state.watermark),
+        } else {
+            let pages = self.pages(secret, run, &mut progress).await;
+            self.finish(&state, pages, &mut progress).await
         };
+        let Ending {
+            stored,
+            end,
+            watermark,
+            wait,
+        } = finished.ending(&state);
         match checkpoint(self.effects, &stored, self.budget).await {
             Checkpoint::Stored => {}
             Checkpoint::Failed(error) => {
                 return progress.report(SweepEnd::Ledger(error), watermark);
             }
         }
-        let end = match follow_up_wait(&end, stored.unavailable) {
+        let end = match wait {
             None => end,
             Some(wait) => match self.schedule_follow_up(self.now + wait).await {
                 FollowUp::Scheduled => end,
@@ -277,7 +325,7 @@ impl SweepRun<'_> {
         )
         .await;
         match taken {
-            Ok(Ok(state)) => Lease::Taken(state),
+            Ok(Ok(state)) => Lease::Taken(Box::new(state)),
             Ok(Err(busy)) => {
                 let at = busy.until.max(self.now + MIN_LEAD);
                 Lease::Busy(self.schedule_follow_up(at).await)
@@ -334,11 +382,19 @@ impl SweepRun<'_> {
                 PageRead::Reread => continue,
                 PageRead::Stop(end) => break end,
             };
+            // A `next` that leads back would be asked for until time runs out, and again
+            // by every follow-up: the page is taken for no page, its employees unsettled.
+            let next = match next_cursor(&progress.seen, query.cursor.as_deref(), next) {
+                NextCursor::Loops => break SweepEnd::MergeRejected(MergeError::Malformed),
+                NextCursor::Follow(next) => Some(next),
+                NextCursor::Last => None,
+            };
             pages_read += 1;
             progress.totals.pages += 1;
             let (end, settled) = match self.settle_page(results, progress).await {
                 PageSettled::All => match next {
                     Some(next) => {
+                        progress.seen.insert(&next);
                         query.cursor = Some(next);
                         continue;
                     }
@@ -418,7 +474,7 @@ impl SweepRun<'_> {
                 cursor,
                 end,
                 pages_read,
-            } => stopped(state, cursor, end, pages_read, &progress.totals),
+            } => stopped(state, cursor, end, pages_read, progress),
         }
     }
 }
@@ -430,7 +486,7 @@ fn stopped(
     cursor: Option<String>,
     end: SweepEnd,
     pages_read: usize,
-    totals: &Totals,
+    progress: &Progress,
 ) -> Finished {
     // A refused cursor, or one whose page is no page, would be asked for again by
     // every later sweep: it is dropped, and the next sweep starts from the watermark.
@@ -445,7 +501,7 @@ fn stopped(
             end,
         };
     }
-    let mut paused = pause(state, cursor, totals);
+    let mut paused = pause(state, cursor, &progress.totals, &progress.seen);
     let end = match end {
         SweepEnd::MergeUnavailable(error) => {
             paused.unavailable = state.unavailable.saturating_add(1);

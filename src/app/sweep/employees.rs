@@ -1,10 +1,12 @@
 //! Settling one page's employees: the same decision and ledger write as a webhook for
-//! each, the record of each change the sweep found, and the budget's cut.
+//! each, the record of each change the sweep found (and a rehire's warning), and the
+//! budget's cut.
 
 use super::CHECKPOINT_RESERVE;
 use super::account::{PageSettled, Progress, SweepRun};
 use super::report::SweepEnd;
 use super::secret::Reconciliation;
+use crate::app::deprovision::warn_rehire;
 use crate::app::settle::{Marked, Settled, Unsettled};
 use crate::domain::decision::{Decision, decide};
 use crate::domain::employee::Employee;
@@ -95,6 +97,10 @@ impl SweepRun<'_> {
             let (severity, message) = decision_message(&decided);
             log_decision(severity, message, &decided, &record);
         }
+        // A rehire of a deprovisioned leaver whose webhook was lost is found here only:
+        // the warning a webhook would have written, once, as the move out of
+        // `terminated` happens once.
+        warn_rehire(settled.stored.as_ref(), settled.own(), &record);
         EmployeeSettled::Found
     }
 }

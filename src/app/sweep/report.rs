@@ -28,11 +28,17 @@ pub enum SweepEnd {
     ///
     /// [`UNAVAILABLE_LIMIT`]: crate::domain::reconcile::UNAVAILABLE_LIMIT
     MergeDown(MergeError, u32),
-    /// Merge refused the request itself (another 4xx) or answered with no page: a retry
-    /// sends the same request, so none is scheduled. A refused cursor (an expired one is
-    /// answered 400), or one answered with no page, is dropped, and the next sweep starts
-    /// again from the watermark.
+    /// Merge refused the request itself (another 4xx) or answered with no page (a page
+    /// whose `next` is empty, the cursor just read, or one the run followed already is
+    /// none): a retry sends the same request, so none is scheduled. A refused cursor (an
+    /// expired one is answered 400), or one answered with no page, is dropped, and the
+    /// next sweep starts again from the watermark.
     MergeRejected(MergeError),
+    /// The run took more than [`RUN_INVOCATIONS`] invocations: it is dropped, none is
+    /// scheduled, and the next sweep starts again from the watermark.
+    ///
+    /// [`RUN_INVOCATIONS`]: crate::domain::reconcile::RUN_INVOCATIONS
+    TooManyInvocations,
     /// The ledger failed: the lease runs out by itself and the next sweep continues.
     Ledger(LedgerError),
     /// The follow-up could not be scheduled.
@@ -51,6 +57,7 @@ impl SweepEnd {
             SweepEnd::MergeUnavailable(_) => "merge_unavailable",
             SweepEnd::MergeDown(..) => "merge_down",
             SweepEnd::MergeRejected(_) => "merge_rejected",
+            SweepEnd::TooManyInvocations => "too_many_invocations",
             SweepEnd::Ledger(_) => "ledger_failed",
             SweepEnd::Scheduling(_) => "scheduling_failed",
         }
@@ -63,6 +70,7 @@ impl SweepEnd {
             SweepEnd::Unauthorized(_)
                 | SweepEnd::MergeDown(..)
                 | SweepEnd::MergeRejected(_)
+                | SweepEnd::TooManyInvocations
                 | SweepEnd::Ledger(_)
                 | SweepEnd::Scheduling(_)
         )

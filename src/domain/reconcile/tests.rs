@@ -155,7 +155,12 @@ fn a_paused_sweep_continues_from_its_cursor_with_its_filter_and_totals() {
         employees: 300,
         ..Totals::default()
     };
-    let paused = pause(&started, Some("cursor-4".into()), &totals);
+    let paused = pause(
+        &started,
+        Some("cursor-4".into()),
+        &totals,
+        &SeenCursors::default(),
+    );
     assert_eq!(paused.lease_until, None);
     assert_eq!(paused.watermark, Some(now()), "the watermark waits");
     let resumed = begin(
@@ -184,6 +189,7 @@ fn the_state_survives_its_json() {
             pages: 1,
             ..Totals::default()
         },
+        &SeenCursors::default(),
     );
     for state in [started, paused.clone(), complete(&paused)] {
         let json = state.to_json();
@@ -224,7 +230,12 @@ fn an_abandoned_run_restarts_from_the_watermark_and_keeps_it() {
     let done = complete(&begin(None, "a1", false, "me", LEASE, now()).unwrap());
     let later = now() + TimeDelta::days(1);
     let started = begin(Some(&done), "a1", false, "me", LEASE, later).unwrap();
-    let paused = pause(&started, Some("expired".into()), &Totals::default());
+    let paused = pause(
+        &started,
+        Some("expired".into()),
+        &Totals::default(),
+        &SeenCursors::default(),
+    );
     let dropped = abandon(&paused);
     assert_eq!(dropped.run, None);
     assert_eq!(dropped.watermark, Some(now()));
@@ -301,4 +312,121 @@ fn fanned_out_sweeps_start_twenty_a_minute_so_a_thousand_start_within_the_hour()
     assert_eq!(fan_out_at(now(), 19), now());
     assert_eq!(fan_out_at(now(), 20), now() + TimeDelta::minutes(1));
     assert!(fan_out_at(now(), 999) < now() + TimeDelta::hours(1));
+}
+
+#[test]
+fn a_next_that_is_empty_the_cursor_just_read_or_one_followed_before_loops() {
+    let mut seen = SeenCursors::default();
+    seen.insert("c2");
+    seen.insert("c3");
+    assert_eq!(next_cursor(&seen, Some("c3"), None), NextCursor::Last);
+    assert_eq!(
+        next_cursor(&seen, Some("c3"), Some("c4".into())),
+        NextCursor::Follow("c4".into())
+    );
+    assert_eq!(
+        next_cursor(&seen, Some("c3"), Some("c3".into())),
+        NextCursor::Loops,
+        "the cursor just read"
+    );
+    assert_eq!(
+        next_cursor(&seen, Some("c3"), Some("c2".into())),
+        NextCursor::Loops,
+        "a cursor of an earlier page"
+    );
+    assert_eq!(
+        next_cursor(&seen, Some("c3"), Some(String::new())),
+        NextCursor::Loops,
+        "empty"
+    );
+    assert_eq!(
+        next_cursor(&SeenCursors::default(), None, Some(String::new())),
+        NextCursor::Loops,
+        "empty, on the first page"
+    );
+    // A run resumed from an item that kept no cursors still knows the one it reads at.
+    assert_eq!(
+        next_cursor(&SeenCursors::default(), Some("c7"), Some("c7".into())),
+        NextCursor::Loops
+    );
+}
+
+#[test]
+fn the_cursors_followed_are_capped_and_the_oldest_forgotten_first() {
+    let mut seen = SeenCursors::default();
+    for i in 0..=SEEN_CURSORS {
+        seen.insert(&format!("cursor-{i}"));
+    }
+    seen.insert("cursor-5");
+    assert_eq!(seen.len(), SEEN_CURSORS, "at most the cap, none twice");
+    assert!(!seen.contains("cursor-0"), "the oldest is forgotten");
+    assert!(seen.contains("cursor-1"));
+    assert!(seen.contains(&format!("cursor-{SEEN_CURSORS}")));
+}
+
+#[test]
+fn a_run_counts_its_invocations_and_is_exhausted_past_the_limit() {
+    let first = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+    assert_eq!(first.run.as_ref().unwrap().invocations, 1);
+    let paused = pause(
+        &first,
+        Some("c2".into()),
+        &Totals::default(),
+        &SeenCursors::default(),
+    );
+    let second = begin(Some(&paused), "a1", false, "next", LEASE, now()).unwrap();
+    let run = second.run.clone().unwrap();
+    assert_eq!(run.invocations, 2);
+    assert!(!run.exhausted());
+    let mut last = second.clone();
+    last.run.as_mut().unwrap().invocations = RUN_INVOCATIONS;
+    assert!(
+        !last.run.as_ref().unwrap().exhausted(),
+        "the last one allowed"
+    );
+    let paused = pause(&last, Some("c9".into()), &Totals::default(), &run.seen);
+    let over = begin(Some(&paused), "a1", false, "again", LEASE, now()).unwrap();
+    assert!(over.run.unwrap().exhausted(), "one more is one too many");
+    let fresh = begin(Some(&abandon(&paused)), "a1", false, "new", LEASE, now()).unwrap();
+    assert_eq!(fresh.run.unwrap().invocations, 1, "a new run counts anew");
+}
+
+#[test]
+fn the_cursors_followed_and_the_invocations_survive_the_json() {
+    let started = begin(None, "a1", false, "me", LEASE, now()).unwrap();
+    let mut seen = SeenCursors::default();
+    seen.insert("c2");
+    let paused = pause(&started, Some("c2".into()), &Totals::default(), &seen);
+    let json = paused.to_json();
+    let stored: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let prints = stored["seen_cursors"].as_array().expect("kept");
+    assert_eq!(prints.len(), 1);
+    assert_ne!(prints[0], "c2", "a fingerprint, not the cursor");
+    let read = SweepState::from_json("a1", paused.revision, &json).unwrap();
+    assert_eq!(read, paused);
+    let run = read.run.unwrap();
+    assert!(run.seen.contains("c2"));
+    assert_eq!(run.invocations, 1);
+}
+
+#[test]
+fn an_item_written_before_cursors_and_invocations_were_kept_reads_with_none_of_either() {
+    let json =
+        r#"{"started_at":"2026-11-27T12:00:00Z","cursor":"c4","totals":{"pages":3},"holder":"h"}"#;
+    let state = SweepState::from_json("a1", 7, json).expect("readable");
+    let run = state.run.clone().unwrap();
+    assert_eq!(run.cursor.as_deref(), Some("c4"));
+    assert!(run.seen.is_empty());
+    assert_eq!(run.invocations, 0);
+    let resumed = begin(Some(&state), "a1", false, "next", LEASE, now()).unwrap();
+    assert_eq!(resumed.run.unwrap().invocations, 1, "counted from here on");
+}
+
+#[test]
+fn a_stored_list_of_cursors_longer_than_the_cap_keeps_its_newest() {
+    let prints: Vec<String> = (0..SEEN_CURSORS + 5).map(|i| format!("{i:016x}")).collect();
+    let json = serde_json::json!({"started_at": "2026-11-27T12:00:00Z", "seen_cursors": prints})
+        .to_string();
+    let run = SweepState::from_json("a1", 1, &json).unwrap().run.unwrap();
+    assert_eq!(run.seen.len(), SEEN_CURSORS);
 }

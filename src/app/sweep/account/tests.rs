@@ -38,7 +38,7 @@ async fn sweep(fixture: &Fixture, budget: &Budget) -> SweepReport {
 /// The state a first lease plans, as stored.
 async fn leased(run: &SweepRun<'_>) -> SweepState {
     match run.lease().await {
-        Lease::Taken(state) => state,
+        Lease::Taken(state) => *state,
         other => panic!("the lease is free: {other:?}"),
     }
 }
@@ -253,9 +253,8 @@ fn every_page_read_with_too_little_time_left_pauses_for_the_overdue_step() {
 }
 
 #[test]
-fn a_failed_overdue_step_schedules_no_follow_up() {
-    // Filed as a known defect, kept as it is: the pages stay read, and only a later
-    // sweep runs the overdue step again.
+fn a_failed_overdue_step_schedules_a_follow_up_a_minute_later_as_a_pause_does() {
+    // The pages stay read, and the follow-up runs the overdue step alone.
     block(async {
         let fixture = Fixture::new(10).await;
         fixture.pages.answer(Ok(page(vec![], None)));
@@ -270,7 +269,48 @@ fn a_failed_overdue_step_schedules_no_follow_up() {
         let stored = &fixture.ledger.sweeps()[ACCOUNT];
         assert!(stored.run.as_ref().expect("the run is kept").pages_done);
         assert_eq!(stored.lease_until, None, "the checkpoint was written");
-        assert_eq!(follow_ups(&fixture), 0, "the defect: no follow-up");
+        let pending = fixture.schedules.once_schedules();
+        assert_eq!(pending.len(), 1, "a follow-up: {pending:?}");
+        let (at, _) = pending.values().next().unwrap();
+        assert_eq!(*at, whole_minute_at_or_after(now() + MIN_LEAD));
+    });
+}
+
+#[test]
+fn a_failed_overdue_step_whose_checkpoint_fails_too_reports_the_checkpoint() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        fixture.pages.answer(Ok(page(vec![], None)));
+        // The lease's read and write; the overdue query, then the checkpoint, fail.
+        fixture.ledger.script([
+            None,
+            None,
+            Some(LedgerError::Unreachable),
+            Some(LedgerError::Throttled),
+        ]);
+        let budget = Budget::of(TIME);
+        let report = sweep(&fixture, &budget).await;
+        assert_eq!(report.end, SweepEnd::Ledger(LedgerError::Throttled));
+        assert_eq!(follow_ups(&fixture), 0, "the lease runs out by itself");
+    });
+}
+
+#[test]
+fn an_overdue_step_failing_ends_with_the_follow_up_of_a_pause() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        let budget = Budget::of(TIME);
+        let state = leased(&run(&fixture, &budget)).await;
+        let end = SweepEnd::Scheduling(SchedulerError::Throttled);
+        let ending = Finished::OverdueFailed {
+            state: all_pages_read(&state, &Totals::default()),
+            end: end.clone(),
+        }
+        .ending(&state);
+        assert_eq!(ending.end, end, "reported as it failed");
+        assert_eq!(ending.wait, follow_up_wait(&SweepEnd::Paused, 0));
+        assert_eq!(ending.wait, Some(MIN_LEAD));
+        assert!(ending.stored.run.expect("kept").pages_done);
     });
 }
 
@@ -322,7 +362,7 @@ fn a_cursor_merge_refuses_is_abandoned() {
             Some("expired".into()),
             end.clone(),
             0,
-            &Totals::default(),
+            &Progress::default(),
         ) {
             Finished::Abandoned { state, end: ended } => {
                 assert_eq!(state.run, None, "the next sweep starts from the watermark");
@@ -331,7 +371,7 @@ fn a_cursor_merge_refuses_is_abandoned() {
             other => panic!("abandoned: {other:?}"),
         }
         // The first page has no cursor to drop: the run is kept as it is.
-        let kept = stopped(&state, None, end.clone(), 0, &Totals::default());
+        let kept = stopped(&state, None, end.clone(), 0, &Progress::default());
         assert!(matches!(kept, Finished::Paused { end: ended, .. } if ended == end));
     });
 }
@@ -351,7 +391,7 @@ fn merge_unavailable_invocation_after_invocation_is_merge_down() {
             cursor.clone(),
             unavailable.clone(),
             0,
-            &Totals::default(),
+            &Progress::default(),
         ) {
             Finished::Paused { state, end } => {
                 assert_eq!(end, unavailable);
@@ -360,7 +400,7 @@ fn merge_unavailable_invocation_after_invocation_is_merge_down() {
             other => panic!("paused: {other:?}"),
         }
         state.unavailable = UNAVAILABLE_LIMIT - 1;
-        match stopped(&state, cursor, unavailable, 0, &Totals::default()) {
+        match stopped(&state, cursor, unavailable, 0, &Progress::default()) {
             Finished::Paused { end, .. } => {
                 assert_eq!(end, SweepEnd::MergeDown(error, UNAVAILABLE_LIMIT));
             }
@@ -381,7 +421,7 @@ fn a_page_read_after_merge_was_unavailable_clears_the_count() {
             Some("c".into()),
             SweepEnd::Paused,
             pages_read,
-            &Totals::default(),
+            &Progress::default(),
         ) {
             Finished::Paused { state, .. } => state.unavailable,
             other => panic!("paused: {other:?}"),
@@ -539,4 +579,119 @@ fn merge_unavailable_follows_up_no_sooner_than_it_asked() {
         follow_up_wait(&down, UNAVAILABLE_LIMIT),
         Some(unavailable_backoff(UNAVAILABLE_LIMIT).max(MIN_LEAD))
     );
+}
+
+#[test]
+fn a_next_equal_to_the_cursor_just_read_stops_the_pages_as_malformed_unsettled() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        fixture
+            .pages
+            .answer(Ok(page(vec![leaver(1)], Some("cursor-2"))));
+        fixture
+            .pages
+            .answer(Ok(page(vec![leaver(2)], Some("cursor-2"))));
+        let budget = Budget::of(TIME);
+        let run = run(&fixture, &budget);
+        let held = fixture.reconciliation.current_secret(&budget, now()).await;
+        let mut progress = Progress::default();
+        let pages = run
+            .read_pages(held, EmployeeQuery::default(), &mut progress)
+            .await;
+        assert_eq!(
+            pages,
+            Pages::Stopped {
+                cursor: Some("cursor-2".into()),
+                end: SweepEnd::MergeRejected(MergeError::Malformed),
+                pages_read: 1,
+            }
+        );
+        assert_eq!(fixture.pages.asked().len(), 2, "never a third time");
+        assert_eq!(
+            progress.found, 1,
+            "the looping page's leaver is not settled"
+        );
+        assert!(progress.seen.contains("cursor-2"));
+    });
+}
+
+#[test]
+fn a_next_back_to_an_earlier_cursor_abandons_the_run_with_no_follow_up() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-2"))));
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-3"))));
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-2"))));
+        let budget = Budget::of(TIME);
+        let report = sweep(&fixture, &budget).await;
+        assert_eq!(report.end, SweepEnd::MergeRejected(MergeError::Malformed));
+        assert!(report.end.is_failure());
+        assert_eq!(fixture.ledger.sweeps()[ACCOUNT].run, None, "abandoned");
+        assert_eq!(follow_ups(&fixture), 0);
+    });
+}
+
+#[test]
+fn a_next_seen_by_an_earlier_invocation_of_the_run_is_a_loop_too() {
+    block(async {
+        let fixture = Fixture::new(1).await;
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-2"))));
+        let budget = Budget::of(TIME);
+        assert_eq!(sweep(&fixture, &budget).await.end, SweepEnd::Paused);
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-3"))));
+        assert_eq!(sweep(&fixture, &budget).await.end, SweepEnd::Paused);
+        // The third invocation reads cursor-3, and Merge points back at cursor-2.
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-2"))));
+        let report = sweep(&fixture, &budget).await;
+        assert_eq!(report.end, SweepEnd::MergeRejected(MergeError::Malformed));
+        assert_eq!(fixture.ledger.sweeps()[ACCOUNT].run, None);
+    });
+}
+
+#[test]
+fn an_empty_next_is_no_page() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-2"))));
+        fixture.pages.answer(Ok(page(vec![], Some(""))));
+        let budget = Budget::of(TIME);
+        let report = sweep(&fixture, &budget).await;
+        assert_eq!(report.end, SweepEnd::MergeRejected(MergeError::Malformed));
+        assert_eq!(fixture.ledger.sweeps()[ACCOUNT].run, None);
+        assert_eq!(follow_ups(&fixture), 0);
+    });
+}
+
+#[test]
+fn a_run_past_its_invocations_is_abandoned_unread_as_a_failure() {
+    use crate::aws::ledger::Ledger;
+    use crate::domain::reconcile::RUN_INVOCATIONS;
+    block(async {
+        let fixture = Fixture::new(1).await;
+        fixture.pages.answer(Ok(page(vec![], Some("cursor-2"))));
+        let budget = Budget::of(TIME);
+        assert_eq!(sweep(&fixture, &budget).await.end, SweepEnd::Paused);
+        let mut stored = fixture.ledger.sweeps()[ACCOUNT].clone();
+        stored.run.as_mut().unwrap().invocations = RUN_INVOCATIONS;
+        stored.revision += 1;
+        let expected = Some(stored.revision - 1);
+        fixture.ledger.put_sweep(&stored, expected).await.unwrap();
+        let before = fixture.schedules.once_schedules().len();
+        let asked = fixture.pages.asked().len();
+
+        let report = sweep(&fixture, &budget).await;
+
+        assert_eq!(report.end, SweepEnd::TooManyInvocations);
+        assert!(report.end.is_failure());
+        assert_eq!(report.end.as_str(), "too_many_invocations");
+        assert_eq!(fixture.pages.asked().len(), asked, "no page read");
+        let stored = &fixture.ledger.sweeps()[ACCOUNT];
+        assert_eq!(stored.run, None, "the next sweep starts from the watermark");
+        assert_eq!(stored.lease_until, None);
+        assert_eq!(
+            fixture.schedules.once_schedules().len(),
+            before,
+            "no follow-up"
+        );
+    });
 }
