@@ -279,7 +279,7 @@ fn parse_target(index: usize, item: &Value) -> Result<Target, String> {
         Some(rule) => MatchRule::parse(rule).ok_or_else(|| {
             named(
                 "match",
-                "must be <userName|emails|externalId>=<work_email|remote_id|username|employee_number>",
+                "must be <userName|emails|emails.any|externalId>=<work_email|remote_id|username|employee_number>",
             )
         })?,
     };

@@ -77,6 +77,7 @@ fn every_documented_match_rule_reads_and_others_do_not() {
     for rule in [
         "userName=work_email",
         "emails=work_email",
+        "emails.any=work_email",
         "externalId=remote_id",
         "userName=username",
         "userName=employee_number",
