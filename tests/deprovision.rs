@@ -5,13 +5,13 @@
 
 mod support;
 
-use merge_deprovision::domain::deprovision::Outcome;
+use merge_deprovision::domain::deprovision::{Outcome, ScimValue};
 use merge_deprovision::domain::ledger::EmployeeKey;
 use merge_deprovision::scim::client::ScimError;
 use merge_deprovision::scim::memory::{Change, MemoryScim};
 use merge_deprovision::telemetry::record::{
-    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, HELD_MESSAGE, NOT_FOUND_MESSAGE,
-    NOT_MATCHING_MESSAGE, REHIRE_MESSAGE,
+    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE, HELD_MESSAGE,
+    NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, PROTECTED_MESSAGE, REHIRE_MESSAGE,
 };
 use serde_json::{Value, json};
 use support::{
@@ -173,10 +173,13 @@ fn a_fired_schedule_deactivates_at_its_time() {
 #[test]
 fn targets_match_by_email_or_external_id_and_can_delete() {
     let scim = directory();
-    let by_email = scim.add(
+    let by_email = scim.add_with_emails(
         CHAT,
         "gh",
-        &["other@merge.dev", "GREG@merge.dev"],
+        &[
+            ScimValue::address("other@merge.dev", Some("home"), false),
+            ScimValue::address("GREG@merge.dev", Some("work"), false),
+        ],
         None,
         true,
     );
@@ -963,4 +966,265 @@ mod properties {
             }
         }
     }
+}
+
+/// The release, invoked `minutes` after the test's clock: the targets have aged, so a
+/// secret changed meanwhile is read again first.
+fn release_after(d: &DeprovisionApp, minutes: i64) -> Direct {
+    let later = now() + chrono::TimeDelta::minutes(minutes);
+    let release = direct(&json!({"kind": "merge-deprovision.release-held", "version": 1}));
+    let (answered, logs) = support::capture_logs(true, || {
+        merge_deprovision_samples::ready(merge_deprovision::lambda::handler::answer_event(
+            &d.app, &release, later,
+        ))
+    });
+    let answered = answered.expect("the handler answers");
+    Direct {
+        body: serde_json::from_slice(answered.response.body().as_ref()).unwrap(),
+        logs,
+        metrics: Vec::new(),
+    }
+}
+
+#[test]
+fn a_leaver_not_found_under_a_wrong_rule_is_deactivated_by_the_release_once_the_rule_is_fixed() {
+    let scim = directory();
+    // The application's userName is not the address: `userName=work_email` finds nobody.
+    let leaver = scim.add(CHAT, "ghirsch", &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::NotFound));
+    assert_eq!(records_with(&answered, NOT_FOUND_MESSAGE).len(), 1);
+    assert_eq!(d.store.waiting_keys(), [key()], "listed for a person");
+    // A redelivery leaves the finding alone: only the release works it again.
+    let calls = d.scim.calls(CHAT).len();
+    answer_direct(&d.app, &stream_batch_of_last_move(&d));
+    assert_eq!(d.scim.calls(CHAT).len(), calls);
+
+    // A release before the rule is fixed finds nobody again, and keeps it listed.
+    let again = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    assert_eq!(again.body["remaining"], 1, "{}", again.body);
+    assert_eq!(again.body["outcomes"]["not_found"], 1);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::NotFound));
+
+    // The rule is fixed in the secret, as the record advises, and the release finishes.
+    d.secrets.put(
+        support::TARGETS_SECRET,
+        &secret(vec![chat(json!({"match": "emails=work_email"}))]).to_string(),
+    );
+    let released = release_after(&d, 6);
+    assert_eq!(released.body["released"], 1, "{}", released.body);
+    assert_eq!(released.body["remaining"], 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Deactivated));
+    assert_eq!(records_with(&released, DEPROVISIONED_MESSAGE).len(), 1);
+    assert!(d.store.waiting_keys().is_empty());
+
+    // Settled: neither a release nor a redelivery works it again.
+    let calls = d.scim.calls(CHAT).len();
+    release_after(&d, 7);
+    answer_direct(&d.app, &stream_batch_of_last_move(&d));
+    assert_eq!(d.scim.calls(CHAT).len(), calls);
+    assert_eq!(d.scim.changes(CHAT).len(), 1);
+}
+
+#[test]
+fn a_user_provisioned_after_the_search_or_a_server_answering_someone_else_is_worked_by_the_release()
+{
+    // Provisioned after the search.
+    let scim = directory();
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
+    terminate(&d);
+    stream(&d);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::NotFound));
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let released = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    assert_eq!(released.body["released"], 1, "{}", released.body);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+
+    // The server answered only someone else until its filtering was fixed.
+    let scim = directory();
+    let admin = scim.add(CHAT, "admin@merge.dev", &["admin@merge.dev"], None, true);
+    scim.ignore_filters(CHAT);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(records_with(&answered, NOT_MATCHING_MESSAGE).len(), 1);
+    assert_eq!(d.store.waiting_keys(), [key()]);
+    // The server filters again, and the leaver's account is there: the release finishes.
+    d.scim.apply_filters(CHAT);
+    let leaver = d.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let released = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    assert_eq!(released.body["released"], 1, "{}", released.body);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert!(d.scim.user(CHAT, &admin).unwrap().active);
+}
+
+#[test]
+fn an_address_that_is_only_an_alias_on_the_managers_account_never_deactivates_the_manager() {
+    let scim = directory();
+    // The leaver's own account is gone; the manager took the address as an alias.
+    let manager = scim.add_with_emails(
+        CHAT,
+        "roman@merge.dev",
+        &[
+            ScimValue::address("roman@merge.dev", Some("work"), true),
+            ScimValue::address(EMAIL, Some("other"), false),
+        ],
+        None,
+        true,
+    );
+    let d = deprovision_app(
+        &secret(vec![chat(json!({"match": "emails=work_email"}))]),
+        scim.clone(),
+        &[],
+    );
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert!(d.scim.user(CHAT, &manager).unwrap().active);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::NotFound));
+    assert_eq!(records_with(&answered, NOT_MATCHING_MESSAGE).len(), 1);
+
+    // `emails.any` takes any address: in a dry run it shows it would take the manager.
+    let d = deprovision_app(
+        &secret(vec![chat(json!({"match": "emails.any=work_email"}))]),
+        scim,
+        &[("DEPROVISION_MODE", "dry-run")],
+    );
+    terminate(&d);
+    stream(&d);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::WouldDeactivate));
+}
+
+#[test]
+fn a_work_email_with_spaces_around_it_still_finds_and_deactivates_the_leaver() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, "Greg@Merge.dev", &[EMAIL], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    let answered = answer(
+        &d.app,
+        &terminated_delivery(EMPLOYEE, " greg@merge.dev \t", "2026-11-26T04:12:09Z"),
+    );
+    assert_eq!(answered.status, 200);
+    assert_eq!(failures(&stream(&d)), 0);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Deactivated));
+}
+
+#[test]
+fn a_protected_leaver_is_never_changed_and_stays_listed_naming_the_protection() {
+    for (protected, by, calls) in [
+        // The leaver's own values: known before any call.
+        (" GREG@merge.dev ", "work_email", 0),
+        (EMPLOYEE, "employee_id", 0),
+        // A value only the account found carries (a break-glass address on it).
+        ("BREAKGLASS@merge.dev", "scim_value", 1),
+    ] {
+        let scim = directory();
+        let leaver = scim.add_with_emails(
+            CHAT,
+            "ghirsch",
+            &[
+                ScimValue::address(EMAIL, Some("work"), true),
+                ScimValue::address("breakglass@merge.dev", Some("other"), false),
+            ],
+            None,
+            true,
+        );
+        let mut targets = secret(vec![chat(json!({"match": "emails=work_email"}))]);
+        targets["protected"] = json!([protected]);
+        let d = deprovision_app(&targets, scim, &[]);
+        terminate(&d);
+        let answered = stream(&d);
+        assert_eq!(failures(&answered), 0, "{by}");
+        assert!(d.scim.changes(CHAT).is_empty(), "{by}");
+        assert!(d.scim.user(CHAT, &leaver).unwrap().active, "{by}");
+        assert_eq!(
+            d.scim.calls(CHAT).len(),
+            calls,
+            "{by}: checked before any change"
+        );
+        assert_eq!(outcome(&d, "chat"), Some(Outcome::Protected), "{by}");
+        let records = records_with(&answered, PROTECTED_MESSAGE);
+        assert_eq!(records.len(), 1, "{by}: {}", answered.logs);
+        assert_eq!(records[0]["level"], "WARN");
+        assert_eq!(records[0]["target"], "chat");
+        assert_eq!(records[0]["protected_by"], by);
+        assert_eq!(answered.metrics[0]["Outcome"], "protected");
+        assert_eq!(d.store.waiting_keys(), [key()], "{by}: listed for a person");
+        // The release never lifts it.
+        let released = answer_direct(
+            &d.app,
+            &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+        );
+        assert_eq!(released.body["remaining"], 1, "{}", released.body);
+        assert_eq!(released.body["outcomes"]["protected"], 1);
+        assert!(d.scim.changes(CHAT).is_empty());
+    }
+}
+
+#[test]
+fn the_user_owning_the_token_is_protected_and_me_is_asked_once_per_target() {
+    let scim = directory();
+    let admin = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    let colleague = scim.add(CHAT, "roman@merge.dev", &["roman@merge.dev"], None, true);
+    scim.own_token(CHAT, &admin);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 0);
+    assert!(d.scim.user(CHAT, &admin).unwrap().active);
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Protected));
+    let records = records_with(&answered, PROTECTED_MESSAGE);
+    assert_eq!(
+        records[0]["protected_by"], "token_owner",
+        "{}",
+        answered.logs
+    );
+    assert!(!answered.logs.contains(CHAT_TOKEN));
+    // Another leaver: deactivated, and `/Me` is not asked again.
+    let other = answer(
+        &d.app,
+        &terminated_delivery(
+            "another-employee",
+            "roman@merge.dev",
+            "2026-11-26T04:12:09Z",
+        ),
+    );
+    assert_eq!(other.status, 200);
+    stream(&d);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(colleague)]);
+    assert_eq!(d.scim.me_calls(CHAT), 1);
+}
+
+#[test]
+fn a_me_that_fails_changes_nothing_and_one_that_cannot_tell_protects_nobody_extra() {
+    // `/Me` down: nobody can tell who owns the token, so nothing changes; the stream
+    // retries.
+    let scim = directory();
+    let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    scim.fail_me(CHAT, ScimError::Server(503));
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    terminate(&d);
+    let answered = stream(&d);
+    assert_eq!(failures(&answered), 1, "a transient failure is retried");
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert_eq!(outcome(&d, "chat"), Some(Outcome::Failed));
+    // A server that answers `501` (no `/Me`) cannot tell: the leaver is deactivated.
+    d.scim.fail_me(CHAT, ScimError::Server(501));
+    answer_direct(&d.app, &stream_batch_of_last_move(&d));
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
 }

@@ -394,6 +394,29 @@ fn attribute_json(value: &aws_sdk_dynamodbstreams::types::AttributeValue) -> Val
     }
 }
 
+/// A user on the SCIM server with these `emails` (each with its `type` and `primary`);
+/// returns its id.
+async fn seed_with_emails(user_name: &str, emails: Value) -> String {
+    let client = merge_deprovision::net::client().unwrap();
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "emails": emails,
+        "active": true,
+    });
+    let response = client
+        .post(format!("{}/Users", scim_url()))
+        .bearer_auth(scim_token())
+        .header("content-type", "application/scim+json")
+        .body(user.to_string())
+        .send()
+        .await
+        .expect("the SCIM server answers");
+    assert_eq!(response.status().as_u16(), 201, "seeding {user_name}");
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
 /// A user on the SCIM server at `base` (with `token`); returns its id.
 async fn seed(
     base: &str,
@@ -898,4 +921,123 @@ async fn an_endpoint_down_is_retried_and_done_once_it_is_back() {
     );
     let _ = server.kill().await;
     world.stop(&[&scim_token(), token]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn an_address_that_is_only_an_alias_on_another_account_never_deactivates_it() {
+    // The leaver's own account is gone; a manager keeps the address as an alias.
+    let leaver_email = format!("{}@example.com", unique("alias"));
+    let manager_email = format!("{}@example.com", unique("manager"));
+    let manager = seed_with_emails(
+        &manager_email,
+        json!([{"value": manager_email, "type": "work", "primary": true},
+               {"value": leaver_email, "type": "other"}]),
+    )
+    .await;
+    let mut world = World::start(
+        json!({"targets": [target("app", json!({"match": "emails=work_email"}))]}),
+        &[],
+    )
+    .await;
+    world
+        .deliver("e1", json!({"work_email": leaver_email}))
+        .await;
+    assert_eq!(world.stream().await["batchItemFailures"], json!([]));
+    assert!(active(&manager).await, "the manager keeps the account");
+    assert_eq!(
+        world.outcome("e1", "app").await.as_deref(),
+        Some("not_found")
+    );
+    let records = world.stop(&[&scim_token()]).await;
+    let found = records_saying(&records, "deprovision", "not_found");
+    assert_eq!(found[0]["level"], "WARN");
+    assert_eq!(
+        found[0]["message"],
+        merge_deprovision::telemetry::record::NOT_MATCHING_MESSAGE
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_work_email_with_spaces_around_it_finds_and_deactivates_the_leaver() {
+    let email = format!("{}@example.com", unique("spaced"));
+    let leaver = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    world
+        .deliver(
+            "e1",
+            json!({"work_email": format!("  {}\t", email.to_uppercase())}),
+        )
+        .await;
+    assert_eq!(world.stream().await["batchItemFailures"], json!([]));
+    assert!(!active(&leaver).await);
+    assert_eq!(
+        world.outcome("e1", "app").await.as_deref(),
+        Some("deactivated")
+    );
+    world.stop(&[&scim_token()]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_protected_account_is_never_changed_and_a_server_without_me_protects_nobody_else() {
+    let admin_email = format!("{}@example.com", unique("breakglass"));
+    let admin = seed(
+        &scim_url(),
+        &scim_token(),
+        &admin_email,
+        &admin_email,
+        None,
+        true,
+    )
+    .await;
+    let leaver_email = format!("{}@example.com", unique("leaver"));
+    let leaver = seed(
+        &scim_url(),
+        &scim_token(),
+        &leaver_email,
+        &leaver_email,
+        None,
+        true,
+    )
+    .await;
+    let mut world = World::start(
+        json!({"targets": [target("app", json!({}))],
+               "protected": [format!(" {} ", admin_email.to_uppercase())]}),
+        &[],
+    )
+    .await;
+    world
+        .deliver("admin", json!({"work_email": admin_email}))
+        .await;
+    world
+        .deliver("leaver", json!({"work_email": leaver_email}))
+        .await;
+    assert_eq!(world.stream().await["batchItemFailures"], json!([]));
+    assert!(
+        active(&admin).await,
+        "the protected account keeps its access"
+    );
+    assert_eq!(
+        world.outcome("admin", "app").await.as_deref(),
+        Some("protected")
+    );
+    // scim2-server answers `/Me` with 501: it cannot tell who owns the token, so nobody
+    // else is protected and the leaver is deactivated.
+    assert!(!active(&leaver).await);
+    assert_eq!(
+        world.outcome("leaver", "app").await.as_deref(),
+        Some("deactivated")
+    );
+    // The release leaves the protected account as it is, and it stays listed.
+    let released = world.release().await;
+    assert_eq!(released["remaining"], 1, "{released}");
+    assert!(active(&admin).await);
+    let records = world.stop(&[&scim_token()]).await;
+    let protected = records_saying(&records, "deprovision", "protected");
+    assert_eq!(protected.len(), 2, "the stream's and the release's");
+    assert_eq!(protected[0]["level"], "WARN");
+    assert_eq!(protected[0]["target"], "app");
+    assert_eq!(protected[0]["protected_by"], "work_email");
 }

@@ -76,6 +76,8 @@ pub struct Deprovisioner {
     store: Arc<dyn DeprovisionStore>,
     mode: Mode,
     max_per_hour: u32,
+    /// Who owns each target's token (`GET /Me`), asked once per process.
+    owners: attempt::Owners,
     /// The CloudWatch namespace of its metrics: the function's.
     pub namespace: String,
 }
@@ -105,6 +107,7 @@ impl Deprovisioner {
             store,
             mode: config.mode,
             max_per_hour: config.max_per_hour,
+            owners: attempt::Owners::default(),
             namespace: crate::telemetry::metrics::DEFAULT_METRICS_NAMESPACE.to_owned(),
         })
     }
@@ -225,6 +228,7 @@ pub fn warn_rehire(stored: Option<&Entry>, after: Option<&Entry>, facts: &Reques
             scim_status: None,
             attempts: None,
             deprovisioned_at: Some(&at),
+            protected_by: None,
         };
         log_deprovision(
             Severity::Warn,

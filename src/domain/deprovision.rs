@@ -10,6 +10,7 @@ use crate::domain::decision::Decision;
 use crate::domain::ledger::{EmployeeKey, Entry, Identity};
 pub use crate::domain::outcome::{Deprovisioning, DeprovisioningMap, Outcome};
 use chrono::{DateTime, Utc};
+pub use protect::{Authority, Guard, ProtectedList, Protection};
 use serde_json::Value;
 
 /// The SCIM attribute a target's users are found by.
@@ -17,8 +18,14 @@ use serde_json::Value;
 pub enum ScimAttribute {
     /// `userName`, which SCIM compares case-insensitively.
     UserName,
-    /// `emails[value eq ...]`: any of the user's addresses.
+    /// `emails[value eq ...]`, and the address found must be the user's own: the one
+    /// marked `primary` (or the only one, when none is marked), or one typed `work`. An
+    /// alias on another account (typed `other`, say) is not the leaver.
     Emails,
+    /// `emails[value eq ...]`, any of the user's addresses: riskier, since an alias of
+    /// the leaver's address on someone else's account (a manager's, a shared mailbox)
+    /// matches too.
+    EmailsAny,
     /// `externalId`, the provisioning system's id.
     ExternalId,
 }
@@ -28,6 +35,7 @@ impl ScimAttribute {
         match text {
             "userName" => Some(ScimAttribute::UserName),
             "emails" | "emails.value" => Some(ScimAttribute::Emails),
+            "emails.any" => Some(ScimAttribute::EmailsAny),
             "externalId" => Some(ScimAttribute::ExternalId),
             _ => None,
         }
@@ -97,7 +105,8 @@ impl MatchRule {
         })
     }
 
-    /// The employee's value for the rule, when the ledger knows it.
+    /// The employee's value for the rule, when the ledger knows it: trimmed, since a
+    /// space an HR system kept around an address would find nobody.
     pub fn value<'a>(&self, identity: &'a Identity) -> Option<&'a str> {
         let value = match self.field {
             EmployeeField::WorkEmail => &identity.work_email,
@@ -105,7 +114,7 @@ impl MatchRule {
             EmployeeField::Username => &identity.username,
             EmployeeField::EmployeeNumber => &identity.employee_number,
         };
-        value.as_deref().filter(|v| !v.trim().is_empty())
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
     }
 
     /// The SCIM filter that finds the employee, or `None` without a value to match.
@@ -122,7 +131,7 @@ pub fn filter_for(attribute: ScimAttribute, value: &str) -> String {
     let quoted = quote(value);
     match attribute {
         ScimAttribute::UserName => format!("userName eq {quoted}"),
-        ScimAttribute::Emails => format!("emails[value eq {quoted}]"),
+        ScimAttribute::Emails | ScimAttribute::EmailsAny => format!("emails[value eq {quoted}]"),
         ScimAttribute::ExternalId => format!("externalId eq {quoted}"),
     }
 }
@@ -185,6 +194,9 @@ pub struct Target {
     pub action: Action,
     /// The linked accounts the target covers; `None`: all.
     pub linked_account_ids: Option<Vec<String>>,
+    /// The accounts never changed automatically in this target: the secret's `protected`
+    /// list and the target's own.
+    pub protected: ProtectedList,
 }
 
 impl Target {
@@ -205,8 +217,8 @@ pub struct Targets(pub Vec<Target>);
 pub const MAX_TARGET_NAME: usize = 64;
 
 /// Reads the targets secret: `{"targets": [{"name", "base_url", "token", "match",
-/// "action", "linked_account_ids"}]}`. The error names the target (by position and, once
-/// read, name) and the field, never a value.
+/// "action", "linked_account_ids", "protected"}], "protected": [...]}`. The error names
+/// the target (by position and, once read, name) and the field, never a value.
 pub fn parse_targets(text: &str) -> Result<Targets, String> {
     let value: Value =
         serde_json::from_str(text).map_err(|_| "the secret is not JSON".to_owned())?;
@@ -217,9 +229,12 @@ pub fn parse_targets(text: &str) -> Result<Targets, String> {
     if list.is_empty() {
         return Err("`targets` is empty".to_owned());
     }
+    let everywhere = ProtectedList::read(value.get("protected"))
+        .map_err(|problem| format!("`protected` {problem}"))?;
     let mut targets = Vec::with_capacity(list.len());
     for (index, item) in list.iter().enumerate() {
-        let target = parse_target(index, item)?;
+        let mut target = parse_target(index, item)?;
+        target.protected = everywhere.and(&target.protected);
         if targets.iter().any(|t: &Target| t.name == target.name) {
             return Err(format!(
                 "target {} ({}): `name` is used twice",
@@ -264,7 +279,7 @@ fn parse_target(index: usize, item: &Value) -> Result<Target, String> {
         Some(rule) => MatchRule::parse(rule).ok_or_else(|| {
             named(
                 "match",
-                "must be <userName|emails|externalId>=<work_email|remote_id|username|employee_number>",
+                "must be <userName|emails|emails.any|externalId>=<work_email|remote_id|username|employee_number>",
             )
         })?,
     };
@@ -273,6 +288,8 @@ fn parse_target(index: usize, item: &Value) -> Result<Target, String> {
         Some("delete") => Action::Delete,
         Some(_) => return Err(named("action", "must be `deactivate` or `delete`")),
     };
+    let protected = ProtectedList::read(object.get("protected"))
+        .map_err(|problem| named("protected", &problem))?;
     let linked_account_ids = match object.get("linked_account_ids") {
         None | Some(Value::Null) => None,
         Some(Value::Array(ids)) if !ids.is_empty() => Some(
@@ -299,6 +316,7 @@ fn parse_target(index: usize, item: &Value) -> Result<Target, String> {
         rule,
         action,
         linked_account_ids,
+        protected,
     })
 }
 
@@ -344,8 +362,12 @@ pub enum Pass {
 
 /// The targets that still owe `entry`'s termination a deprovisioning in `pass` and
 /// `mode`, in the secret's order. A dry run's finding (`would_*`) is settled in a dry run
-/// and owed once the mode is `enforce`: the dry run changed nothing. Nothing for an entry
-/// that is not `terminated`: a rehire before the work ran cancels it.
+/// and owed once the mode is `enforce`: the dry run changed nothing. An outcome that
+/// needs a person (`not_found`, `ambiguous`, `protected`) is owed again in a release, so
+/// that fixing the rule (or the application's users, or the protected list) and
+/// releasing finishes the work; a stream redelivery leaves it. A final change
+/// (`deactivated`, `deleted`, `already_inactive`) is never owed again. Nothing for an
+/// entry that is not `terminated`: a rehire before the work ran cancels it.
 pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) -> Vec<&'a Target> {
     if entry.decision != Decision::Terminated {
         return Vec::new();
@@ -367,6 +389,7 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                     Outcome::Failed => true,
                     Outcome::Held => pass == Pass::Release,
                     Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
+                    person if person.needs_person() => pass == Pass::Release,
                     _ => false,
                 },
             }
@@ -376,9 +399,10 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
 
 /// True when `outcome` may be written for `target` over what `stored` holds for its
 /// current termination: nothing yet, or work still owed in `mode` (`failed`, `held`, a
-/// dry run's finding once enforcing), or a change over an outcome that changed nothing.
-/// A settled outcome is never overwritten by a late one (a stream retry's `failed`
-/// after a release's `deactivated`).
+/// dry run's finding once enforcing, an outcome that needs a person: the newer finding
+/// replaces it), or a change over an outcome that changed nothing. A final change is
+/// never overwritten by a late outcome (a stream retry's `failed` after a release's
+/// `deactivated`).
 pub fn may_record(stored: &Entry, target: &str, outcome: Outcome, mode: Mode) -> bool {
     match stored
         .deprovisioning
@@ -389,6 +413,7 @@ pub fn may_record(stored: &Entry, target: &str, outcome: Outcome, mode: Mode) ->
         Some(done) => match done.outcome {
             Outcome::Failed | Outcome::Held => true,
             Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
+            person if person.needs_person() => true,
             settled => outcome.changed() && !settled.changed(),
         },
     }
@@ -431,9 +456,48 @@ pub struct FoundUser {
     /// The version, when the server gives one (for `If-Match`).
     pub etag: Option<String>,
     /// The values the server gave for the attribute searched on (`userName`, every
-    /// `emails[].value`, or `externalId`): checked against the leaver's before anything
-    /// changes, since a server that ignores or misreads the filter answers someone else.
-    pub values: Vec<String>,
+    /// address of `emails`, or `externalId`): checked against the leaver's before
+    /// anything changes, since a server that ignores or misreads the filter answers
+    /// someone else.
+    pub values: Vec<ScimValue>,
+}
+
+/// One value a returned user carries for the attribute searched on; for an address,
+/// its `type` and `primary` too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimValue {
+    /// The value.
+    pub value: String,
+    /// `primary`: true only when the server said so.
+    pub primary: bool,
+    /// `type` (`work`, `home`, `other`), when given.
+    pub kind: Option<String>,
+}
+
+impl ScimValue {
+    /// A value with neither `type` nor `primary` (`userName`, `externalId`).
+    pub fn plain(value: impl Into<String>) -> Self {
+        ScimValue {
+            value: value.into(),
+            primary: false,
+            kind: None,
+        }
+    }
+
+    /// An address of `type`, primary or not.
+    pub fn address(value: impl Into<String>, kind: Option<&str>, primary: bool) -> Self {
+        ScimValue {
+            value: value.into(),
+            primary,
+            kind: kind.map(str::to_owned),
+        }
+    }
+
+    fn is_work(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("work"))
+    }
 }
 
 impl ScimAttribute {
@@ -441,70 +505,109 @@ impl ScimAttribute {
     pub fn as_str(self) -> &'static str {
         match self {
             ScimAttribute::UserName => "userName",
-            ScimAttribute::Emails => "emails",
+            ScimAttribute::Emails | ScimAttribute::EmailsAny => "emails",
             ScimAttribute::ExternalId => "externalId",
         }
     }
 
-    /// True when `returned` is the same value as `wanted` for this attribute:
-    /// `userName` and e-mail addresses compare case-insensitively (as SCIM does),
-    /// `externalId` exactly.
+    /// True when `returned` is the same value as `wanted` for this attribute, both
+    /// trimmed: `userName` and e-mail addresses compare case-insensitively (as SCIM
+    /// does), `externalId` exactly.
     pub fn same(self, returned: &str, wanted: &str) -> bool {
+        let (returned, wanted) = (returned.trim(), wanted.trim());
         match self {
-            ScimAttribute::UserName | ScimAttribute::Emails => {
+            ScimAttribute::UserName | ScimAttribute::Emails | ScimAttribute::EmailsAny => {
                 returned.to_lowercase() == wanted.to_lowercase()
             }
             ScimAttribute::ExternalId => returned == wanted,
         }
     }
+
+    /// True when `user` carries `wanted` as this attribute says: for `emails`, as its own
+    /// address (primary, or the only one when none is marked primary, or typed `work`);
+    /// for `emails.any`, as any address; otherwise as its value.
+    pub fn carries(self, user: &FoundUser, wanted: &str) -> bool {
+        let values = &user.values;
+        let none_primary = !values.iter().any(|v| v.primary);
+        values.iter().any(|v| {
+            self.same(&v.value, wanted)
+                && match self {
+                    ScimAttribute::Emails => {
+                        let lone = none_primary && values.len() == 1 && v.kind.is_none();
+                        v.primary || v.is_work() || lone
+                    }
+                    _ => true,
+                }
+        })
+    }
 }
 
-/// What to do after the search.
+/// Which of the returned users is the leaver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leaver {
+    /// Exactly this one, and no other could hide in a list cut short.
+    One(FoundUser),
+    /// Nobody (`not_found`), or no telling which (`ambiguous`).
+    Done(Outcome),
+    /// The server answered only users whose value is not the leaver's (it ignored or
+    /// misread the filter): `not_found`, and nothing changed.
+    NotMatching,
+}
+
+/// Which returned user is the leaver, when the leaver's value for `attribute` is
+/// `wanted`. Only a returned user that carries the value counts
+/// ([`ScimAttribute::carries`]): one such user is the leaver; more than one (or a list
+/// the server cut short, where another could hide) is `ambiguous`, whatever the mode.
+pub fn leaver_in(found: &[FoundUser], attribute: ScimAttribute, wanted: &str) -> Leaver {
+    if found.is_empty() {
+        return Leaver::Done(Outcome::NotFound);
+    }
+    // `read_list` stands in an id-less user for each the server said it did not send.
+    let cut_short = found.iter().any(|u| u.id.is_empty());
+    let matching: Vec<&FoundUser> = found
+        .iter()
+        .filter(|u| !u.id.is_empty() && attribute.carries(u, wanted))
+        .collect();
+    match matching.as_slice() {
+        // Users came back, and none is the leaver: the filter was not applied (or found
+        // the address only as someone else's alias).
+        [] if found.iter().any(|u| !u.id.is_empty()) => Leaver::NotMatching,
+        // The server said there were matches but sent none of them.
+        [] => Leaver::Done(Outcome::Ambiguous),
+        [user] if !cut_short => Leaver::One((*user).clone()),
+        _ => Leaver::Done(Outcome::Ambiguous),
+    }
+}
+
+/// What to do with the leaver's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Nothing to change: the outcome is known.
     Done(Outcome),
     /// Change this one user (under the brake).
     Change(FoundUser),
-    /// The server answered only users whose value is not the leaver's (it ignored or
-    /// misread the filter): `not_found`, and nothing changed.
-    NotMatching,
+    /// The account is protected: `protected`, nothing changed, whatever the mode.
+    Protected(Protection),
 }
 
-/// What the search's answer means for `action` in `mode`, when the leaver's value for
-/// `attribute` is `wanted`. Only a returned user whose value is the leaver's counts: one
-/// such user is acted on, more than one (or a list the server cut short, where another
-/// could hide) is `ambiguous`, whatever the mode. At most one user is ever changed.
-pub fn after_search(
-    found: &[FoundUser],
-    attribute: ScimAttribute,
-    wanted: &str,
+/// What the leaver's account `user` is owed for `action` in `mode`, once the guard
+/// said whether it is protected. A protected account is never changed, even when
+/// inactive (a `delete` would still remove it).
+pub fn for_leaver(
+    user: FoundUser,
+    protection: Option<Protection>,
     action: Action,
     mode: Mode,
 ) -> Step {
-    if found.is_empty() {
-        return Step::Done(Outcome::NotFound);
+    if let Some(protection) = protection {
+        return Step::Protected(protection);
     }
-    // `read_list` stands in an id-less user for each the server said it did not send.
-    let cut_short = found.iter().any(|u| u.id.is_empty());
-    let matching: Vec<&FoundUser> = found
-        .iter()
-        .filter(|u| !u.id.is_empty() && u.values.iter().any(|v| attribute.same(v, wanted)))
-        .collect();
-    let user = match matching.as_slice() {
-        // Users came back, and none is the leaver: the filter was not applied.
-        [] if found.iter().any(|u| !u.id.is_empty()) => return Step::NotMatching,
-        // The server said there were matches but sent none of them.
-        [] => return Step::Done(Outcome::Ambiguous),
-        [user] if !cut_short => *user,
-        _ => return Step::Done(Outcome::Ambiguous),
-    };
     let inactive = user.active == Some(false);
     match (action, mode) {
         (Action::Deactivate, _) if inactive => Step::Done(Outcome::AlreadyInactive),
         (Action::Deactivate, Mode::DryRun) => Step::Done(Outcome::WouldDeactivate),
         (Action::Delete, Mode::DryRun) => Step::Done(Outcome::WouldDelete),
-        _ => Step::Change(user.clone()),
+        _ => Step::Change(user),
     }
 }
 
@@ -558,6 +661,8 @@ pub fn removed_before_rehire(stored: Option<&Entry>, after: Option<&Entry>) -> V
         })
         .collect()
 }
+
+mod protect;
 
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,9 @@ pub enum Outcome {
     NotFound,
     /// More than one user matched: nothing changed.
     Ambiguous,
+    /// The account is protected (the targets secret's `protected` list, or the user
+    /// owning the target's token): never changed automatically.
+    Protected,
     /// The brake held it: released by a direct invocation.
     Held,
     /// Dry run: the user would be deactivated.
@@ -32,12 +35,13 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Deactivated,
         Outcome::Deleted,
         Outcome::AlreadyInactive,
         Outcome::NotFound,
         Outcome::Ambiguous,
+        Outcome::Protected,
         Outcome::Held,
         Outcome::WouldDeactivate,
         Outcome::WouldDelete,
@@ -52,6 +56,7 @@ impl Outcome {
             Outcome::AlreadyInactive => "already_inactive",
             Outcome::NotFound => "not_found",
             Outcome::Ambiguous => "ambiguous",
+            Outcome::Protected => "protected",
             Outcome::Held => "held",
             Outcome::WouldDeactivate => "would_deactivate",
             Outcome::WouldDelete => "would_delete",
@@ -67,6 +72,28 @@ impl Outcome {
     /// True when this invocation changed the user.
     pub fn changed(self) -> bool {
         matches!(self, Outcome::Deactivated | Outcome::Deleted)
+    }
+
+    /// True when the leaver's access in the target is gone (changed by this function, or
+    /// found inactive or gone): settled for good, never worked again for this
+    /// termination, by a redelivery or a release.
+    pub fn is_final_change(self) -> bool {
+        matches!(
+            self,
+            Outcome::Deactivated | Outcome::Deleted | Outcome::AlreadyInactive
+        )
+    }
+
+    /// True when nothing changed because a person must look first: no user matched, more
+    /// than one did, or the account is protected. Not final: the employee stays listed
+    /// for the release, which works the target again (after the `match` rule, the
+    /// application's users or the protected list were fixed); a stream redelivery does
+    /// not.
+    pub fn needs_person(self) -> bool {
+        matches!(
+            self,
+            Outcome::NotFound | Outcome::Ambiguous | Outcome::Protected
+        )
     }
 }
 

@@ -1,8 +1,9 @@
 //! A SCIM 2.0 endpoint behind a narrow trait: find users by filter, set one user's
-//! `active` to false (with `If-Match` when the server versions users), delete one user.
+//! `active` to false (with `If-Match` when the server versions users), delete one user,
+//! and ask who owns the token (`GET /Me`, RFC 7644 3.11).
 //! [`HttpScim`] is the real client, on the process's one HTTPS client (`net::client`).
 
-use crate::domain::deprovision::{FoundUser, ScimAttribute, Token};
+use crate::domain::deprovision::{FoundUser, ScimAttribute, ScimValue, Token};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::future::Future;
@@ -37,6 +38,10 @@ impl Endpoint {
 
     fn users(&self) -> String {
         format!("{}/Users", self.base.as_str().trim_end_matches('/'))
+    }
+
+    fn me(&self) -> String {
+        format!("{}/Me", self.base.as_str().trim_end_matches('/'))
     }
 
     fn user(&self, id: &str) -> String {
@@ -142,6 +147,27 @@ pub trait Scim: Send + Sync {
         endpoint: &'a Endpoint,
         id: &'a str,
     ) -> BoxFuture<'a, Result<(), ScimError>>;
+    /// The id of the user that owns the token (`GET /Me`), or `None` when the server
+    /// cannot tell (it answers `404` or `501`: no `/Me`, or the token is no user's).
+    fn owner<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+    ) -> BoxFuture<'a, Result<Option<String>, ScimError>>;
+}
+
+/// What a `GET /Me` answer means: the resource's `id`, or `None` for a server that
+/// cannot tell (`404`, `501`); any other failure stays an error.
+pub fn read_owner(answer: Result<Value, ScimError>) -> Result<Option<String>, ScimError> {
+    match answer {
+        Ok(resource) => resource
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(|id| Some(id.to_owned()))
+            .ok_or(ScimError::Malformed),
+        Err(ScimError::NotFound | ScimError::Server(501)) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// The PATCH body that deactivates: `replace` of `active` with `false`.
@@ -153,31 +179,39 @@ pub fn deactivate_body() -> Value {
 }
 
 /// A user's values of `attribute` in a resource: `userName`, `externalId`, or every
-/// `emails[].value`.
-fn values_of(resource: &Value, attribute: ScimAttribute) -> Vec<String> {
-    let text = |v: &Value| v.as_str().map(str::to_owned);
+/// address of `emails` with its `type` and `primary` (a `primary` given as the string
+/// `"true"`, as some servers send booleans, counts; anything else does not).
+fn values_of(resource: &Value, attribute: ScimAttribute) -> Vec<ScimValue> {
+    let plain = |v: &Value| v.as_str().map(ScimValue::plain);
     match attribute {
         ScimAttribute::UserName => resource
             .get("userName")
-            .and_then(text)
+            .and_then(plain)
             .into_iter()
             .collect(),
         ScimAttribute::ExternalId => resource
             .get("externalId")
-            .and_then(text)
+            .and_then(plain)
             .into_iter()
             .collect(),
-        ScimAttribute::Emails => resource
+        ScimAttribute::Emails | ScimAttribute::EmailsAny => resource
             .get("emails")
             .and_then(Value::as_array)
-            .map(|emails| {
-                emails
-                    .iter()
-                    .filter_map(|e| e.get("value").and_then(text))
-                    .collect()
-            })
+            .map(|emails| emails.iter().filter_map(address).collect())
             .unwrap_or_default(),
     }
+}
+
+/// One entry of `emails`, when it has a `value`.
+fn address(email: &Value) -> Option<ScimValue> {
+    let value = email.get("value").and_then(Value::as_str)?;
+    let primary = match email.get("primary") {
+        Some(Value::Bool(primary)) => *primary,
+        Some(Value::String(text)) => text.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let kind = email.get("type").and_then(Value::as_str);
+    Some(ScimValue::address(value, kind, primary))
 }
 
 /// The users a `ListResponse` holds, with their values of `attribute`. A
@@ -375,6 +409,22 @@ impl Scim for HttpScim {
             self.send(endpoint, request).await.map(|_| ())
         })
     }
+
+    fn owner<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+    ) -> BoxFuture<'a, Result<Option<String>, ScimError>> {
+        Box::pin(async move {
+            let mut url = Url::parse(&endpoint.me()).map_err(|_| ScimError::Malformed)?;
+            url.query_pairs_mut().append_pair("attributes", "id");
+            let request = self.client()?.get(url);
+            let answer = match self.send(endpoint, request).await {
+                Ok((_, body)) => serde_json::from_slice(&body).map_err(|_| ScimError::Malformed),
+                Err(error) => Err(error),
+            };
+            read_owner(answer)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -391,7 +441,7 @@ mod tests {
         assert_eq!(users[0].active, Some(false));
         assert_eq!(users[0].etag.as_deref(), Some("W/\"3\""));
         let empty = serde_json::json!({"totalResults": 0});
-        assert_eq!(users[0].values, ["x"]);
+        assert_eq!(users[0].values, [ScimValue::plain("x")]);
         assert!(
             read_list(&empty, ScimAttribute::UserName)
                 .unwrap()
@@ -420,11 +470,19 @@ mod tests {
             "id,active,meta.version,emails"
         );
         let body = serde_json::json!({"totalResults": 1, "Resources": [{"id": "u1",
-            "externalId": "r-1", "emails": [{"value": "a@x"}, {"value": "b@x"}]}]});
+            "externalId": "r-1", "emails": [{"value": "a@x", "type": "work", "primary": true},
+            {"value": "b@x", "type": "other"}, {"value": "c@x", "primary": "True"}]}]});
         let users = read_list(&body, ScimAttribute::Emails).unwrap();
-        assert_eq!(users[0].values, ["a@x", "b@x"]);
+        assert_eq!(
+            users[0].values,
+            [
+                ScimValue::address("a@x", Some("work"), true),
+                ScimValue::address("b@x", Some("other"), false),
+                ScimValue::address("c@x", None, true),
+            ]
+        );
         let users = read_list(&body, ScimAttribute::ExternalId).unwrap();
-        assert_eq!(users[0].values, ["r-1"]);
+        assert_eq!(users[0].values, [ScimValue::plain("r-1")]);
     }
 
     #[test]
@@ -475,7 +533,7 @@ mod tests {
             .find(&endpoint, "userName eq \"a\"", ScimAttribute::UserName)
             .await
             .unwrap();
-        assert_eq!(found[0].values, ["a"]);
+        assert_eq!(found[0].values, [ScimValue::plain("a")]);
     }
 
     #[test]
@@ -498,6 +556,22 @@ mod tests {
         assert_eq!(rejected.to_string(), "rejected (400 invalidFilter)");
         let echoed = status_error(400, host, None, br#"{"scimType": "leak@example.com"}"#);
         assert_eq!(echoed.to_string(), "rejected (400)");
+    }
+
+    #[test]
+    fn a_me_answer_names_the_owner_and_a_404_or_501_means_no_telling() {
+        let me = serde_json::json!({"id": "u-admin", "userName": "admin"});
+        assert_eq!(read_owner(Ok(me)), Ok(Some("u-admin".into())));
+        assert_eq!(read_owner(Err(ScimError::NotFound)), Ok(None));
+        assert_eq!(read_owner(Err(ScimError::Server(501))), Ok(None));
+        assert_eq!(
+            read_owner(Ok(serde_json::json!({"userName": "no id"}))),
+            Err(ScimError::Malformed)
+        );
+        assert_eq!(
+            read_owner(Err(ScimError::Server(503))),
+            Err(ScimError::Server(503))
+        );
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! `412` on a stale `If-Match`, `404` after a delete, the bearer token checked (`401`),
 //! and scripted failures (`429` with `Retry-After`, `5xx`, `401`) and slowness. A
 //! directory can also ignore filters and answer its first users, as a careless server
-//! does.
+//! does. Addresses keep their `type` and `primary`. `GET /Me` answers `404` (no telling)
+//! unless a directory is told who owns its token (or how `/Me` fails); its calls are
+//! counted apart, so scripts and call lists stay those of the user calls.
 
-use crate::domain::deprovision::{FoundUser, ScimAttribute};
+use crate::domain::deprovision::{FoundUser, ScimAttribute, ScimValue};
 use crate::scim::client::{BoxFuture, Endpoint, Scim, ScimError};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -19,8 +21,8 @@ pub struct ScimUser {
     pub id: String,
     /// `userName`.
     pub user_name: String,
-    /// `emails[].value`.
-    pub emails: Vec<String>,
+    /// `emails`, with `type` and `primary`.
+    pub emails: Vec<ScimValue>,
     /// `externalId`.
     pub external_id: Option<String>,
     /// `active`.
@@ -50,6 +52,20 @@ struct Directory {
     ignore_filters: bool,
     calls: Vec<String>,
     changes: Vec<Change>,
+    me: Me,
+    me_calls: usize,
+}
+
+/// How a directory answers `GET /Me`.
+#[derive(Debug, Clone, Default)]
+enum Me {
+    /// `404`: the server cannot tell.
+    #[default]
+    Unsupported,
+    /// The user that owns the token.
+    Owner(String),
+    /// A failure.
+    Fails(ScimError),
 }
 
 /// SCIM endpoints in memory, one directory per base URL.
@@ -79,12 +95,25 @@ impl MemoryScim {
         self.with(base, |d| d.token = token.to_owned());
     }
 
-    /// Adds a user; returns its id.
+    /// Adds a user whose addresses have neither `type` nor `primary`; returns its id.
     pub fn add(
         &self,
         base: &str,
         user_name: &str,
         emails: &[&str],
+        external_id: Option<&str>,
+        active: bool,
+    ) -> String {
+        let emails: Vec<ScimValue> = emails.iter().map(|e| ScimValue::plain(*e)).collect();
+        self.add_with_emails(base, user_name, &emails, external_id, active)
+    }
+
+    /// Adds a user with these addresses (`type`, `primary`); returns its id.
+    pub fn add_with_emails(
+        &self,
+        base: &str,
+        user_name: &str,
+        emails: &[ScimValue],
         external_id: Option<&str>,
         active: bool,
     ) -> String {
@@ -96,7 +125,7 @@ impl MemoryScim {
                 ScimUser {
                     id: id.clone(),
                     user_name: user_name.to_owned(),
-                    emails: emails.iter().map(|e| (*e).to_owned()).collect(),
+                    emails: emails.to_vec(),
                     external_id: external_id.map(str::to_owned),
                     active,
                     version: 1,
@@ -144,6 +173,26 @@ impl MemoryScim {
     /// are sent, with the total), as a server that does not support filtering answers.
     pub fn ignore_filters(&self, base: &str) {
         self.with(base, |d| d.ignore_filters = true);
+    }
+
+    /// `GET /Me` answers with the user `id`: it owns the token.
+    pub fn own_token(&self, base: &str, id: &str) {
+        self.with(base, |d| d.me = Me::Owner(id.to_owned()));
+    }
+
+    /// `GET /Me` fails with `error` from now on.
+    pub fn fail_me(&self, base: &str, error: ScimError) {
+        self.with(base, |d| d.me = Me::Fails(error));
+    }
+
+    /// How many `GET /Me` calls were made.
+    pub fn me_calls(&self, base: &str) -> usize {
+        self.with(base, |d| d.me_calls)
+    }
+
+    /// Searches apply their filter again (undoes [`MemoryScim::ignore_filters`]).
+    pub fn apply_filters(&self, base: &str) {
+        self.with(base, |d| d.ignore_filters = false);
     }
 
     /// The calls made, as `GET`, `PATCH` or `DELETE`.
@@ -224,7 +273,7 @@ fn parse_filter(filter: &str) -> Result<Filter, ScimError> {
 fn matches(user: &ScimUser, filter: &Filter) -> bool {
     match filter {
         Filter::UserName(v) => user.user_name.eq_ignore_ascii_case(v),
-        Filter::Email(v) => user.emails.iter().any(|e| e.eq_ignore_ascii_case(v)),
+        Filter::Email(v) => user.emails.iter().any(|e| e.value.eq_ignore_ascii_case(v)),
         Filter::ExternalId(v) => user.external_id.as_deref() == Some(v.as_str()),
     }
 }
@@ -257,9 +306,11 @@ impl Scim for MemoryScim {
                     active: Some(u.active),
                     etag: Some(etag(u.version)),
                     values: match attribute {
-                        ScimAttribute::UserName => vec![u.user_name.clone()],
-                        ScimAttribute::Emails => u.emails.clone(),
-                        ScimAttribute::ExternalId => u.external_id.iter().cloned().collect(),
+                        ScimAttribute::Emails | ScimAttribute::EmailsAny => u.emails.clone(),
+                        ScimAttribute::UserName => vec![ScimValue::plain(&u.user_name)],
+                        ScimAttribute::ExternalId => {
+                            u.external_id.iter().map(ScimValue::plain).collect()
+                        }
                     },
                 })
                 .collect();
@@ -311,6 +362,29 @@ impl Scim for MemoryScim {
             d.changes.push(Change::Deleted(id.to_owned()));
             Ok(())
         }))
+    }
+
+    fn owner<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+    ) -> BoxFuture<'a, Result<Option<String>, ScimError>> {
+        Box::pin(async move {
+            let answer = self.with(endpoint.base.as_str(), |d| {
+                d.me_calls += 1;
+                if d.token.is_empty() || endpoint.token.expose() != d.token {
+                    return Err(ScimError::Unauthorized {
+                        host: endpoint.host(),
+                        status: 401,
+                    });
+                }
+                match &d.me {
+                    Me::Unsupported => Err(ScimError::NotFound),
+                    Me::Fails(error) => Err(error.clone()),
+                    Me::Owner(id) => Ok(serde_json::json!({"id": id})),
+                }
+            });
+            crate::scim::client::read_owner(answer)
+        })
     }
 }
 

@@ -321,6 +321,11 @@ pub const NOT_MATCHING_MESSAGE: &str =
 /// Message of the ERROR record for a leaver more than one user matched.
 pub const AMBIGUOUS_MESSAGE: &str =
     "more than one user matched the leaver: nothing changed, deprovision by hand";
+/// Message of the WARN record for a leaver whose account is protected (the protected
+/// list, or the user owning the target's token): nothing changed; `protected_by` says
+/// which protection matched.
+pub const PROTECTED_MESSAGE: &str =
+    "leaver's account is protected: nothing changed, a person must decide";
 /// Message of the WARN record for a deprovisioning the brake held.
 pub const HELD_MESSAGE: &str =
     "deprovisioning held by the hourly brake: release it with merge-deprovision.release-held";
@@ -353,6 +358,10 @@ pub struct DeprovisionFacts<'a> {
     pub attempts: Option<u32>,
     /// When the access was removed (a rehire's record).
     pub deprovisioned_at: Option<&'a str>,
+    /// Which protection a `protected` account matched (`employee_id`, `work_email`,
+    /// `username`, `remote_id`, `employee_number`, `scim_value`, `token_owner`), never
+    /// the value.
+    pub protected_by: Option<&'a str>,
 }
 
 macro_rules! deprovision_record {
@@ -374,6 +383,7 @@ macro_rules! deprovision_record {
             scim_status = d.scim_status,
             attempts = d.attempts,
             deprovisioned_at = d.deprovisioned_at,
+            protected_by = d.protected_by,
             decision = entry.decision.as_str(),
             employee_id = entry.key.employee_id.as_str(),
             linked_account_id = entry.key.linked_account(),

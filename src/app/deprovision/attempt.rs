@@ -1,18 +1,23 @@
-//! One target's calls for one leaver, as steps: locate the leaver's filter, search,
-//! take the brake's slot, change (deactivate, with one re-read after a 412, or delete),
-//! and give the slot back when nothing changed. Each step ends in a value its caller
-//! matches; [`Attempt`] is what the calls came to, before it is recorded.
+//! One target's calls for one leaver, as steps: the protected list (before any call),
+//! locate the leaver's filter, search, the guard on the account found (the list again,
+//! and who owns the token, asked once per target and process), take the brake's slot,
+//! change (deactivate, with one re-read after a 412, or delete), and give the slot back
+//! when nothing changed. Each step ends in a value its caller matches; [`Attempt`] is
+//! what the calls came to, before it is recorded.
 
 use super::{BACKOFF, CALL_ATTEMPTS, Deprovisioner};
 use crate::app::budget::Budget;
 use crate::aws::ledger::LedgerError;
 use crate::domain::deprovision::{
-    Action, FoundUser, Outcome, Pass, ScimAttribute, Step, Target, after_search, brake_window,
+    Action, Authority, FoundUser, Guard, Leaver, Outcome, Pass, ProtectedList, Protection,
+    ScimAttribute, Step, Target, Token, brake_window, for_leaver, leaver_in,
 };
 use crate::domain::ledger::Entry;
 use crate::scim::client::{Endpoint, ScimError};
 use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Mutex;
 
 /// What one target's calls came to, before it is recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +28,8 @@ pub(super) struct Attempt {
     pub(super) brake_error: Option<LedgerError>,
     /// `not_found` because the server answered only users who are not the leaver.
     pub(super) not_matching: bool,
+    /// `protected`: which protection the account matched.
+    pub(super) protection: Option<Protection>,
 }
 
 impl Attempt {
@@ -33,6 +40,15 @@ impl Attempt {
             error: None,
             brake_error: None,
             not_matching: false,
+            protection: None,
+        }
+    }
+
+    /// `protected`: nothing changed.
+    pub(super) fn protected(protection: Protection) -> Self {
+        Attempt {
+            protection: Some(protection),
+            ..Attempt::finished(Outcome::Protected)
         }
     }
 
@@ -63,18 +79,34 @@ impl Attempt {
 
 /// Where and how the leaver is looked for in one target.
 pub(super) struct Search<'a> {
+    /// The target's name and base URL, which its token owner is kept under.
+    pub(super) name: String,
+    pub(super) base_url: String,
+    /// The target's protected list, which guards the account found.
+    pub(super) protected: ProtectedList,
     pub(super) endpoint: Endpoint,
     pub(super) filter: String,
     pub(super) attribute: ScimAttribute,
     /// The leaver's value, which a found user must carry.
     pub(super) wanted: &'a str,
     pub(super) action: Action,
+    /// Who asks: every pass of the stream and the release is automatic.
+    pub(super) authority: Authority,
+}
+
+impl Search<'_> {
+    fn guard(&self) -> Guard<'_> {
+        Guard {
+            list: &self.protected,
+            authority: self.authority,
+        }
+    }
 }
 
 /// How locating the leaver in a target ended.
 pub(super) enum Located<'a> {
     /// The target's endpoint and the filter that finds the leaver.
-    At(Search<'a>),
+    At(Box<Search<'a>>),
     /// The rule has no value for the leaver: nobody can be looked for (`not_found`).
     NoValue,
     /// The base URL does not read. Checked when the secret was read: unreachable in
@@ -93,7 +125,10 @@ pub(super) fn locate<'a>(target: &Target, entry: &'a Entry) -> Located<'a> {
     ) else {
         return Located::NoValue;
     };
-    Located::At(Search {
+    Located::At(Box::new(Search {
+        name: target.name.clone(),
+        base_url: target.base_url.clone(),
+        protected: target.protected.clone(),
         endpoint: Endpoint {
             base,
             token: target.token.clone(),
@@ -102,7 +137,8 @@ pub(super) fn locate<'a>(target: &Target, entry: &'a Entry) -> Located<'a> {
         attribute: target.rule.attribute,
         wanted,
         action: target.action,
-    })
+        authority: Authority::Automatic,
+    }))
 }
 
 /// How a search ended.
@@ -115,7 +151,9 @@ pub(super) enum Searched {
     Finished(Outcome),
     /// The server answered only users who are not the leaver.
     NotMatching,
-    /// The search failed.
+    /// The leaver's account is protected.
+    Protected(Protection),
+    /// The search (or asking who owns the token) failed.
     Failed(ScimError),
 }
 
@@ -143,6 +181,13 @@ impl Deprovisioner {
         budget: &Budget,
         now: DateTime<Utc>,
     ) -> Attempt {
+        let guard = Guard {
+            list: &target.protected,
+            authority: Authority::Automatic,
+        };
+        if let Some(protection) = guard.leaver(&entry.key, &entry.identity) {
+            return Attempt::protected(protection);
+        }
         let search = match locate(target, entry) {
             Located::At(search) => search,
             Located::NoValue => return Attempt::finished(Outcome::NotFound),
@@ -152,6 +197,7 @@ impl Deprovisioner {
             Searched::Change(user) => user,
             Searched::Finished(outcome) => return Attempt::finished(outcome),
             Searched::NotMatching => return Attempt::not_matching(),
+            Searched::Protected(protection) => return Attempt::protected(protection),
             Searched::Failed(error) => return Attempt::failed(error),
         };
         let taken_in = match self.brake(pass, budget, now).await {
@@ -168,7 +214,8 @@ impl Deprovisioner {
         changed
     }
 
-    /// Searches for the leaver and reads the answer for the target's action and the mode.
+    /// Searches for the leaver, guards the account found (the protected list, then who
+    /// owns the token), and reads the answer for the target's action and the mode.
     pub(super) async fn search(&self, search: &Search<'_>, budget: &Budget) -> Searched {
         let find = || {
             self.scim
@@ -178,17 +225,41 @@ impl Deprovisioner {
             Ok(found) => found,
             Err(error) => return Searched::Failed(error),
         };
-        match after_search(
-            &found,
-            search.attribute,
-            search.wanted,
-            search.action,
-            self.mode,
-        ) {
+        let user = match leaver_in(&found, search.attribute, search.wanted) {
+            Leaver::One(user) => user,
+            Leaver::Done(outcome) => return Searched::Finished(outcome),
+            Leaver::NotMatching => return Searched::NotMatching,
+        };
+        let guard = search.guard();
+        let mut protection = guard.user(&user, search.attribute, None);
+        if protection.is_none() {
+            match self.owner(search, budget).await {
+                Ok(owner) => protection = guard.user(&user, search.attribute, owner.as_deref()),
+                Err(error) => return Searched::Failed(error),
+            }
+        }
+        match for_leaver(user, protection, search.action, self.mode) {
             Step::Done(outcome) => Searched::Finished(outcome),
-            Step::NotMatching => Searched::NotMatching,
+            Step::Protected(protection) => Searched::Protected(protection),
             Step::Change(user) => Searched::Change(user),
         }
+    }
+
+    /// The id of the user owning the target's token (`None`: the server cannot tell),
+    /// asked once per target and process (again when its base URL or token changes). A
+    /// failure is not kept: the attempt fails, and a retry asks again.
+    async fn owner(
+        &self,
+        search: &Search<'_>,
+        budget: &Budget,
+    ) -> Result<Option<String>, ScimError> {
+        if let Some(known) = self.owners.known(search) {
+            return Ok(known);
+        }
+        let ask = || self.scim.owner(&search.endpoint);
+        let owner = retrying(budget, ask).await.0?;
+        self.owners.keep(search, owner.clone());
+        Ok(owner)
     }
 
     /// Takes one of the hour's changes in a termination pass.
@@ -243,6 +314,9 @@ impl Deprovisioner {
                         Searched::Change(again) => user = again,
                         Searched::Finished(outcome) => return Attempt::finished(outcome),
                         Searched::NotMatching => return Attempt::not_matching(),
+                        Searched::Protected(protection) => {
+                            return Attempt::protected(protection);
+                        }
                         Searched::Failed(error) => return Attempt::failed(error),
                     }
                 }
@@ -257,6 +331,43 @@ impl Deprovisioner {
     /// made leaves the count high, the safe side.
     async fn give_back(&self, window: &str, budget: &Budget) {
         let _ = budget.run(self.store.give_back(window)).await;
+    }
+}
+
+/// Who owns each target's token, as `GET /Me` answered, per target name. No `Debug`:
+/// it holds the tokens asked with.
+#[derive(Default)]
+pub(super) struct Owners(Mutex<BTreeMap<String, KnownOwner>>);
+
+/// One target's answer, and the base URL and token it was for.
+struct KnownOwner {
+    base_url: String,
+    token: Token,
+    owner: Option<String>,
+}
+
+impl Owners {
+    /// The answer kept for the search's target, while its base URL and token are those
+    /// asked with.
+    fn known(&self, search: &Search<'_>) -> Option<Option<String>> {
+        let owners = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        owners
+            .get(&search.name)
+            .filter(|k| k.base_url == search.base_url && k.token == search.endpoint.token)
+            .map(|k| k.owner.clone())
+    }
+
+    /// Keeps `owner` as the search's target's answer.
+    fn keep(&self, search: &Search<'_>, owner: Option<String>) {
+        let mut owners = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        owners.insert(
+            search.name.clone(),
+            KnownOwner {
+                base_url: search.base_url.clone(),
+                token: search.endpoint.token.clone(),
+                owner,
+            },
+        );
     }
 }
 

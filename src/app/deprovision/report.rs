@@ -9,8 +9,8 @@ use crate::domain::ledger::Entry;
 use crate::scim::client::ScimError;
 use crate::telemetry::record::{
     ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE,
-    DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, RequestFacts,
-    Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
+    DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, PROTECTED_MESSAGE,
+    RequestFacts, Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
 };
 use chrono::{DateTime, Utc};
 
@@ -59,6 +59,7 @@ fn severity_and_message(attempt: &Attempt) -> (Severity, &'static str) {
         Outcome::NotFound => (Severity::Warn, NOT_FOUND_MESSAGE),
         Outcome::Held => (Severity::Warn, HELD_MESSAGE),
         Outcome::Ambiguous => (Severity::Error, AMBIGUOUS_MESSAGE),
+        Outcome::Protected => (Severity::Warn, PROTECTED_MESSAGE),
         Outcome::Failed => (Severity::Error, DEPROVISION_FAILED_MESSAGE),
     }
 }
@@ -102,6 +103,7 @@ pub(super) fn log_outcome(
         scim_status: status_of(attempt.error.as_ref()),
         attempts,
         deprovisioned_at: None,
+        protected_by: attempt.protection.map(|p| p.as_str()),
     };
     let facts = RequestFacts {
         ledger_error: attempt.brake_error.as_ref().map(LedgerError::kind),

@@ -77,6 +77,7 @@ fn every_documented_match_rule_reads_and_others_do_not() {
     for rule in [
         "userName=work_email",
         "emails=work_email",
+        "emails.any=work_email",
         "externalId=remote_id",
         "userName=username",
         "userName=employee_number",
@@ -128,97 +129,297 @@ fn named(id: &str, value: &str, active: Option<bool>) -> FoundUser {
         id: id.into(),
         active,
         etag: None,
-        values: vec![value.into()],
+        values: vec![ScimValue::plain(value)],
     }
 }
 
-fn by_name(found: &[FoundUser], action: Action, mode: Mode) -> Step {
-    after_search(found, ScimAttribute::UserName, LEAVER, action, mode)
+fn by_name(found: &[FoundUser]) -> Leaver {
+    leaver_in(found, ScimAttribute::UserName, LEAVER)
 }
 
 #[test]
 fn a_returned_user_that_is_not_the_leaver_is_never_changed() {
     let admin = named("admin", "admin@merge.dev", Some(true));
-    assert_eq!(
-        by_name(std::slice::from_ref(&admin), Action::Delete, Mode::Enforce),
-        Step::NotMatching
-    );
+    assert_eq!(by_name(std::slice::from_ref(&admin)), Leaver::NotMatching);
     // Two back, one of them the leaver: only that one, and only because it is alone.
     let leaver = user(Some(true));
     assert_eq!(
-        by_name(
-            &[admin.clone(), leaver.clone()],
-            Action::Deactivate,
-            Mode::Enforce
-        ),
-        Step::Change(leaver.clone())
+        by_name(&[admin.clone(), leaver.clone()]),
+        Leaver::One(leaver.clone())
     );
     let twin = named("u2", "GREG@merge.dev", Some(true));
     assert_eq!(
-        by_name(&[leaver.clone(), twin], Action::Deactivate, Mode::Enforce),
-        Step::Done(Outcome::Ambiguous)
+        by_name(&[leaver.clone(), twin]),
+        Leaver::Done(Outcome::Ambiguous)
     );
     // A list cut short could hide another match.
     let unsent = named("", "", None);
-    assert_eq!(
-        by_name(&[leaver, unsent], Action::Deactivate, Mode::Enforce),
-        Step::Done(Outcome::Ambiguous)
-    );
-    // externalId is compared exactly; e-mails by any of the user's addresses.
+    assert_eq!(by_name(&[leaver, unsent]), Leaver::Done(Outcome::Ambiguous));
+    // externalId is compared exactly; `emails.any` by any of the user's addresses.
     let external = named("u3", "R-1", Some(true));
     assert_eq!(
-        after_search(
-            &[external],
-            ScimAttribute::ExternalId,
-            "r-1",
-            Action::Delete,
-            Mode::Enforce
-        ),
-        Step::NotMatching
+        leaver_in(&[external], ScimAttribute::ExternalId, "r-1"),
+        Leaver::NotMatching
     );
     let mut emails = named("u4", "other@merge.dev", Some(true));
-    emails.values.push("greg@MERGE.dev".into());
+    emails.values.push(ScimValue::plain("greg@MERGE.dev"));
     assert_eq!(
-        after_search(
-            &[emails],
-            ScimAttribute::Emails,
-            LEAVER,
-            Action::Delete,
-            Mode::DryRun
+        leaver_in(
+            std::slice::from_ref(&emails),
+            ScimAttribute::EmailsAny,
+            LEAVER
         ),
-        Step::Done(Outcome::WouldDelete)
+        Leaver::One(emails)
+    );
+}
+
+fn addresses(id: &str, list: &[(&str, Option<&str>, bool)]) -> FoundUser {
+    FoundUser {
+        id: id.into(),
+        active: Some(true),
+        etag: None,
+        values: list
+            .iter()
+            .map(|(v, kind, primary)| ScimValue::address(*v, *kind, *primary))
+            .collect(),
+    }
+}
+
+#[test]
+fn emails_match_the_users_own_address_never_an_alias_on_another_account() {
+    // The manager carries the leaver's address as an `other` alias.
+    let manager = addresses(
+        "manager",
+        &[
+            ("roman@merge.dev", Some("work"), true),
+            ("greg@merge.dev", Some("other"), false),
+        ],
+    );
+    let alone = std::slice::from_ref(&manager);
+    assert_eq!(
+        leaver_in(alone, ScimAttribute::Emails, LEAVER),
+        Leaver::NotMatching
+    );
+    assert_eq!(
+        leaver_in(alone, ScimAttribute::EmailsAny, LEAVER),
+        Leaver::One(manager.clone()),
+        "emails.any takes any address, the riskier mode"
+    );
+    // Beside the leaver's own account, only the leaver's counts.
+    let own = addresses("leaver", &[("GREG@merge.dev", Some("work"), false)]);
+    assert_eq!(
+        leaver_in(
+            &[manager.clone(), own.clone()],
+            ScimAttribute::Emails,
+            LEAVER
+        ),
+        Leaver::One(own)
+    );
+    assert_eq!(
+        leaver_in(
+            &[manager, named("x", "greg@merge.dev", Some(true))],
+            ScimAttribute::EmailsAny,
+            LEAVER
+        ),
+        Leaver::Done(Outcome::Ambiguous)
+    );
+    // Primary of any type counts; a lone address with no type is the user's own, a lone
+    // `home` one or one of several unmarked is not.
+    let primary = addresses("p", &[("greg@merge.dev", Some("home"), true)]);
+    assert!(ScimAttribute::Emails.carries(&primary, LEAVER));
+    let lone = addresses("l", &[("greg@merge.dev", None, false)]);
+    assert!(ScimAttribute::Emails.carries(&lone, LEAVER));
+    let home = addresses("h", &[("greg@merge.dev", Some("home"), false)]);
+    assert!(!ScimAttribute::Emails.carries(&home, LEAVER));
+    let several = addresses(
+        "s",
+        &[
+            ("a@merge.dev", None, false),
+            ("greg@merge.dev", None, false),
+        ],
+    );
+    assert!(!ScimAttribute::Emails.carries(&several, LEAVER));
+    assert!(ScimAttribute::EmailsAny.carries(&several, LEAVER));
+}
+
+#[test]
+fn match_values_are_trimmed_and_compared_as_scim_compares_them() {
+    let identity = Identity {
+        work_email: Some(" greg@acme.com ".into()),
+        remote_id: Some("\tR-1 ".into()),
+        username: Some("   ".into()),
+        ..Identity::default()
+    };
+    let rule = MatchRule::default();
+    assert_eq!(rule.value(&identity), Some("greg@acme.com"));
+    assert_eq!(
+        rule.filter(&identity).unwrap(),
+        r#"userName eq "greg@acme.com""#
+    );
+    let by_id = MatchRule::parse("externalId=remote_id").unwrap();
+    assert_eq!(by_id.value(&identity), Some("R-1"));
+    let by_username = MatchRule::parse("userName=username").unwrap();
+    assert_eq!(by_username.value(&identity), None, "blank is no value");
+    assert!(ScimAttribute::UserName.same(" GREG@acme.com", "greg@acme.com "));
+    assert!(ScimAttribute::Emails.same("Greg@ACME.com", "greg@acme.com"));
+    assert!(ScimAttribute::ExternalId.same(" R-1", "R-1 "));
+    assert!(!ScimAttribute::ExternalId.same("r-1", "R-1"));
+}
+
+#[test]
+fn the_leaver_found_is_changed_as_the_action_and_mode_say_unless_protected() {
+    use Outcome::*;
+    let enforce = |user: FoundUser, action| for_leaver(user, None, action, Mode::Enforce);
+    assert_eq!(by_name(&[]), Leaver::Done(NotFound));
+    assert_eq!(
+        by_name(&[user(Some(true)), user(Some(true))]),
+        Leaver::Done(Ambiguous)
+    );
+    assert_eq!(
+        enforce(user(Some(false)), Action::Deactivate),
+        Step::Done(AlreadyInactive)
+    );
+    assert_eq!(
+        enforce(user(None), Action::Deactivate),
+        Step::Change(user(None))
+    );
+    assert_eq!(
+        enforce(user(Some(false)), Action::Delete),
+        Step::Change(user(Some(false)))
+    );
+    assert_eq!(
+        for_leaver(user(Some(true)), None, Action::Deactivate, Mode::DryRun),
+        Step::Done(WouldDeactivate)
+    );
+    assert_eq!(
+        for_leaver(user(Some(true)), None, Action::Delete, Mode::DryRun),
+        Step::Done(WouldDelete)
+    );
+    for mode in [Mode::DryRun, Mode::Enforce] {
+        for active in [Some(true), Some(false)] {
+            assert_eq!(
+                for_leaver(
+                    user(active),
+                    Some(Protection::TokenOwner),
+                    Action::Delete,
+                    mode
+                ),
+                Step::Protected(Protection::TokenOwner)
+            );
+        }
+    }
+}
+
+fn protected_identity() -> (EmployeeKey, Identity) {
+    let key = EmployeeKey::new(Some("acme"), "emp-7");
+    let identity = Identity {
+        work_email: Some("Admin@Acme.com".into()),
+        remote_id: Some("R-9".into()),
+        ..Identity::default()
+    };
+    (key, identity)
+}
+
+#[test]
+fn the_protected_list_protects_by_employee_id_a_value_of_the_leaver_or_of_the_user_found() {
+    let (key, identity) = protected_identity();
+    let guard = |list: &'static [&'static str]| ProtectedList::new(list.iter().copied());
+    let check = |list: &ProtectedList| {
+        Guard {
+            list,
+            authority: Authority::Automatic,
+        }
+        .leaver(&key, &identity)
+    };
+    assert_eq!(check(&guard(&[])), None);
+    assert_eq!(check(&guard(&[" emp-7 "])), Some(Protection::EmployeeId));
+    assert_eq!(check(&guard(&["EMP-7"])), None, "ids compare exactly");
+    assert_eq!(
+        check(&guard(&["admin@acme.com "])),
+        Some(Protection::Field(EmployeeField::WorkEmail))
+    );
+    assert_eq!(
+        check(&guard(&["R-9"])),
+        Some(Protection::Field(EmployeeField::RemoteId))
+    );
+    assert_eq!(check(&guard(&["r-9"])), None);
+    let list = guard(&["svc-ci@acme.com"]);
+    let automatic = Guard {
+        list: &list,
+        authority: Authority::Automatic,
+    };
+    let service = addresses("svc", &[("SVC-CI@acme.com", Some("work"), true)]);
+    assert_eq!(
+        automatic.user(&service, ScimAttribute::Emails, None),
+        Some(Protection::ScimValue)
+    );
+    let admin = named("u-admin", "x@acme.com", Some(true));
+    assert_eq!(automatic.user(&admin, ScimAttribute::UserName, None), None);
+    assert_eq!(
+        automatic.user(&admin, ScimAttribute::UserName, Some("u-admin")),
+        Some(Protection::TokenOwner)
+    );
+    assert_eq!(
+        automatic.user(&admin, ScimAttribute::UserName, Some("u-other")),
+        None
+    );
+    assert_eq!(Protection::TokenOwner.as_str(), "token_owner");
+    assert_eq!(
+        Protection::Field(EmployeeField::WorkEmail).as_str(),
+        "work_email"
     );
 }
 
 #[test]
-fn the_search_decides_what_is_changed_and_never_more_than_one_user() {
-    use Outcome::*;
-    let enforce = |found: &[FoundUser], action| by_name(found, action, Mode::Enforce);
-    assert_eq!(enforce(&[], Action::Deactivate), Step::Done(NotFound));
+fn only_a_by_hand_authority_lifts_a_protection() {
+    let (key, identity) = protected_identity();
+    let list = ProtectedList::new(["emp-7", "x@acme.com"]);
+    let by_hand = Guard {
+        list: &list,
+        authority: Authority::ByHand,
+    };
+    assert_eq!(by_hand.leaver(&key, &identity), None);
+    let user = named("u-admin", "x@acme.com", Some(true));
     assert_eq!(
-        enforce(&[user(Some(true)), user(Some(true))], Action::Delete),
-        Step::Done(Ambiguous)
+        by_hand.user(&user, ScimAttribute::UserName, Some("u-admin")),
+        None
+    );
+    assert_eq!(Authority::default(), Authority::Automatic);
+}
+
+#[test]
+fn a_protected_list_reads_from_the_secret_for_all_targets_and_one() {
+    let text = r#"{"protected": [" breakglass@acme.com ", "emp-1"], "targets": [
+        {"name": "chat", "base_url": "https://x", "token": "t"},
+        {"name": "git", "base_url": "https://y", "token": "t", "protected": ["svc-ci"]}]}"#;
+    let targets = parse_targets(text).unwrap();
+    assert_eq!(
+        targets.0[0].protected,
+        ProtectedList::new(["breakglass@acme.com", "emp-1"])
     );
     assert_eq!(
-        enforce(&[user(Some(false))], Action::Deactivate),
-        Step::Done(AlreadyInactive)
+        targets.0[1].protected,
+        ProtectedList::new(["breakglass@acme.com", "emp-1", "svc-ci"])
     );
-    assert_eq!(
-        enforce(&[user(None)], Action::Deactivate),
-        Step::Change(user(None))
-    );
-    assert_eq!(
-        enforce(&[user(Some(false))], Action::Delete),
-        Step::Change(user(Some(false)))
-    );
-    assert_eq!(
-        by_name(&[user(Some(true))], Action::Deactivate, Mode::DryRun),
-        Step::Done(WouldDeactivate)
-    );
-    assert_eq!(
-        by_name(&[user(Some(true))], Action::Delete, Mode::DryRun),
-        Step::Done(WouldDelete)
-    );
+    assert!(parse_targets(SECRET).unwrap().0[0].protected.is_empty());
+    for (text, expected) in [
+        (
+            r#"{"protected": "SECRET-1", "targets": [{"name": "c", "base_url": "https://x", "token": "t"}]}"#,
+            "`protected` must be a list of non-empty strings",
+        ),
+        (
+            r#"{"protected": ["SECRET-1", " "], "targets": [{"name": "c", "base_url": "https://x", "token": "t"}]}"#,
+            "`protected` must be a list of non-empty strings",
+        ),
+        (
+            r#"{"targets": [{"name": "c", "base_url": "https://x", "token": "t", "protected": [7, "SECRET-1"]}]}"#,
+            "target 1 (c): `protected` must be a list",
+        ),
+    ] {
+        let problem = parse_targets(text).err().unwrap();
+        assert!(problem.contains(expected), "{problem} / {expected}");
+        assert!(!problem.contains("SECRET"), "{problem}");
+    }
 }
 
 fn terminated() -> Entry {
@@ -311,14 +512,57 @@ fn a_late_outcome_never_overwrites_a_settled_one() {
         Outcome::Deactivated,
         Mode::Enforce
     ));
-    let nobody = with_outcome(&entry, "chat", Outcome::NotFound, now());
-    assert!(!may_record(&nobody, "chat", Outcome::Failed, Mode::Enforce));
-    assert!(may_record(
-        &nobody,
+    let inactive = with_outcome(&entry, "chat", Outcome::AlreadyInactive, now());
+    assert!(!may_record(
+        &inactive,
         "chat",
-        Outcome::Deactivated,
+        Outcome::Failed,
         Mode::Enforce
     ));
+    assert!(!may_record(
+        &inactive,
+        "chat",
+        Outcome::NotFound,
+        Mode::Enforce
+    ));
+}
+
+#[test]
+fn an_outcome_that_needs_a_person_is_worked_again_by_the_release_only() {
+    let targets = parse_targets(SECRET).unwrap();
+    let names = |list: Vec<&Target>| list.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    for person in [Outcome::NotFound, Outcome::Ambiguous, Outcome::Protected] {
+        assert!(person.needs_person() && !person.is_final_change());
+        let entry = with_outcome(&terminated(), "chat", person, now());
+        let entry = with_outcome(&entry, "crm", Outcome::Deactivated, now());
+        assert!(
+            pending(&entry, &targets, Pass::Termination, Mode::Enforce).is_empty(),
+            "a redelivery leaves {person:?}"
+        );
+        assert_eq!(
+            names(pending(&entry, &targets, Pass::Release, Mode::Enforce)),
+            ["chat"],
+            "the release works {person:?} again, never the final change"
+        );
+        // Whatever the release finds replaces it; a final change is never replaced.
+        for newer in [Outcome::Deactivated, Outcome::NotFound, Outcome::Failed] {
+            assert!(
+                may_record(&entry, "chat", newer, Mode::Enforce),
+                "{newer:?}"
+            );
+        }
+        assert!(!may_record(&entry, "crm", Outcome::NotFound, Mode::Enforce));
+    }
+    for last in [
+        Outcome::Deactivated,
+        Outcome::Deleted,
+        Outcome::AlreadyInactive,
+    ] {
+        assert!(last.is_final_change() && !last.needs_person());
+        let entry = with_outcome(&terminated(), "chat", last, now());
+        let owed = pending(&entry, &targets, Pass::Release, Mode::Enforce);
+        assert_eq!(names(owed), ["crm"], "{last:?} stays settled");
+    }
 }
 
 #[test]
