@@ -156,16 +156,25 @@ pub trait Scim: Send + Sync {
 }
 
 /// What a `GET /Me` answer means: the resource's `id`, or `None` for a server that
-/// cannot tell (`404`, `501`); any other failure stays an error.
+/// cannot tell. `/Me` is optional in RFC 7644 and servers refuse it in many ways
+/// (`404`, `501`, `405`, `400`, a `403` for a token that may not read it, a body that is
+/// no user): each means only that the owner is not known, so the protected list is what
+/// protects it. A refused token (`401`), a `5xx`, throttling or no answer stay errors:
+/// the change waits rather than going ahead unchecked.
 pub fn read_owner(answer: Result<Value, ScimError>) -> Result<Option<String>, ScimError> {
     match answer {
-        Ok(resource) => resource
+        Ok(resource) => Ok(resource
             .get("id")
             .and_then(Value::as_str)
             .filter(|id| !id.is_empty())
-            .map(|id| Some(id.to_owned()))
-            .ok_or(ScimError::Malformed),
-        Err(ScimError::NotFound | ScimError::Server(501)) => Ok(None),
+            .map(str::to_owned)),
+        Err(
+            ScimError::NotFound
+            | ScimError::Server(501)
+            | ScimError::Rejected { .. }
+            | ScimError::Malformed
+            | ScimError::Unauthorized { status: 403, .. },
+        ) => Ok(None),
         Err(error) => Err(error),
     }
 }
@@ -559,19 +568,39 @@ mod tests {
     }
 
     #[test]
-    fn a_me_answer_names_the_owner_and_a_404_or_501_means_no_telling() {
+    fn a_me_answer_names_the_owner_and_a_server_refusing_me_means_no_telling() {
         let me = serde_json::json!({"id": "u-admin", "userName": "admin"});
         assert_eq!(read_owner(Ok(me)), Ok(Some("u-admin".into())));
-        assert_eq!(read_owner(Err(ScimError::NotFound)), Ok(None));
-        assert_eq!(read_owner(Err(ScimError::Server(501))), Ok(None));
+        let cannot_tell = [
+            ScimError::NotFound,
+            ScimError::Server(501),
+            ScimError::Malformed,
+            ScimError::Rejected {
+                status: 405,
+                scim_type: None,
+            },
+            ScimError::Unauthorized {
+                host: "chat.example.com".into(),
+                status: 403,
+            },
+        ];
+        for refusal in cannot_tell {
+            assert_eq!(read_owner(Err(refusal.clone())), Ok(None), "{refusal}");
+        }
         assert_eq!(
             read_owner(Ok(serde_json::json!({"userName": "no id"}))),
-            Err(ScimError::Malformed)
+            Ok(None)
         );
-        assert_eq!(
-            read_owner(Err(ScimError::Server(503))),
-            Err(ScimError::Server(503))
-        );
+        for error in [
+            ScimError::Server(503),
+            ScimError::TimedOut,
+            ScimError::Unauthorized {
+                host: "chat.example.com".into(),
+                status: 401,
+            },
+        ] {
+            assert_eq!(read_owner(Err(error.clone())), Err(error));
+        }
     }
 
     #[test]
