@@ -320,6 +320,30 @@ fn a_ledger_error_with_nothing_left_waiting_ends_on_the_ledger_error_and_keeps_t
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn an_outcome_that_cannot_be_written_keeps_the_leaver_listed_and_asks_for_a_retry() {
+    let t = twins("deactivate", false, 10).await;
+    t.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    t.ledger.insert(terminated());
+    // The entry's read and the record's read answer; the record's write fails, and so
+    // does the read that would find it landed after all.
+    t.ledger.script([
+        None,
+        None,
+        Some(LedgerError::Unreachable),
+        Some(LedgerError::Unreachable),
+    ]);
+    let (worked, _) = t.work(Pass::Termination).await;
+    assert_eq!(worked.ledger_error, Some(LedgerError::Unreachable));
+    assert!(worked.retry());
+    assert_eq!(
+        t.store.waiting_keys(),
+        [key()],
+        "the note stays for the retry"
+    );
+    assert_eq!(t.outcome("chat"), None);
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn an_outcome_is_not_recorded_over_a_rehire_and_a_ledger_failure_is_reported() {
     let t = twins("deactivate", false, 10).await;
     let worked_on = terminated();

@@ -334,6 +334,7 @@ mod tests {
                 .schedules
                 .script([Some(SchedulerError::Unreachable)]);
             let mut result = FannedOut::default();
+            let before = fixture.schedules.schedules().len();
             let batches = fan.batches(&accounts, Some("0"), &mut result).await;
             assert_eq!(
                 batches,
@@ -342,7 +343,12 @@ mod tests {
                     resume: Some("0")
                 }
             );
-            assert_eq!(result.pending, 0);
+            assert_eq!(result, FannedOut::default(), "nothing counted yet");
+            assert_eq!(
+                fixture.schedules.schedules().len(),
+                before,
+                "and nothing created: the continuation takes them all"
+            );
         });
     }
 

@@ -9,6 +9,7 @@ use crate::merge::pages::{Credentials, EmployeePages};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+/// The Merge API secrets, each read at init and again as it ages, with the signature
 /// key's rules: one, or several when the account tokens outgrow one secret's 64 KB.
 pub struct MergeSecrets {
     parts: Vec<CachedSecret<MergeApiSecret>>,
