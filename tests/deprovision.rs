@@ -968,11 +968,12 @@ mod properties {
     }
 }
 
-/// The release, invoked `minutes` after the test's clock: the targets have aged, so a
-/// secret changed meanwhile is read again first.
+/// The release with `recheck`, invoked `minutes` after the test's clock: the targets
+/// have aged, so a secret changed meanwhile is read again first.
 fn release_after(d: &DeprovisionApp, minutes: i64) -> Direct {
     let later = now() + chrono::TimeDelta::minutes(minutes);
-    let release = direct(&json!({"kind": "merge-deprovision.release-held", "version": 1}));
+    let release =
+        direct(&json!({"kind": "merge-deprovision.release-held", "version": 1, "recheck": true}));
     let (answered, logs) = support::capture_logs(true, || {
         merge_deprovision_samples::ready(merge_deprovision::lambda::handler::answer_event(
             &d.app, &release, later,
@@ -987,7 +988,7 @@ fn release_after(d: &DeprovisionApp, minutes: i64) -> Direct {
 }
 
 #[test]
-fn a_leaver_not_found_under_a_wrong_rule_is_deactivated_by_the_release_once_the_rule_is_fixed() {
+fn a_leaver_not_found_under_a_wrong_rule_is_deactivated_by_a_recheck_once_the_rule_is_fixed() {
     let scim = directory();
     // The application's userName is not the address: `userName=work_email` finds nobody.
     let leaver = scim.add(CHAT, "ghirsch", &[EMAIL], None, true);
@@ -1003,10 +1004,18 @@ fn a_leaver_not_found_under_a_wrong_rule_is_deactivated_by_the_release_once_the_
     answer_direct(&d.app, &stream_batch_of_last_move(&d));
     assert_eq!(d.scim.calls(CHAT).len(), calls);
 
-    // A release before the rule is fixed finds nobody again, and keeps it listed.
-    let again = answer_direct(
+    // A plain release leaves it listed and searches nobody: an address searched again
+    // long after the termination may be someone else's by now.
+    let plain = answer_direct(
         &d.app,
         &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+    );
+    assert_eq!(plain.body["remaining"], 1, "{}", plain.body);
+    assert_eq!(d.scim.calls(CHAT).len(), calls);
+    // A recheck before the rule is fixed finds nobody again, and keeps it listed.
+    let again = answer_direct(
+        &d.app,
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1, "recheck": true})),
     );
     assert_eq!(again.body["remaining"], 1, "{}", again.body);
     assert_eq!(again.body["outcomes"]["not_found"], 1);
@@ -1034,8 +1043,7 @@ fn a_leaver_not_found_under_a_wrong_rule_is_deactivated_by_the_release_once_the_
 }
 
 #[test]
-fn a_user_provisioned_after_the_search_or_a_server_answering_someone_else_is_worked_by_the_release()
-{
+fn a_user_provisioned_after_the_search_or_a_server_answering_someone_else_is_worked_by_a_recheck() {
     // Provisioned after the search.
     let scim = directory();
     let d = deprovision_app(&secret(vec![chat(json!({}))]), scim.clone(), &[]);
@@ -1045,7 +1053,7 @@ fn a_user_provisioned_after_the_search_or_a_server_answering_someone_else_is_wor
     let leaver = scim.add(CHAT, EMAIL, &[EMAIL], None, true);
     let released = answer_direct(
         &d.app,
-        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1, "recheck": true})),
     );
     assert_eq!(released.body["released"], 1, "{}", released.body);
     assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
@@ -1064,7 +1072,7 @@ fn a_user_provisioned_after_the_search_or_a_server_answering_someone_else_is_wor
     let leaver = d.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
     let released = answer_direct(
         &d.app,
-        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+        &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1, "recheck": true})),
     );
     assert_eq!(released.body["released"], 1, "{}", released.body);
     assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
@@ -1165,10 +1173,12 @@ fn a_protected_leaver_is_never_changed_and_stays_listed_naming_the_protection() 
         assert_eq!(records[0]["protected_by"], by);
         assert_eq!(answered.metrics[0]["Outcome"], "protected");
         assert_eq!(d.store.waiting_keys(), [key()], "{by}: listed for a person");
-        // The release never lifts it.
+        // No release lifts it, not even one that rechecks.
         let released = answer_direct(
             &d.app,
-            &direct(&json!({"kind": "merge-deprovision.release-held", "version": 1})),
+            &direct(
+                &json!({"kind": "merge-deprovision.release-held", "version": 1, "recheck": true}),
+            ),
         );
         assert_eq!(released.body["remaining"], 1, "{}", released.body);
         assert_eq!(released.body["outcomes"]["protected"], 1);

@@ -1,7 +1,9 @@
 //! The release of waiting deprovisionings (`merge-deprovision.release-held`): every
 //! employee whose deprovisioning waits (held by the brake, failed, or a dry run's
-//! finding) is worked again, past the brake; one with nothing left waiting is taken off
-//! the list. What the budget did not reach stays listed for the next release.
+//! finding) is worked again, past the brake; with `recheck`, the targets that needed a
+//! person (not found, ambiguous, protected) are searched again, under the brake. One
+//! with nothing left waiting is taken off the list; what waits for a person stays on it.
+//! What the budget did not reach stays listed for the next release.
 
 use crate::app::budget::Budget;
 use crate::app::deprovision::Deprovisioner;
@@ -46,6 +48,7 @@ pub struct Released {
 pub async fn release(
     effects: Option<&Effects>,
     deprovisioner: Option<&Deprovisioner>,
+    pass: Pass,
     facts: &RequestFacts<'_>,
     budget: &Budget,
     now: DateTime<Utc>,
@@ -66,8 +69,13 @@ pub async fn release(
             released.remaining += 1;
             continue;
         }
+        let one = Listing {
+            key,
+            seen: *seen,
+            pass,
+        };
         let (listed, outcomes, lines) =
-            release_one(effects, deprovisioner, key, *seen, facts, budget, now).await;
+            release_one(effects, deprovisioner, &one, facts, budget, now).await;
         for outcome in outcomes {
             *released.outcomes.entry(outcome).or_default() += 1;
         }
@@ -78,6 +86,14 @@ pub async fn release(
         }
     }
     Release::Released(released)
+}
+
+/// One listed employee, and the pass the release works it in.
+struct Listing<'a> {
+    key: &'a EmployeeKey,
+    /// The note's count when listed: a note made meanwhile stays.
+    seen: u64,
+    pass: Pass,
 }
 
 /// Whether an employee's work left it on the list.
@@ -95,14 +111,14 @@ enum Listed {
 async fn release_one(
     effects: &Effects,
     deprovisioner: &Deprovisioner,
-    key: &EmployeeKey,
-    seen: u64,
+    one: &Listing<'_>,
     facts: &RequestFacts<'_>,
     budget: &Budget,
     now: DateTime<Utc>,
 ) -> (Listed, Vec<&'static str>, Vec<String>) {
+    let (key, seen) = (one.key, one.seen);
     let (worked, lines) = deprovisioner
-        .work(effects, key, Pass::Release, facts, budget, now)
+        .work(effects, key, one.pass, facts, budget, now)
         .await;
     let outcomes = worked.done.iter().map(|d| d.outcome.as_str()).collect();
     let listed = if worked.waiting || worked.ledger_error.is_some() {

@@ -358,14 +358,20 @@ pub enum Pass {
     /// The release of held, failed and unrecorded deprovisionings (and, once enforcing,
     /// a dry run's findings): the brake does not apply.
     Release,
+    /// A release asked to search again where a person was needed (`not_found`,
+    /// `ambiguous`, `protected`, `conflict`): after a rule, the application's users or the
+    /// protected list were fixed. Only on purpose, and under the brake: an address
+    /// searched again long after the termination may be someone else's by now.
+    Recheck,
 }
 
 /// The targets that still owe `entry`'s termination a deprovisioning in `pass` and
 /// `mode`, in the secret's order. A dry run's finding (`would_*`) is settled in a dry run
 /// and owed once the mode is `enforce`: the dry run changed nothing. An outcome that
-/// needs a person (`not_found`, `ambiguous`, `protected`) is owed again in a release, so
-/// that fixing the rule (or the application's users, or the protected list) and
-/// releasing finishes the work; a stream redelivery leaves it. A final change
+/// needs a person (`not_found`, `ambiguous`, `protected`) is owed again only in a
+/// [`Pass::Recheck`], so that fixing the rule (or the application's users, or the
+/// protected list) and releasing with `recheck` finishes the work; a stream redelivery
+/// and a plain release leave it, listed. A final change
 /// (`deactivated`, `deleted`, `already_inactive`) is never owed again. Nothing for an
 /// entry that is not `terminated`: a rehire before the work ran cancels it.
 pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) -> Vec<&'a Target> {
@@ -387,9 +393,9 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                 None => true,
                 Some(done) => match done.outcome {
                     Outcome::Failed => true,
-                    Outcome::Held => pass == Pass::Release,
+                    Outcome::Held => pass != Pass::Termination,
                     Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
-                    person if person.needs_person() => pass == Pass::Release,
+                    person if person.needs_person() => pass == Pass::Recheck,
                     _ => false,
                 },
             }
@@ -524,18 +530,18 @@ impl ScimAttribute {
     }
 
     /// True when `user` carries `wanted` as this attribute says: for `emails`, as its own
-    /// address (primary, or the only one when none is marked primary, or typed `work`);
-    /// for `emails.any`, as any address; otherwise as its value.
+    /// address (the one marked primary when any is; when none is, one typed `work`, or
+    /// the only address when it has no type); for `emails.any`, as any address; otherwise
+    /// as its value. Identity providers type every address `work`, so a `work` alias
+    /// beside another primary is someone else's address on this account, never its own.
     pub fn carries(self, user: &FoundUser, wanted: &str) -> bool {
         let values = &user.values;
-        let none_primary = !values.iter().any(|v| v.primary);
+        let any_primary = values.iter().any(|v| v.primary);
         values.iter().any(|v| {
             self.same(&v.value, wanted)
                 && match self {
-                    ScimAttribute::Emails => {
-                        let lone = none_primary && values.len() == 1 && v.kind.is_none();
-                        v.primary || v.is_work() || lone
-                    }
+                    ScimAttribute::Emails if any_primary => v.primary,
+                    ScimAttribute::Emails => v.is_work() || (values.len() == 1 && v.kind.is_none()),
                     _ => true,
                 }
         })
@@ -619,11 +625,23 @@ pub fn brake_window(now: DateTime<Utc>) -> String {
 /// The `kind` of the direct invocation that releases held deprovisionings.
 pub const RELEASE_KIND: &str = "merge-deprovision.release-held";
 
-/// True for `{"kind": "merge-deprovision.release-held", "version": 1}`.
+/// True for `{"kind": "merge-deprovision.release-held", "version": 1}` (with
+/// `"recheck": true` or not).
 pub fn is_release(body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body).is_ok_and(|v| {
-        v.get("kind").and_then(Value::as_str) == Some(RELEASE_KIND)
-            && v.get("version").and_then(Value::as_u64) == Some(1)
+    release_pass(body).is_some()
+}
+
+/// The pass a release document asks for: [`Pass::Recheck`] with `"recheck": true`,
+/// otherwise [`Pass::Release`]; `None` for any other document.
+pub fn release_pass(body: &[u8]) -> Option<Pass> {
+    let v = serde_json::from_slice::<Value>(body).ok()?;
+    let is_release = v.get("kind").and_then(Value::as_str) == Some(RELEASE_KIND)
+        && v.get("version").and_then(Value::as_u64) == Some(1);
+    let recheck = v.get("recheck").and_then(Value::as_bool) == Some(true);
+    is_release.then_some(if recheck {
+        Pass::Recheck
+    } else {
+        Pass::Release
     })
 }
 

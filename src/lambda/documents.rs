@@ -8,6 +8,7 @@ use crate::app::reconcile::{Reconciled, reconcile};
 use crate::app::release::{Release, release};
 use crate::app::sweep::{FannedOut, SweepEnd, SweepReport};
 use crate::domain::dates::to_rfc3339;
+use crate::domain::deprovision::Pass;
 use crate::domain::reconcile::{ReconcileDocument, ReconcileInputError};
 use crate::lambda::handler::{Answered, FiredError, budget_of, invocation_facts, target_of};
 use crate::lambda::response::json_response;
@@ -26,16 +27,21 @@ use lambda_http::tracing;
 use std::time::Instant;
 
 /// Answers `{"kind": "merge-deprovision.release-held", "version": 1}`: every employee
-/// whose deprovisioning waits is worked again, past the brake. Refused in a dry run.
+/// whose deprovisioning waits is worked again, past the brake; with `"recheck": true`,
+/// the targets that needed a person are searched again too, under the brake. Refused in
+/// a dry run.
 pub async fn respond_to_release(
     app: &App,
     request: &Request,
+    pass: Pass,
     now: DateTime<Utc>,
 ) -> Result<Answered, serde_json::Error> {
     let budget = budget_of(request);
     let facts = invocation_facts(app, request);
     let (effects, deprovisioner) = (app.effects.as_ref(), app.deprovisioner.as_ref());
-    let (status, body, lines) = match release(effects, deprovisioner, &facts, &budget, now).await {
+    let (status, body, lines) = match release(effects, deprovisioner, pass, &facts, &budget, now)
+        .await
+    {
         Release::Off => (
             StatusCode::OK,
             serde_json::json!({"error": "deprovisioning_off",

@@ -7,7 +7,7 @@
 use crate::app::budget::Budget;
 use crate::aws::scheduler::ScheduleTarget;
 use crate::aws::stream::read_stream;
-use crate::domain::deprovision::is_release;
+use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
 use crate::lambda::{documents, http, stream, timer};
@@ -92,8 +92,8 @@ pub async fn answer_event(
     if let Some(changes) = read_stream(body) {
         return Ok(stream::respond_to_stream(app, request, &changes, now).await?);
     }
-    if is_release(body) {
-        return Ok(documents::respond_to_release(app, request, now).await?);
+    if let Some(pass) = release_pass(body) {
+        return Ok(documents::respond_to_release(app, request, pass, now).await?);
     }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {

@@ -157,10 +157,11 @@ pub trait Scim: Send + Sync {
 
 /// What a `GET /Me` answer means: the resource's `id`, or `None` for a server that
 /// cannot tell. `/Me` is optional in RFC 7644 and servers refuse it in many ways
-/// (`404`, `501`, `405`, `400`, a `403` for a token that may not read it, a body that is
-/// no user): each means only that the owner is not known, so the protected list is what
-/// protects it. A refused token (`401`), a `5xx`, throttling or no answer stay errors:
-/// the change waits rather than going ahead unchecked.
+/// (`404`, `501`, `405`, `400`, a `403` for a token that may not read it, a resource
+/// without an `id`): each means only that the owner is not known, so the protected list
+/// is what protects it. A refused token (`401`), a `5xx`, throttling, no answer or an
+/// answer that is not JSON (a proxy's page) stay errors, never cached: the change waits
+/// rather than going ahead unchecked.
 pub fn read_owner(answer: Result<Value, ScimError>) -> Result<Option<String>, ScimError> {
     match answer {
         Ok(resource) => Ok(resource
@@ -172,7 +173,6 @@ pub fn read_owner(answer: Result<Value, ScimError>) -> Result<Option<String>, Sc
             ScimError::NotFound
             | ScimError::Server(501)
             | ScimError::Rejected { .. }
-            | ScimError::Malformed
             | ScimError::Unauthorized { status: 403, .. },
         ) => Ok(None),
         Err(error) => Err(error),
@@ -574,7 +574,6 @@ mod tests {
         let cannot_tell = [
             ScimError::NotFound,
             ScimError::Server(501),
-            ScimError::Malformed,
             ScimError::Rejected {
                 status: 405,
                 scim_type: None,
@@ -594,6 +593,7 @@ mod tests {
         for error in [
             ScimError::Server(503),
             ScimError::TimedOut,
+            ScimError::Malformed,
             ScimError::Unauthorized {
                 host: "chat.example.com".into(),
                 status: 401,

@@ -154,6 +154,18 @@ impl MemoryScim {
         });
     }
 
+    /// Gives user `id` another `userName` and no addresses, as an administrator renaming
+    /// an account does (bumps its version).
+    pub fn rename(&self, base: &str, id: &str, user_name: &str) {
+        self.with(base, |d| {
+            if let Some(u) = d.users.get_mut(id) {
+                u.user_name = user_name.to_owned();
+                u.emails.clear();
+                u.version += 1;
+            }
+        });
+    }
+
     /// The next calls answer these errors (`None`: answered normally), in order.
     pub fn script(&self, base: &str, outcomes: impl IntoIterator<Item = Option<ScimError>>) {
         self.with(base, |d| d.script.extend(outcomes));

@@ -262,9 +262,10 @@ impl Deprovisioner {
         Ok(owner)
     }
 
-    /// Takes one of the hour's changes in a termination pass.
+    /// Takes one of the hour's changes in a termination pass or a recheck; a release of
+    /// held work is past the brake.
     pub(super) async fn brake(&self, pass: Pass, budget: &Budget, now: DateTime<Utc>) -> Brake {
-        if pass != Pass::Termination {
+        if pass == Pass::Release {
             return Brake::NotApplied;
         }
         let expires = now + TimeDelta::hours(2);
@@ -300,7 +301,7 @@ impl Deprovisioner {
     }
 
     /// Sets `user` inactive. A 412 (the user changed since it was read) reads again and
-    /// retries once.
+    /// retries once, on the same account only.
     async fn deactivate(&self, search: &Search<'_>, user: FoundUser, budget: &Budget) -> Attempt {
         let mut user = user;
         for round in 0..2 {
@@ -311,7 +312,12 @@ impl Deprovisioner {
                 Err(ScimError::NotFound) => return Attempt::finished(Outcome::AlreadyInactive),
                 Err(ScimError::PreconditionFailed) if round == 0 => {
                     match self.search(search, budget).await {
-                        Searched::Change(again) => user = again,
+                        // The same account, at its new version.
+                        Searched::Change(again) if again.id == user.id => user = again,
+                        // Another account now carries the value (the address moved to a
+                        // successor while the leaver's account changed): no telling
+                        // which is the leaver's, so nothing is changed.
+                        Searched::Change(_) => return Attempt::finished(Outcome::Ambiguous),
                         Searched::Finished(outcome) => return Attempt::finished(outcome),
                         Searched::NotMatching => return Attempt::not_matching(),
                         Searched::Protected(protection) => {

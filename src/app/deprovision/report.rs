@@ -23,7 +23,7 @@ pub(super) fn pages(attempt: &Attempt, pass: Pass, attempts: Option<u32>) -> boo
         return false;
     }
     let retried = attempt.error.as_ref().is_none_or(ScimError::is_transient);
-    !retried || pass == Pass::Release || attempts.unwrap_or(0) >= STREAM_ATTEMPTS
+    !retried || pass != Pass::Termination || attempts.unwrap_or(0) >= STREAM_ATTEMPTS
 }
 
 /// The `Deprovisioned` metric line of one target's outcome.

@@ -1,6 +1,7 @@
 use super::attempt::{Attempt, Brake, Located, Searched, locate};
 use super::work::{
-    End, Noted, Owed, Progress, Read, Recorded, Run, Still, ending, owed, read_entry, still_due,
+    End, Noted, Owed, Progress, Read, Recorded, Run, Standing, Still, ending, owed, read_entry,
+    still_due,
 };
 use super::*;
 use crate::app::settle::Effects;
@@ -176,7 +177,7 @@ async fn a_leaver_is_deactivated_and_the_work_ends_settled_with_its_note_taken_o
         lines: Vec::new(),
         latest: t.ledger.entries()[&key()].clone(),
         ledger_error: None,
-        obsolete: false,
+        obsolete: None,
     };
     let targets = t.deprovisioner.targets.cached();
     assert_eq!(ending(&settled, &targets), End::Settled);
@@ -280,7 +281,7 @@ async fn a_held_change_ends_still_waiting_and_keeps_its_note() {
         lines: Vec::new(),
         latest: t.ledger.entries()[&key()].clone(),
         ledger_error: None,
-        obsolete: false,
+        obsolete: None,
     };
     let targets = t.deprovisioner.targets.cached();
     assert_eq!(ending(&held, &targets), End::StillWaiting);
@@ -312,7 +313,7 @@ fn a_ledger_error_with_nothing_left_waiting_ends_on_the_ledger_error_and_keeps_t
         lines: Vec::new(),
         latest: with_outcome(&terminated(), "chat", Outcome::Deactivated, now()),
         ledger_error: Some(LedgerError::Unreachable),
-        obsolete: false,
+        obsolete: None,
     };
     assert_eq!(ending(&progress, &targets), End::LedgerFailed);
     let (worked, _) = progress.into_worked(End::LedgerFailed);
@@ -400,23 +401,66 @@ async fn the_entry_is_read_again_before_each_target_after_the_first() {
     t.ledger.insert(terminated());
     let (entry, run_facts, budget) = (terminated(), facts(), budget());
     let run = t.run(&run_facts, &budget);
-    assert_eq!(still_due(&run, &entry).await, Still::Due);
+    // HR corrects the address meanwhile: the next target searches for the new one.
+    let mut corrected = terminated();
+    corrected.identity.work_email = Some("greg.lastname@merge.dev".into());
+    t.ledger.insert(corrected);
+    let Still::Due(fresh) = still_due(&run, &entry).await else {
+        panic!("the termination still stands");
+    };
+    assert_eq!(
+        fresh.identity.work_email.as_deref(),
+        Some("greg.lastname@merge.dev")
+    );
     let mut rehired = terminated();
     rehired.decision = Decision::Active;
     t.ledger.insert(rehired);
-    assert_eq!(still_due(&run, &entry).await, Still::Obsolete);
+    assert_eq!(
+        still_due(&run, &entry).await,
+        Still::Obsolete(Standing::NotTerminated)
+    );
     let mut again = terminated();
     again.terminated_at = Some(now() + TimeDelta::hours(1));
     t.ledger.insert(again);
     assert_eq!(
         still_due(&run, &entry).await,
-        Still::Obsolete,
+        Still::Obsolete(Standing::Terminated),
         "a second termination is not the one worked on"
     );
     t.ledger.fail_next([LedgerError::Throttled]);
     assert_eq!(
         still_due(&run, &entry).await,
         Still::Unknown(LedgerError::Throttled)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_termination_replaced_while_it_is_worked_leaves_the_new_ones_note_in_place() {
+    use crate::aws::deprovisioning::DeprovisionStore;
+    let t = twins("deactivate", true, 10).await;
+    t.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    t.scim.add(CRM, EMAIL, &[EMAIL], None, true);
+    t.ledger.insert(terminated());
+    // The note of a second termination whose move landed between this work's read of
+    // the entry and its own note: the count this work sees includes it.
+    t.store.wait(&key()).await.unwrap();
+    t.scim.slow(CHAT, Duration::from_millis(100));
+    let replace = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut again = terminated();
+        again.terminated_at = Some(now() + TimeDelta::hours(1));
+        t.ledger.insert(again);
+    };
+    let ((worked, _), ()) = tokio::join!(t.work(Pass::Termination), replace);
+    assert!(!worked.waiting && worked.ledger_error.is_none());
+    assert!(
+        t.scim.changes(CRM).is_empty(),
+        "the old termination stops there"
+    );
+    assert_eq!(
+        t.store.waiting_keys(),
+        [key()],
+        "the new termination stays listed"
     );
 }
 
@@ -497,6 +541,11 @@ async fn the_brake_takes_a_slot_in_the_hours_window_then_holds_and_never_applies
         Brake::Taken(brake_window(now()))
     );
     assert_eq!(brake(Pass::Termination).await, Brake::Held);
+    assert_eq!(
+        brake(Pass::Recheck).await,
+        Brake::Held,
+        "a recheck searches again on purpose, under the brake"
+    );
     assert_eq!(brake(Pass::Release).await, Brake::NotApplied);
     t.store.fail_next([LedgerError::Unreachable]);
     assert_eq!(
@@ -527,6 +576,31 @@ async fn a_412_reads_the_user_again_and_deactivates_it_once_more() {
     assert_eq!(attempt.outcome, Outcome::Deactivated);
     assert_eq!(t.scim.calls(CHAT), ["GET", "PATCH", "GET", "PATCH"]);
     assert_eq!(t.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_412_after_the_address_moved_to_a_successor_changes_nobody() {
+    let t = twins("deactivate", false, 10).await;
+    let leaver = t.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    t.scim.slow(CHAT, Duration::from_millis(40));
+    // While the PATCH is on its way, an administrator renames the leaver's account and
+    // gives the address to the successor: the PATCH meets the changed version.
+    let handover = async {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        t.scim.rename(CHAT, &leaver, "greg.old@merge.dev");
+        t.scim.add(CHAT, EMAIL, &[EMAIL], None, true)
+    };
+    t.scim
+        .script(CHAT, [None, Some(ScimError::PreconditionFailed)]);
+    let leaver_entry = terminated();
+    let (attempt, successor) = tokio::join!(t.attempt(&leaver_entry, Pass::Release), handover);
+    assert_eq!(attempt.outcome, Outcome::Ambiguous);
+    assert!(
+        t.scim.changes(CHAT).is_empty(),
+        "neither account is changed"
+    );
+    assert!(t.scim.user(CHAT, &successor).unwrap().active);
+    assert_eq!(t.scim.calls(CHAT), ["GET", "PATCH", "GET"]);
 }
 
 #[tokio::test(flavor = "current_thread")]

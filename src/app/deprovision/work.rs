@@ -83,18 +83,41 @@ pub(super) enum End {
     StillWaiting,
     /// Nothing waits, but a ledger write failed: the note stays for the retry.
     LedgerFailed,
-    /// The employee is no longer terminated for the termination worked on: the targets
-    /// after the change were not worked, nothing is owed, and the note comes off.
+    /// The employee is no longer terminated (a rehire): the targets after the change
+    /// were not worked, nothing is owed, and the note comes off.
     Obsolete,
+    /// Another termination replaced the one worked on: its own stream record works it,
+    /// and its note (made by its move into `terminated`, perhaps after this work noted)
+    /// stays.
+    Superseded,
+}
+
+/// What replaced the termination worked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Standing {
+    /// The employee is no longer terminated, or no longer in the ledger.
+    NotTerminated,
+    /// The employee is terminated again, by another termination.
+    Terminated,
+}
+
+impl Standing {
+    fn of(entry: Option<&Entry>) -> Self {
+        match entry {
+            Some(e) if e.decision == Decision::Terminated => Standing::Terminated,
+            _ => Standing::NotTerminated,
+        }
+    }
 }
 
 /// Whether the termination worked on still stands, read again before the next target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Still {
-    /// The entry still holds it: the next target is worked.
-    Due,
+    /// The entry still holds it, as it now reads: the next target is worked with it, so
+    /// an identity corrected meanwhile is the one searched for.
+    Due(Box<Entry>),
     /// A rehire (or another termination) landed: no further target is worked.
-    Obsolete,
+    Obsolete(Standing),
     /// The ledger could not be read: no further target is worked, and the work is tried
     /// again.
     Unknown(LedgerError),
@@ -109,8 +132,9 @@ pub(super) struct Progress {
     pub(super) latest: Entry,
     /// The last ledger failure while recording or reading again.
     pub(super) ledger_error: Option<LedgerError>,
-    /// The termination worked on no longer stands: the work stopped there.
-    pub(super) obsolete: bool,
+    /// The termination worked on no longer stands, and what replaced it: the work
+    /// stopped there.
+    pub(super) obsolete: Option<Standing>,
 }
 
 impl Deprovisioner {
@@ -140,7 +164,15 @@ impl Deprovisioner {
         };
         let targets = self.targets_for(&run).await;
         let owed = match owed(&entry, &targets, pass, self.mode) {
-            Owed::Nothing => return (Worked::default(), Vec::new()),
+            // Nothing for this pass; what waits for a person keeps the leaver listed.
+            Owed::Nothing => {
+                let waiting = listed(&entry, &targets);
+                let worked = Worked {
+                    waiting,
+                    ..Worked::default()
+                };
+                return (worked, Vec::new());
+            }
             Owed::Targets(owed) => owed,
         };
         let seen = match self.noting(&run).await {
@@ -155,7 +187,7 @@ impl Deprovisioner {
             End::Settled | End::Obsolete => {
                 let _ = self.unnote(key, seen, budget).await;
             }
-            End::StillWaiting | End::LedgerFailed => {}
+            End::StillWaiting | End::LedgerFailed | End::Superseded => {}
         }
         progress.into_worked(end)
     }
@@ -192,17 +224,18 @@ impl Deprovisioner {
             lines: Vec::with_capacity(owed.len()),
             latest: entry.clone(),
             ledger_error: None,
-            obsolete: false,
+            obsolete: None,
         };
+        let mut current = entry.clone();
         for (index, target) in owed.iter().enumerate() {
             // The entry is read again before every target after the first: a rehire
             // that lands while one target is worked must not deprovision the person in
             // the next.
             if index > 0 {
                 match still_due(run, entry).await {
-                    Still::Due => {}
-                    Still::Obsolete => {
-                        progress.obsolete = true;
+                    Still::Due(fresh) => current = *fresh,
+                    Still::Obsolete(standing) => {
+                        progress.obsolete = Some(standing);
                         break;
                     }
                     Still::Unknown(error) => {
@@ -215,9 +248,12 @@ impl Deprovisioner {
             // back the next.
             let share = run.budget.left() / u32::try_from(owed.len() - index).unwrap_or(u32::MAX);
             let own = Budget::of(share.saturating_sub(LEDGER_SHARE));
-            let attempt = self.attempt(target, entry, run.pass, &own, run.now).await;
-            self.tell(run, entry, target, attempt, &mut progress).await;
-            if progress.obsolete {
+            let attempt = self
+                .attempt(target, &current, run.pass, &own, run.now)
+                .await;
+            self.tell(run, &current, target, attempt, &mut progress)
+                .await;
+            if progress.obsolete.is_some() {
                 break;
             }
         }
@@ -237,7 +273,7 @@ impl Deprovisioner {
             Recorded::Written(written) => progress.latest = *written,
             Recorded::NotWritten => {}
             Recorded::Obsolete(now_stands) => {
-                progress.obsolete = true;
+                progress.obsolete = Some(Standing::of(now_stands.as_deref()));
                 if attempt.outcome.changed() {
                     // Changed, but the rehire came first and its warning could not name
                     // this target: this is the only place left to say so.
@@ -334,8 +370,9 @@ fn holds(stored: Option<&Entry>, worked_on: &Entry) -> bool {
 /// Reads the entry again: whether the termination worked on still stands.
 pub(super) async fn still_due(run: &Run<'_>, worked_on: &Entry) -> Still {
     match read_entry(run).await {
-        Read::Terminated(stored) if holds(Some(&stored), worked_on) => Still::Due,
-        Read::Terminated(_) | Read::NoLongerTerminated => Still::Obsolete,
+        Read::Terminated(stored) if holds(Some(&stored), worked_on) => Still::Due(stored),
+        Read::Terminated(_) => Still::Obsolete(Standing::Terminated),
+        Read::NoLongerTerminated => Still::Obsolete(Standing::NotTerminated),
         Read::LedgerFailed(error) => Still::Unknown(error),
     }
 }
@@ -361,15 +398,25 @@ pub(super) fn owed<'t>(entry: &Entry, targets: &'t Targets, pass: Pass, mode: Mo
 /// How the work ends, in enforce's terms, so a dry run's findings are listed for the
 /// release that carries them out once the mode is `enforce`.
 pub(super) fn ending(progress: &Progress, targets: &Targets) -> End {
-    if progress.obsolete && progress.ledger_error.is_none() {
-        End::Obsolete
-    } else if !pending(&progress.latest, targets, Pass::Release, Mode::Enforce).is_empty() {
+    match (progress.obsolete, &progress.ledger_error) {
+        (Some(Standing::Terminated), _) => return End::Superseded,
+        (Some(Standing::NotTerminated), None) => return End::Obsolete,
+        _ => {}
+    }
+    if listed(&progress.latest, targets) {
         End::StillWaiting
     } else if progress.ledger_error.is_some() {
         End::LedgerFailed
     } else {
         End::Settled
     }
+}
+
+/// True when `entry` stays on the release's list: work a release would do, or an
+/// outcome that waits for a person and a release with `recheck` (in enforce's terms, so
+/// a dry run's findings are listed for the release that carries them out).
+pub(super) fn listed(entry: &Entry, targets: &Targets) -> bool {
+    !pending(entry, targets, Pass::Recheck, Mode::Enforce).is_empty()
 }
 
 /// The work stopped on a ledger failure before any target was worked.

@@ -223,6 +223,24 @@ fn emails_match_the_users_own_address_never_an_alias_on_another_account() {
         ),
         Leaver::Done(Outcome::Ambiguous)
     );
+    // Identity providers type every address `work`: a `work` alias beside another
+    // primary is still someone else's address on this account.
+    let work_alias = addresses(
+        "manager",
+        &[
+            ("roman@merge.dev", Some("work"), true),
+            ("greg@merge.dev", Some("work"), false),
+        ],
+    );
+    assert!(!ScimAttribute::Emails.carries(&work_alias, LEAVER));
+    assert_eq!(
+        leaver_in(
+            std::slice::from_ref(&work_alias),
+            ScimAttribute::Emails,
+            LEAVER
+        ),
+        Leaver::NotMatching
+    );
     // Primary of any type counts; a lone address with no type is the user's own, a lone
     // `home` one or one of several unmarked is not.
     let primary = addresses("p", &[("greg@merge.dev", Some("home"), true)]);
@@ -528,7 +546,7 @@ fn a_late_outcome_never_overwrites_a_settled_one() {
 }
 
 #[test]
-fn an_outcome_that_needs_a_person_is_worked_again_by_the_release_only() {
+fn an_outcome_that_needs_a_person_is_worked_again_by_a_recheck_only() {
     let targets = parse_targets(SECRET).unwrap();
     let names = |list: Vec<&Target>| list.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
     for person in [Outcome::NotFound, Outcome::Ambiguous, Outcome::Protected] {
@@ -539,10 +557,14 @@ fn an_outcome_that_needs_a_person_is_worked_again_by_the_release_only() {
             pending(&entry, &targets, Pass::Termination, Mode::Enforce).is_empty(),
             "a redelivery leaves {person:?}"
         );
+        assert!(
+            pending(&entry, &targets, Pass::Release, Mode::Enforce).is_empty(),
+            "a plain release leaves {person:?}: the address may be someone else's by now"
+        );
         assert_eq!(
-            names(pending(&entry, &targets, Pass::Release, Mode::Enforce)),
+            names(pending(&entry, &targets, Pass::Recheck, Mode::Enforce)),
             ["chat"],
-            "the release works {person:?} again, never the final change"
+            "a recheck works {person:?} again, never the final change"
         );
         // Whatever the release finds replaces it; a final change is never replaced.
         for newer in [Outcome::Deactivated, Outcome::NotFound, Outcome::Failed] {
