@@ -215,7 +215,10 @@ impl Deprovisioner {
             // back the next.
             let share = run.budget.left() / u32::try_from(owed.len() - index).unwrap_or(u32::MAX);
             let own = Budget::of(share.saturating_sub(LEDGER_SHARE));
-            let attempt = self.attempt(target, entry, run.pass, &own, run.now).await;
+            let ledger = run.effects.ledger.as_ref();
+            let attempt = self
+                .checked_attempt(ledger, target, entry, run.pass, &own, run.now)
+                .await;
             self.tell(run, entry, target, attempt, &mut progress).await;
             if progress.obsolete {
                 break;
