@@ -66,17 +66,8 @@ fn dynamodb() -> aws_sdk_dynamodb::Client {
 
 /// A ledger table of the test's own, keyed as the template keys it.
 async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
+    use aws_sdk_dynamodb::types::{BillingMode, KeySchemaElement, KeyType};
     let table = format!("{name}-{}", std::process::id());
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
     let key = |name: &str, kind| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -88,10 +79,11 @@ async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> String {
         .create_table()
         .table_name(&table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("linked_account_id"))
-        .attribute_definitions(attribute("employee_id"))
+        .set_attribute_definitions(Some(support::ledger_table::attribute_definitions()))
         .key_schema(key("linked_account_id", KeyType::Hash))
         .key_schema(key("employee_id", KeyType::Range))
+        // The template's match indexes, exactly.
+        .set_global_secondary_indexes(Some(support::ledger_table::global_secondary_indexes()))
         .send()
         .await
         .expect("the emulator creates the table");
@@ -973,4 +965,78 @@ async fn a_move_into_terminated_and_its_waiting_note_are_one_transaction_through
     assert_eq!(store.wait(&key).await.unwrap(), 2);
     store.done(&key, 2).await.unwrap();
     assert!(store.waiting().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn who_shares_a_match_value_is_one_query_of_the_templates_index_through_the_sdk() {
+    use merge_deprovision::aws::ledger::{Ledger, SdkLedger};
+    use merge_deprovision::domain::decision::Decision;
+    use merge_deprovision::domain::deprovision::EmployeeField;
+    use merge_deprovision::domain::ledger::{
+        EmployeeKey, Identity, Observation, Source, transition,
+    };
+    let client = dynamodb();
+    let table = table(&client, "sharing").await;
+    let ledger = SdkLedger::with_client(&table, client.clone());
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-26T05:00:00Z".parse().unwrap();
+    let put = |account: &str, id: &str, decision: Decision, email: &str| {
+        let observation = Observation {
+            key: EmployeeKey::new(Some(account), id),
+            decision,
+            reasons: String::new(),
+            termination_date: None,
+            effective_at: None,
+            version: None,
+            removal: false,
+            identity: Identity {
+                work_email: Some(email.to_owned()),
+                username: Some(format!("{id}-name")),
+                ..Identity::default()
+            },
+            source: Source::Webhook,
+            delivery_id: None,
+        };
+        transition(None, &observation, now).write.unwrap()
+    };
+    let entries = [
+        put(LINKED_ACCOUNT, "e1", Decision::Terminated, "alex@merge.dev"),
+        put(LINKED_ACCOUNT, "e2", Decision::Active, " Alex@Merge.DEV "),
+        put("another-customer", "e3", Decision::Active, "alex@merge.dev"),
+        put(LINKED_ACCOUNT, "e4", Decision::Active, "sam@merge.dev"),
+    ];
+    for entry in &entries {
+        ledger.put(entry, None).await.unwrap();
+    }
+    let mut found = ledger
+        .sharing(LINKED_ACCOUNT, EmployeeField::WorkEmail, "alex@merge.dev")
+        .await
+        .expect("the index answers");
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    let seen: Vec<(&str, Decision, Option<&str>)> = found
+        .iter()
+        .map(|s| (s.key.employee_id.as_str(), s.decision, s.value.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("e1", Decision::Terminated, Some("alex@merge.dev")),
+            ("e2", Decision::Active, Some(" Alex@Merge.DEV ")),
+        ],
+        "the account's entries only, each with its decision and stored value"
+    );
+    let by_name = ledger
+        .sharing(LINKED_ACCOUNT, EmployeeField::Username, "e4-name")
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 1);
+    assert_eq!(by_name[0].key.employee_id, "e4");
+    let nobody = ledger
+        .sharing(LINKED_ACCOUNT, EmployeeField::RemoteId, "r-1")
+        .await
+        .unwrap();
+    assert!(
+        nobody.is_empty(),
+        "an entry without the field is in no index"
+    );
 }

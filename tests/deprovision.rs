@@ -10,8 +10,8 @@ use merge_deprovision::domain::ledger::EmployeeKey;
 use merge_deprovision::scim::client::ScimError;
 use merge_deprovision::scim::memory::{Change, MemoryScim};
 use merge_deprovision::telemetry::record::{
-    AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE, HELD_MESSAGE,
-    NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, PROTECTED_MESSAGE, REHIRE_MESSAGE,
+    AMBIGUOUS_MESSAGE, CONFLICT_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE,
+    HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, PROTECTED_MESSAGE, REHIRE_MESSAGE,
 };
 use serde_json::{Value, json};
 use support::{
@@ -1237,4 +1237,297 @@ fn a_me_that_fails_changes_nothing_and_one_that_cannot_tell_protects_nobody_extr
     d.scim.fail_me(CHAT, ScimError::Server(501));
     answer_direct(&d.app, &stream_batch_of_last_move(&d));
     assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+}
+
+// Identity collisions: a years-old leaver whose address another employee holds now.
+
+/// E1: terminated in 2023 under `alex@merge.dev`.
+const LEAVER_2023: &str = "7c1d0d7e-0000-4000-8000-00000000e001";
+/// E2: active since 2025 under the same address (a rehire under a new Merge id, or a new
+/// hire given the freed address).
+const HOLDER_2025: &str = "7c1d0d7e-0000-4000-8000-00000000e002";
+const ALEX: &str = "alex@merge.dev";
+
+/// A delivery of `fields` for an employee of linked account `account`.
+fn delivery_in(account: &str, fields: Value) -> lambda_http::Request {
+    let mut envelope = merge_deprovision_samples::employee_envelope("Employee.changed", |data| {
+        for (name, value) in fields.as_object().unwrap() {
+            data.insert(name.clone(), value.clone());
+        }
+    });
+    envelope["linked_account"]["id"] = json!(account);
+    support::in_lambda(support::post(
+        &serde_json::to_vec(&envelope).unwrap(),
+        merge_deprovision_samples::Signing::TestKey,
+    ))
+}
+
+/// Delivers `employee` of `account` as `status` under `email`; the ledger takes it.
+fn deliver(d: &DeprovisionApp, account: &str, employee: &str, email: &str, status: &str) {
+    deliver_at(d, account, employee, email, status, "2026-11-26T04:12:09Z");
+}
+
+/// As [`deliver`], for the record as changed at `modified_at`.
+fn deliver_at(
+    d: &DeprovisionApp,
+    account: &str,
+    employee: &str,
+    email: &str,
+    status: &str,
+    modified_at: &str,
+) {
+    let termination = (status == "INACTIVE").then_some("2023-03-31");
+    let answered = answer(
+        &d.app,
+        &delivery_in(
+            account,
+            json!({"id": employee, "work_email": email, "employment_status": status,
+                   "termination_date": termination, "modified_at": modified_at}),
+        ),
+    );
+    assert_eq!(answered.status, 200, "{}", answered.body);
+}
+
+fn leaver_key() -> EmployeeKey {
+    EmployeeKey::new(Some(LINKED_ACCOUNT), LEAVER_2023)
+}
+
+#[test]
+fn a_leaver_whose_address_an_active_employee_now_holds_is_a_conflict_and_changes_nobody() {
+    // Either order of arrival: the holder first (a rehire seen before the old record's
+    // last change), or the leaver first (its move waits on the stream meanwhile).
+    for holder_first in [true, false] {
+        let scim = directory();
+        let holder_account = scim.add(CHAT, ALEX, &[ALEX], None, true);
+        let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+        if holder_first {
+            deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
+            deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+        } else {
+            deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+            deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
+        }
+        let answered = stream(&d);
+        assert_eq!(failures(&answered), 0, "a conflict is no failure to retry");
+        assert!(
+            d.scim.changes(CHAT).is_empty(),
+            "holder first: {holder_first}"
+        );
+        assert!(d.scim.user(CHAT, &holder_account).unwrap().active);
+        assert!(
+            d.scim.calls(CHAT).is_empty(),
+            "refused before any SCIM call"
+        );
+        assert_eq!(
+            outcome_of(&d, &leaver_key(), "chat"),
+            Some(Outcome::Conflict)
+        );
+        let records = records_with(&answered, CONFLICT_MESSAGE);
+        assert_eq!(records.len(), 1, "{}", answered.logs);
+        assert_eq!(records[0]["level"], "ERROR");
+        assert_eq!(records[0]["target"], "chat");
+        assert_eq!(records[0]["deprovision"], "conflict");
+        assert_eq!(records[0]["employee_id"], LEAVER_2023);
+        assert_eq!(records[0]["conflict_with"], HOLDER_2025);
+        assert!(!answered.logs.contains(CHAT_TOKEN));
+        assert_eq!(answered.metrics[0]["Outcome"], "conflict");
+        assert_eq!(
+            d.store.waiting_keys(),
+            [leaver_key()],
+            "listed for a person"
+        );
+        // The brake was never asked: no slot taken this hour.
+        let window = merge_deprovision::domain::deprovision::brake_window(now());
+        assert_eq!(d.store.taken(&window), 0);
+    }
+}
+
+#[test]
+fn a_conflict_stays_listed_and_a_recheck_works_it_once_the_holder_has_left() {
+    let scim = directory();
+    let account = scim.add(CHAT, ALEX, &[ALEX], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
+    deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+    stream(&d);
+    let release = json!({"kind": "merge-deprovision.release-held", "version": 1, "recheck": true});
+    let released = answer_direct(&d.app, &direct(&release));
+    assert_eq!(
+        released.body["outcomes"]["conflict"], 1,
+        "{}",
+        released.body
+    );
+    assert!(d.scim.changes(CHAT).is_empty(), "the release checks again");
+    // The holder leaves too: the address is no live employee's any more.
+    let later = "2026-11-27T09:00:00Z";
+    deliver_at(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "INACTIVE", later);
+    let _ = d.ledger.drain_stream();
+    let released = answer_direct(&d.app, &direct(&release));
+    assert_eq!(
+        released.body["outcomes"]["deactivated"], 1,
+        "{}",
+        released.body
+    );
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(account)]);
+}
+
+#[test]
+fn the_same_address_in_another_linked_account_or_on_a_terminated_employee_is_no_conflict() {
+    for (account, status) in [("another-customer", "ACTIVE"), (LINKED_ACCOUNT, "INACTIVE")] {
+        let scim = directory();
+        let leaver = scim.add(CHAT, ALEX, &[ALEX], None, true);
+        let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+        deliver(&d, account, HOLDER_2025, ALEX, status);
+        let _ = d.ledger.drain_stream();
+        deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+        let answered = stream(&d);
+        assert_eq!(failures(&answered), 0, "{account} {status}");
+        assert_eq!(
+            outcome_of(&d, &leaver_key(), "chat"),
+            Some(Outcome::Deactivated),
+            "{account} {status}: {}",
+            answered.logs
+        );
+        assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
+    }
+}
+
+#[test]
+fn an_address_differing_only_by_case_or_spaces_is_a_conflict() {
+    let scim = directory();
+    let holder_account = scim.add(CHAT, ALEX, &[ALEX], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    deliver(
+        &d,
+        LINKED_ACCOUNT,
+        HOLDER_2025,
+        " Alex@Merge.DEV ",
+        "ACTIVE",
+    );
+    deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+    let answered = stream(&d);
+    assert_eq!(
+        outcome_of(&d, &leaver_key(), "chat"),
+        Some(Outcome::Conflict)
+    );
+    assert_eq!(
+        records_with(&answered, CONFLICT_MESSAGE)[0]["conflict_with"],
+        HOLDER_2025
+    );
+    assert!(d.scim.user(CHAT, &holder_account).unwrap().active);
+}
+
+#[test]
+fn an_index_that_cannot_be_read_fails_the_attempt_and_the_retry_still_refuses() {
+    use merge_deprovision::aws::ledger::LedgerError;
+    let scim = directory();
+    let holder_account = scim.add(CHAT, ALEX, &[ALEX], None, true);
+    let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+    deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
+    deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+    d.ledger.fail_sharing([LedgerError::Throttled]);
+    let batch = stream_batch(&d.ledger).unwrap();
+    let answered = answer_direct(&d.app, &batch);
+    assert_eq!(
+        failures(&answered),
+        1,
+        "the stream retries: {}",
+        answered.logs
+    );
+    assert_eq!(outcome_of(&d, &leaver_key(), "chat"), Some(Outcome::Failed));
+    let failed = records_with(&answered, DEPROVISION_FAILED_MESSAGE);
+    assert_eq!(failed[0]["ledger_error"], "throttled", "{}", answered.logs);
+    assert!(d.scim.calls(CHAT).is_empty(), "nothing searched on a guess");
+    let again = answer_direct(&d.app, &batch);
+    assert_eq!(failures(&again), 0);
+    assert_eq!(
+        outcome_of(&d, &leaver_key(), "chat"),
+        Some(Outcome::Conflict)
+    );
+    assert!(d.scim.user(CHAT, &holder_account).unwrap().active);
+}
+
+/// How an other employee of the property stands in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    Active,
+    Scheduled,
+    Terminated,
+}
+
+/// An address from a small pool, with its case and the spaces around it varied.
+fn pooled_address() -> impl proptest::strategy::Strategy<Value = (usize, String)> {
+    use proptest::prelude::*;
+    (0usize..3, any::<bool>(), any::<bool>()).prop_map(|(n, upper, spaced)| {
+        let base = ["alex@merge.dev", "sam@merge.dev", "kim@merge.dev"][n];
+        let cased = if upper {
+            base.to_uppercase()
+        } else {
+            base.to_owned()
+        };
+        (n, if spaced { format!(" {cased} ") } else { cased })
+    })
+}
+
+fn others() -> impl proptest::strategy::Strategy<Value = Vec<((usize, String), Standing)>> {
+    use proptest::prelude::*;
+    let standing = prop_oneof![
+        Just(Standing::Active),
+        Just(Standing::Scheduled),
+        Just(Standing::Terminated)
+    ];
+    proptest::collection::vec((pooled_address(), standing), 0..6)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+
+    #[test]
+    fn a_leavers_account_is_changed_exactly_when_no_live_other_employee_shares_its_address(
+        others in others(),
+        (leaver_pool, leaver_address) in pooled_address(),
+    ) {
+        let scim = directory();
+        let accounts: Vec<String> = ["alex@merge.dev", "sam@merge.dev", "kim@merge.dev"]
+            .iter()
+            .map(|a| scim.add(CHAT, a, &[a], None, true))
+            .collect();
+        let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
+        for (n, ((_, address), standing)) in others.iter().enumerate() {
+            let (status, termination) = match standing {
+                Standing::Active => ("ACTIVE", None),
+                Standing::Scheduled => ("ACTIVE", Some("2099-06-30")),
+                Standing::Terminated => ("INACTIVE", Some("2023-03-31")),
+            };
+            let answered = answer(
+                &d.app,
+                &delivery_in(
+                    LINKED_ACCOUNT,
+                    json!({"id": format!("other-{n}"), "work_email": address,
+                           "employment_status": status, "termination_date": termination,
+                           "modified_at": "2026-11-26T04:12:09Z"}),
+                ),
+            );
+            proptest::prop_assert_eq!(answered.status, 200);
+        }
+        let _ = d.ledger.drain_stream();
+        deliver(&d, LINKED_ACCOUNT, LEAVER_2023, &leaver_address, "INACTIVE");
+        stream(&d);
+        let shared = others
+            .iter()
+            .any(|((n, _), standing)| *n == leaver_pool && *standing != Standing::Terminated);
+        let changed = d.scim.changes(CHAT);
+        if shared {
+            proptest::prop_assert!(changed.is_empty(), "{changed:?}");
+            proptest::prop_assert_eq!(
+                outcome_of(&d, &leaver_key(), "chat"),
+                Some(Outcome::Conflict)
+            );
+        } else {
+            proptest::prop_assert_eq!(
+                changed,
+                vec![Change::Deactivated(accounts[leaver_pool].clone())]
+            );
+        }
+    }
 }

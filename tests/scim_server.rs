@@ -84,19 +84,11 @@ struct World {
 impl World {
     async fn start(targets: Value, vars: &[(&str, &str)]) -> World {
         use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-            StreamSpecification, StreamViewType,
+            BillingMode, KeySchemaElement, KeyType, StreamSpecification, StreamViewType,
         };
         let config = sdk_config();
         let dynamodb = aws_sdk_dynamodb::Client::new(&config);
         let table = unique("scim-ledger");
-        let attribute = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
-        };
         let key = |name: &str, kind| {
             KeySchemaElement::builder()
                 .attribute_name(name)
@@ -108,10 +100,11 @@ impl World {
             .create_table()
             .table_name(&table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attribute("linked_account_id"))
-            .attribute_definitions(attribute("employee_id"))
+            .set_attribute_definitions(Some(support::ledger_table::attribute_definitions()))
             .key_schema(key("linked_account_id", KeyType::Hash))
             .key_schema(key("employee_id", KeyType::Range))
+            // The template's match indexes, exactly: the identity check queries them.
+            .set_global_secondary_indexes(Some(support::ledger_table::global_secondary_indexes()))
             .stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)
@@ -1040,4 +1033,39 @@ async fn a_protected_account_is_never_changed_and_a_server_without_me_protects_n
     assert_eq!(protected[0]["level"], "WARN");
     assert_eq!(protected[0]["target"], "app");
     assert_eq!(protected[0]["protected_by"], "work_email");
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_leaver_whose_address_an_active_employee_now_holds_changes_nobody() {
+    let email = format!("{}@example.com", unique("alex"));
+    // The account in the application is the person holding the address now.
+    let holder = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    // E2, active since 2025 under the address; then E1, who left in 2023 under it.
+    world
+        .deliver(
+            "e2",
+            json!({"work_email": email, "employment_status": "ACTIVE", "termination_date": null}),
+        )
+        .await;
+    world
+        .deliver(
+            "e1",
+            json!({"work_email": format!(" {} ", email.to_uppercase()), "termination_date": "2023-03-31"}),
+        )
+        .await;
+    let answered = world.stream().await;
+    assert_eq!(answered["batchItemFailures"], json!([]), "{answered}");
+    assert!(active(&holder).await, "the holder's account is untouched");
+    assert_eq!(
+        world.outcome("e1", "app").await.as_deref(),
+        Some("conflict")
+    );
+    let records = world.stop(&[&scim_token()]).await;
+    let conflicts = records_saying(&records, "deprovision", "conflict");
+    assert_eq!(conflicts.len(), 1, "{records:#?}");
+    assert_eq!(conflicts[0]["level"], "ERROR");
+    assert_eq!(conflicts[0]["employee_id"], "e1");
+    assert_eq!(conflicts[0]["conflict_with"], "e2");
 }

@@ -229,6 +229,7 @@ pub fn warn_rehire(stored: Option<&Entry>, after: Option<&Entry>, facts: &Reques
             attempts: None,
             deprovisioned_at: Some(&at),
             protected_by: None,
+            conflict_with: None,
         };
         log_deprovision(
             Severity::Warn,

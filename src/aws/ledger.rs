@@ -6,7 +6,9 @@
 use crate::aws::scheduler::{BoxFuture, sdk_config};
 use crate::domain::dates::{parse_hr_date, to_rfc3339};
 use crate::domain::decision::Decision;
-use crate::domain::deprovision::{Deprovisioning, DeprovisioningMap, Outcome};
+use crate::domain::deprovision::{
+    Deprovisioning, DeprovisioningMap, EmployeeField, Outcome, Sharer, field_value, index_key,
+};
 use crate::domain::ledger::{EmployeeKey, Entry, Identity, Source};
 use crate::domain::reconcile::{SWEEP_SORT_KEY, SweepState};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -99,7 +101,20 @@ pub trait Ledger: Send + Sync {
         linked_account_id: &'a str,
         before: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>>;
+    /// Every entry of `linked_account_id` whose value of `field`, normalised
+    /// ([`normalised`](crate::domain::deprovision::normalised)), is `normalised`: one
+    /// Query of the field's index ([`MATCH_INDEXES`]), every page of it. Eventually
+    /// consistent, as a global secondary index is.
+    fn sharing<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        field: EmployeeField,
+        normalised: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Sharer>, LedgerError>>;
 }
+
+mod indexes;
+pub use indexes::{MATCH_INDEXES, match_index};
 
 /// The sweep item's attribute holding the state's JSON.
 pub const SWEEP_ATTRIBUTE: &str = "sweep";
@@ -195,6 +210,14 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
         // DynamoDB takes empty strings, but an empty identity field says nothing.
         if let Some(text) = text.as_deref().filter(|t| !t.is_empty()) {
             item.insert(name.into(), s(text));
+        }
+    }
+    // The index keys of the identity check: only for a value that is there, so an entry
+    // without one is in no index.
+    for (field, _, attribute) in MATCH_INDEXES {
+        let value = field_value(identity, field);
+        if let Some(key) = value.and_then(|v| index_key(&entry.key.linked_account_id, v)) {
+            item.insert(attribute.into(), s(key));
         }
     }
     if !entry.deprovisioning.is_empty() {
@@ -579,10 +602,20 @@ impl Ledger for SdkLedger {
             }
         })
     }
+
+    fn sharing<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        field: EmployeeField,
+        normalised: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Sharer>, LedgerError>> {
+        Box::pin(self.query_sharing(linked_account_id, field, normalised))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::indexes::sharer_from_item;
     use super::*;
     use crate::domain::ledger::{Observation, transition};
     use chrono::TimeZone;
@@ -669,6 +702,23 @@ mod tests {
         let mut item = to_item(&entry());
         item.insert("version_us".into(), s("soon"));
         assert_eq!(from_item(&item), None);
+    }
+
+    #[test]
+    fn an_item_carries_an_index_key_per_field_it_has_and_none_for_an_empty_one() {
+        let mut entry = entry();
+        entry.identity.work_email = Some(" Greg@Merge.dev ".into());
+        entry.identity.remote_id = Some("R-19".into());
+        let item = to_item(&entry);
+        assert_eq!(item["match_work_email"], s("a1|greg@merge.dev"));
+        assert_eq!(item["match_remote_id"], s("a1|r-19"));
+        assert!(!item.contains_key("match_username"), "an empty username");
+        assert!(!item.contains_key("match_employee_number"));
+        assert_eq!(match_index(EmployeeField::Username), "match_username");
+        let sharer = sharer_from_item(&item, EmployeeField::WorkEmail).unwrap();
+        assert_eq!(sharer.key, entry.key);
+        assert_eq!(sharer.decision, Decision::Scheduled);
+        assert_eq!(sharer.value.as_deref(), Some(" Greg@Merge.dev "));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::domain::decision::Decision;
 use crate::domain::ledger::{EmployeeKey, Entry, Identity};
 pub use crate::domain::outcome::{Deprovisioning, DeprovisioningMap, Outcome};
 use chrono::{DateTime, Utc};
+pub use collision::{Sharer, conflict, field_value, index_key, normalised};
 pub use protect::{Authority, Guard, ProtectedList, Protection};
 use serde_json::Value;
 
@@ -108,13 +109,9 @@ impl MatchRule {
     /// The employee's value for the rule, when the ledger knows it: trimmed, since a
     /// space an HR system kept around an address would find nobody.
     pub fn value<'a>(&self, identity: &'a Identity) -> Option<&'a str> {
-        let value = match self.field {
-            EmployeeField::WorkEmail => &identity.work_email,
-            EmployeeField::RemoteId => &identity.remote_id,
-            EmployeeField::Username => &identity.username,
-            EmployeeField::EmployeeNumber => &identity.employee_number,
-        };
-        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        field_value(identity, self.field)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
     }
 
     /// The SCIM filter that finds the employee, or `None` without a value to match.
@@ -368,10 +365,10 @@ pub enum Pass {
 /// The targets that still owe `entry`'s termination a deprovisioning in `pass` and
 /// `mode`, in the secret's order. A dry run's finding (`would_*`) is settled in a dry run
 /// and owed once the mode is `enforce`: the dry run changed nothing. An outcome that
-/// needs a person (`not_found`, `ambiguous`, `protected`) is owed again only in a
-/// [`Pass::Recheck`], so that fixing the rule (or the application's users, or the
-/// protected list) and releasing with `recheck` finishes the work; a stream redelivery
-/// and a plain release leave it, listed. A final change
+/// needs a person (`not_found`, `ambiguous`, `protected`, `conflict`) is owed again only
+/// in a [`Pass::Recheck`], so that fixing the rule (or the application's users, the
+/// protected list, or the HR record in a conflict) and releasing with `recheck` finishes
+/// the work; a stream redelivery and a plain release leave it, listed. A final change
 /// (`deactivated`, `deleted`, `already_inactive`) is never owed again. Nothing for an
 /// entry that is not `terminated`: a rehire before the work ran cancels it.
 pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) -> Vec<&'a Target> {
@@ -680,6 +677,7 @@ pub fn removed_before_rehire(stored: Option<&Entry>, after: Option<&Entry>) -> V
         .collect()
 }
 
+mod collision;
 mod protect;
 
 #[cfg(test)]

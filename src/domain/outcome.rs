@@ -23,6 +23,10 @@ pub enum Outcome {
     /// The account is protected (the targets secret's `protected` list, or the user
     /// owning the target's token): never changed automatically.
     Protected,
+    /// Another employee of the linked account who is not terminated holds the leaver's
+    /// match value (a rehire under a new id, a new hire given a freed address): nothing
+    /// changed, a person decides.
+    Conflict,
     /// The brake held it: released by a direct invocation.
     Held,
     /// Dry run: the user would be deactivated.
@@ -35,13 +39,14 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::Deactivated,
         Outcome::Deleted,
         Outcome::AlreadyInactive,
         Outcome::NotFound,
         Outcome::Ambiguous,
         Outcome::Protected,
+        Outcome::Conflict,
         Outcome::Held,
         Outcome::WouldDeactivate,
         Outcome::WouldDelete,
@@ -57,6 +62,7 @@ impl Outcome {
             Outcome::NotFound => "not_found",
             Outcome::Ambiguous => "ambiguous",
             Outcome::Protected => "protected",
+            Outcome::Conflict => "conflict",
             Outcome::Held => "held",
             Outcome::WouldDeactivate => "would_deactivate",
             Outcome::WouldDelete => "would_delete",
@@ -85,14 +91,15 @@ impl Outcome {
     }
 
     /// True when nothing changed because a person must look first: no user matched, more
-    /// than one did, or the account is protected. Not final: the employee stays listed
+    /// than one did, the account is protected, or another live employee shares the
+    /// leaver's match value. Not final: the employee stays listed
     /// for the release, which works the target again (after the `match` rule, the
-    /// application's users or the protected list were fixed); a stream redelivery does
+    /// application's users, the protected list or the ledger's identities were fixed); a stream redelivery does
     /// not.
     pub fn needs_person(self) -> bool {
         matches!(
             self,
-            Outcome::NotFound | Outcome::Ambiguous | Outcome::Protected
+            Outcome::NotFound | Outcome::Ambiguous | Outcome::Protected | Outcome::Conflict
         )
     }
 }

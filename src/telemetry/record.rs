@@ -326,6 +326,11 @@ pub const AMBIGUOUS_MESSAGE: &str =
 /// which protection matched.
 pub const PROTECTED_MESSAGE: &str =
     "leaver's account is protected: nothing changed, a person must decide";
+/// Message of the ERROR record for a leaver whose match value another employee of the
+/// linked account holds who is not terminated (a rehire under a new id, a new hire
+/// given a freed address): nothing changed; `conflict_with` names that employee's
+/// Merge id.
+pub const CONFLICT_MESSAGE: &str = "another employee who is not terminated holds the leaver's match value: nothing changed, a person must decide";
 /// Message of the WARN record for a deprovisioning the brake held.
 pub const HELD_MESSAGE: &str =
     "deprovisioning held by the hourly brake: release it with merge-deprovision.release-held";
@@ -362,6 +367,9 @@ pub struct DeprovisionFacts<'a> {
     /// `username`, `remote_id`, `employee_number`, `scim_value`, `token_owner`), never
     /// the value.
     pub protected_by: Option<&'a str>,
+    /// For `conflict`: the Merge id of the other employee holding the leaver's match
+    /// value.
+    pub conflict_with: Option<&'a str>,
 }
 
 macro_rules! deprovision_record {
@@ -384,6 +392,7 @@ macro_rules! deprovision_record {
             attempts = d.attempts,
             deprovisioned_at = d.deprovisioned_at,
             protected_by = d.protected_by,
+            conflict_with = d.conflict_with,
             decision = entry.decision.as_str(),
             employee_id = entry.key.employee_id.as_str(),
             linked_account_id = entry.key.linked_account(),

@@ -6,6 +6,7 @@
 pub mod aws_proxy;
 pub mod fake_merge;
 pub mod hostile;
+pub mod ledger_table;
 pub mod runtime_api;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -7,12 +7,12 @@
 
 use super::{BACKOFF, CALL_ATTEMPTS, Deprovisioner};
 use crate::app::budget::Budget;
-use crate::aws::ledger::LedgerError;
+use crate::aws::ledger::{Ledger, LedgerError};
 use crate::domain::deprovision::{
     Action, Authority, FoundUser, Guard, Leaver, Outcome, Pass, ProtectedList, Protection,
-    ScimAttribute, Step, Target, Token, brake_window, for_leaver, leaver_in,
+    ScimAttribute, Step, Target, Token, brake_window, conflict, for_leaver, leaver_in, normalised,
 };
-use crate::domain::ledger::Entry;
+use crate::domain::ledger::{EmployeeKey, Entry};
 use crate::scim::client::{Endpoint, ScimError};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
@@ -30,6 +30,11 @@ pub(super) struct Attempt {
     pub(super) not_matching: bool,
     /// `protected`: which protection the account matched.
     pub(super) protection: Option<Protection>,
+    /// `conflict`: the Merge id of the other employee holding the leaver's match value.
+    pub(super) conflict_with: Option<String>,
+    /// The ledger's index could not say who shares the leaver's match value: nothing
+    /// was searched or changed, and a retry may pass.
+    pub(super) sharing_error: Option<LedgerError>,
 }
 
 impl Attempt {
@@ -41,6 +46,8 @@ impl Attempt {
             brake_error: None,
             not_matching: false,
             protection: None,
+            conflict_with: None,
+            sharing_error: None,
         }
     }
 
@@ -65,6 +72,22 @@ impl Attempt {
         Attempt {
             not_matching: true,
             ..Attempt::finished(Outcome::NotFound)
+        }
+    }
+
+    /// `conflict`: `other` holds the leaver's match value, and nothing changed.
+    pub(super) fn conflict(other: &EmployeeKey) -> Self {
+        Attempt {
+            conflict_with: Some(other.employee_id.clone()),
+            ..Attempt::finished(Outcome::Conflict)
+        }
+    }
+
+    /// `failed` without a SCIM error: the ledger's index could not be read.
+    fn sharing_unreadable(error: LedgerError) -> Self {
+        Attempt {
+            sharing_error: Some(error),
+            ..Attempt::finished(Outcome::Failed)
         }
     }
 
@@ -157,6 +180,17 @@ pub(super) enum Searched {
     Failed(ScimError),
 }
 
+/// Whether another employee holds the leaver's match value, as the ledger's index says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Shared {
+    /// Nobody else who is not terminated: the target may be worked.
+    Alone,
+    /// This employee of the same linked account, not terminated, holds it: `conflict`.
+    With(EmployeeKey),
+    /// The index could not be read: the attempt fails, and a retry asks again.
+    Unknown(LedgerError),
+}
+
 /// How the brake answered for one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Brake {
@@ -171,6 +205,34 @@ pub(super) enum Brake {
 }
 
 impl Deprovisioner {
+    /// As [`Deprovisioner::attempt`], after the identity check: when another employee of
+    /// the leaver's linked account who is not terminated holds the leaver's match value
+    /// for the target's rule, the outcome is `conflict` and the target is not searched
+    /// or changed; when the ledger cannot say, the attempt fails (the stream retries).
+    /// The protected list comes first, as in [`Deprovisioner::attempt`].
+    pub(super) async fn checked_attempt(
+        &self,
+        ledger: &dyn Ledger,
+        target: &Target,
+        entry: &Entry,
+        pass: Pass,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Attempt {
+        let guard = Guard {
+            list: &target.protected,
+            authority: Authority::Automatic,
+        };
+        if let Some(protection) = guard.leaver(&entry.key, &entry.identity) {
+            return Attempt::protected(protection);
+        }
+        match shared(ledger, target, entry, budget).await {
+            Shared::Alone => self.attempt(target, entry, pass, budget, now).await,
+            Shared::With(other) => Attempt::conflict(&other),
+            Shared::Unknown(error) => Attempt::sharing_unreadable(error),
+        }
+    }
+
     /// Finds the employee in `target` and, when exactly one active user matches, changes
     /// it (under the brake in a termination pass).
     pub(super) async fn attempt(
@@ -337,6 +399,32 @@ impl Deprovisioner {
     /// made leaves the count high, the safe side.
     async fn give_back(&self, window: &str, budget: &Budget) {
         let _ = budget.run(self.store.give_back(window)).await;
+    }
+}
+
+/// Who else holds the leaver's value for `target`'s rule: one Query of the ledger's
+/// index for the rule's field, bounded by the budget. No value: nobody can share it (the
+/// attempt ends `not_found` without a search).
+pub(super) async fn shared(
+    ledger: &dyn Ledger,
+    target: &Target,
+    entry: &Entry,
+    budget: &Budget,
+) -> Shared {
+    let Some(value) = target.rule.value(&entry.identity).and_then(normalised) else {
+        return Shared::Alone;
+    };
+    let account = &entry.key.linked_account_id;
+    let answer = budget
+        .run(ledger.sharing(account, target.rule.field, &value))
+        .await
+        .unwrap_or(Err(LedgerError::TimedOut));
+    match answer {
+        Ok(sharers) => match conflict(entry, &target.rule, &sharers) {
+            Some(other) => Shared::With(other.key.clone()),
+            None => Shared::Alone,
+        },
+        Err(error) => Shared::Unknown(error),
     }
 }
 

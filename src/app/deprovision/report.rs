@@ -8,9 +8,9 @@ use crate::domain::deprovision::{Action, Mode, Outcome, Pass, Target};
 use crate::domain::ledger::Entry;
 use crate::scim::client::ScimError;
 use crate::telemetry::record::{
-    ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, DEPROVISION_FAILED_MESSAGE, DEPROVISIONED_MESSAGE,
-    DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE, PROTECTED_MESSAGE,
-    RequestFacts, Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
+    ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, CONFLICT_MESSAGE, DEPROVISION_FAILED_MESSAGE,
+    DEPROVISIONED_MESSAGE, DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE,
+    PROTECTED_MESSAGE, RequestFacts, Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
 };
 use chrono::{DateTime, Utc};
 
@@ -60,6 +60,7 @@ fn severity_and_message(attempt: &Attempt) -> (Severity, &'static str) {
         Outcome::Held => (Severity::Warn, HELD_MESSAGE),
         Outcome::Ambiguous => (Severity::Error, AMBIGUOUS_MESSAGE),
         Outcome::Protected => (Severity::Warn, PROTECTED_MESSAGE),
+        Outcome::Conflict => (Severity::Error, CONFLICT_MESSAGE),
         Outcome::Failed => (Severity::Error, DEPROVISION_FAILED_MESSAGE),
     }
 }
@@ -104,9 +105,14 @@ pub(super) fn log_outcome(
         attempts,
         deprovisioned_at: None,
         protected_by: attempt.protection.map(|p| p.as_str()),
+        conflict_with: attempt.conflict_with.as_deref(),
     };
     let facts = RequestFacts {
-        ledger_error: attempt.brake_error.as_ref().map(LedgerError::kind),
+        ledger_error: attempt
+            .brake_error
+            .as_ref()
+            .or(attempt.sharing_error.as_ref())
+            .map(LedgerError::kind),
         ..*facts
     };
     log_deprovision(severity, message, entry, &d, &facts);

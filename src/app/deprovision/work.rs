@@ -248,8 +248,9 @@ impl Deprovisioner {
             // back the next.
             let share = run.budget.left() / u32::try_from(owed.len() - index).unwrap_or(u32::MAX);
             let own = Budget::of(share.saturating_sub(LEDGER_SHARE));
+            let ledger = run.effects.ledger.as_ref();
             let attempt = self
-                .attempt(target, &current, run.pass, &own, run.now)
+                .checked_attempt(ledger, target, &current, run.pass, &own, run.now)
                 .await;
             self.tell(run, &current, target, attempt, &mut progress)
                 .await;

@@ -5,6 +5,7 @@ use super::{Calls, locked, pace};
 use crate::aws::ledger::{Ledger, LedgerError};
 use crate::aws::scheduler::BoxFuture;
 use crate::domain::decision::Decision;
+use crate::domain::deprovision::{EmployeeField, Sharer, field_value, index_key};
 use crate::domain::ledger::{EmployeeKey, Entry};
 use crate::domain::reconcile::SweepState;
 use chrono::{DateTime, Utc};
@@ -31,6 +32,8 @@ pub struct MemoryLedger {
     slow_answers: Mutex<Option<Duration>>,
     stream: Mutex<Vec<(Option<Entry>, Entry)>>,
     sweeps: Mutex<BTreeMap<String, SweepState>>,
+    /// Scripted failures of the match indexes' queries, apart from the other calls' script.
+    sharing_failures: Mutex<Vec<LedgerError>>,
     /// The table's waiting list, which a move into `terminated` may note in.
     waiting: super::deprovisioning::WaitingList,
 }
@@ -114,6 +117,11 @@ impl MemoryLedger {
     /// Stores `entry` directly, as if written earlier.
     pub fn insert(&self, entry: Entry) {
         locked(&self.entries).insert(entry.key.clone(), entry);
+    }
+
+    /// Makes the next queries of a match index fail with `errors`, one each, in order.
+    pub fn fail_sharing(&self, errors: impl IntoIterator<Item = LedgerError>) {
+        locked(&self.sharing_failures).extend(errors);
     }
 
     /// Every sweep item, by linked account.
@@ -290,6 +298,39 @@ impl Ledger for MemoryLedger {
                         && e.effective_at.is_some_and(|at| at < before)
                 })
                 .cloned()
+                .collect())
+        })
+    }
+
+    fn sharing<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        field: EmployeeField,
+        normalised: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Sharer>, LedgerError>> {
+        let failure = {
+            let mut failures = locked(&self.sharing_failures);
+            (!failures.is_empty()).then(|| failures.remove(0))
+        };
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            // The index's key, computed as the item's attribute is.
+            let wanted = format!("{linked_account_id}|{normalised}");
+            Ok(locked(&self.entries)
+                .values()
+                .filter(|e| {
+                    field_value(&e.identity, field)
+                        .and_then(|v| index_key(&e.key.linked_account_id, v))
+                        .is_some_and(|key| key == wanted)
+                })
+                .map(|e| Sharer {
+                    key: e.key.clone(),
+                    decision: e.decision,
+                    value: field_value(&e.identity, field).map(str::to_owned),
+                })
                 .collect())
         })
     }

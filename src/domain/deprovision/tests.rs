@@ -614,3 +614,112 @@ fn a_rehire_after_deprovisioning_names_what_must_be_restored_by_hand() {
 fn the_brake_window_is_the_utc_hour() {
     assert_eq!(brake_window(now()), "2026-11-27T12");
 }
+
+#[test]
+fn the_index_key_is_the_account_and_the_trimmed_lower_case_value() {
+    assert_eq!(
+        index_key("acme", " Alex@Merge.DEV "),
+        Some("acme|alex@merge.dev".to_owned())
+    );
+    assert_eq!(
+        index_key("acme", "alex@merge.dev"),
+        index_key("acme", "ALEX@merge.dev ")
+    );
+    assert_ne!(
+        index_key("acme", "alex@merge.dev"),
+        index_key("globex", "alex@merge.dev")
+    );
+    assert_eq!(normalised("   "), None);
+    assert_eq!(index_key("acme", ""), None);
+}
+
+fn holding(id: &str, decision: Decision, value: &str) -> Sharer {
+    Sharer {
+        key: EmployeeKey::new(Some("acme"), id),
+        decision,
+        value: Some(value.to_owned()),
+    }
+}
+
+fn leaving_as(email: &str, remote_id: &str) -> Entry {
+    let mut entry = terminated();
+    entry.identity.work_email = Some(email.to_owned());
+    entry.identity.remote_id = Some(remote_id.to_owned());
+    entry
+}
+
+#[test]
+fn another_employee_who_is_not_terminated_holding_the_value_is_a_conflict() {
+    let leaver = leaving_as("alex@merge.dev", "R-1");
+    let rule = MatchRule::default();
+    for decision in [
+        Decision::Active,
+        Decision::Scheduled,
+        Decision::Undetermined,
+    ] {
+        let sharers = [holding("e2", decision, " ALEX@merge.dev")];
+        assert_eq!(
+            conflict(&leaver, &rule, &sharers).map(|s| s.key.employee_id.as_str()),
+            Some("e2"),
+            "{decision:?}"
+        );
+    }
+    // A value the index did not carry counts as the same: refuse when in doubt.
+    let unknown = Sharer {
+        value: None,
+        ..holding("e2", Decision::Active, "")
+    };
+    assert!(conflict(&leaver, &rule, &[unknown]).is_some());
+}
+
+#[test]
+fn the_leaver_itself_a_terminated_employee_or_another_account_is_no_conflict() {
+    let leaver = leaving_as("alex@merge.dev", "R-1");
+    let rule = MatchRule::default();
+    let elsewhere = Sharer {
+        key: EmployeeKey::new(Some("globex"), "e3"),
+        ..holding("e3", Decision::Active, "alex@merge.dev")
+    };
+    let sharers = [
+        holding("e1", Decision::Active, "alex@merge.dev"),
+        holding("e2", Decision::Terminated, "alex@merge.dev"),
+        elsewhere,
+    ];
+    assert_eq!(conflict(&leaver, &rule, &sharers), None);
+}
+
+#[test]
+fn an_external_id_rule_compares_exactly_and_a_username_rule_ignores_case() {
+    let leaver = leaving_as("alex@merge.dev", "R-1");
+    let by_id = MatchRule::parse("externalId=remote_id").unwrap();
+    assert_eq!(
+        conflict(&leaver, &by_id, &[holding("e2", Decision::Active, "r-1")]),
+        None
+    );
+    assert!(conflict(&leaver, &by_id, &[holding("e2", Decision::Active, " R-1 ")]).is_some());
+    let by_name = MatchRule::parse("userName=remote_id").unwrap();
+    assert!(conflict(&leaver, &by_name, &[holding("e2", Decision::Active, "r-1")]).is_some());
+}
+
+#[test]
+fn a_conflict_needs_a_person_and_is_worked_again_by_a_recheck_only() {
+    assert!(Outcome::Conflict.needs_person());
+    assert!(!Outcome::Conflict.is_final_change());
+    assert_eq!(Outcome::parse("conflict"), Some(Outcome::Conflict));
+    let targets = parse_targets(SECRET).unwrap();
+    let mut entry = terminated();
+    entry = with_outcome(&entry, "chat", Outcome::Conflict, now());
+    let names = |list: Vec<&Target>| list.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(pending(&entry, &targets, Pass::Termination, Mode::Enforce)),
+        ["crm"]
+    );
+    assert_eq!(
+        names(pending(&entry, &targets, Pass::Release, Mode::Enforce)),
+        ["crm"]
+    );
+    assert_eq!(
+        names(pending(&entry, &targets, Pass::Recheck, Mode::Enforce)),
+        ["chat", "crm"]
+    );
+}
