@@ -20,8 +20,9 @@ pub enum ScimAttribute {
     /// `userName`, which SCIM compares case-insensitively.
     UserName,
     /// `emails[value eq ...]`, and the address found must be the user's own: the one
-    /// marked `primary` (or the only one, when none is marked), or one typed `work`. An
-    /// alias on another account (typed `other`, say) is not the leaver.
+    /// marked `primary` when any is; when none is, one typed `work`, or the only address
+    /// when it has no type. An alias on another account (typed `other` or `work` beside
+    /// that account's primary) is not the leaver.
     Emails,
     /// `emails[value eq ...]`, any of the user's addresses: riskier, since an alias of
     /// the leaver's address on someone else's account (a manager's, a shared mailbox)
