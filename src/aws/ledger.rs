@@ -399,16 +399,32 @@ fn classify_transaction<R>(
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     if let SdkError::ServiceError(service) = &error
         && let TransactWriteItemsError::TransactionCanceledException(canceled) = service.err()
-        && canceled.cancellation_reasons().iter().any(|reason| {
-            matches!(
-                reason.code(),
-                Some("ConditionalCheckFailed" | "TransactionConflict")
-            )
-        })
+        && let Some(kind) = cancelled_as(canceled.cancellation_reasons().iter().map(|r| r.code()))
     {
-        return LedgerError::ConditionFailed;
+        return kind;
     }
     classify(error)
+}
+
+/// What a cancelled transaction's reasons mean: a lost race (a condition, or another
+/// transaction on the item), throttling, or nothing this function reads (`None`).
+fn cancelled_as<'a>(codes: impl Iterator<Item = Option<&'a str>> + Clone) -> Option<LedgerError> {
+    let any = |wanted: &[&str]| {
+        codes
+            .clone()
+            .any(|c| c.is_some_and(|c| wanted.contains(&c)))
+    };
+    if any(&["ConditionalCheckFailed", "TransactionConflict"]) {
+        Some(LedgerError::ConditionFailed)
+    } else if any(&[
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    ]) {
+        Some(LedgerError::Throttled)
+    } else {
+        None
+    }
 }
 
 /// The AWS SDK behind [`Ledger`], for one table. The client is built on first use, so a
@@ -615,6 +631,26 @@ impl Ledger for SdkLedger {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_cancelled_transaction_is_a_lost_race_throttling_or_unread() {
+        let reasons =
+            |codes: &'static [Option<&'static str>]| super::cancelled_as(codes.iter().copied());
+        assert_eq!(
+            reasons(&[None, Some("ConditionalCheckFailed")]),
+            Some(LedgerError::ConditionFailed)
+        );
+        assert_eq!(
+            reasons(&[Some("TransactionConflict"), None]),
+            Some(LedgerError::ConditionFailed)
+        );
+        assert_eq!(
+            reasons(&[Some("ThrottlingError"), None]),
+            Some(LedgerError::Throttled)
+        );
+        assert_eq!(reasons(&[Some("ValidationError"), None]), None);
+    }
+
     use super::indexes::sharer_from_item;
     use super::*;
     use crate::domain::ledger::{Observation, transition};
