@@ -29,11 +29,14 @@
 use chrono::{DateTime, Utc};
 use lambda_http::RequestExt;
 use lambda_http::lambda_runtime::layers::trace::request_span;
+use merge_deprovision::app::baseline::Baselines;
 use merge_deprovision::app::deprovision::Deprovisioner;
 use merge_deprovision::app::settle::{Effects, Timers};
+use merge_deprovision::aws::ledger::Ledger;
 use merge_deprovision::aws::memory::{
     MemoryDeprovisionStore, MemoryLedger, MemorySchedules, MemorySecrets,
 };
+use merge_deprovision::domain::baseline::{Baseline, SetBy};
 use merge_deprovision::domain::dates::parse_hr_date;
 use merge_deprovision::domain::decision::Decision;
 use merge_deprovision::domain::deprovision::Mode;
@@ -163,9 +166,19 @@ fn replay(
         "ledger and timers: in memory (DynamoDB and EventBridge Scheduler twins)\n"
     )?;
     let ledger = Arc::new(MemoryLedger::new());
+    // The samples' account was linked years ago (its employee was created in 2021), so
+    // their past dates are current terminations whatever today's date: an operator's
+    // baseline, as `merge-deprovision.baseline` sets one.
+    let linked = Baseline {
+        linked_account_id: ACCOUNT.to_owned(),
+        at: parse_hr_date("2021-09-15T00:00:00Z").expect("a date"),
+        set_by: SetBy::Operator,
+    };
+    ready(ledger.put_baseline(&linked, true))?;
     let schedules = Arc::new(MemorySchedules::new());
     let effects = Effects {
         note_terminations: false,
+        baselines: Baselines::with_lookback(config.historical_lookback),
         ledger: ledger.clone(),
         timers: Some(Timers {
             schedules: schedules.clone(),

@@ -9,7 +9,9 @@
 mod support;
 
 use aws_sdk_scheduler::Client;
-use merge_deprovision::telemetry::record::{LEDGER_FAILED_MESSAGE, TERMINATED_MESSAGE};
+use merge_deprovision::telemetry::record::{
+    HISTORICAL_MESSAGE, LEDGER_FAILED_MESSAGE, TERMINATED_MESSAGE,
+};
 use merge_deprovision_samples::{Signing, employee_envelope, function_url_event};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -180,10 +182,18 @@ fn delivery(id: &str, fields: Value) -> String {
     function_url_event("POST", &body, Signing::TestKey, false, id).to_string()
 }
 
+/// A termination date of last week, by the clock the binary decides with: current, well
+/// inside the lookback before a first-seen account's baseline.
+fn last_week() -> String {
+    (chrono::Utc::now() - chrono::TimeDelta::days(7))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 fn terminated(id: &str, modified_at: &str) -> String {
     delivery(
         id,
-        json!({"employment_status": "INACTIVE", "termination_date": "2026-11-20", "modified_at": modified_at}),
+        json!({"employment_status": "INACTIVE", "termination_date": last_week(), "modified_at": modified_at}),
     )
 }
 
@@ -778,9 +788,13 @@ async fn a_sweep_runs_against_the_emulators_dynamodb_scheduler_and_secrets_manag
     const TOKEN: &str = "SENTINEL-ACCOUNT-TOKEN-9c2e";
     let merge = FakeMerge::start();
     let mut staff = employees(150, "2026-11-20T08:00:00Z");
+    // A leaver of last week (current), and one who left in 2020, long before this first
+    // sweep saw the account (historical: recorded, not announced).
     staff[3]["employment_status"] = json!("INACTIVE");
-    staff[3]["termination_date"] = json!("2020-01-01T00:00:00Z");
+    staff[3]["termination_date"] = json!(last_week());
     staff[4]["termination_date"] = json!("2099-06-30T00:00:00Z");
+    staff[5]["employment_status"] = json!("INACTIVE");
+    staff[5]["termination_date"] = json!("2020-01-01T00:00:00Z");
     merge.set_account(TOKEN, staff);
     let (scheduler, ledger) = (scheduler(), dynamodb());
     let group = group(&scheduler, "sweeps").await;
@@ -916,6 +930,23 @@ async fn a_sweep_runs_against_the_emulators_dynamodb_scheduler_and_secrets_manag
         .collect();
     assert_eq!(terminated.len(), 1);
     assert_eq!(terminated[0]["source"], "reconciliation");
+    let historical: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["message"] == HISTORICAL_MESSAGE)
+        .collect();
+    assert_eq!(historical.len(), 1, "the leaver of 2020");
+    let old = entry(&ledger, &table, "00000000-0000-4000-8000-000000000005")
+        .await
+        .expect("the old leaver's entry");
+    assert_eq!(text(&old, "decision"), "terminated");
+    assert_eq!(
+        old.get("historical").and_then(|v| v.as_bool().ok()),
+        Some(&true)
+    );
+    let baseline = entry(&ledger, &table, "#baseline")
+        .await
+        .expect("the account's baseline, recorded by the first sweep");
+    assert_eq!(text(&baseline, "baseline_set_by"), "first_seen");
 }
 
 #[tokio::test]
@@ -1038,5 +1069,87 @@ async fn who_shares_a_match_value_is_one_query_of_the_templates_index_through_th
     assert!(
         nobody.is_empty(),
         "an entry without the field is in no index"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn a_baseline_is_written_once_and_an_accounts_leavers_are_one_query_through_the_sdk() {
+    use merge_deprovision::aws::ledger::{Ledger, LedgerError, SdkLedger};
+    use merge_deprovision::domain::baseline::{Baseline, SetBy};
+    use merge_deprovision::domain::decision::Decision;
+    use merge_deprovision::domain::ledger::{
+        EmployeeKey, Identity, Observation, Source, transition,
+    };
+    let client = dynamodb();
+    let table = table(&client, "baseline").await;
+    let ledger = SdkLedger::with_client(&table, client.clone());
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-26T05:00:00Z".parse().unwrap();
+    assert_eq!(ledger.get_baseline(LINKED_ACCOUNT).await, Ok(None));
+    let first = Baseline {
+        linked_account_id: LINKED_ACCOUNT.to_owned(),
+        at: now,
+        set_by: SetBy::FirstSeen,
+    };
+    ledger.put_baseline(&first, false).await.unwrap();
+    let later = Baseline {
+        at: now + chrono::TimeDelta::hours(1),
+        ..first.clone()
+    };
+    assert_eq!(
+        ledger.put_baseline(&later, false).await,
+        Err(LedgerError::ConditionFailed),
+        "of two first sightings, the first written stands"
+    );
+    assert_eq!(
+        ledger.get_baseline(LINKED_ACCOUNT).await,
+        Ok(Some(first.clone()))
+    );
+    let chosen = Baseline {
+        at: "2020-01-01T00:00:00Z".parse().unwrap(),
+        set_by: SetBy::Operator,
+        ..first
+    };
+    ledger.put_baseline(&chosen, true).await.unwrap();
+    assert_eq!(ledger.get_baseline(LINKED_ACCOUNT).await, Ok(Some(chosen)));
+
+    let put = |account: &str, id: &str, decision: Decision| {
+        let observation = Observation {
+            key: EmployeeKey::new(Some(account), id),
+            decision,
+            reasons: String::new(),
+            termination_date: None,
+            effective_at: None,
+            version: None,
+            removal: false,
+            identity: Identity::default(),
+            source: Source::Webhook,
+            delivery_id: None,
+        };
+        let mut entry = transition(None, &observation, now).write.unwrap();
+        entry.historical = id == "e1";
+        entry
+    };
+    for entry in [
+        put(LINKED_ACCOUNT, "e1", Decision::Terminated),
+        put(LINKED_ACCOUNT, "e2", Decision::Active),
+        put(LINKED_ACCOUNT, "e3", Decision::Terminated),
+        put("another-customer", "e4", Decision::Terminated),
+    ] {
+        ledger.put(&entry, None).await.unwrap();
+    }
+    let mut leavers = ledger
+        .terminated(LINKED_ACCOUNT)
+        .await
+        .expect("the query answers");
+    leavers.sort_by(|a, b| a.key.cmp(&b.key));
+    let seen: Vec<(&str, bool)> = leavers
+        .iter()
+        .map(|e| (e.key.employee_id.as_str(), e.historical))
+        .collect();
+    assert_eq!(
+        seen,
+        [("e1", true), ("e3", false)],
+        "the account's terminated entries, past its baseline item"
     );
 }

@@ -1241,8 +1241,9 @@ fn a_me_that_fails_changes_nothing_and_one_that_cannot_tell_protects_nobody_extr
 
 // Identity collisions: a years-old leaver whose address another employee holds now.
 
-/// E1: terminated in 2023 under `alex@merge.dev`.
-const LEAVER_2023: &str = "7c1d0d7e-0000-4000-8000-00000000e001";
+/// E1: terminated last week under `alex@merge.dev` (a termination long before the
+/// account was first seen is historical, and never reaches the identity check).
+const LEAVER: &str = "7c1d0d7e-0000-4000-8000-00000000e001";
 /// E2: active since 2025 under the same address (a rehire under a new Merge id, or a new
 /// hire given the freed address).
 const HOLDER_2025: &str = "7c1d0d7e-0000-4000-8000-00000000e002";
@@ -1276,7 +1277,7 @@ fn deliver_at(
     status: &str,
     modified_at: &str,
 ) {
-    let termination = (status == "INACTIVE").then_some("2023-03-31");
+    let termination = (status == "INACTIVE").then_some("2026-11-20");
     let answered = answer(
         &d.app,
         &delivery_in(
@@ -1289,7 +1290,7 @@ fn deliver_at(
 }
 
 fn leaver_key() -> EmployeeKey {
-    EmployeeKey::new(Some(LINKED_ACCOUNT), LEAVER_2023)
+    EmployeeKey::new(Some(LINKED_ACCOUNT), LEAVER)
 }
 
 #[test]
@@ -1302,9 +1303,9 @@ fn a_leaver_whose_address_an_active_employee_now_holds_is_a_conflict_and_changes
         let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
         if holder_first {
             deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
-            deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+            deliver(&d, LINKED_ACCOUNT, LEAVER, ALEX, "INACTIVE");
         } else {
-            deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+            deliver(&d, LINKED_ACCOUNT, LEAVER, ALEX, "INACTIVE");
             deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
         }
         let answered = stream(&d);
@@ -1327,7 +1328,7 @@ fn a_leaver_whose_address_an_active_employee_now_holds_is_a_conflict_and_changes
         assert_eq!(records[0]["level"], "ERROR");
         assert_eq!(records[0]["target"], "chat");
         assert_eq!(records[0]["deprovision"], "conflict");
-        assert_eq!(records[0]["employee_id"], LEAVER_2023);
+        assert_eq!(records[0]["employee_id"], LEAVER);
         assert_eq!(records[0]["conflict_with"], HOLDER_2025);
         assert!(!answered.logs.contains(CHAT_TOKEN));
         assert_eq!(answered.metrics[0]["Outcome"], "conflict");
@@ -1348,7 +1349,7 @@ fn a_conflict_stays_listed_and_a_recheck_works_it_once_the_holder_has_left() {
     let account = scim.add(CHAT, ALEX, &[ALEX], None, true);
     let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
     deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
-    deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+    deliver(&d, LINKED_ACCOUNT, LEAVER, ALEX, "INACTIVE");
     stream(&d);
     let release = json!({"kind": "merge-deprovision.release-held", "version": 1, "recheck": true});
     let released = answer_direct(&d.app, &direct(&release));
@@ -1379,7 +1380,7 @@ fn the_same_address_in_another_linked_account_or_on_a_terminated_employee_is_no_
         let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
         deliver(&d, account, HOLDER_2025, ALEX, status);
         let _ = d.ledger.drain_stream();
-        deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+        deliver(&d, LINKED_ACCOUNT, LEAVER, ALEX, "INACTIVE");
         let answered = stream(&d);
         assert_eq!(failures(&answered), 0, "{account} {status}");
         assert_eq!(
@@ -1404,7 +1405,7 @@ fn an_address_differing_only_by_case_or_spaces_is_a_conflict() {
         " Alex@Merge.DEV ",
         "ACTIVE",
     );
-    deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+    deliver(&d, LINKED_ACCOUNT, LEAVER, ALEX, "INACTIVE");
     let answered = stream(&d);
     assert_eq!(
         outcome_of(&d, &leaver_key(), "chat"),
@@ -1424,7 +1425,7 @@ fn an_index_that_cannot_be_read_fails_the_attempt_and_the_retry_still_refuses() 
     let holder_account = scim.add(CHAT, ALEX, &[ALEX], None, true);
     let d = deprovision_app(&secret(vec![chat(json!({}))]), scim, &[]);
     deliver(&d, LINKED_ACCOUNT, HOLDER_2025, ALEX, "ACTIVE");
-    deliver(&d, LINKED_ACCOUNT, LEAVER_2023, ALEX, "INACTIVE");
+    deliver(&d, LINKED_ACCOUNT, LEAVER, ALEX, "INACTIVE");
     d.ledger.fail_sharing([LedgerError::Throttled]);
     let batch = stream_batch(&d.ledger).unwrap();
     let answered = answer_direct(&d.app, &batch);
@@ -1497,7 +1498,7 @@ proptest::proptest! {
             let (status, termination) = match standing {
                 Standing::Active => ("ACTIVE", None),
                 Standing::Scheduled => ("ACTIVE", Some("2099-06-30")),
-                Standing::Terminated => ("INACTIVE", Some("2023-03-31")),
+                Standing::Terminated => ("INACTIVE", Some("2026-11-20")),
             };
             let answered = answer(
                 &d.app,
@@ -1511,7 +1512,7 @@ proptest::proptest! {
             proptest::prop_assert_eq!(answered.status, 200);
         }
         let _ = d.ledger.drain_stream();
-        deliver(&d, LINKED_ACCOUNT, LEAVER_2023, &leaver_address, "INACTIVE");
+        deliver(&d, LINKED_ACCOUNT, LEAVER, &leaver_address, "INACTIVE");
         stream(&d);
         let shared = others
             .iter()

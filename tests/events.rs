@@ -73,6 +73,9 @@ fn events_holds_no_file_the_generator_does_not_build() {
     // Direct invocations that start sweeps, written by hand and checked by
     // tests/reconcile.rs: they need reconciliation configured, which the samples do not.
     generated.insert("reconcile".to_owned());
+    // The backfill and baseline documents, written by hand and checked by
+    // tests/backfill.rs: they need deprovisioning configured.
+    generated.insert("backfill".to_owned());
     assert_eq!(on_disk, generated, "{REGENERATE}");
 }
 

@@ -67,6 +67,14 @@ fn unique(name: &str) -> String {
     )
 }
 
+/// A termination date of last week, by the clock the binary decides with: current, well
+/// inside the lookback before a first-seen account's baseline.
+fn last_week() -> String {
+    (chrono::Utc::now() - chrono::TimeDelta::days(7))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 /// One test's world: its table (with a stream), schedule group, targets secret, and
 /// the function running against them.
 struct World {
@@ -190,7 +198,7 @@ impl World {
         let envelope = employee_envelope("Employee.changed", |data| {
             data.insert("id".into(), json!(employee));
             data.insert("employment_status".into(), json!("INACTIVE"));
-            data.insert("termination_date".into(), json!("2026-11-20"));
+            data.insert("termination_date".into(), json!(last_week()));
             for (name, value) in fields.as_object().unwrap() {
                 data.insert(name.clone(), value.clone());
             }
@@ -1043,7 +1051,8 @@ async fn a_leaver_whose_address_an_active_employee_now_holds_changes_nobody() {
     // The account in the application is the person holding the address now.
     let holder = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
     let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
-    // E2, active since 2025 under the address; then E1, who left in 2023 under it.
+    // E2, active under the address; then E1, who left last week under it (a leaver of
+    // long before the account was first seen would be historical, never worked).
     world
         .deliver(
             "e2",
@@ -1053,7 +1062,7 @@ async fn a_leaver_whose_address_an_active_employee_now_holds_changes_nobody() {
     world
         .deliver(
             "e1",
-            json!({"work_email": format!(" {} ", email.to_uppercase()), "termination_date": "2023-03-31"}),
+            json!({"work_email": format!(" {} ", email.to_uppercase())}),
         )
         .await;
     let answered = world.stream().await;
@@ -1069,4 +1078,121 @@ async fn a_leaver_whose_address_an_active_employee_now_holds_changes_nobody() {
     assert_eq!(conflicts[0]["level"], "ERROR");
     assert_eq!(conflicts[0]["employee_id"], "e1");
     assert_eq!(conflicts[0]["conflict_with"], "e2");
+}
+
+/// A backfill document for the world's linked account.
+fn backfill_document(dry_run: bool) -> String {
+    json!({"kind": "merge-deprovision.backfill", "version": 1,
+        "linked_account_id": LINKED_ACCOUNT, "dry_run": dry_run})
+    .to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_leaver_long_gone_is_recorded_historical_and_only_a_backfill_deactivates_them() {
+    let email = format!("{}@example.com", unique("long-gone"));
+    let account = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    // The account's first delivery: someone who left in 2023, years before it was seen.
+    world
+        .deliver(
+            "old",
+            json!({"work_email": email, "termination_date": "2023-03-31"}),
+        )
+        .await;
+    // The move reaches the stream (the mapping's filter knows nothing of history); the
+    // function does nothing with it.
+    let answered = world.stream().await;
+    assert_eq!(answered["batchItemFailures"], json!([]), "{answered}");
+    assert!(active(&account).await, "nothing is changed by itself");
+    assert_eq!(world.outcome("old", "app").await, None);
+    let released = world.release().await;
+    assert_eq!(released["released"], 0, "{released}");
+    assert!(active(&account).await);
+
+    let preview = world.invoke(&backfill_document(true)).await;
+    assert_eq!(preview["leavers"], 1, "{preview}");
+    assert_eq!(preview["historical"], 1);
+    assert!(active(&account).await, "a dry run changes nothing");
+    let acted = world.invoke(&backfill_document(false)).await;
+    assert_eq!(acted["outcomes"]["deactivated"], 1, "{acted}");
+    assert!(!active(&account).await);
+    assert_eq!(
+        world.outcome("old", "app").await.as_deref(),
+        Some("deactivated")
+    );
+    let again = world.invoke(&backfill_document(false)).await;
+    assert_eq!(again["found"], 0, "{again}");
+    let records = world.stop(&[&scim_token()]).await;
+    let historical: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            r["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("employee terminated before the account's baseline"))
+        })
+        .collect();
+    assert_eq!(historical.len(), 1, "{records:#?}");
+    assert_eq!(historical[0]["level"], "INFO");
+    assert!(
+        !records
+            .iter()
+            .any(|r| r["message"] == "employee terminated: revoke access"),
+        "no revoke-access record for the downstream hook"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn leavers_recorded_before_scim_was_turned_on_are_worked_by_the_backfill_once() {
+    use merge_deprovision::domain::decision::Decision;
+    use merge_deprovision::domain::ledger::{
+        EmployeeKey, Identity, Observation, Source, transition,
+    };
+    let email = format!("{}@example.com", unique("before-scim"));
+    let account = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    // The ledger as an earlier deployment, without deprovisioning, left it: a leaver of
+    // last week, announced, with no target outcome and no stream record to come.
+    let now = chrono::Utc::now();
+    let observation = Observation {
+        key: EmployeeKey::new(Some(LINKED_ACCOUNT), "before"),
+        decision: Decision::Terminated,
+        reasons: "employment_status_inactive".into(),
+        termination_date: Some(now - chrono::TimeDelta::days(7)),
+        effective_at: Some(now - chrono::TimeDelta::days(7)),
+        version: Some(now - chrono::TimeDelta::days(6)),
+        removal: false,
+        identity: Identity {
+            work_email: Some(email.clone()),
+            ..Identity::default()
+        },
+        source: Source::Webhook,
+        delivery_id: None,
+    };
+    let mut entry = transition(None, &observation, now).write.unwrap();
+    entry.announced = true;
+    world
+        .dynamodb
+        .put_item()
+        .table_name(&world.table)
+        .set_item(Some(merge_deprovision::aws::ledger::to_item(&entry)))
+        .send()
+        .await
+        .expect("the emulator stores the entry");
+    let mut world = world;
+    let preview = world.invoke(&backfill_document(true)).await;
+    assert_eq!(preview["leavers"], 1, "{preview}");
+    assert_eq!(preview["historical"], 0);
+    assert!(active(&account).await);
+    let acted = world.invoke(&backfill_document(false)).await;
+    assert_eq!(acted["worked"], 1, "{acted}");
+    assert!(!active(&account).await);
+    assert_eq!(
+        world.outcome("before", "app").await.as_deref(),
+        Some("deactivated")
+    );
+    let again = world.invoke(&backfill_document(false)).await;
+    assert_eq!(again["found"], 0, "{again}");
+    world.stop(&[&scim_token()]).await;
 }

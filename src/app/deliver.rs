@@ -13,9 +13,9 @@ use crate::domain::error::RequestError;
 use crate::domain::ledger::{Change, Observation};
 use crate::domain::webhook::{Decided, Outcome, Receiver};
 use crate::telemetry::record::{
-    ALREADY_TERMINATED_MESSAGE, REPLAY_MESSAGE, RequestFacts, SCHEDULING_FAILED_MESSAGE,
-    STALE_MESSAGE, Severity, TERMINATED_MESSAGE, TIMER_REFUSED_MESSAGE, decision_message,
-    log_decision,
+    ALREADY_TERMINATED_MESSAGE, HISTORICAL_MESSAGE, REPLAY_MESSAGE, RequestFacts,
+    SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE, Severity, TERMINATED_MESSAGE, TIMER_REFUSED_MESSAGE,
+    decision_message, log_decision,
 };
 use chrono::{DateTime, Utc};
 
@@ -180,6 +180,8 @@ fn record_of(
         .is_some_and(|e| e.decision == Decision::Scheduled);
     if settled.needs_retry() {
         (Severity::Error, SCHEDULING_FAILED_MESSAGE)
+    } else if settled.entered_historical() {
+        (Severity::Info, HISTORICAL_MESSAGE)
     } else if refused && scheduled {
         (Severity::Error, TIMER_REFUSED_MESSAGE)
     } else if announcement.announces() {

@@ -119,7 +119,7 @@ impl Deprovisioner {
 
     /// The targets, read again first when they have aged (bounded by the budget; the
     /// cached ones serve when the read fails).
-    async fn current(
+    pub(crate) async fn current(
         &self,
         budget: &Budget,
         now: DateTime<Utc>,
@@ -250,6 +250,8 @@ pub fn stream_work(changes: &[StreamChange]) -> Vec<(String, EmployeeKey)> {
         // An image this version cannot read is worked all the same: the entry, read
         // consistently, decides whether anything is owed.
         .filter(|c| c.enters_terminated() || c.new.is_none())
+        // A historical termination waits for a backfill: nothing for the stream to do.
+        .filter(|c| !c.new.as_ref().is_some_and(|n| n.historical))
         .filter_map(|c| Some((c.sequence_number.clone(), c.key.clone()?)))
         .collect()
 }

@@ -4,6 +4,8 @@
 //! value saying how it ended, which the edge turns into a response and a metrics line.
 
 pub mod announce;
+pub mod backfill;
+pub mod baseline;
 pub mod budget;
 pub mod cached_secret;
 pub mod deliver;

@@ -13,11 +13,13 @@
 //!    it), then read the entry once more: if another invocation wrote meanwhile, align
 //!    the timer with that, since its own timer call may have landed before ours.
 
+use crate::app::baseline::Baselines;
 use crate::app::budget::Budget;
 use crate::aws::ledger::{Ledger, LedgerError};
 use crate::aws::scheduler::{
     ScheduleTarget, SchedulerError, Schedules, TimerChange, cancel_timer, put_timer,
 };
+use crate::domain::baseline::classify;
 use crate::domain::decision::Decision;
 use crate::domain::ledger::{
     Change, EmployeeKey, Entry, Observation, Timer, Transition, announced, fire, transition,
@@ -68,6 +70,8 @@ pub struct Effects {
     /// for deprovisioning in the same write, so the release finds every leaver whose
     /// deprovisioning is not settled, whatever fails after the move.
     pub note_terminations: bool,
+    /// Each linked account's baseline, which tells a historical termination.
+    pub baselines: Baselines,
 }
 
 /// Where timers are kept and where they deliver.
@@ -153,9 +157,18 @@ fn settled(
 }
 
 impl Settled {
-    /// True when this invocation moved the employee into `terminated`.
+    /// True when this invocation moved the employee into a current termination: the
+    /// move whose `terminated` record is owed and whose access is revoked.
     pub fn entered_terminated(&self) -> bool {
         self.transition.enters_terminated(self.stored.as_ref())
+            && !self.own().is_some_and(|e| e.historical)
+    }
+
+    /// True when this invocation recorded a historical termination: counted and
+    /// recorded, never announced for revocation nor deprovisioned but by a backfill.
+    pub fn entered_historical(&self) -> bool {
+        self.transition.enters_terminated(self.stored.as_ref())
+            && self.own().is_some_and(|e| e.historical)
     }
 
     /// The entry as this invocation wrote or found it, before any other invocation's
@@ -235,7 +248,9 @@ impl Effects {
         let expected = stored.map(|s| s.revision);
         let enters_terminated = entry.decision == Decision::Terminated
             && stored.is_none_or(|s| s.decision != Decision::Terminated);
-        let write = if enters_terminated && self.note_terminations {
+        // A historical termination owes no deprovisioning until a backfill asks: it is
+        // on no list.
+        let write = if enters_terminated && self.note_terminations && !entry.historical {
             self.ledger.put_noting(entry, expected)
         } else {
             self.ledger.put(entry, expected)
@@ -347,7 +362,18 @@ impl Effects {
         now: DateTime<Utc>,
     ) -> Result<Settled, Unsettled> {
         let timers = self.timers.as_ref().zip(target);
-        let plan = |stored: Option<&Entry>| transition(stored, incoming, now);
+        let cutoff = self
+            .baselines
+            .cutoff(
+                self.ledger.as_ref(),
+                &incoming.key.linked_account_id,
+                budget,
+                now,
+            )
+            .await
+            .map_err(Unsettled::Ledger)?;
+        let plan =
+            |stored: Option<&Entry>| classify(stored, transition(stored, incoming, now), cutoff);
         let mut settled = self
             .write_planned(&incoming.key, plan, timers, budget, now)
             .await?;

@@ -361,6 +361,10 @@ pub enum Pass {
     /// protected list were fixed. Only on purpose, and under the brake: an address
     /// searched again long after the termination may be someone else's by now.
     Recheck,
+    /// A backfill (`merge-deprovision.backfill`): what a release would work, and also
+    /// the targets never attempted for a historical termination, or for one the ledger
+    /// held before deprovisioning was on. Only on purpose, and under the brake.
+    Backfill,
 }
 
 /// The targets that still owe `entry`'s termination a deprovisioning in `pass` and
@@ -371,7 +375,8 @@ pub enum Pass {
 /// protected list, or the HR record in a conflict) and releasing with `recheck` finishes
 /// the work; a stream redelivery and a plain release leave it, listed. A final change
 /// (`deactivated`, `deleted`, `already_inactive`) is never owed again. Nothing for an
-/// entry that is not `terminated`: a rehire before the work ran cancels it.
+/// entry that is not `terminated`: a rehire before the work ran cancels it. A historical
+/// termination owes nothing until a [`Pass::Backfill`] first works a target.
 pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) -> Vec<&'a Target> {
     if entry.decision != Decision::Terminated {
         return Vec::new();
@@ -387,8 +392,9 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                 .filter(|d| d.termination == entry.terminated_at)
             {
                 // Never attempted, or its outcome never written (the process died):
-                // owed in either pass.
-                None => true,
+                // owed in every pass, but for a historical termination, which only a
+                // backfill starts (once started, it is worked as any other).
+                None => !entry.historical || pass == Pass::Backfill,
                 Some(done) => match done.outcome {
                     Outcome::Failed => true,
                     Outcome::Held => pass != Pass::Termination,

@@ -165,6 +165,11 @@ pub struct Entry {
     /// Kept across later writes, so a retry never deprovisions twice and a rehire knows
     /// what was taken away.
     pub deprovisioning: DeprovisioningMap,
+    /// The current termination is historical: it took effect before the account's
+    /// baseline, for an employee the ledger never saw live
+    /// ([`is_historical`](crate::domain::baseline::is_historical)). Recorded, counted,
+    /// never announced for revocation nor deprovisioned but by a backfill.
+    pub historical: bool,
 }
 
 /// What a delivery (or a sweep) says about an employee, ready to compare with the ledger.
@@ -454,6 +459,7 @@ fn new_entry(incoming: &Observation, version: Option<DateTime<Utc>>, now: DateTi
         announced: incoming.decision != Decision::Terminated,
         written_by: String::new(),
         deprovisioning: DeprovisioningMap::new(),
+        historical: false,
     }
 }
 

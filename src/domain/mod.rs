@@ -1,6 +1,8 @@
 //! The domain: bytes and times in, values out. It knows nothing of HTTP, Lambda or AWS,
 //! so every rule here is tested with plain values.
 
+pub mod backfill;
+pub mod baseline;
 pub mod dates;
 pub mod decision;
 pub mod deprovision;

@@ -246,6 +246,9 @@ pub struct Totals {
     pub requests: u64,
     /// Of those, answered 429.
     pub rate_limited: u64,
+    /// Historical terminations recorded: not changes a webhook missed, and never acted
+    /// on but by a backfill.
+    pub historical: u64,
 }
 
 impl Totals {
@@ -275,6 +278,7 @@ impl Totals {
             undetermined: self.undetermined + more.undetermined,
             requests: self.requests + more.requests,
             rate_limited: self.rate_limited + more.rate_limited,
+            historical: self.historical + more.historical,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The function's configuration, read once from the environment and validated at init.
 
 pub use crate::app::deprovision::DeprovisionConfig;
+use crate::domain::baseline::{DEFAULT_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS};
 use crate::domain::decision::{InactiveMeaning, Policy};
 use crate::domain::deprovision::{DEFAULT_MAX_PER_HOUR, Mode};
 use crate::domain::signature::Verifier;
@@ -30,6 +31,9 @@ pub const TERMINATION_OFFSET_HOURS_VAR: &str = "TERMINATION_OFFSET_HOURS";
 pub const INACTIVE_WITHOUT_DATE_VAR: &str = "INACTIVE_WITHOUT_DATE";
 /// The largest offset, either way: a week.
 pub const MAX_TERMINATION_OFFSET_HOURS: i64 = 168;
+/// Environment variable: how many days before an account's baseline a termination may
+/// have taken effect and still be current (not historical).
+pub const HISTORICAL_LOOKBACK_DAYS_VAR: &str = "HISTORICAL_LOOKBACK_DAYS";
 
 /// Environment variable naming the service in every record (as AWS Powertools does).
 pub const SERVICE_NAME_VAR: &str = "POWERTOOLS_SERVICE_NAME";
@@ -114,6 +118,9 @@ pub struct Config {
     pub ignored: Vec<ConfigWarning>,
     /// Reconciliation with Merge's API; `None` when it is off.
     pub reconciliation: Option<ReconcileConfig>,
+    /// How long before an account's baseline a termination may have taken effect and
+    /// still be current.
+    pub historical_lookback: TimeDelta,
 }
 
 /// Where reconciliation reads Merge's API.
@@ -193,6 +200,12 @@ pub enum ConfigError {
          -{MAX_TERMINATION_OFFSET_HOURS} to {MAX_TERMINATION_OFFSET_HOURS}"
     )]
     InvalidTerminationOffset,
+    /// `HISTORICAL_LOOKBACK_DAYS` is not a whole number in range.
+    #[error(
+        "{HISTORICAL_LOOKBACK_DAYS_VAR} must be a whole number of days from 0 to \
+         {MAX_LOOKBACK_DAYS}"
+    )]
+    InvalidHistoricalLookback,
     /// `POWERTOOLS_METRICS_NAMESPACE` is not a valid CloudWatch namespace.
     #[error(
         "{METRICS_NAMESPACE_VAR} must be 1 to 255 letters, digits or . - _ / # : and \
@@ -305,6 +318,7 @@ impl Config {
         let keys = key_source(&vars, refresh_after)?;
         let max_body_bytes = max_body_bytes(&vars)?;
         let policy = policy(&vars)?;
+        let historical_lookback = historical_lookback(&vars)?;
         let names = telemetry_names(&vars)?;
         let scheduling = scheduling(&vars)?;
         let ledger_table = ledger_table(&vars, scheduling.is_some())?;
@@ -334,6 +348,7 @@ impl Config {
                 && matches!(keys, KeySource::Environment(_)),
             keys,
             max_body_bytes,
+            historical_lookback,
         })
     }
 }
@@ -429,6 +444,19 @@ fn policy(vars: &Vars) -> Result<Policy, ConfigError> {
         effective_offset,
         inactive,
     })
+}
+
+/// The lookback that, with each account's baseline, tells a historical termination.
+fn historical_lookback(vars: &Vars) -> Result<TimeDelta, ConfigError> {
+    let days = match vars.present(HISTORICAL_LOOKBACK_DAYS_VAR) {
+        None => DEFAULT_LOOKBACK_DAYS,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|d| *d <= MAX_LOOKBACK_DAYS)
+            .ok_or(ConfigError::InvalidHistoricalLookback)?,
+    };
+    Ok(TimeDelta::days(i64::from(days)))
 }
 
 /// The names records and metrics carry.

@@ -191,6 +191,7 @@ fn swept(
         scheduled: Some(totals.scheduled),
         active: Some(totals.active),
         undetermined: Some(totals.undetermined),
+        historical: Some(totals.historical),
         requests: Some(totals.requests),
         rate_limited: Some(totals.rate_limited),
         duration_ms: Some(elapsed_ms(started)),
@@ -205,6 +206,7 @@ fn swept(
     metrics.failures = u64::from(report.end.is_failure());
     serde_json::json!({"reconciliation": report.end.as_str(),
         "linked_account_id": account, "found": report.found,
+        "historical": totals.historical,
         "pages": totals.pages, "employees": totals.employees})
 }
 

@@ -1,16 +1,17 @@
 //! The handler: which kind of event an invocation carries and which use case answers
 //! it. A function URL request is a webhook delivery; anything else reaches the handler
 //! through `lambda_http` as a request with a `PassThrough` context, which no function
-//! URL request can have: a ledger stream batch, the release, a reconcile document, or a
-//! timer Scheduler fired.
+//! URL request can have: a ledger stream batch, the release, a backfill or baseline
+//! document, a reconcile document, or a timer Scheduler fired.
 
 use crate::app::budget::Budget;
 use crate::aws::scheduler::ScheduleTarget;
 use crate::aws::stream::read_stream;
+use crate::domain::backfill::{read_backfill, read_baseline};
 use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
-use crate::lambda::{documents, http, stream, timer};
+use crate::lambda::{backfill, documents, http, stream, timer};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
 use lambda_http::request::RequestContext;
@@ -94,6 +95,12 @@ pub async fn answer_event(
     }
     if let Some(pass) = release_pass(body) {
         return Ok(documents::respond_to_release(app, request, pass, now).await?);
+    }
+    if let Some(document) = read_backfill(body) {
+        return Ok(backfill::respond_to_backfill(app, request, document, now).await?);
+    }
+    if let Some(document) = read_baseline(body, now) {
+        return Ok(backfill::respond_to_baseline(app, request, document, now).await?);
     }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {

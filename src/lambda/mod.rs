@@ -2,6 +2,7 @@
 //! the answers, records and metrics lines it maps their endings to, and the runtime loop
 //! around them.
 
+pub mod backfill;
 pub mod config;
 pub mod documents;
 pub mod handler;

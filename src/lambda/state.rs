@@ -155,6 +155,7 @@ pub fn effects_over(
     config.ledger_table.as_ref()?;
     Some(Effects {
         note_terminations: false,
+        baselines: crate::app::baseline::Baselines::with_lookback(config.historical_lookback),
         ledger,
         timers: config.scheduling.as_ref().map(|s| Timers {
             schedules,

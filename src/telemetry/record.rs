@@ -47,6 +47,10 @@ pub const SCHEDULING_FAILED_MESSAGE: &str =
 /// answered 503 so that Merge retries it.
 pub const LEDGER_FAILED_MESSAGE: &str =
     "employee ledger not updated: delivery answered 503 for a retry";
+/// Message of the INFO record for a historical termination: it took effect before the
+/// account's baseline, for an employee the ledger never saw live. Recorded and counted,
+/// never acted on but by a backfill.
+pub const HISTORICAL_MESSAGE: &str = "employee terminated before the account's baseline: historical, access not revoked automatically";
 /// Message of the INFO record for a terminated delivery of an employee the ledger
 /// already holds as terminated: a retry, a replay or a later change. Nothing new to act on.
 pub const ALREADY_TERMINATED_MESSAGE: &str = "employee already terminated: nothing new to revoke";
@@ -469,6 +473,8 @@ pub struct SweepFields<'a> {
     pub active: Option<u64>,
     /// See `terminated`.
     pub undetermined: Option<u64>,
+    /// Historical terminations recorded (no change a webhook missed).
+    pub historical: Option<u64>,
     /// Requests sent to Merge.
     pub requests: Option<u64>,
     /// Of those, answered 429.
@@ -500,6 +506,7 @@ macro_rules! sweep_record {
             changed_scheduled = f.scheduled,
             changed_active = f.active,
             changed_undetermined = f.undetermined,
+            historical = f.historical,
             requests = f.requests,
             rate_limited = f.rate_limited,
             duration_ms = f.duration_ms,

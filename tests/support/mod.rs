@@ -462,6 +462,26 @@ pub fn deprovision_app(
     assemble(ledger, schedules, store, secrets, scim, vars)
 }
 
+/// See [`deprovision_app`], over a ledger that already holds entries (deprovisioning
+/// turned on for an existing ledger).
+#[allow(dead_code)]
+pub fn deprovision_app_over(
+    ledger: std::sync::Arc<merge_deprovision::aws::memory::MemoryLedger>,
+    targets: &Value,
+    scim: merge_deprovision::scim::memory::MemoryScim,
+    vars: &[(&str, &str)],
+) -> DeprovisionApp {
+    let schedules = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
+    let store = std::sync::Arc::new(
+        merge_deprovision::aws::memory::MemoryDeprovisionStore::in_table_of(&ledger),
+    );
+    let secrets = std::sync::Arc::new(merge_deprovision::aws::memory::MemorySecrets::with(
+        TARGETS_SECRET,
+        &targets.to_string(),
+    ));
+    assemble(ledger, schedules, store, secrets, scim, vars)
+}
+
 /// `d`'s ledger, bookkeeping, secret and directories under a function started again
 /// with other settings (`vars`), as a deploy switching `DEPROVISION_MODE` does.
 #[allow(dead_code)]

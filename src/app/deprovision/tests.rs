@@ -108,6 +108,7 @@ async fn twins(action: &str, both: bool, max_per_hour: u32) -> Twins {
         deprovisioner,
         effects: Effects {
             note_terminations: false,
+            baselines: Default::default(),
             ledger: ledger.clone(),
             timers: None,
         },

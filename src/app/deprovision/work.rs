@@ -149,6 +149,21 @@ impl Deprovisioner {
         budget: &Budget,
         now: DateTime<Utc>,
     ) -> (Worked, Vec<String>) {
+        self.work_in(effects, key, (pass, None), facts, budget, now)
+            .await
+    }
+
+    /// As [`Deprovisioner::work`], in the target named `only` when given (a backfill of
+    /// one target); the employee stays listed while any target still waits.
+    pub async fn work_in(
+        &self,
+        effects: &Effects,
+        key: &EmployeeKey,
+        (pass, only): (Pass, Option<&str>),
+        facts: &RequestFacts<'_>,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> (Worked, Vec<String>) {
         let run = Run {
             effects,
             key,
@@ -163,7 +178,10 @@ impl Deprovisioner {
             Read::LedgerFailed(error) => return (ledger_failed(error), Vec::new()),
         };
         let targets = self.targets_for(&run).await;
-        let owed = match owed(&entry, &targets, pass, self.mode) {
+        let Some(scope) = crate::domain::backfill::scoped(&targets, only) else {
+            return (Worked::default(), Vec::new());
+        };
+        let owed = match owed(&entry, &scope, pass, self.mode) {
             // Nothing for this pass; what waits for a person keeps the leaver listed.
             Owed::Nothing => {
                 let waiting = listed(&entry, &targets);

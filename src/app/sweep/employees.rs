@@ -13,7 +13,9 @@ use crate::domain::employee::Employee;
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
 use crate::domain::webhook::Decided;
-use crate::telemetry::record::{Severity, TERMINATED_MESSAGE, decision_message, log_decision};
+use crate::telemetry::record::{
+    HISTORICAL_MESSAGE, Severity, TERMINATED_MESSAGE, decision_message, log_decision,
+};
 use chrono::{DateTime, Utc};
 
 /// What became of one swept employee.
@@ -76,11 +78,17 @@ impl SweepRun<'_> {
             .entry
             .as_ref()
             .map_or(decided.verdict.decision, |e| e.decision);
-        progress.totals.count_change(held);
-        progress.found += 1;
         let mut record = self.facts;
         record.ledger = Some(settled.change().as_str());
         record.ledger_decision = Some(held.as_str());
+        if settled.entered_historical() {
+            // Known now, long gone: counted apart, as no webhook was missed for it.
+            progress.totals.historical += 1;
+            log_decision(Severity::Info, HISTORICAL_MESSAGE, &decided, &record);
+            return EmployeeSettled::Quiet;
+        }
+        progress.totals.count_change(held);
+        progress.found += 1;
         if settled.entered_terminated() {
             progress.terminations += 1;
             log_decision(Severity::Warn, TERMINATED_MESSAGE, &decided, &record);

@@ -90,14 +90,15 @@ pub(super) fn page(employees: Vec<Employee>, next: Option<&str>) -> Page {
     }
 }
 
-/// An employee Merge says has left, a while ago.
+/// An employee Merge says has left, last week: a current termination, well within the
+/// lookback before the account's baseline.
 pub(super) fn leaver(index: usize) -> Employee {
     serde_json::from_value(serde_json::json!({
         "id": format!("00000000-0000-4000-8000-{index:012}"),
         "remote_id": format!("hr-{index}"),
         "work_email": format!("sam{index}@example.com"),
         "employment_status": "INACTIVE",
-        "termination_date": "2026-11-01T00:00:00Z",
+        "termination_date": "2026-11-20T00:00:00Z",
         "modified_at": "2026-11-01T00:00:00Z",
     }))
     .expect("an employee")
@@ -140,6 +141,7 @@ impl Fixture {
         Fixture {
             effects: Effects {
                 note_terminations: false,
+                baselines: Default::default(),
                 ledger: ledger.clone(),
                 timers: Some(Timers {
                     schedules: schedules.clone(),

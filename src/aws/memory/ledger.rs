@@ -4,6 +4,7 @@
 use super::{Calls, locked, pace};
 use crate::aws::ledger::{Ledger, LedgerError};
 use crate::aws::scheduler::BoxFuture;
+use crate::domain::baseline::Baseline;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{EmployeeField, Sharer, field_value, index_key};
 use crate::domain::ledger::{EmployeeKey, Entry};
@@ -36,6 +37,8 @@ pub struct MemoryLedger {
     sharing_failures: Mutex<Vec<LedgerError>>,
     /// The table's waiting list, which a move into `terminated` may note in.
     waiting: super::deprovisioning::WaitingList,
+    /// The accounts' baseline items.
+    baselines: Mutex<BTreeMap<String, Baseline>>,
 }
 
 impl MemoryLedger {
@@ -128,6 +131,11 @@ impl MemoryLedger {
     pub fn sweeps(&self) -> BTreeMap<String, SweepState> {
         locked(&self.sweeps).clone()
     }
+
+    /// Every baseline item, by linked account.
+    pub fn baselines(&self) -> BTreeMap<String, Baseline> {
+        locked(&self.baselines).clone()
+    }
 }
 
 /// The condition the SDK's write carries, evaluated on the stored entry.
@@ -208,19 +216,29 @@ impl MemoryLedger {
     }
 }
 
-impl Ledger for MemoryLedger {
-    fn get<'a>(
+impl MemoryLedger {
+    /// A call as the table answers it: its scripted fault and pace first, then `answer`.
+    fn call<'a, T: Send + 'a>(
         &'a self,
-        key: &'a EmployeeKey,
-    ) -> BoxFuture<'a, Result<Option<Entry>, LedgerError>> {
+        answer: impl FnOnce() -> Result<T, LedgerError> + Send + 'a,
+    ) -> BoxFuture<'a, Result<T, LedgerError>> {
         let (failure, delay, yields) = locked(&self.calls).next();
         Box::pin(async move {
             pace(delay, yields).await;
             match failure {
                 Some(error) => Err(error),
-                None => Ok(locked(&self.entries).get(key).cloned()),
+                None => answer(),
             }
         })
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn get<'a>(
+        &'a self,
+        key: &'a EmployeeKey,
+    ) -> BoxFuture<'a, Result<Option<Entry>, LedgerError>> {
+        self.call(move || Ok(locked(&self.entries).get(key).cloned()))
     }
 
     fn put<'a>(
@@ -243,14 +261,7 @@ impl Ledger for MemoryLedger {
         &'a self,
         linked_account_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<SweepState>, LedgerError>> {
-        let (failure, delay, yields) = locked(&self.calls).next();
-        Box::pin(async move {
-            pace(delay, yields).await;
-            match failure {
-                Some(error) => Err(error),
-                None => Ok(locked(&self.sweeps).get(linked_account_id).cloned()),
-            }
-        })
+        self.call(move || Ok(locked(&self.sweeps).get(linked_account_id).cloned()))
     }
 
     fn put_sweep<'a>(
@@ -258,12 +269,7 @@ impl Ledger for MemoryLedger {
         state: &'a SweepState,
         expected: Option<u64>,
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
-        let (failure, delay, yields) = locked(&self.calls).next();
-        Box::pin(async move {
-            pace(delay, yields).await;
-            if let Some(error) = failure {
-                return Err(error);
-            }
+        self.call(move || {
             let mut sweeps = locked(&self.sweeps);
             let stored = sweeps.get(&state.linked_account_id).map(|s| s.revision);
             if stored != expected {
@@ -284,12 +290,7 @@ impl Ledger for MemoryLedger {
         linked_account_id: &'a str,
         before: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
-        let (failure, delay, yields) = locked(&self.calls).next();
-        Box::pin(async move {
-            pace(delay, yields).await;
-            if let Some(error) = failure {
-                return Err(error);
-            }
+        self.call(move || {
             Ok(locked(&self.entries)
                 .values()
                 .filter(|e| {
@@ -331,6 +332,49 @@ impl Ledger for MemoryLedger {
                     decision: e.decision,
                     value: field_value(&e.identity, field).map(str::to_owned),
                 })
+                .collect())
+        })
+    }
+
+    fn get_baseline<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Baseline>, LedgerError>> {
+        self.call(move || Ok(locked(&self.baselines).get(linked_account_id).cloned()))
+    }
+
+    fn put_baseline<'a>(
+        &'a self,
+        baseline: &'a Baseline,
+        replace: bool,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        self.call(move || {
+            let mut baselines = locked(&self.baselines);
+            if !replace && baselines.contains_key(&baseline.linked_account_id) {
+                return Err(LedgerError::ConditionFailed);
+            }
+            // Through the item, as the table stores it.
+            let item = crate::aws::ledger::baseline_to_item(baseline);
+            let Some(read) = crate::aws::ledger::baseline_from_item(&item) else {
+                return Err(LedgerError::Rejected("ValidationException".into()));
+            };
+            baselines.insert(baseline.linked_account_id.clone(), read);
+            Ok(())
+        })
+    }
+
+    fn terminated<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
+        self.call(move || {
+            Ok(locked(&self.entries)
+                .values()
+                .filter(|e| {
+                    e.key.linked_account_id == linked_account_id
+                        && e.decision == Decision::Terminated
+                })
+                .cloned()
                 .collect())
         })
     }

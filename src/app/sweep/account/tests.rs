@@ -695,3 +695,28 @@ fn a_run_past_its_invocations_is_abandoned_unread_as_a_failure() {
         );
     });
 }
+
+#[test]
+fn a_first_sweep_records_leavers_long_gone_as_historical_not_as_missed_terminations() {
+    block(async {
+        let fixture = Fixture::new(10).await;
+        let mut long_gone = leaver(2);
+        long_gone.termination_date = Some(crate::domain::employee::RawDate::Text(
+            "2023-03-31T00:00:00Z".to_owned(),
+        ));
+        fixture
+            .pages
+            .answer(Ok(page(vec![leaver(1), long_gone], None)));
+        let report = sweep(&fixture, &Budget::of(TIME)).await;
+        assert_eq!(report.end, SweepEnd::Completed);
+        assert_eq!(report.totals.terminated, 1, "the recent leaver only");
+        assert_eq!(report.totals.historical, 1);
+        assert_eq!(report.terminations, 1);
+        let entries = fixture.ledger.entries();
+        let historical: Vec<_> = entries.values().filter(|e| e.historical).collect();
+        assert_eq!(historical.len(), 1);
+        assert!(historical[0].announced, "no record is owed for it");
+        let baseline = &fixture.ledger.baselines()[ACCOUNT];
+        assert_eq!(baseline.at, now(), "the first sweep's sighting");
+    });
+}

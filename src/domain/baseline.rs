@@ -1,0 +1,203 @@
+//! Each linked account's baseline, and which terminations are historical: a
+//! termination that took effect long before the function first heard of the account,
+//! of an employee the ledger never saw live, is recorded but never acted on
+//! automatically (no `employee terminated: revoke access` record, no deprovisioning);
+//! only a backfill, asked for on purpose, works it.
+//!
+//! Why: the first sweep of a newly linked account (or SCIM turned on for an old ledger)
+//! finds every leaver the HR system ever had. Most lost their access years ago, and the
+//! address of one may now be someone else's: acting on them locks out colleagues and
+//! trips the brake on noise.
+
+use crate::domain::decision::Decision;
+use crate::domain::ledger::{Entry, Transition};
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// How a baseline came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetBy {
+    /// The first delivery or sweep observation of the account recorded it.
+    FirstSeen,
+    /// An operator set it (`merge-deprovision.baseline`).
+    Operator,
+}
+
+impl SetBy {
+    /// The name stored and answered.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetBy::FirstSeen => "first_seen",
+            SetBy::Operator => "operator",
+        }
+    }
+
+    /// The origin a stored name means.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "first_seen" => Some(SetBy::FirstSeen),
+            "operator" => Some(SetBy::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// One linked account's baseline, as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    /// The linked account (or [`NO_LINKED_ACCOUNT`](crate::domain::ledger::NO_LINKED_ACCOUNT)).
+    pub linked_account_id: String,
+    /// When the function first heard of the account, or the instant an operator chose.
+    pub at: DateTime<Utc>,
+    /// How it was set.
+    pub set_by: SetBy,
+}
+
+/// The default lookback: a termination that took effect up to this long before the
+/// baseline is current, not historical. HR records leavers late (a week is common, a
+/// month-end batch more), and the first delivery of an account is often itself a
+/// termination that took effect that morning.
+pub const DEFAULT_LOOKBACK_DAYS: u32 = 30;
+/// The largest lookback accepted.
+pub const MAX_LOOKBACK_DAYS: u32 = 3650;
+
+/// The instant before which a termination is historical: the baseline less the lookback.
+pub fn cutoff(baseline: &Baseline, lookback: TimeDelta) -> DateTime<Utc> {
+    baseline
+        .at
+        .checked_sub_signed(lookback)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// True when `written`, planned against `stored`, records a termination as historical:
+/// the entry moves into (or is created) `terminated`, the ledger never saw the employee
+/// live (no entry, or one that was `undetermined`), and the termination took effect
+/// before `cutoff`. A termination whose effective time is unknown is current: nothing
+/// shows it is old. An employee the ledger saw `active` or `scheduled` is current
+/// whatever the date says: HR said they worked here after the baseline.
+pub fn is_historical(stored: Option<&Entry>, written: &Entry, cutoff: DateTime<Utc>) -> bool {
+    let never_live = stored.is_none_or(|s| s.decision == Decision::Undetermined);
+    written.decision == Decision::Terminated
+        && never_live
+        && written.effective_at.is_some_and(|at| at < cutoff)
+}
+
+/// `planned` with its written entry marked historical or not, by [`is_historical`]. A
+/// termination already recorded keeps its mark (a later version of the same termination
+/// is no new evidence); any other write clears it. A historical termination owes no
+/// `terminated` record: it is written announced.
+pub fn classify(
+    stored: Option<&Entry>,
+    mut planned: Transition,
+    cutoff: DateTime<Utc>,
+) -> Transition {
+    let Some(write) = planned.write.as_mut() else {
+        return planned;
+    };
+    let continues = write.decision == Decision::Terminated
+        && stored.is_some_and(|s| s.decision == Decision::Terminated);
+    if continues {
+        write.historical = stored.is_some_and(|s| s.historical);
+    } else {
+        write.historical = is_historical(stored, write, cutoff);
+        if write.historical {
+            write.announced = true;
+        }
+    }
+    planned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ledger::{EmployeeKey, Identity, Observation, Source, transition};
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+    }
+
+    fn observed(decision: Decision, effective: Option<DateTime<Utc>>, version: u32) -> Observation {
+        Observation {
+            key: EmployeeKey::new(Some("acct"), "e1"),
+            decision,
+            reasons: String::new(),
+            termination_date: effective,
+            effective_at: effective,
+            version: Some(at(2026, 11, version)),
+            removal: false,
+            identity: Identity::default(),
+            source: Source::Reconciliation,
+            delivery_id: None,
+        }
+    }
+
+    fn baseline() -> Baseline {
+        Baseline {
+            linked_account_id: "acct".into(),
+            at: at(2026, 12, 1),
+            set_by: SetBy::FirstSeen,
+        }
+    }
+
+    fn planned(stored: Option<&Entry>, incoming: &Observation) -> Transition {
+        let cut = cutoff(&baseline(), TimeDelta::days(30));
+        classify(stored, transition(stored, incoming, at(2026, 12, 1)), cut)
+    }
+
+    #[test]
+    fn a_leaver_first_seen_years_after_the_termination_is_historical_and_owes_no_record() {
+        let old = observed(Decision::Terminated, Some(at(2023, 3, 31)), 1);
+        let written = planned(None, &old).write.unwrap();
+        assert!(written.historical);
+        assert!(written.announced, "nothing is announced for it");
+    }
+
+    #[test]
+    fn a_termination_within_the_lookback_is_current() {
+        let recent = observed(Decision::Terminated, Some(at(2026, 11, 20)), 1);
+        let written = planned(None, &recent).write.unwrap();
+        assert!(!written.historical);
+        assert!(!written.announced, "its record is owed");
+    }
+
+    #[test]
+    fn an_old_date_on_an_employee_the_ledger_saw_active_is_a_current_termination() {
+        let active = observed(Decision::Active, None, 1);
+        let stored = planned(None, &active).write.unwrap();
+        let late = observed(Decision::Terminated, Some(at(2023, 3, 31)), 2);
+        let written = planned(Some(&stored), &late).write.unwrap();
+        assert!(
+            !written.historical,
+            "HR said they worked here after the baseline"
+        );
+    }
+
+    #[test]
+    fn an_old_termination_after_an_unreadable_first_sight_is_still_historical() {
+        let unreadable = observed(Decision::Undetermined, None, 1);
+        let stored = planned(None, &unreadable).write.unwrap();
+        let old = observed(Decision::Terminated, Some(at(2023, 3, 31)), 2);
+        assert!(planned(Some(&stored), &old).write.unwrap().historical);
+    }
+
+    #[test]
+    fn a_termination_with_no_known_effective_time_is_current() {
+        let undated = observed(Decision::Terminated, None, 1);
+        assert!(!planned(None, &undated).write.unwrap().historical);
+    }
+
+    #[test]
+    fn a_newer_version_of_a_historical_termination_stays_historical_and_a_rehire_clears_it() {
+        let old = observed(Decision::Terminated, Some(at(2023, 3, 31)), 1);
+        let stored = planned(None, &old).write.unwrap();
+        let again = observed(Decision::Terminated, Some(at(2023, 3, 31)), 2);
+        let kept = planned(Some(&stored), &again).write.unwrap();
+        assert!(kept.historical);
+        let rehired = observed(Decision::Active, None, 3);
+        let back = planned(Some(&kept), &rehired).write.unwrap();
+        assert!(!back.historical);
+        let left_again = observed(Decision::Terminated, Some(at(2023, 3, 31)), 4);
+        let second = planned(Some(&back), &left_again).write.unwrap();
+        assert!(!second.historical, "seen live since: a current termination");
+    }
+}

@@ -1,0 +1,214 @@
+//! The backfill and baseline documents, direct invocations only: each handed to its use
+//! case, and its ending mapped to an answer a person can read, a record and the target
+//! outcomes' metrics lines.
+
+use crate::app::backfill::{Backfilled, backfill};
+use crate::domain::backfill::{BackfillDocument, BaselineDocument, Candidate, DocumentError};
+use crate::domain::baseline::cutoff;
+use crate::domain::dates::to_rfc3339;
+use crate::lambda::handler::{Answered, budget_of, invocation_facts};
+use crate::lambda::response::json_response;
+use crate::lambda::state::App;
+use chrono::{DateTime, Utc};
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use lambda_http::tracing;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The most leavers a dry run's answer names; the counts cover all.
+pub const LISTED_AT_MOST: usize = 100;
+
+/// The answer to a document of a known kind that cannot be read: 400, naming the
+/// problem, never the content.
+fn refused(kind: &str, error: DocumentError) -> (StatusCode, Value) {
+    tracing::warn!(document = kind, error = %error, "direct invocation refused");
+    (
+        StatusCode::BAD_REQUEST,
+        json!({"error": "invalid_document", "message": error.to_string()}),
+    )
+}
+
+fn answered(
+    status: StatusCode,
+    body: &Value,
+    lines: Vec<String>,
+) -> Result<Answered, serde_json::Error> {
+    Ok(Answered {
+        response: json_response(status, body)?,
+        metrics: (!lines.is_empty()).then(|| lines.join("\n")),
+    })
+}
+
+/// Answers `merge-deprovision.backfill`.
+pub async fn respond_to_backfill(
+    app: &App,
+    request: &Request,
+    document: Result<BackfillDocument, DocumentError>,
+    now: DateTime<Utc>,
+) -> Result<Answered, serde_json::Error> {
+    let document = match document {
+        Ok(document) => document,
+        Err(error) => {
+            let (status, body) = refused("backfill", error);
+            return answered(status, &body, Vec::new());
+        }
+    };
+    let budget = budget_of(request);
+    let facts = invocation_facts(app, request);
+    let (effects, deprovisioner) = (app.effects.as_ref(), app.deprovisioner.as_ref());
+    let ended = backfill(effects, deprovisioner, &document, &facts, &budget, now).await;
+    let account = document.linked_account_id.as_str();
+    let (status, body, lines) = match ended {
+        Backfilled::Off => (
+            StatusCode::OK,
+            json!({"error": "deprovisioning_off",
+                "message": "SCIM_TARGETS_SECRET_ID is not set: there is nothing to backfill into"}),
+            Vec::new(),
+        ),
+        Backfilled::UnknownTarget => (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "unknown_target",
+                "message": "no target of the targets secret has the name `target` gives"}),
+            Vec::new(),
+        ),
+        Backfilled::Unread(error) => {
+            tracing::error!(
+                ledger_error = error.kind(),
+                linked_account_id = account,
+                "backfill: the account's leavers could not be read"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "ledger_unavailable",
+                    "message": "the account's leavers could not be read; invoke again"}),
+                Vec::new(),
+            )
+        }
+        Backfilled::Listed(found) => (StatusCode::OK, listed(account, &found), Vec::new()),
+        Backfilled::Worked(worked) => {
+            tracing::info!(
+                linked_account_id = account,
+                found = worked.found,
+                worked = worked.worked,
+                remaining = worked.remaining,
+                "backfill worked"
+            );
+            let body = json!({"linked_account_id": account, "found": worked.found,
+                "worked": worked.worked, "remaining": worked.remaining,
+                "outcomes": worked.outcomes});
+            (StatusCode::OK, body, worked.lines)
+        }
+    };
+    answered(status, &body, lines)
+}
+
+/// A dry run's answer: the counts, and the first [`LISTED_AT_MOST`] leavers by the
+/// identity fields records carry.
+fn listed(account: &str, found: &[Candidate]) -> Value {
+    let mut by_target: BTreeMap<&str, usize> = BTreeMap::new();
+    for target in found.iter().flat_map(|c| &c.targets) {
+        *by_target.entry(target.as_str()).or_default() += 1;
+    }
+    let historical = found.iter().filter(|c| c.historical).count();
+    let named: Vec<Value> = found
+        .iter()
+        .take(LISTED_AT_MOST)
+        .map(|c| {
+            json!({"employee_id": c.key.employee_id, "historical": c.historical,
+                "effective_at": c.effective_at.map(to_rfc3339), "targets": c.targets})
+        })
+        .collect();
+    tracing::info!(
+        linked_account_id = account,
+        leavers = found.len(),
+        historical,
+        "backfill dry run listed"
+    );
+    json!({"dry_run": true, "linked_account_id": account, "leavers": found.len(),
+        "historical": historical, "by_target": by_target, "listed": named,
+        "truncated": found.len() > LISTED_AT_MOST,
+        "message": "nothing changed: send it again with \"dry_run\": false to work them, under the brake"})
+}
+
+/// Answers `merge-deprovision.baseline`: reads the account's baseline, or sets it.
+pub async fn respond_to_baseline(
+    app: &App,
+    request: &Request,
+    document: Result<BaselineDocument, DocumentError>,
+    now: DateTime<Utc>,
+) -> Result<Answered, serde_json::Error> {
+    let document = match document {
+        Ok(document) => document,
+        Err(error) => {
+            let (status, body) = refused("baseline", error);
+            return answered(status, &body, Vec::new());
+        }
+    };
+    let Some(effects) = app.effects.as_ref() else {
+        let body = json!({"error": "ledger_off",
+            "message": "EMPLOYEE_LEDGER_TABLE is not set: there are no baselines"});
+        return answered(StatusCode::OK, &body, Vec::new());
+    };
+    let budget = budget_of(request);
+    let account = document.linked_account_id.as_str();
+    let baselines = &effects.baselines;
+    let ledger = effects.ledger.as_ref();
+    let result = match document.at {
+        Some(at) => baselines
+            .set(ledger, account, at, &budget, now)
+            .await
+            .map(|before| (Some(at), before)),
+        None => budget
+            .run(ledger.get_baseline(account))
+            .await
+            .unwrap_or(Err(crate::aws::ledger::LedgerError::TimedOut))
+            .map(|stored| (None, stored)),
+    };
+    let (status, body) = match result {
+        Err(error) => {
+            tracing::error!(
+                ledger_error = error.kind(),
+                linked_account_id = account,
+                "account baseline not read or set"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "ledger_unavailable",
+                "message": "the baseline could not be read or written; invoke again"}),
+            )
+        }
+        Ok((Some(at), before)) => {
+            tracing::warn!(linked_account_id = account, baseline = %to_rfc3339(at),
+                replaced = before.as_ref().map(|b| to_rfc3339(b.at)).as_deref(),
+                "account baseline set by an operator");
+            let set = crate::domain::baseline::Baseline {
+                linked_account_id: account.to_owned(),
+                at,
+                set_by: crate::domain::baseline::SetBy::Operator,
+            };
+            let mut body = baseline_answer(account, Some(&set), baselines.lookback());
+            body["replaced"] = json!(before.map(|b| to_rfc3339(b.at)));
+            (StatusCode::OK, body)
+        }
+        Ok((None, stored)) => (
+            StatusCode::OK,
+            baseline_answer(account, stored.as_ref(), baselines.lookback()),
+        ),
+    };
+    answered(status, &body, Vec::new())
+}
+
+fn baseline_answer(
+    account: &str,
+    baseline: Option<&crate::domain::baseline::Baseline>,
+    lookback: chrono::TimeDelta,
+) -> Value {
+    match baseline {
+        None => json!({"linked_account_id": account, "baseline": null,
+            "message": "not seen yet: the account's first delivery or sweep records its baseline"}),
+        Some(b) => json!({"linked_account_id": account, "baseline": to_rfc3339(b.at),
+            "set_by": b.set_by.as_str(), "lookback_days": lookback.num_days(),
+            "historical_before": to_rfc3339(cutoff(b, lookback))}),
+    }
+}
