@@ -676,3 +676,32 @@ pub fn merge_secret(
     .expect("the Merge API secret is readable");
     (cached, store)
 }
+
+/// The function with SCIM deprovisioning as [`deprovision_app`] builds it, and sweeps of
+/// `account` (read with `token`) from `merge`: both ways a leaver arrives, a webhook and
+/// a sweep, over the same ledger, timers and directories.
+#[allow(dead_code)]
+pub fn sweeping_deprovision_app(
+    targets: &Value,
+    scim: merge_deprovision::scim::memory::MemoryScim,
+    merge: &fake_merge::FakeMerge,
+    account: &str,
+    token: &str,
+) -> DeprovisionApp {
+    let mut d = deprovision_app(targets, scim, &[]);
+    let base = merge_deprovision::net::base_url(&merge.base_url()).expect("the fake's URL");
+    let (secret, _) =
+        merge_secret(&json!({"api_key": fake_merge::API_KEY, "account_tokens": {account: token}}));
+    d.app = d
+        .app
+        .with_reconciliation(merge_deprovision::app::sweep::Reconciliation {
+            secret: secret.into(),
+            pages: std::sync::Arc::new(merge_deprovision::merge::client::MergeClient::new(
+                merge_deprovision::net::client().expect("an HTTP client"),
+                &base,
+            )),
+            policy: merge_deprovision::domain::decision::Policy::default(),
+            page_limit: usize::MAX,
+        });
+    d
+}
