@@ -500,8 +500,12 @@ fn check_leaver(w: &World, who: Who) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// H's termination is historical: nothing, not even a conflict, is recorded for it.
+/// H's termination is historical: marked so when the ledger holds it, and nothing, not
+/// even a conflict, is recorded for it.
 fn check_history_untouched(w: &World) -> Result<(), TestCaseError> {
+    if let Some(entry) = w.entry(Who::H) {
+        prop_assert!(entry.historical, "H's termination is historical: {entry:?}");
+    }
     let recorded = w
         .entry(Who::H)
         .and_then(|e| e.deprovisioning.get("chat").map(|o| o.outcome));
