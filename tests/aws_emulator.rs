@@ -593,7 +593,11 @@ async fn with_a_third_of_the_calls_throttled_300_deliveries_end_as_exactly_300_s
         .send()
         .await
         .unwrap();
-    assert_eq!(scanned.count(), 300, "one entry per employee");
+    assert_eq!(
+        scanned.count(),
+        301,
+        "one entry per employee, and the account's baseline item"
+    );
     println!(
         "300 deliveries: {} answered 503 at first and succeeded when resent; {} of {} calls throttled",
         first_round_refused.unwrap_or(0),
@@ -1151,5 +1155,67 @@ async fn a_baseline_is_written_once_and_an_accounts_leavers_are_one_query_throug
         seen,
         [("e1", true), ("e3", false)],
         "the account's terminated entries, past its baseline item"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn an_entry_written_before_the_match_indexes_is_reindexed_once_through_the_sdk() {
+    use merge_deprovision::aws::ledger::{Ledger, SdkLedger};
+    use merge_deprovision::domain::decision::Decision;
+    use merge_deprovision::domain::deprovision::EmployeeField;
+    use merge_deprovision::domain::ledger::{
+        EmployeeKey, Identity, Observation, Source, transition,
+    };
+    let client = dynamodb();
+    let table = table(&client, "reindex").await;
+    let ledger = SdkLedger::with_client(&table, client.clone());
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-26T05:00:00Z".parse().unwrap();
+    let observation = Observation {
+        key: EmployeeKey::new(Some(LINKED_ACCOUNT), "holder"),
+        decision: Decision::Active,
+        reasons: String::new(),
+        termination_date: None,
+        effective_at: None,
+        version: None,
+        removal: false,
+        identity: Identity {
+            work_email: Some("alex@merge.dev".into()),
+            ..Identity::default()
+        },
+        source: Source::Webhook,
+        delivery_id: None,
+    };
+    let entry = transition(None, &observation, now).write.unwrap();
+    // The item as a version before the indexes wrote it: no match_* attribute.
+    let mut item = merge_deprovision::aws::ledger::to_item(&entry);
+    item.retain(|name, _| !name.starts_with("match_"));
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    let sharing = || ledger.sharing(LINKED_ACCOUNT, EmployeeField::WorkEmail, "alex@merge.dev");
+    assert!(sharing().await.unwrap().is_empty(), "in no index yet");
+    let done = ledger
+        .reindex(LINKED_ACCOUNT)
+        .await
+        .expect("the reindex answers");
+    assert_eq!((done.entries, done.rewritten), (1, 1));
+    let found = sharing().await.unwrap();
+    assert_eq!(found.len(), 1, "the index holds it now");
+    assert_eq!(found[0].decision, Decision::Active);
+    let again = ledger.reindex(LINKED_ACCOUNT).await.unwrap();
+    assert_eq!(
+        (again.entries, again.rewritten),
+        (1, 0),
+        "nothing left to write"
+    );
+    let stored = ledger.get(&entry.key).await.unwrap().unwrap();
+    assert_eq!(
+        stored.revision, entry.revision,
+        "nothing else about the entry changed"
     );
 }

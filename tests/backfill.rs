@@ -65,6 +65,22 @@ fn backfill(d: &DeprovisionApp, fields: Value) -> Direct {
     answer_direct(&d.app, &document(fields))
 }
 
+/// The account as a completed first sweep leaves it: every live employee read into the
+/// ledger, which a backfill of historical leavers waits for.
+fn swept(ledger: &MemoryLedger) {
+    use merge_deprovision::aws::ledger::Ledger;
+    let state = merge_deprovision::domain::reconcile::SweepState {
+        linked_account_id: LINKED_ACCOUNT.to_owned(),
+        watermark: Some(support::now()),
+        run: None,
+        lease_until: None,
+        holder: String::new(),
+        unavailable: 0,
+        revision: 1,
+    };
+    merge_deprovision_samples::ready(ledger.put_sweep(&state, None)).unwrap();
+}
+
 fn outcome(ledger: &MemoryLedger, employee: &str) -> Option<Outcome> {
     let entry = ledger.entries().get(&key(employee))?.clone();
     entry.deprovisioning.get("chat").map(|d| d.outcome)
@@ -137,6 +153,13 @@ fn a_backfill_lists_first_then_works_the_historical_leaver_once() {
     assert!(d.scim.calls(CHAT).is_empty(), "a dry run calls no target");
     assert_eq!(outcome(&d.ledger, OLD), None);
 
+    assert_eq!(preview.body["sweep_completed"], false);
+    // Until a sweep completed, the live employees who may hold the address are not all
+    // in the ledger: a historical leaver is left alone.
+    let unswept = backfill(&d, json!({"dry_run": false}));
+    assert_eq!(unswept.body["unswept"], 1, "{}", unswept.body);
+    assert!(d.scim.calls(CHAT).is_empty());
+    swept(&d.ledger);
     let acted = backfill(&d, json!({"dry_run": false}));
     assert_eq!(acted.body["worked"], 1, "{}", acted.body);
     assert_eq!(acted.body["outcomes"]["deactivated"], 1);
@@ -178,11 +201,23 @@ fn turning_scim_on_for_an_existing_ledger_leaves_its_leavers_to_the_backfill() {
     assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
 }
 
+/// `request` answered `hours` after the tests' clock: the brake's next hour.
+fn answer_later(d: &DeprovisionApp, request: &lambda_http::Request, hours: i64) -> Value {
+    let later = support::now() + chrono::TimeDelta::hours(hours);
+    let (answered, _) = support::capture_logs(true, || {
+        merge_deprovision_samples::ready(merge_deprovision::lambda::handler::answer_event(
+            &d.app, request, later,
+        ))
+    });
+    serde_json::from_slice(answered.unwrap().response.body().as_ref()).unwrap()
+}
+
 #[test]
-fn a_backfill_goes_through_the_brake_and_the_release_carries_out_what_it_held() {
+fn a_backfill_stops_at_the_brake_and_only_the_next_backfill_goes_on_never_the_release() {
     let scim = directory();
     let first = scim.add(CHAT, "old@merge.dev", &["old@merge.dev"], None, true);
     let second = scim.add(CHAT, "older@merge.dev", &["older@merge.dev"], None, true);
+    let third = scim.add(CHAT, "oldest@merge.dev", &["oldest@merge.dev"], None, true);
     let d = deprovision_app(
         &secret(json!({})),
         scim,
@@ -190,16 +225,112 @@ fn a_backfill_goes_through_the_brake_and_the_release_carries_out_what_it_held() 
     );
     answer(&d.app, &left_on(OLD, "old@merge.dev", "2023-03-31"));
     answer(&d.app, &left_on(OLDER, "older@merge.dev", "2022-01-31"));
+    let oldest = "0958cbc6-6040-430a-848e-0000000000a3";
+    answer(&d.app, &left_on(oldest, "oldest@merge.dev", "2021-06-30"));
+    swept(&d.ledger);
     let acted = backfill(&d, json!({"dry_run": false}));
     assert_eq!(acted.body["outcomes"]["deactivated"], 1, "{}", acted.body);
     assert_eq!(acted.body["outcomes"]["held"], 1);
+    assert_eq!(acted.body["remaining"], 1, "the brake held: the rest wait");
     assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(first)]);
-    assert_eq!(outcome(&d.ledger, OLDER), Some(Outcome::Held));
+    assert_eq!(
+        d.scim
+            .calls(CHAT)
+            .iter()
+            .filter(|c| c.contains("oldest"))
+            .count(),
+        0
+    );
 
+    // The release is past the brake: it leaves a historical leaver's work alone.
     let release = direct(&json!({"kind": "merge-deprovision.release-held", "version": 1}));
     answer_direct(&d.app, &release);
-    assert_eq!(d.scim.changes(CHAT).len(), 2);
+    assert_eq!(d.scim.changes(CHAT).len(), 1);
+    assert_eq!(outcome(&d.ledger, OLDER), Some(Outcome::Held));
+
+    // The next hour's backfill goes on, one change an hour.
+    let mut document = json!({"kind": "merge-deprovision.backfill", "dry_run": false});
+    document["version"] = json!(1);
+    document["linked_account_id"] = json!(LINKED_ACCOUNT);
+    let next = answer_later(&d, &direct(&document), 1);
+    assert_eq!(next["outcomes"]["deactivated"], 1, "{next}");
     assert_eq!(d.scim.changes(CHAT)[1], Change::Deactivated(second));
+    let last = answer_later(&d, &direct(&document), 2);
+    assert_eq!(last["outcomes"]["deactivated"], 1, "{last}");
+    assert_eq!(d.scim.changes(CHAT)[2], Change::Deactivated(third));
+}
+
+#[test]
+fn a_backfill_asked_to_act_in_a_dry_run_deployment_is_refused_and_changes_nothing() {
+    let scim = directory();
+    scim.add(CHAT, "old@merge.dev", &["old@merge.dev"], None, true);
+    let d = deprovision_app(&secret(json!({})), scim, &[("DEPROVISION_MODE", "dry-run")]);
+    answer(&d.app, &left_on(OLD, "old@merge.dev", "2023-03-31"));
+    let listed = backfill(&d, json!({}));
+    assert_eq!(listed.body["leavers"], 1, "{}", listed.body);
+    let acted = backfill(&d, json!({"dry_run": false}));
+    assert_eq!(acted.body["error"], "dry_run", "{}", acted.body);
+    assert!(d.scim.calls(CHAT).is_empty());
+    assert_eq!(outcome(&d.ledger, OLD), None);
+    assert!(d.store.waiting_keys().is_empty());
+}
+
+#[test]
+fn a_backfill_of_one_target_leaves_the_others_to_their_own_backfill() {
+    const CRM: &str = "https://crm.example.com/scim/v2";
+    const CRM_TOKEN: &str = "TOKEN-SENTINEL-crm-2b7e";
+    let scim = directory();
+    scim.serve(CRM, CRM_TOKEN);
+    let chat_user = scim.add(CHAT, "greg@merge.dev", &["greg@merge.dev"], None, true);
+    let crm_user = scim.add(CRM, "greg@merge.dev", &["greg@merge.dev"], None, true);
+    let both = json!({"targets": [
+        {"name": "chat", "base_url": CHAT, "token": CHAT_TOKEN},
+        {"name": "crm", "base_url": CRM, "token": CRM_TOKEN}]});
+    // A leaver recorded before deprovisioning was on: no outcome, no stream record.
+    let earlier = deprovision_app(&both, directory(), &[]);
+    answer(&earlier.app, &left_on(OLD, "greg@merge.dev", "2026-11-20"));
+    let mut recorded = earlier.ledger.entries()[&key(OLD)].clone();
+    recorded.deprovisioning.clear();
+    let ledger = Arc::new(MemoryLedger::new());
+    ledger.insert(recorded);
+    let d = support::deprovision_app_over(ledger, &both, scim, &[]);
+    let acted = backfill(&d, json!({"target": "chat", "dry_run": false}));
+    assert_eq!(acted.body["worked"], 1, "{}", acted.body);
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(chat_user)]);
+    let release = direct(&json!({"kind": "merge-deprovision.release-held", "version": 1}));
+    answer_direct(&d.app, &release);
+    assert!(d.scim.changes(CRM).is_empty(), "nobody asked for crm");
+    let crm = backfill(&d, json!({"target": "crm", "dry_run": false}));
+    assert_eq!(crm.body["worked"], 1, "{}", crm.body);
+    assert_eq!(d.scim.changes(CRM), [Change::Deactivated(crm_user)]);
+}
+
+#[test]
+fn a_historical_termination_whose_date_is_corrected_to_last_week_is_deprovisioned() {
+    let scim = directory();
+    let leaver = scim.add(CHAT, "greg@merge.dev", &["greg@merge.dev"], None, true);
+    let d = deprovision_app(&secret(json!({})), scim, &[]);
+    answer(&d.app, &left_on(OLD, "greg@merge.dev", "2025-11-20"));
+    assert!(
+        d.ledger.entries()[&key(OLD)].historical,
+        "a typo in the year"
+    );
+    let corrected = employee_delivery(
+        "Employee.changed",
+        json!({"id": OLD, "work_email": "greg@merge.dev", "employment_status": "INACTIVE",
+               "termination_date": "2026-11-20", "modified_at": "2026-11-26T09:00:00Z"}),
+    );
+    let answered = answer(&d.app, &corrected);
+    assert_eq!(messages(&answered.records()), [TERMINATED_MESSAGE]);
+    assert!(
+        d.store.waiting_keys().contains(&key(OLD)),
+        "listed with the move"
+    );
+    answer_direct(
+        &d.app,
+        &stream_batch(&d.ledger).expect("the move out of history"),
+    );
+    assert_eq!(d.scim.changes(CHAT), [Change::Deactivated(leaver)]);
 }
 
 #[test]
@@ -252,16 +383,24 @@ fn a_backfill_or_baseline_document_that_cannot_be_read_is_refused_naming_the_pro
 }
 
 #[test]
-fn a_backfill_sent_to_the_function_url_is_only_an_unsigned_webhook() {
+fn a_backfill_sent_to_the_function_url_even_signed_is_only_an_ignored_webhook() {
     let d = deprovision_app(&secret(json!({})), directory(), &[]);
     let body = json!({"kind": "merge-deprovision.backfill", "version": 1,
         "linked_account_id": LINKED_ACCOUNT, "dry_run": false});
-    let request = support::post(
+    // Signed with the webhook key, as a caller who knows it would: still only a delivery,
+    // of an envelope that names no employee.
+    let request = support::in_lambda(support::post(
         body.to_string().as_bytes(),
-        merge_deprovision_samples::Signing::Unsigned,
-    );
+        merge_deprovision_samples::Signing::TestKey,
+    ));
     let answered = answer(&d.app, &request);
-    assert_eq!(answered.status, 401);
+    assert_eq!(answered.status, 200);
+    assert!(
+        answered.body.contains(r#""decision":"ignored""#),
+        "{}",
+        answered.body
+    );
+    assert!(d.ledger.entries().is_empty());
     assert!(d.scim.calls(CHAT).is_empty());
 }
 
@@ -280,13 +419,15 @@ fn the_backfill_samples_in_events_are_read_and_answered_as_their_docs_say() {
             "act.json",
             "baseline-read.json",
             "baseline-set.json",
-            "dry-run.json"
+            "dry-run.json",
+            "reindex.json"
         ]
     );
     let scim = directory();
     let leaver = scim.add(CHAT, "old@merge.dev", &["old@merge.dev"], None, true);
     let d = deprovision_app(&secret(json!({})), scim, &[]);
     answer(&d.app, &left_on(OLD, "old@merge.dev", "2023-03-31"));
+    swept(&d.ledger);
     let invoke = |name: &str| {
         let document: Value = serde_json::from_str(&read(name)).unwrap();
         answer_direct(&d.app, &direct(&document))
@@ -302,4 +443,52 @@ fn the_backfill_samples_in_events_are_read_and_answered_as_their_docs_say() {
     let set = invoke("baseline-set.json");
     assert_eq!(set.body["set_by"], "operator", "{}", set.body);
     assert_eq!(set.body["replaced"], baseline.body["baseline"]);
+    let reindexed = invoke("reindex.json");
+    assert_eq!(reindexed.body["entries"], 1, "{}", reindexed.body);
+    assert_eq!(
+        reindexed.body["rewritten"], 0,
+        "written by this version: indexed"
+    );
+}
+
+#[test]
+fn an_employee_recorded_before_the_match_indexes_holds_its_address_once_the_account_is_reindexed() {
+    use merge_deprovision::aws::ledger::Ledger;
+    use merge_deprovision::domain::deprovision::EmployeeField;
+    let scim = directory();
+    let holder_account = scim.add(CHAT, "alex@merge.dev", &["alex@merge.dev"], None, true);
+    // The holder, active, as a version before the indexes wrote it.
+    let earlier = deprovision_app(&secret(json!({})), directory(), &[]);
+    let holder = employee_delivery(
+        "Employee.changed",
+        json!({"id": OLDER, "work_email": "alex@merge.dev", "employment_status": "ACTIVE",
+               "termination_date": null, "modified_at": "2026-11-26T04:12:09Z"}),
+    );
+    answer(&earlier.app, &holder);
+    let ledger = Arc::new(MemoryLedger::new());
+    ledger.insert_unindexed(earlier.ledger.entries()[&key(OLDER)].clone());
+    let d = support::deprovision_app_over(ledger, &secret(json!({})), scim, &[]);
+    let sharing = || {
+        merge_deprovision_samples::ready(d.ledger.sharing(
+            LINKED_ACCOUNT,
+            EmployeeField::WorkEmail,
+            "alex@merge.dev",
+        ))
+        .unwrap()
+    };
+    assert!(sharing().is_empty(), "invisible to the identity check");
+
+    let reindex = direct(&json!({"kind": "merge-deprovision.reindex", "version": 1,
+        "linked_account_id": LINKED_ACCOUNT}));
+    let reindexed = answer_direct(&d.app, &reindex);
+    assert_eq!(reindexed.body["rewritten"], 1, "{}", reindexed.body);
+    assert_eq!(sharing().len(), 1);
+    assert_eq!(answer_direct(&d.app, &reindex).body["rewritten"], 0);
+
+    // The leaver who had the address before the holder: a conflict, nobody changed.
+    answer(&d.app, &left_on(OLD, "alex@merge.dev", "2026-11-20"));
+    answer_direct(&d.app, &stream_batch(&d.ledger).expect("a current move"));
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert!(d.scim.user(CHAT, &holder_account).unwrap().active);
+    assert_eq!(outcome(&d.ledger, OLD), Some(Outcome::Conflict));
 }

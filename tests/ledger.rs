@@ -163,9 +163,9 @@ fn an_active_or_terminated_delivery_with_nothing_pending_makes_no_scheduler_call
     assert_eq!(l.schedules.calls(), 0);
     assert_eq!(
         l.ledger.calls(),
-        8,
-        "the account's baseline, read and recorded once a process; read and write; read, \
-         write and mark; read"
+        9,
+        "the account's baseline, read, its partition asked for entries and the baseline \
+         recorded, once; read and write; read, write and mark; read"
     );
 }
 

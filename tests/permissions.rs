@@ -139,7 +139,7 @@ fn the_stream_mapping_fires_only_for_moves_into_terminated_and_dead_letters_fail
         .iter()
         .map(|f| serde_json::from_str(f["Pattern"].as_str().unwrap()).unwrap())
         .collect();
-    assert_eq!(filters.len(), 2);
+    assert_eq!(filters.len(), 3);
     // What `to_item` writes: the decision as a string attribute named `decision`.
     assert_eq!(
         filters[0]["dynamodb"]["NewImage"]["decision"]["S"],
@@ -147,6 +147,20 @@ fn the_stream_mapping_fires_only_for_moves_into_terminated_and_dead_letters_fail
     );
     assert_eq!(
         filters[1]["dynamodb"]["OldImage"]["decision"]["S"][0]["anything-but"],
+        serde_json::json!(["terminated"])
+    );
+    // What `to_item` writes for a historical termination: `historical` as a boolean,
+    // only when true; the third filter passes the write that clears it.
+    assert_eq!(
+        filters[2]["dynamodb"]["OldImage"]["historical"]["BOOL"],
+        serde_json::json!([true])
+    );
+    assert_eq!(
+        filters[2]["dynamodb"]["NewImage"]["historical"]["BOOL"][0]["exists"],
+        serde_json::json!(false)
+    );
+    assert_eq!(
+        filters[2]["dynamodb"]["NewImage"]["decision"]["S"],
         serde_json::json!(["terminated"])
     );
     assert_eq!(

@@ -1113,6 +1113,26 @@ async fn a_leaver_long_gone_is_recorded_historical_and_only_a_backfill_deactivat
     let preview = world.invoke(&backfill_document(true)).await;
     assert_eq!(preview["leavers"], 1, "{preview}");
     assert_eq!(preview["historical"], 1);
+    assert_eq!(preview["sweep_completed"], false);
+    // The account as a completed first sweep leaves it: every live employee in the
+    // ledger, which a backfill of historical leavers waits for.
+    let state = merge_deprovision::domain::reconcile::SweepState {
+        linked_account_id: LINKED_ACCOUNT.to_owned(),
+        watermark: Some(chrono::Utc::now()),
+        run: None,
+        lease_until: None,
+        holder: String::new(),
+        unavailable: 0,
+        revision: 1,
+    };
+    world
+        .dynamodb
+        .put_item()
+        .table_name(&world.table)
+        .set_item(Some(merge_deprovision::aws::ledger::sweep_to_item(&state)))
+        .send()
+        .await
+        .expect("the emulator stores the sweep item");
     assert!(active(&account).await, "a dry run changes nothing");
     let acted = world.invoke(&backfill_document(false)).await;
     assert_eq!(acted["outcomes"]["deactivated"], 1, "{acted}");
@@ -1158,7 +1178,7 @@ async fn leavers_recorded_before_scim_was_turned_on_are_worked_by_the_backfill_o
     let observation = Observation {
         key: EmployeeKey::new(Some(LINKED_ACCOUNT), "before"),
         decision: Decision::Terminated,
-        reasons: "employment_status_inactive".into(),
+        reasons: "status_inactive,termination_date_passed".into(),
         termination_date: Some(now - chrono::TimeDelta::days(7)),
         effective_at: Some(now - chrono::TimeDelta::days(7)),
         version: Some(now - chrono::TimeDelta::days(6)),

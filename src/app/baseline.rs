@@ -4,7 +4,7 @@
 
 use crate::app::budget::Budget;
 use crate::aws::ledger::{Ledger, LedgerError};
-use crate::domain::baseline::{Baseline, DEFAULT_LOOKBACK_DAYS, SetBy, cutoff};
+use crate::domain::baseline::{Baseline, DEFAULT_LOOKBACK_DAYS, EARLIEST, SetBy, cutoff};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -53,8 +53,9 @@ impl Baselines {
         known.insert(baseline.linked_account_id.clone(), (baseline.clone(), now));
     }
 
-    /// The baseline of `account`: kept, read, or (for an account never seen) recorded
-    /// as `now`. Two first sightings at once both read back the one that was written.
+    /// The baseline of `account`: kept, read, or recorded: `now` for an account never
+    /// seen, [`EARLIEST`] for one the ledger already holds entries of. Two first
+    /// sightings at once both read back the one that was written.
     pub async fn of(
         &self,
         ledger: &dyn Ledger,
@@ -69,10 +70,17 @@ impl Baselines {
         let baseline = match read {
             Some(stored) => stored,
             None => {
+                // An account the ledger already knows (recorded by a version before
+                // baselines) was not first heard of now: nothing of it is historical.
+                let known = bounded(budget.run(ledger.has_entries(account)).await)?;
                 let first = Baseline {
                     linked_account_id: account.to_owned(),
-                    at: now,
-                    set_by: SetBy::FirstSeen,
+                    at: if known { EARLIEST } else { now },
+                    set_by: if known {
+                        SetBy::Existing
+                    } else {
+                        SetBy::FirstSeen
+                    },
                 };
                 match bounded(budget.run(ledger.put_baseline(&first, false)).await) {
                     Ok(()) => first,
@@ -110,7 +118,11 @@ impl Baselines {
         budget: &Budget,
         now: DateTime<Utc>,
     ) -> Result<Option<Baseline>, LedgerError> {
-        let before = bounded(budget.run(ledger.get_baseline(account)).await)?;
+        // One that cannot be read is what the operator is replacing.
+        let before = match bounded(budget.run(ledger.get_baseline(account)).await) {
+            Err(LedgerError::Unreadable) => None,
+            other => other?,
+        };
         let chosen = Baseline {
             linked_account_id: account.to_owned(),
             at,
@@ -120,6 +132,53 @@ impl Baselines {
         self.keep(&chosen, now);
         Ok(before)
     }
+}
+
+/// What a baseline document (`merge-deprovision.baseline`) came to.
+#[derive(Debug)]
+pub enum Asked {
+    /// No ledger: there are no baselines.
+    Off,
+    /// The baseline could not be read or written.
+    Failed(LedgerError),
+    /// Read: the account's baseline, if it has been seen.
+    Read(Option<Baseline>),
+    /// Set by the operator, over the one it replaced.
+    Set {
+        /// The baseline now.
+        set: Baseline,
+        /// The one before, if any could be read.
+        replaced: Option<Baseline>,
+    },
+}
+
+/// Reads the account's baseline, or sets it when the document gives an instant.
+pub async fn ask(
+    effects: Option<&crate::app::settle::Effects>,
+    document: &crate::domain::backfill::BaselineDocument,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> Asked {
+    let Some(effects) = effects else {
+        return Asked::Off;
+    };
+    let (ledger, account) = (effects.ledger.as_ref(), document.linked_account_id.as_str());
+    let answer = match document.at {
+        Some(at) => effects
+            .baselines
+            .set(ledger, account, at, budget, now)
+            .await
+            .map(|replaced| Asked::Set {
+                set: Baseline {
+                    linked_account_id: account.to_owned(),
+                    at,
+                    set_by: SetBy::Operator,
+                },
+                replaced,
+            }),
+        None => bounded(budget.run(ledger.get_baseline(account)).await).map(Asked::Read),
+    };
+    answer.unwrap_or_else(Asked::Failed)
 }
 
 /// A bounded call's answer: its own, or [`LedgerError::TimedOut`] when the budget ran out.
@@ -180,6 +239,32 @@ mod tests {
         let later = at(9) + KEPT_FOR;
         let read = block(warm.of(&ledger, "acct", &budget, later)).unwrap();
         assert_eq!((read.at, read.set_by), (chosen, SetBy::Operator));
+    }
+
+    #[test]
+    fn an_account_the_ledger_knew_before_baselines_gets_the_earliest_so_nothing_is_historical() {
+        let ledger = MemoryLedger::new();
+        let observation = crate::domain::ledger::Observation {
+            key: crate::domain::ledger::EmployeeKey::new(Some("acct"), "e1"),
+            decision: crate::domain::decision::Decision::Active,
+            reasons: String::new(),
+            termination_date: None,
+            effective_at: None,
+            version: None,
+            removal: false,
+            identity: Default::default(),
+            source: crate::domain::ledger::Source::Webhook,
+            delivery_id: None,
+        };
+        let entry = crate::domain::ledger::transition(None, &observation, at(1))
+            .write
+            .unwrap();
+        ledger.insert(entry);
+        let budget = Budget::of(Duration::from_secs(5));
+        let baseline = block(Baselines::default().of(&ledger, "acct", &budget, at(9))).unwrap();
+        assert_eq!((baseline.at, baseline.set_by), (EARLIEST, SetBy::Existing));
+        let other = block(Baselines::default().of(&ledger, "new-acct", &budget, at(9))).unwrap();
+        assert_eq!(other.set_by, SetBy::FirstSeen);
     }
 
     #[test]

@@ -153,7 +153,9 @@ pub async fn conclude(
     let eligible = decided.verdict.decision == Decision::Terminated;
     let announcement = announcement(effects, settled, eligible, budget, now).await;
     let (severity, message) = record_of(decided, settled, &announcement);
-    log_decision(severity, message, decided, facts);
+    let mut record = *facts;
+    record.historical = settled.entered_historical().then_some(true);
+    log_decision(severity, message, decided, &record);
     warn_rehire(settled.stored.as_ref(), settled.own(), facts);
     let marked = announcement
         .after_record(effects, settled, budget, now)

@@ -22,7 +22,8 @@ use crate::aws::scheduler::{
 use crate::domain::baseline::classify;
 use crate::domain::decision::Decision;
 use crate::domain::ledger::{
-    Change, EmployeeKey, Entry, Observation, Timer, Transition, announced, fire, transition,
+    Change, EmployeeKey, Entry, Observation, Timer, Transition, announced, enters_current, fire,
+    transition,
 };
 use crate::domain::schedule::{TimerPlan, timer_for, timer_name};
 use chrono::{DateTime, Utc};
@@ -161,14 +162,12 @@ impl Settled {
     /// move whose `terminated` record is owed and whose access is revoked.
     pub fn entered_terminated(&self) -> bool {
         self.transition.enters_terminated(self.stored.as_ref())
-            && !self.own().is_some_and(|e| e.historical)
     }
 
     /// True when this invocation recorded a historical termination: counted and
     /// recorded, never announced for revocation nor deprovisioned but by a backfill.
     pub fn entered_historical(&self) -> bool {
-        self.transition.enters_terminated(self.stored.as_ref())
-            && self.own().is_some_and(|e| e.historical)
+        self.transition.enters_historical(self.stored.as_ref())
     }
 
     /// The entry as this invocation wrote or found it, before any other invocation's
@@ -246,11 +245,9 @@ impl Effects {
         budget: &Budget,
     ) -> Result<(), LedgerError> {
         let expected = stored.map(|s| s.revision);
-        let enters_terminated = entry.decision == Decision::Terminated
-            && stored.is_none_or(|s| s.decision != Decision::Terminated);
         // A historical termination owes no deprovisioning until a backfill asks: it is
         // on no list.
-        let write = if enters_terminated && self.note_terminations && !entry.historical {
+        let write = if enters_current(stored, entry) && self.note_terminations {
             self.ledger.put_noting(entry, expected)
         } else {
             self.ledger.put(entry, expected)

@@ -122,12 +122,34 @@ pub trait Ledger: Send + Sync {
         baseline: &'a Baseline,
         replace: bool,
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
-    /// Every entry of `linked_account_id` that says `terminated`, read consistently:
-    /// what a backfill looks through.
+    /// True when the ledger holds any entry of `linked_account_id`.
+    fn has_entries<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>>;
+    /// Every entry of `linked_account_id` that says `terminated`, eventually consistent:
+    /// what a backfill looks through (it reads each again before working it).
     fn terminated<'a>(
         &'a self,
         linked_account_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>>;
+    /// Writes the match index keys of every entry of `linked_account_id` whose item does
+    /// not carry the ones its identity gives (an entry written before the indexes
+    /// existed), changing nothing else; an entry written meanwhile is left to that
+    /// write, which carries its own keys.
+    fn reindex<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Reindexed, LedgerError>>;
+}
+
+/// What a reindex of one account did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reindexed {
+    /// Entries read.
+    pub entries: usize,
+    /// Of those, entries whose index keys were written.
+    pub rewritten: usize,
 }
 
 mod account;
@@ -135,7 +157,7 @@ mod indexes;
 mod item;
 pub use account::{BASELINE_SORT_KEY, baseline_from_item, baseline_to_item};
 pub use indexes::{MATCH_INDEXES, match_index};
-pub use item::{DEPROVISIONING, HISTORICAL, from_item, to_item};
+pub use item::{DEPROVISIONING, HISTORICAL, from_item, index_keys, to_item};
 
 /// The sweep item's attribute holding the state's JSON.
 pub const SWEEP_ATTRIBUTE: &str = "sweep";
@@ -479,11 +501,25 @@ impl Ledger for SdkLedger {
         Box::pin(self.write_baseline(baseline, replace))
     }
 
+    fn has_entries<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        Box::pin(self.query_any_entry(linked_account_id))
+    }
+
     fn terminated<'a>(
         &'a self,
         linked_account_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
         Box::pin(self.query_terminated(linked_account_id))
+    }
+
+    fn reindex<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Reindexed, LedgerError>> {
+        Box::pin(self.write_index_keys(linked_account_id))
     }
 }
 

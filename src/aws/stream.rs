@@ -4,7 +4,6 @@
 //! ledger's own item format (`ledger::from_item`), so one format is the truth.
 
 use crate::aws::ledger::{PARTITION_KEY, SORT_KEY, from_item};
-use crate::domain::decision::Decision;
 use crate::domain::ledger::{EmployeeKey, Entry};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
@@ -27,16 +26,13 @@ pub struct Change {
 }
 
 impl Change {
-    /// True when this change moved the employee into `terminated`: the only changes
-    /// deprovisioning acts on (the mapping's filter selects the same).
+    /// True when this change moved the employee into a current termination (from
+    /// another decision, or from a historical termination whose date was corrected): the
+    /// only changes deprovisioning acts on (the mapping's filters select the same).
     pub fn enters_terminated(&self) -> bool {
         self.new
             .as_ref()
-            .is_some_and(|n| n.decision == Decision::Terminated)
-            && self
-                .old
-                .as_ref()
-                .is_none_or(|o| o.decision != Decision::Terminated)
+            .is_some_and(|n| crate::domain::ledger::enters_current(self.old.as_ref(), n))
     }
 }
 
@@ -180,6 +176,7 @@ pub fn record_of(old: Option<&Entry>, new: &Entry, sequence_number: &str) -> Val
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::decision::Decision;
     use crate::domain::deprovision::{Outcome, with_outcome};
     use crate::domain::ledger::{Identity, Observation, Source, transition};
     use chrono::{TimeZone, Utc};

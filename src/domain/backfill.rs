@@ -1,7 +1,8 @@
 //! The backfill: deprovisioning, on purpose, the leavers no stream record will ever
 //! bring: historical terminations, and terminations the ledger held before SCIM
-//! deprovisioning was turned on. Its document, and which of one account's terminated
-//! entries it works in which targets.
+//! deprovisioning was turned on. Its document, which of one account's terminated
+//! entries it works in which targets, and the documents of the same upkeep: an
+//! account's baseline, and the reindex of entries older than the match indexes.
 
 use crate::domain::deprovision::{Mode, Pass, Targets, pending};
 use crate::domain::ledger::{EmployeeKey, Entry};
@@ -12,6 +13,9 @@ use serde::Deserialize;
 pub const BACKFILL_KIND: &str = "merge-deprovision.backfill";
 /// The `kind` of the document that reads or sets an account's baseline.
 pub const BASELINE_KIND: &str = "merge-deprovision.baseline";
+/// The `kind` of the document that writes the match index keys of an account's entries
+/// written before the indexes existed.
+pub const REINDEX_KIND: &str = "merge-deprovision.reindex";
 
 /// `{"kind": "merge-deprovision.backfill", "version": 1, "linked_account_id": "…",
 /// "target": "…", "dry_run": false}`: `target` is optional (every covering target), and
@@ -51,8 +55,8 @@ pub enum DocumentError {
     /// `target` is blank.
     #[error("`target` must name a target of the targets secret")]
     BlankTarget,
-    /// `at` is not an RFC 3339 instant.
-    #[error("`at` must be an RFC 3339 instant, as 2026-01-01T00:00:00Z")]
+    /// `at` is not an RFC 3339 instant from 1970 on.
+    #[error("`at` must be an RFC 3339 instant from 1970 on, as 2026-01-01T00:00:00Z")]
     BadInstant,
     /// `at` is in the future: a baseline is a time the function already knew of.
     #[error("`at` must not be in the future")]
@@ -141,6 +145,11 @@ pub fn read_baseline(
                 if at > now {
                     return Err(DocumentError::FutureInstant);
                 }
+                // Earlier is no baseline any termination needs, and not every such
+                // instant is written back as it reads.
+                if at < crate::domain::baseline::EARLIEST {
+                    return Err(DocumentError::BadInstant);
+                }
                 Some(at)
             }
         };
@@ -148,6 +157,30 @@ pub fn read_baseline(
             linked_account_id: account(shape.linked_account_id)?,
             at,
         })
+    };
+    Some(read())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReindexShape {
+    #[allow(dead_code)]
+    kind: String,
+    version: u32,
+    linked_account_id: Option<String>,
+}
+
+/// The linked account a reindex document names; `None` for a document of another kind.
+pub fn read_reindex(body: &[u8]) -> Option<Result<String, DocumentError>> {
+    if kind_of(body)?.as_str() != REINDEX_KIND {
+        return None;
+    }
+    let read = || {
+        let shape: ReindexShape = serde_json::from_slice(body).map_err(|_| DocumentError::Shape)?;
+        if shape.version != 1 {
+            return Err(DocumentError::Shape);
+        }
+        account(shape.linked_account_id)
     };
     Some(read())
 }

@@ -10,6 +10,8 @@
 //! trips the brake on noise.
 
 use crate::domain::decision::Decision;
+#[cfg(test)]
+use crate::domain::ledger::enters_current;
 use crate::domain::ledger::{Entry, Transition};
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -20,7 +22,16 @@ pub enum SetBy {
     FirstSeen,
     /// An operator set it (`merge-deprovision.baseline`).
     Operator,
+    /// The ledger already held entries of the account when its baseline was first asked
+    /// for (a version before baselines wrote them): nobody can say when the function
+    /// first heard of it, so the baseline is [`EARLIEST`] and nothing is historical
+    /// until an operator sets one.
+    Existing,
 }
+
+/// The baseline of an account the ledger knew before baselines existed: 1970, before
+/// any termination a ledger holds.
+pub const EARLIEST: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
 
 impl SetBy {
     /// The name stored and answered.
@@ -28,6 +39,7 @@ impl SetBy {
         match self {
             SetBy::FirstSeen => "first_seen",
             SetBy::Operator => "operator",
+            SetBy::Existing => "existing",
         }
     }
 
@@ -36,6 +48,7 @@ impl SetBy {
         match text {
             "first_seen" => Some(SetBy::FirstSeen),
             "operator" => Some(SetBy::Operator),
+            "existing" => Some(SetBy::Existing),
             _ => None,
         }
     }
@@ -57,6 +70,9 @@ pub struct Baseline {
 /// month-end batch more), and the first delivery of an account is often itself a
 /// termination that took effect that morning.
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 30;
+/// The smallest lookback accepted: a week, so that an account's first delivery (often
+/// that morning's leaver, or last Friday's) is never historical.
+pub const MIN_LOOKBACK_DAYS: u32 = 7;
 /// The largest lookback accepted.
 pub const MAX_LOOKBACK_DAYS: u32 = 3650;
 
@@ -69,22 +85,24 @@ pub fn cutoff(baseline: &Baseline, lookback: TimeDelta) -> DateTime<Utc> {
 }
 
 /// True when `written`, planned against `stored`, records a termination as historical:
-/// the entry moves into (or is created) `terminated`, the ledger never saw the employee
-/// live (no entry, or one that was `undetermined`), and the termination took effect
-/// before `cutoff`. A termination whose effective time is unknown is current: nothing
-/// shows it is old. An employee the ledger saw `active` or `scheduled` is current
-/// whatever the date says: HR said they worked here after the baseline.
+/// the ledger's first sight of the employee is this termination (no entry at all: an
+/// employee seen in any state before, even `undetermined`, may have worked here since
+/// the baseline), and it took effect before `cutoff`. A termination whose effective
+/// time is unknown is current: nothing shows it is old.
 pub fn is_historical(stored: Option<&Entry>, written: &Entry, cutoff: DateTime<Utc>) -> bool {
-    let never_live = stored.is_none_or(|s| s.decision == Decision::Undetermined);
     written.decision == Decision::Terminated
-        && never_live
+        && stored.is_none()
         && written.effective_at.is_some_and(|at| at < cutoff)
 }
 
-/// `planned` with its written entry marked historical or not, by [`is_historical`]. A
-/// termination already recorded keeps its mark (a later version of the same termination
-/// is no new evidence); any other write clears it. A historical termination owes no
-/// `terminated` record: it is written announced.
+/// `planned` with its written entry marked historical or not. A new termination is
+/// historical by [`is_historical`], and owes no `terminated` record: it is written
+/// announced. A later version of a historical termination stays historical only while
+/// its effective time is still before `cutoff`: a date corrected to a recent one makes
+/// it a current termination from this write (its own `terminated_at`, its record owed),
+/// which [`enters_current`](crate::domain::ledger::enters_current) tells as a move
+/// into `terminated`. Any other write clears
+/// the mark.
 pub fn classify(
     stored: Option<&Entry>,
     mut planned: Transition,
@@ -95,13 +113,19 @@ pub fn classify(
     };
     let continues = write.decision == Decision::Terminated
         && stored.is_some_and(|s| s.decision == Decision::Terminated);
-    if continues {
-        write.historical = stored.is_some_and(|s| s.historical);
-    } else {
+    if !continues {
         write.historical = is_historical(stored, write, cutoff);
         if write.historical {
             write.announced = true;
         }
+        return planned;
+    }
+    let was = stored.is_some_and(|s| s.historical);
+    let still_old = write.effective_at.is_some_and(|at| at < cutoff);
+    write.historical = was && still_old;
+    if was && !still_old {
+        write.terminated_at = Some(write.updated_at);
+        write.announced = false;
     }
     planned
 }
@@ -173,11 +197,37 @@ mod tests {
     }
 
     #[test]
-    fn an_old_termination_after_an_unreadable_first_sight_is_still_historical() {
-        let unreadable = observed(Decision::Undetermined, None, 1);
-        let stored = planned(None, &unreadable).write.unwrap();
-        let old = observed(Decision::Terminated, Some(at(2023, 3, 31)), 2);
-        assert!(planned(Some(&stored), &old).write.unwrap().historical);
+    fn an_old_termination_after_any_earlier_sight_is_current() {
+        for first in [Decision::Undetermined, Decision::Scheduled] {
+            let seen = observed(first, Some(at(2099, 6, 30)), 1);
+            let stored = planned(None, &seen).write.unwrap();
+            let old = observed(Decision::Terminated, Some(at(2023, 3, 31)), 2);
+            let written = planned(Some(&stored), &old).write.unwrap();
+            assert!(!written.historical, "seen as {first:?} first");
+            assert!(enters_current(Some(&stored), &written));
+        }
+    }
+
+    #[test]
+    fn a_historical_termination_whose_date_is_corrected_to_a_recent_one_becomes_current() {
+        let typo = observed(Decision::Terminated, Some(at(2025, 11, 25)), 1);
+        let stored = planned(None, &typo).write.unwrap();
+        assert!(stored.historical);
+        assert!(!enters_current(None, &stored), "nothing is owed for it");
+        let corrected = observed(Decision::Terminated, Some(at(2026, 11, 25)), 2);
+        let written = planned(Some(&stored), &corrected).write.unwrap();
+        assert!(!written.historical);
+        assert!(!written.announced, "its record is owed now");
+        assert_eq!(
+            written.terminated_at,
+            Some(at(2026, 12, 1)),
+            "a termination of its own"
+        );
+        assert!(enters_current(Some(&stored), &written));
+        // A later version of the current one is no new move.
+        let again = observed(Decision::Terminated, Some(at(2026, 11, 25)), 3);
+        let later = planned(Some(&written), &again).write.unwrap();
+        assert!(!enters_current(Some(&written), &later));
     }
 
     #[test]

@@ -376,7 +376,8 @@ pub enum Pass {
 /// the work; a stream redelivery and a plain release leave it, listed. A final change
 /// (`deactivated`, `deleted`, `already_inactive`) is never owed again. Nothing for an
 /// entry that is not `terminated`: a rehire before the work ran cancels it. A historical
-/// termination owes nothing until a [`Pass::Backfill`] first works a target.
+/// termination owes nothing until a [`Pass::Backfill`] first works a target, and then
+/// only in a backfill or a recheck, both under the brake.
 pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) -> Vec<&'a Target> {
     if entry.decision != Decision::Terminated {
         return Vec::new();
@@ -395,6 +396,12 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                 // owed in every pass, but for a historical termination, which only a
                 // backfill starts (once started, it is worked as any other).
                 None => !entry.historical || pass == Pass::Backfill,
+                // A historical termination's work, once a backfill started it, goes on
+                // under the brake only: a backfill again, or a recheck, never the
+                // release that is past the brake.
+                Some(_) if entry.historical && !matches!(pass, Pass::Backfill | Pass::Recheck) => {
+                    false
+                }
                 Some(done) => match done.outcome {
                     Outcome::Failed => true,
                     Outcome::Held => pass != Pass::Termination,

@@ -298,9 +298,24 @@ impl Transition {
     pub fn enters_terminated(&self, stored: Option<&Entry>) -> bool {
         self.write
             .as_ref()
-            .is_some_and(|w| w.decision == Decision::Terminated)
-            && stored.is_none_or(|s| s.decision != Decision::Terminated)
+            .is_some_and(|w| enters_current(stored, w))
     }
+
+    /// True when the transition records a historical termination: the first write that
+    /// holds it, the one time its `historical` record is written.
+    pub fn enters_historical(&self, stored: Option<&Entry>) -> bool {
+        self.write.as_ref().is_some_and(|w| w.historical) && stored.is_none_or(|s| !s.historical)
+    }
+}
+
+/// True when `written` over `stored` moves the employee into a current termination: into
+/// `terminated` from anything else, or from a historical termination to a current one
+/// (a corrected date). The one write whose `terminated` record is owed, whose waiting
+/// note is made with it, and whose stream record deprovisioning acts on.
+pub fn enters_current(stored: Option<&Entry>, written: &Entry) -> bool {
+    written.decision == Decision::Terminated
+        && !written.historical
+        && stored.is_none_or(|s| s.decision != Decision::Terminated || s.historical)
 }
 
 /// The smallest step between versions: a bare removal is ordered just after what is

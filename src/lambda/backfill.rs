@@ -1,8 +1,9 @@
-//! The backfill and baseline documents, direct invocations only: each handed to its use
+//! The backfill, baseline and reindex documents, direct invocations only: each handed to its use
 //! case, and its ending mapped to an answer a person can read, a record and the target
 //! outcomes' metrics lines.
 
-use crate::app::backfill::{Backfilled, backfill};
+use crate::app::backfill::{Backfilled, Reindexing, backfill, reindex};
+use crate::app::baseline::{Asked, ask};
 use crate::domain::backfill::{BackfillDocument, BaselineDocument, Candidate, DocumentError};
 use crate::domain::baseline::cutoff;
 use crate::domain::dates::to_rfc3339;
@@ -66,6 +67,12 @@ pub async fn respond_to_backfill(
                 "message": "SCIM_TARGETS_SECRET_ID is not set: there is nothing to backfill into"}),
             Vec::new(),
         ),
+        Backfilled::DryRunMode => (
+            StatusCode::CONFLICT,
+            json!({"error": "dry_run",
+                "message": "DEPROVISION_MODE is dry-run: a backfill only lists; switch to enforce, then backfill"}),
+            Vec::new(),
+        ),
         Backfilled::UnknownTarget => (
             StatusCode::BAD_REQUEST,
             json!({"error": "unknown_target",
@@ -85,18 +92,23 @@ pub async fn respond_to_backfill(
                 Vec::new(),
             )
         }
-        Backfilled::Listed(found) => (StatusCode::OK, listed(account, &found), Vec::new()),
+        Backfilled::Listed { found, swept } => {
+            let mut body = listed(account, &found);
+            body["sweep_completed"] = json!(swept);
+            (StatusCode::OK, body, Vec::new())
+        }
         Backfilled::Worked(worked) => {
             tracing::info!(
                 linked_account_id = account,
                 found = worked.found,
                 worked = worked.worked,
                 remaining = worked.remaining,
+                unswept = worked.unswept,
                 "backfill worked"
             );
             let body = json!({"linked_account_id": account, "found": worked.found,
                 "worked": worked.worked, "remaining": worked.remaining,
-                "outcomes": worked.outcomes});
+                "unswept": worked.unswept, "outcomes": worked.outcomes});
             (StatusCode::OK, body, worked.lines)
         }
     };
@@ -145,28 +157,19 @@ pub async fn respond_to_baseline(
             return answered(status, &body, Vec::new());
         }
     };
-    let Some(effects) = app.effects.as_ref() else {
-        let body = json!({"error": "ledger_off",
-            "message": "EMPLOYEE_LEDGER_TABLE is not set: there are no baselines"});
-        return answered(StatusCode::OK, &body, Vec::new());
-    };
     let budget = budget_of(request);
     let account = document.linked_account_id.as_str();
-    let baselines = &effects.baselines;
-    let ledger = effects.ledger.as_ref();
-    let result = match document.at {
-        Some(at) => baselines
-            .set(ledger, account, at, &budget, now)
-            .await
-            .map(|before| (Some(at), before)),
-        None => budget
-            .run(ledger.get_baseline(account))
-            .await
-            .unwrap_or(Err(crate::aws::ledger::LedgerError::TimedOut))
-            .map(|stored| (None, stored)),
-    };
-    let (status, body) = match result {
-        Err(error) => {
+    let lookback = app
+        .effects
+        .as_ref()
+        .map_or(chrono::TimeDelta::zero(), |e| e.baselines.lookback());
+    let (status, body) = match ask(app.effects.as_ref(), &document, &budget, now).await {
+        Asked::Off => (
+            StatusCode::OK,
+            json!({"error": "ledger_off",
+                "message": "EMPLOYEE_LEDGER_TABLE is not set: there are no baselines"}),
+        ),
+        Asked::Failed(error) => {
             tracing::error!(
                 ledger_error = error.kind(),
                 linked_account_id = account,
@@ -178,22 +181,17 @@ pub async fn respond_to_baseline(
                 "message": "the baseline could not be read or written; invoke again"}),
             )
         }
-        Ok((Some(at), before)) => {
-            tracing::warn!(linked_account_id = account, baseline = %to_rfc3339(at),
-                replaced = before.as_ref().map(|b| to_rfc3339(b.at)).as_deref(),
+        Asked::Set { set, replaced } => {
+            tracing::warn!(linked_account_id = account, baseline = %to_rfc3339(set.at),
+                replaced = replaced.as_ref().map(|b| to_rfc3339(b.at)).as_deref(),
                 "account baseline set by an operator");
-            let set = crate::domain::baseline::Baseline {
-                linked_account_id: account.to_owned(),
-                at,
-                set_by: crate::domain::baseline::SetBy::Operator,
-            };
-            let mut body = baseline_answer(account, Some(&set), baselines.lookback());
-            body["replaced"] = json!(before.map(|b| to_rfc3339(b.at)));
+            let mut body = baseline_answer(account, Some(&set), lookback);
+            body["replaced"] = json!(replaced.map(|b| to_rfc3339(b.at)));
             (StatusCode::OK, body)
         }
-        Ok((None, stored)) => (
+        Asked::Read(stored) => (
             StatusCode::OK,
-            baseline_answer(account, stored.as_ref(), baselines.lookback()),
+            baseline_answer(account, stored.as_ref(), lookback),
         ),
     };
     answered(status, &body, Vec::new())
@@ -211,4 +209,53 @@ fn baseline_answer(
             "set_by": b.set_by.as_str(), "lookback_days": lookback.num_days(),
             "historical_before": to_rfc3339(cutoff(b, lookback))}),
     }
+}
+
+/// Answers `merge-deprovision.reindex`.
+pub async fn respond_to_reindex(
+    app: &App,
+    request: &Request,
+    document: Result<String, DocumentError>,
+) -> Result<Answered, serde_json::Error> {
+    let account = match document {
+        Ok(account) => account,
+        Err(error) => {
+            let (status, body) = refused("reindex", error);
+            return answered(status, &body, Vec::new());
+        }
+    };
+    let budget = budget_of(request);
+    let (status, body) = match reindex(app.effects.as_ref(), &account, &budget).await {
+        Reindexing::Off => (
+            StatusCode::OK,
+            json!({"error": "ledger_off",
+                "message": "EMPLOYEE_LEDGER_TABLE is not set: there is nothing to reindex"}),
+        ),
+        Reindexing::Failed(error) => {
+            tracing::error!(
+                ledger_error = error.kind(),
+                linked_account_id = account.as_str(),
+                "reindex not finished"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "ledger_unavailable",
+                    "message": "the account's entries could not all be reindexed; invoke again"}),
+            )
+        }
+        Reindexing::Done(done) => {
+            tracing::info!(
+                linked_account_id = account.as_str(),
+                entries = done.entries,
+                rewritten = done.rewritten,
+                "account reindexed"
+            );
+            (
+                StatusCode::OK,
+                json!({"linked_account_id": account, "entries": done.entries,
+                    "rewritten": done.rewritten}),
+            )
+        }
+    };
+    answered(status, &body, Vec::new())
 }

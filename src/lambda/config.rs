@@ -1,7 +1,7 @@
 //! The function's configuration, read once from the environment and validated at init.
 
 pub use crate::app::deprovision::DeprovisionConfig;
-use crate::domain::baseline::{DEFAULT_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS};
+use crate::domain::baseline::{DEFAULT_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS, MIN_LOOKBACK_DAYS};
 use crate::domain::decision::{InactiveMeaning, Policy};
 use crate::domain::deprovision::{DEFAULT_MAX_PER_HOUR, Mode};
 use crate::domain::signature::Verifier;
@@ -202,8 +202,8 @@ pub enum ConfigError {
     InvalidTerminationOffset,
     /// `HISTORICAL_LOOKBACK_DAYS` is not a whole number in range.
     #[error(
-        "{HISTORICAL_LOOKBACK_DAYS_VAR} must be a whole number of days from 0 to \
-         {MAX_LOOKBACK_DAYS}"
+        "{HISTORICAL_LOOKBACK_DAYS_VAR} must be a whole number of days from \
+         {MIN_LOOKBACK_DAYS} to {MAX_LOOKBACK_DAYS}"
     )]
     InvalidHistoricalLookback,
     /// `POWERTOOLS_METRICS_NAMESPACE` is not a valid CloudWatch namespace.
@@ -453,7 +453,7 @@ fn historical_lookback(vars: &Vars) -> Result<TimeDelta, ConfigError> {
         Some(text) => text
             .parse::<u32>()
             .ok()
-            .filter(|d| *d <= MAX_LOOKBACK_DAYS)
+            .filter(|d| (MIN_LOOKBACK_DAYS..=MAX_LOOKBACK_DAYS).contains(d))
             .ok_or(ConfigError::InvalidHistoricalLookback)?,
     };
     Ok(TimeDelta::days(i64::from(days)))

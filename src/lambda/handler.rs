@@ -1,13 +1,13 @@
 //! The handler: which kind of event an invocation carries and which use case answers
 //! it. A function URL request is a webhook delivery; anything else reaches the handler
 //! through `lambda_http` as a request with a `PassThrough` context, which no function
-//! URL request can have: a ledger stream batch, the release, a backfill or baseline
-//! document, a reconcile document, or a timer Scheduler fired.
+//! URL request can have: a ledger stream batch, the release, a backfill, baseline or
+//! reindex document, a reconcile document, or a timer Scheduler fired.
 
 use crate::app::budget::Budget;
 use crate::aws::scheduler::ScheduleTarget;
 use crate::aws::stream::read_stream;
-use crate::domain::backfill::{read_backfill, read_baseline};
+use crate::domain::backfill::{read_backfill, read_baseline, read_reindex};
 use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
@@ -101,6 +101,9 @@ pub async fn answer_event(
     }
     if let Some(document) = read_baseline(body, now) {
         return Ok(backfill::respond_to_baseline(app, request, document, now).await?);
+    }
+    if let Some(document) = read_reindex(body) {
+        return Ok(backfill::respond_to_reindex(app, request, document).await?);
     }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {

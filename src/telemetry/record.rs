@@ -123,6 +123,9 @@ pub struct RequestFacts<'a> {
     /// Who made the change a decision record reports, when not a webhook
     /// (`reconciliation`).
     pub source: Option<&'a str>,
+    /// True on the record of a historical termination (recorded, never acted on by
+    /// itself), so that an alert on `decision = "terminated"` can leave it out.
+    pub historical: Option<bool>,
 }
 
 pub use crate::domain::ledger::join_reasons;
@@ -150,6 +153,7 @@ macro_rules! record {
             terminated_at = facts.terminated_at,
             ledger_error = facts.ledger_error,
             source = facts.source,
+            historical = facts.historical,
             "{}",
             $message
         )

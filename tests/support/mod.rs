@@ -543,18 +543,20 @@ fn assemble(
 }
 
 /// The ledger's stream since the last call, as the event source mapping delivers it:
-/// only moves into `terminated` pass its filter. `None` when nothing passes.
+/// only moves into `terminated` (and out of a historical termination) pass its filters. `None` when nothing passes.
 pub fn stream_batch(ledger: &merge_deprovision::aws::memory::MemoryLedger) -> Option<Request> {
     use merge_deprovision::domain::decision::Decision;
     static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let records: Vec<Value> = ledger
         .drain_stream()
         .iter()
+        // The template's three filters: into `terminated` from nothing or anything
+        // else, or from a historical termination to a current one.
         .filter(|(old, new)| {
             new.decision == Decision::Terminated
-                && old
-                    .as_ref()
-                    .is_none_or(|o| o.decision != Decision::Terminated)
+                && old.as_ref().is_none_or(|o| {
+                    o.decision != Decision::Terminated || (o.historical && !new.historical)
+                })
         })
         .map(|(old, new)| {
             let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -193,19 +193,22 @@ impl Deprovisioner {
             }
             Owed::Targets(owed) => owed,
         };
-        let seen = match self.noting(&run).await {
-            Noted::Seen(seen) => seen,
-            Noted::Failed(error) => return (ledger_failed(error), Vec::new()),
+        // A backfill keeps off the release's list: what it leaves, the next backfill
+        // finds again (it lists from the ledger), and a note of its making would hand
+        // the release (past the brake) targets nobody asked for.
+        let seen = match pass {
+            Pass::Backfill => None,
+            _ => match self.noting(&run).await {
+                Noted::Seen(seen) => Some(seen),
+                Noted::Failed(error) => return (ledger_failed(error), Vec::new()),
+            },
         };
         let progress = self.each_owed(&run, &entry, &owed).await;
         let end = ending(&progress, &targets);
-        match end {
-            // A failed removal only leaves a note the next release takes off, so it is
-            // no reason to retry.
-            End::Settled | End::Obsolete => {
-                let _ = self.unnote(key, seen, budget).await;
-            }
-            End::StillWaiting | End::LedgerFailed | End::Superseded => {}
+        // A failed removal only leaves a note the next release takes off, so it is no
+        // reason to retry.
+        if let (End::Settled | End::Obsolete, Some(seen)) = (end, seen) {
+            let _ = self.unnote(key, seen, budget).await;
         }
         progress.into_worked(end)
     }

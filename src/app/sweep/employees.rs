@@ -84,6 +84,7 @@ impl SweepRun<'_> {
         if settled.entered_historical() {
             // Known now, long gone: counted apart, as no webhook was missed for it.
             progress.totals.historical += 1;
+            record.historical = Some(true);
             log_decision(Severity::Info, HISTORICAL_MESSAGE, &decided, &record);
             return EmployeeSettled::Quiet;
         }

@@ -3,7 +3,7 @@
 
 use super::{LedgerError, PARTITION_KEY, SORT_KEY, SdkLedger, classify, from_item, s};
 use crate::domain::baseline::{Baseline, SetBy};
-use crate::domain::dates::{parse_hr_date, to_rfc3339};
+use crate::domain::dates::to_rfc3339;
 use crate::domain::decision::Decision;
 use crate::domain::ledger::Entry;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -29,7 +29,7 @@ pub fn baseline_from_item(item: &HashMap<String, AttributeValue>) -> Option<Base
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
     Some(Baseline {
         linked_account_id: text(PARTITION_KEY)?.clone(),
-        at: parse_hr_date(text("baseline_at")?)?,
+        at: super::item::stored_date(text("baseline_at")?)?,
         set_by: SetBy::parse(text("baseline_set_by")?)?,
     })
 }
@@ -77,8 +77,34 @@ impl SdkLedger {
         call.send().await.map(|_| ()).map_err(classify)
     }
 
+    /// [`Ledger::has_entries`](super::Ledger::has_entries): the partition's first items.
+    /// At most two of the account's own items (`#baseline`, `#sweep`) sort before its
+    /// entries, whose ids are Merge's UUIDs: three items tell.
+    pub(super) async fn query_any_entry(
+        &self,
+        linked_account_id: &str,
+    ) -> Result<bool, LedgerError> {
+        let answer = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#account = :account")
+            .expression_attribute_names("#account", PARTITION_KEY)
+            .expression_attribute_values(":account", s(linked_account_id))
+            .limit(3)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(answer
+            .items()
+            .iter()
+            .any(|item| item.contains_key("decision")))
+    }
+
     /// [`Ledger::terminated`](super::Ledger::terminated): the account's partition, page
-    /// after page, `terminated` entries only.
+    /// after page, `terminated` entries only. Eventually consistent, at half the cost:
+    /// the backfill reads each entry again, consistently, before it works it.
     pub(super) async fn query_terminated(
         &self,
         linked_account_id: &str,
@@ -96,7 +122,6 @@ impl SdkLedger {
                 .expression_attribute_names("#decision", "decision")
                 .expression_attribute_values(":account", s(linked_account_id))
                 .expression_attribute_values(":terminated", s(Decision::Terminated.as_str()))
-                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await

@@ -93,3 +93,100 @@ impl SdkLedger {
         }
     }
 }
+
+impl SdkLedger {
+    /// [`Ledger::reindex`](super::Ledger::reindex): the account's partition, page after
+    /// page; for each entry whose item lacks (or holds other) index keys than its
+    /// identity gives, one `UpdateItem` of those attributes alone, on the condition that
+    /// the entry's revision is still the one read.
+    pub(super) async fn write_index_keys(
+        &self,
+        linked_account_id: &str,
+    ) -> Result<super::Reindexed, LedgerError> {
+        let client = self.client().await;
+        let mut done = super::Reindexed::default();
+        let mut start = None;
+        loop {
+            let answer = client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#account = :account")
+                .filter_expression("attribute_exists(#decision)")
+                .expression_attribute_names("#account", PARTITION_KEY)
+                .expression_attribute_names("#decision", "decision")
+                .expression_attribute_values(":account", s(linked_account_id))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in answer.items() {
+                let entry = super::from_item(item).ok_or(LedgerError::Unreadable)?;
+                done.entries += 1;
+                if self.rewrite_keys(item, &entry).await? {
+                    done.rewritten += 1;
+                }
+            }
+            match answer.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(done),
+            }
+        }
+    }
+
+    /// Writes `entry`'s index keys when `item` does not carry exactly them; `false` when
+    /// it does, or when another write came first (and carried its own).
+    async fn rewrite_keys(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+        entry: &crate::domain::ledger::Entry,
+    ) -> Result<bool, LedgerError> {
+        let wanted = super::index_keys(entry);
+        let carried = |attribute: &str| item.get(attribute).and_then(|v| v.as_s().ok());
+        let exact = MATCH_INDEXES.iter().all(|(_, _, attribute)| {
+            let want = wanted.iter().find(|(a, _)| a == attribute).map(|(_, k)| k);
+            carried(attribute) == want
+        });
+        if exact {
+            return Ok(false);
+        }
+        let mut call = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(&entry.key.linked_account_id))
+            .key(SORT_KEY, s(&entry.key.employee_id))
+            .condition_expression("revision = :revision")
+            .expression_attribute_values(":revision", super::n(entry.revision));
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        for (n, (_, _, attribute)) in MATCH_INDEXES.iter().enumerate() {
+            call = call.expression_attribute_names(format!("#k{n}"), *attribute);
+            match wanted.iter().find(|(a, _)| a == attribute) {
+                Some((_, key)) => {
+                    set.push(format!("#k{n} = :k{n}"));
+                    call = call.expression_attribute_values(format!(":k{n}"), s(key));
+                }
+                None => remove.push(format!("#k{n}")),
+            }
+        }
+        let mut update = String::new();
+        if !set.is_empty() {
+            update.push_str(&format!("SET {}", set.join(", ")));
+        }
+        if !remove.is_empty() {
+            update.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        match call
+            .update_expression(update.trim())
+            .send()
+            .await
+            .map_err(classify)
+        {
+            Ok(_) => Ok(true),
+            Err(LedgerError::ConditionFailed) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+}

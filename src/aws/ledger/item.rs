@@ -65,13 +65,8 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
             item.insert(name.into(), s(text));
         }
     }
-    // The index keys of the identity check: only for a value that is there, so an entry
-    // without one is in no index.
-    for (field, _, attribute) in MATCH_INDEXES {
-        let value = field_value(identity, field);
-        if let Some(key) = value.and_then(|v| index_key(&entry.key.linked_account_id, v)) {
-            item.insert(attribute.into(), s(key));
-        }
+    for (attribute, key) in index_keys(entry) {
+        item.insert(attribute.into(), s(key));
     }
     if !entry.deprovisioning.is_empty() {
         item.insert(
@@ -80,6 +75,18 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
         );
     }
     item
+}
+
+/// The index keys of the identity check an entry's item carries, by attribute: only for
+/// a value that is there, so an entry without one is in no index.
+pub fn index_keys(entry: &Entry) -> Vec<(&'static str, String)> {
+    MATCH_INDEXES
+        .iter()
+        .filter_map(|(field, _, attribute)| {
+            let value = field_value(&entry.identity, *field)?;
+            Some((*attribute, index_key(&entry.key.linked_account_id, value)?))
+        })
+        .collect()
 }
 
 /// The attribute marking a historical termination
@@ -140,7 +147,7 @@ fn read_deprovisioning(value: Option<&AttributeValue>) -> Option<DeprovisioningM
 /// A date as [`to_item`] wrote it. RFC 3339 has four-digit years; a date past 9999 (a
 /// termination on 9999-12-31 with a positive offset) is written with chrono's signed
 /// five-digit year, read back here.
-fn stored_date(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn stored_date(text: &str) -> Option<DateTime<Utc>> {
     parse_hr_date(text).or_else(|| {
         chrono::NaiveDateTime::parse_from_str(text.strip_suffix('Z')?, "%Y-%m-%dT%H:%M:%S%.f")
             .ok()

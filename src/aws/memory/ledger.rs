@@ -2,7 +2,7 @@
 //! their condition, the table's stream, and the sweep items.
 
 use super::{Calls, locked, pace};
-use crate::aws::ledger::{Ledger, LedgerError};
+use crate::aws::ledger::{Ledger, LedgerError, Reindexed};
 use crate::aws::scheduler::BoxFuture;
 use crate::domain::baseline::Baseline;
 use crate::domain::decision::Decision;
@@ -39,6 +39,9 @@ pub struct MemoryLedger {
     waiting: super::deprovisioning::WaitingList,
     /// The accounts' baseline items.
     baselines: Mutex<BTreeMap<String, Baseline>>,
+    /// Entries whose items carry no index keys (written before the indexes existed):
+    /// in no index until rewritten or reindexed.
+    unindexed: Mutex<std::collections::BTreeSet<EmployeeKey>>,
 }
 
 impl MemoryLedger {
@@ -122,6 +125,13 @@ impl MemoryLedger {
         locked(&self.entries).insert(entry.key.clone(), entry);
     }
 
+    /// Stores `entry` directly, as a version before the match indexes wrote it: without
+    /// index keys, so no index query finds it until it is written again or reindexed.
+    pub fn insert_unindexed(&self, entry: Entry) {
+        locked(&self.unindexed).insert(entry.key.clone());
+        self.insert(entry);
+    }
+
     /// Makes the next queries of a match index fail with `errors`, one each, in order.
     pub fn fail_sharing(&self, errors: impl IntoIterator<Item = LedgerError>) {
         locked(&self.sharing_failures).extend(errors);
@@ -173,6 +183,7 @@ impl MemoryLedger {
             return Err(LedgerError::Rejected("ValidationException".into()));
         };
         locked(&self.stream).push((stored.cloned(), item.clone()));
+        locked(&self.unindexed).remove(&entry.key);
         entries.insert(entry.key.clone(), item);
         if noting {
             // Under the entries' lock: no reader sees the move without its note.
@@ -320,8 +331,10 @@ impl Ledger for MemoryLedger {
             }
             // The index's key, computed as the item's attribute is.
             let wanted = format!("{linked_account_id}|{normalised}");
+            let unindexed = locked(&self.unindexed).clone();
             Ok(locked(&self.entries)
                 .values()
+                .filter(|e| !unindexed.contains(&e.key))
                 .filter(|e| {
                     field_value(&e.identity, field)
                         .and_then(|v| index_key(&e.key.linked_account_id, v))
@@ -363,6 +376,17 @@ impl Ledger for MemoryLedger {
         })
     }
 
+    fn has_entries<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        self.call(move || {
+            Ok(locked(&self.entries)
+                .keys()
+                .any(|k| k.linked_account_id == linked_account_id))
+        })
+    }
+
     fn terminated<'a>(
         &'a self,
         linked_account_id: &'a str,
@@ -377,6 +401,32 @@ impl Ledger for MemoryLedger {
                 .cloned()
                 .collect())
         })
+    }
+
+    fn reindex<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Reindexed, LedgerError>> {
+        self.call(move || self.reindex_now(linked_account_id))
+    }
+}
+
+impl MemoryLedger {
+    /// [`Ledger::reindex`]: the account's unindexed entries gain their keys.
+    fn reindex_now(&self, linked_account_id: &str) -> Result<Reindexed, LedgerError> {
+        let entries = locked(&self.entries);
+        let mut unindexed = locked(&self.unindexed);
+        let mut done = Reindexed::default();
+        for key in entries
+            .keys()
+            .filter(|k| k.linked_account_id == linked_account_id)
+        {
+            done.entries += 1;
+            if unindexed.remove(key) {
+                done.rewritten += 1;
+            }
+        }
+        Ok(done)
     }
 }
 

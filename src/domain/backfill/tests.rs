@@ -88,13 +88,24 @@ fn a_historical_termination_owes_nothing_to_the_stream_or_a_release() {
             "{pass:?}"
         );
     }
-    // Once a backfill held it, the release carries it out as any other.
-    let held = with_outcome(&entry, "chat", Outcome::Held, at(2026, 12, 1));
-    let owed = pending(&held, &targets, Pass::Release, Mode::Enforce);
-    assert_eq!(
-        owed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-        ["chat"]
-    );
+    // Once a backfill held it (or found it in a dry run), only a backfill or a recheck
+    // goes on, under the brake: never the release, which is past it.
+    for outcome in [Outcome::Held, Outcome::Failed, Outcome::WouldDeactivate] {
+        let started = with_outcome(&entry, "chat", outcome, at(2026, 12, 1));
+        assert!(pending(&started, &targets, Pass::Release, Mode::Enforce).is_empty());
+        let names = |pass| {
+            pending(&started, &targets, pass, Mode::Enforce)
+                .iter()
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Pass::Recheck), ["chat"], "{outcome:?}");
+        assert_eq!(
+            names(Pass::Backfill),
+            ["chat", "crm"],
+            "and what it never tried"
+        );
+    }
 }
 
 #[test]
@@ -178,5 +189,28 @@ fn a_baseline_document_reads_or_sets_a_past_instant() {
             r#"{"kind": "merge-deprovision.baseline", "version": 1, "linked_account_id": "a", "at": "yesterday"}"#
         ),
         Some(Err(DocumentError::BadInstant))
+    );
+    for early in ["0000-01-01T00:00:00+23:59", "1969-12-31T23:59:59Z"] {
+        let text = format!(
+            r#"{{"kind": "merge-deprovision.baseline", "version": 1, "linked_account_id": "a", "at": "{early}"}}"#
+        );
+        assert_eq!(read(&text), Some(Err(DocumentError::BadInstant)), "{early}");
+    }
+}
+
+#[test]
+fn a_reindex_document_names_one_account() {
+    let read = |text: &str| read_reindex(text.as_bytes());
+    assert_eq!(
+        read(r#"{"kind": "merge-deprovision.reindex", "version": 1, "linked_account_id": "acct"}"#),
+        Some(Ok("acct".to_owned()))
+    );
+    assert_eq!(
+        read(r#"{"kind": "merge-deprovision.reindex", "version": 1, "linked_account_id": " "}"#),
+        Some(Err(DocumentError::NoAccount))
+    );
+    assert_eq!(
+        read(r#"{"kind": "merge-deprovision.backfill", "version": 1}"#),
+        None
     );
 }
