@@ -4,7 +4,9 @@
 
 use crate::app::budget::Budget;
 use crate::aws::ledger::{Ledger, LedgerError};
-use crate::domain::baseline::{Baseline, DEFAULT_LOOKBACK_DAYS, EARLIEST, SetBy, cutoff};
+use crate::domain::baseline::{
+    Baseline, DEFAULT_LOOKBACK_DAYS, EARLIEST, SetBy, cutoff, cutoff_of,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -104,8 +106,20 @@ impl Baselines {
         budget: &Budget,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, LedgerError> {
+        // Asked once per employee a sweep settles: the kept instant, with no copy.
+        if let Some(at) = self.kept_at(account, now) {
+            return Ok(cutoff_of(at, self.lookback));
+        }
         let baseline = self.of(ledger, account, budget, now).await?;
         Ok(cutoff(&baseline, self.lookback))
+    }
+
+    fn kept_at(&self, account: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known
+            .get(account)
+            .filter(|(_, read_at)| now - *read_at < KEPT_FOR && *read_at <= now)
+            .map(|(baseline, _)| baseline.at)
     }
 
     /// Sets `account`'s baseline to `at` (an operator's choice); answers the one it

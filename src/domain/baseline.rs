@@ -78,9 +78,12 @@ pub const MAX_LOOKBACK_DAYS: u32 = 3650;
 
 /// The instant before which a termination is historical: the baseline less the lookback.
 pub fn cutoff(baseline: &Baseline, lookback: TimeDelta) -> DateTime<Utc> {
-    baseline
-        .at
-        .checked_sub_signed(lookback)
+    cutoff_of(baseline.at, lookback)
+}
+
+/// The instant `lookback` before the baseline instant `at`.
+pub fn cutoff_of(at: DateTime<Utc>, lookback: TimeDelta) -> DateTime<Utc> {
+    at.checked_sub_signed(lookback)
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
