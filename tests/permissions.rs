@@ -41,7 +41,19 @@ fn granted(template: &Yaml, prefix: &str) -> BTreeSet<String> {
 /// The SDK operations a client source calls, as IAM actions: `.put_item()` is
 /// `dynamodb:PutItem`.
 fn called(path: &str, prefix: &str, operations: &[(&str, &str)]) -> BTreeSet<String> {
-    let code = source(path);
+    // A client's submodules (`src/aws/ledger/*.rs` beside `src/aws/ledger.rs`) are part
+    // of it: their calls need the same grants.
+    let mut code = source(path);
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path.trim_end_matches(".rs"));
+    if let Ok(entries) = std::fs::read_dir(&folder) {
+        for entry in entries {
+            let file = entry.unwrap().path();
+            if file.extension().is_some_and(|e| e == "rs") {
+                code.push_str(&std::fs::read_to_string(file).unwrap());
+            }
+        }
+    }
     operations
         .iter()
         .filter(|(call, _)| code.contains(&format!(".{call}()")))

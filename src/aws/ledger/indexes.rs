@@ -96,9 +96,8 @@ impl SdkLedger {
 
 impl SdkLedger {
     /// [`Ledger::reindex`](super::Ledger::reindex): the account's partition, page after
-    /// page; for each entry whose item lacks (or holds other) index keys than its
-    /// identity gives, one `UpdateItem` of those attributes alone, on the condition that
-    /// the entry's revision is still the one read.
+    /// page; each entry whose item lacks (or holds other) index keys than its identity
+    /// gives is put again, on the condition that its revision is still the one read.
     pub(super) async fn write_index_keys(
         &self,
         linked_account_id: &str,
@@ -134,8 +133,12 @@ impl SdkLedger {
         }
     }
 
-    /// Writes `entry`'s index keys when `item` does not carry exactly them; `false` when
-    /// it does, or when another write came first (and carried its own).
+    /// Writes `entry`'s index keys when `item` does not carry exactly them: the entry put
+    /// again as this version stores it (the keys included, nothing else different), on
+    /// the condition that its revision is still the one read. A `PutItem`, which the
+    /// function's role may make in an account's partition, where an `UpdateItem` is only
+    /// deprovisioning's bookkeeping's. `false` when the item carries them, or when
+    /// another write came first (and carried its own).
     async fn rewrite_keys(
         &self,
         item: &HashMap<String, AttributeValue>,
@@ -150,40 +153,18 @@ impl SdkLedger {
         if exact {
             return Ok(false);
         }
-        let mut call = self
+        let written = self
             .client()
             .await
-            .update_item()
+            .put_item()
             .table_name(&self.table)
-            .key(PARTITION_KEY, s(&entry.key.linked_account_id))
-            .key(SORT_KEY, s(&entry.key.employee_id))
+            .set_item(Some(super::to_item(entry)))
             .condition_expression("revision = :revision")
-            .expression_attribute_values(":revision", super::n(entry.revision));
-        let mut set = Vec::new();
-        let mut remove = Vec::new();
-        for (n, (_, _, attribute)) in MATCH_INDEXES.iter().enumerate() {
-            call = call.expression_attribute_names(format!("#k{n}"), *attribute);
-            match wanted.iter().find(|(a, _)| a == attribute) {
-                Some((_, key)) => {
-                    set.push(format!("#k{n} = :k{n}"));
-                    call = call.expression_attribute_values(format!(":k{n}"), s(key));
-                }
-                None => remove.push(format!("#k{n}")),
-            }
-        }
-        let mut update = String::new();
-        if !set.is_empty() {
-            update.push_str(&format!("SET {}", set.join(", ")));
-        }
-        if !remove.is_empty() {
-            update.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        match call
-            .update_expression(update.trim())
+            .expression_attribute_values(":revision", super::n(entry.revision))
             .send()
             .await
-            .map_err(classify)
-        {
+            .map_err(classify);
+        match written {
             Ok(_) => Ok(true),
             Err(LedgerError::ConditionFailed) => Ok(false),
             Err(error) => Err(error),
