@@ -228,7 +228,7 @@ fn the_alarm_widget_shows_every_alarm_of_the_template() {
         .map(|a| a.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(shown, alarms);
-    assert_eq!(alarms.len(), 12);
+    assert_eq!(alarms.len(), 13);
 }
 
 /// Every key a decision record carries, over every sample event and a fired timer.

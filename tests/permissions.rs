@@ -120,7 +120,11 @@ fn deprovisioning_may_touch_only_its_own_partitions_and_read_only_the_stream() {
         .as_sequence()
         .unwrap();
     let bookkeeping = serde_yaml_ng::to_string(&statements[0]).unwrap();
-    for partition in ["#deprovision-brake", "#deprovision-waiting"] {
+    for partition in [
+        "#deprovision-brake",
+        "#deprovision-waiting",
+        "#deprovision-control",
+    ] {
         assert!(bookkeeping.contains(partition), "{bookkeeping}");
         assert!(
             source("src/aws/deprovisioning.rs").contains(&format!("\"{partition}\"")),

@@ -51,7 +51,7 @@ fn headings(text: &str) -> BTreeSet<String> {
 fn every_alarm_notifies_when_it_fires_and_when_it_clears() {
     let template = template();
     let alarms = alarms(&template);
-    assert_eq!(alarms.len(), 12, "the twelve alarms the docs list");
+    assert_eq!(alarms.len(), 13, "the thirteen alarms the docs list");
     for (name, properties) in alarms {
         let fired = &properties["AlarmActions"];
         assert!(

@@ -9,8 +9,11 @@
 //! `work`, and what each outcome tells (record, metric) is in `report`.
 
 mod attempt;
+mod pause;
 mod report;
 mod work;
+
+pub use pause::PAUSE_FRESH;
 
 #[cfg(test)]
 mod tests;
@@ -78,6 +81,8 @@ pub struct Deprovisioner {
     max_per_hour: u32,
     /// Who owns each target's token (`GET /Me`), asked once per process.
     owners: attempt::Owners,
+    /// The operator's pause, as last read.
+    paused: pause::PauseCache,
     /// The CloudWatch namespace of its metrics: the function's.
     pub namespace: String,
 }
@@ -108,6 +113,7 @@ impl Deprovisioner {
             mode: config.mode,
             max_per_hour: config.max_per_hour,
             owners: attempt::Owners::default(),
+            paused: pause::PauseCache::default(),
             namespace: crate::telemetry::metrics::DEFAULT_METRICS_NAMESPACE.to_owned(),
         })
     }

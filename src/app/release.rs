@@ -59,10 +59,23 @@ pub async fn release(
     if deprovisioner.mode() == Mode::DryRun {
         return Release::DryRun;
     }
-    let waiting = match deprovisioner.waiting(budget).await {
-        Ok(keys) => keys,
-        Err(error) => return Release::Unlisted(error),
-    };
+    match work_listed(effects, deprovisioner, pass, facts, budget, now).await {
+        Ok(released) => Release::Released(released),
+        Err(error) => Release::Unlisted(error),
+    }
+}
+
+/// Works every listed employee in `pass` as far as the budget allows: the release's
+/// work, and a resume's (under the brake). An error when the list cannot be read.
+pub(crate) async fn work_listed(
+    effects: &Effects,
+    deprovisioner: &Deprovisioner,
+    pass: Pass,
+    facts: &RequestFacts<'_>,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> Result<Released, LedgerError> {
+    let waiting = deprovisioner.waiting(budget).await?;
     let mut released = Released::default();
     for (key, seen) in &waiting {
         if budget.left() < MIN_WORK {
@@ -85,7 +98,7 @@ pub async fn release(
             Listed::Kept => released.remaining += 1,
         }
     }
-    Release::Released(released)
+    Ok(released)
 }
 
 /// One listed employee, and the pass the release works it in.

@@ -1,14 +1,16 @@
 //! DynamoDB, for deprovisioning's own bookkeeping in the ledger's table: the brake's
-//! counter per hour, and the list of employees whose deprovisioning is under way or waits
-//! (held, failed, unrecorded) for a release. [`DeprovisionStore`] is the narrow interface;
+//! counter per hour, the list of employees whose deprovisioning is under way or waits
+//! (held, failed, paused, unrecorded) for a release, and the operator's pause. [`DeprovisionStore`] is the narrow interface;
 //! [`SdkDeprovisionStore`] is the AWS SDK behind it.
 //!
-//! Both live under partition keys that start with `#`, which no linked account id
+//! All three live under partition keys that start with `#`, which no linked account id
 //! (a UUID, or `-`) does, and carry no `decision`, so the ledger's stream filter never
 //! selects them and no entry read ever meets them.
 
 use crate::aws::ledger::{LedgerError, PARTITION_KEY, SORT_KEY, classify};
 use crate::aws::scheduler::{BoxFuture, sdk_config};
+use crate::domain::control::Pause;
+use crate::domain::dates::to_rfc3339;
 use crate::domain::ledger::EmployeeKey;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -18,6 +20,10 @@ use tokio::sync::OnceCell;
 pub const BRAKE_PARTITION: &str = "#deprovision-brake";
 /// The partition of the employees whose deprovisioning waits for a release.
 pub const WAITING_PARTITION: &str = "#deprovision-waiting";
+/// The partition of the operator's controls: one item, the pause.
+pub const CONTROL_PARTITION: &str = "#deprovision-control";
+/// The pause item's sort key.
+pub const PAUSE_SORT_KEY: &str = "pause";
 
 /// The calls deprovisioning's bookkeeping needs.
 pub trait DeprovisionStore: Send + Sync {
@@ -44,6 +50,36 @@ pub trait DeprovisionStore: Send + Sync {
         key: &'a EmployeeKey,
         seen: u64,
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// The operator's pause, read consistently; nothing paused when no item was written.
+    fn pause(&self) -> BoxFuture<'_, Result<Pause, LedgerError>>;
+    /// Writes the operator's pause.
+    fn set_pause<'a>(&'a self, pause: &'a Pause) -> BoxFuture<'a, Result<(), LedgerError>>;
+}
+
+/// The pause an item holds. An item this function did not write is unreadable: a
+/// deprovisioning step that cannot tell whether it is paused changes nothing.
+pub fn pause_from_item(
+    item: &std::collections::HashMap<String, AttributeValue>,
+) -> Result<Pause, LedgerError> {
+    let all = match item.get("paused_all") {
+        Some(AttributeValue::Bool(all)) => *all,
+        _ => return Err(LedgerError::Unreadable),
+    };
+    let targets = match item.get("paused_targets") {
+        None => Default::default(),
+        Some(AttributeValue::L(names)) => names
+            .iter()
+            .map(|n| n.as_s().cloned().map_err(|_| LedgerError::Unreadable))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(LedgerError::Unreadable),
+    };
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    Ok(Pause {
+        all,
+        targets,
+        reason: text("reason"),
+        changed_at: text("changed_at").and_then(|t| t.parse().ok()),
+    })
 }
 
 /// The sort key of a waiting note: the two ids, which never hold a `/` (UUIDs, `-`).
@@ -259,6 +295,68 @@ impl DeprovisionStore for SdkDeprovisionStore {
                 Ok(_) | Err(LedgerError::ConditionFailed) => Ok(()),
                 Err(error) => Err(error),
             }
+        })
+    }
+    fn pause(&self) -> BoxFuture<'_, Result<Pause, LedgerError>> {
+        Box::pin(async move {
+            // A Query of the control partition, which the function's grant on it allows
+            // (no GetItem there): one item at most.
+            let read = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#p = :p AND #s = :s")
+                .expression_attribute_names("#p", PARTITION_KEY)
+                .expression_attribute_names("#s", SORT_KEY)
+                .expression_attribute_values(":p", s(CONTROL_PARTITION))
+                .expression_attribute_values(":s", s(PAUSE_SORT_KEY))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            match read.items().first() {
+                Some(item) => pause_from_item(item),
+                None => Ok(Pause::default()),
+            }
+        })
+    }
+
+    fn set_pause<'a>(&'a self, pause: &'a Pause) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            let names = pause.targets.iter().map(s).collect();
+            let mut update = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(CONTROL_PARTITION))
+                .key(SORT_KEY, s(PAUSE_SORT_KEY))
+                .expression_attribute_values(":all", AttributeValue::Bool(pause.all))
+                .expression_attribute_values(":targets", AttributeValue::L(names));
+            let mut set = String::from("SET paused_all = :all, paused_targets = :targets");
+            let mut remove = Vec::new();
+            for (name, value) in [
+                ("reason", pause.reason.clone()),
+                ("changed_at", pause.changed_at.map(to_rfc3339)),
+            ] {
+                match value {
+                    Some(value) => {
+                        set.push_str(&format!(", {name} = :{name}"));
+                        update = update.expression_attribute_values(format!(":{name}"), s(value));
+                    }
+                    None => remove.push(name),
+                }
+            }
+            if !remove.is_empty() {
+                set.push_str(&format!(" REMOVE {}", remove.join(", ")));
+            }
+            update
+                .update_expression(set)
+                .send()
+                .await
+                .map_err(classify)?;
+            Ok(())
         })
     }
 }

@@ -403,7 +403,9 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                     false
                 }
                 Some(done) => match done.outcome {
-                    Outcome::Failed => true,
+                    // A pause searched nothing: whoever comes next works it, under the
+                    // brake unless it is the release.
+                    Outcome::Failed | Outcome::Paused => true,
                     Outcome::Held => pass != Pass::Termination,
                     Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
                     person if person.needs_person() => pass == Pass::Recheck,
@@ -428,7 +430,7 @@ pub fn may_record(stored: &Entry, target: &str, outcome: Outcome, mode: Mode) ->
     {
         None => true,
         Some(done) => match done.outcome {
-            Outcome::Failed | Outcome::Held => true,
+            Outcome::Failed | Outcome::Held | Outcome::Paused => true,
             Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
             person if person.needs_person() => true,
             settled => outcome.changed() && !settled.changed(),

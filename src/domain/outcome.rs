@@ -29,6 +29,9 @@ pub enum Outcome {
     Conflict,
     /// The brake held it: released by a direct invocation.
     Held,
+    /// Deprovisioning was paused (`merge-deprovision.pause`): nothing was searched or
+    /// changed, and resuming works it, under the brake.
+    Paused,
     /// Dry run: the user would be deactivated.
     WouldDeactivate,
     /// Dry run: the user would be deleted.
@@ -39,7 +42,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 11] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Deactivated,
         Outcome::Deleted,
         Outcome::AlreadyInactive,
@@ -48,6 +51,7 @@ impl Outcome {
         Outcome::Protected,
         Outcome::Conflict,
         Outcome::Held,
+        Outcome::Paused,
         Outcome::WouldDeactivate,
         Outcome::WouldDelete,
         Outcome::Failed,
@@ -64,6 +68,7 @@ impl Outcome {
             Outcome::Protected => "protected",
             Outcome::Conflict => "conflict",
             Outcome::Held => "held",
+            Outcome::Paused => "paused",
             Outcome::WouldDeactivate => "would_deactivate",
             Outcome::WouldDelete => "would_delete",
             Outcome::Failed => "failed",

@@ -30,7 +30,8 @@ fn refused(kind: &str, error: DocumentError) -> (StatusCode, Value) {
     )
 }
 
-fn answered(
+/// An answer of `status` and `body`, with its metrics lines.
+pub(crate) fn answered(
     status: StatusCode,
     body: &Value,
     lines: Vec<String>,

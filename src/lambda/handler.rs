@@ -1,17 +1,18 @@
 //! The handler: which kind of event an invocation carries and which use case answers
 //! it. A function URL request is a webhook delivery; anything else reaches the handler
 //! through `lambda_http` as a request with a `PassThrough` context, which no function
-//! URL request can have: a ledger stream batch, the release, a backfill, baseline or
-//! reindex document, a reconcile document, or a timer Scheduler fired.
+//! URL request can have: a ledger stream batch, a pause or resume, the release (or its
+//! preview), a backfill, baseline or reindex document, a reconcile document, or a timer Scheduler fired.
 
 use crate::app::budget::Budget;
 use crate::aws::scheduler::ScheduleTarget;
 use crate::aws::stream::read_stream;
 use crate::domain::backfill::{read_backfill, read_baseline, read_reindex};
+use crate::domain::control::{read_control, release_preview};
 use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
-use crate::lambda::{backfill, documents, http, stream, timer};
+use crate::lambda::{backfill, control, documents, http, stream, timer};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
 use lambda_http::request::RequestContext;
@@ -93,7 +94,13 @@ pub async fn answer_event(
     if let Some(changes) = read_stream(body) {
         return Ok(stream::respond_to_stream(app, request, &changes, now).await?);
     }
+    if let Some(document) = read_control(body) {
+        return Ok(control::respond_to_control(app, request, document, now).await?);
+    }
     if let Some(pass) = release_pass(body) {
+        if release_preview(body) {
+            return Ok(control::respond_to_preview(app, request, pass, now).await?);
+        }
         return Ok(documents::respond_to_release(app, request, pass, now).await?);
     }
     if let Some(document) = read_backfill(body) {

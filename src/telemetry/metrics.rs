@@ -385,6 +385,37 @@ pub fn deprovision_line(
     line.to_string()
 }
 
+/// 1 while an operator has paused deprovisioning (every target or some), 0 once
+/// everything is resumed: written by each pause and resume, so the alarm on it, which
+/// keeps its state while no data comes, says it is paused until it is not.
+pub const DEPROVISIONING_PAUSED: &str = "DeprovisioningPaused";
+
+/// One EMF object for the pause as a pause or resume leaves it.
+pub fn paused_line(
+    namespace: &str,
+    paused: bool,
+    properties: Properties<'_>,
+    now: DateTime<Utc>,
+) -> String {
+    let mut line = serde_json::json!({
+        DEPROVISIONING_PAUSED: u8::from(paused),
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [[]],
+                "Metrics": [{"Name": DEPROVISIONING_PAUSED, "Unit": "Count"}],
+            }],
+        },
+    });
+    if let (Some(object), Ok(serde_json::Value::Object(extra))) =
+        (line.as_object_mut(), serde_json::to_value(properties))
+    {
+        object.extend(extra);
+    }
+    line.to_string()
+}
+
 /// Counts linked accounts whose sweep completed.
 pub const SWEEPS: &str = "Sweeps";
 /// Counts the changes sweeps made: each is a webhook that never arrived.

@@ -342,6 +342,17 @@ pub const CONFLICT_MESSAGE: &str = "another employee who is not terminated holds
 /// Message of the WARN record for a deprovisioning the brake held.
 pub const HELD_MESSAGE: &str =
     "deprovisioning held by the hourly brake: release it with merge-deprovision.release-held";
+/// Message of the WARN record for a deprovisioning an operator's pause stopped.
+pub const PAUSED_MESSAGE: &str =
+    "deprovisioning paused by an operator: nothing changed, merge-deprovision.resume works it";
+/// Message of the WARN record for a pause of deprovisioning: nothing changes in the
+/// paused targets until a resume.
+pub const PAUSE_MESSAGE: &str =
+    "deprovisioning paused: nothing changes in the paused targets until merge-deprovision.resume";
+/// Message of the INFO record for a resume of deprovisioning.
+pub const RESUME_MESSAGE: &str = "deprovisioning resumed: paused work goes on under the brake";
+/// Message of the INFO record for a preview of the release.
+pub const PREVIEW_MESSAGE: &str = "release previewed: nothing changed";
 /// Message of the ERROR record for a deprovisioning that failed.
 pub const DEPROVISION_FAILED_MESSAGE: &str = "deprovisioning failed in a SCIM target";
 /// Message of the WARN record for a rehire of a deprovisioned employee.

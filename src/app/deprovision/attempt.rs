@@ -35,6 +35,9 @@ pub(super) struct Attempt {
     /// The ledger's index could not say who shares the leaver's match value: nothing
     /// was searched or changed, and a retry may pass.
     pub(super) sharing_error: Option<LedgerError>,
+    /// The operator's pause could not be read: nothing was searched or changed, and a
+    /// retry may pass.
+    pub(super) pause_error: Option<LedgerError>,
 }
 
 impl Attempt {
@@ -48,6 +51,7 @@ impl Attempt {
             protection: None,
             conflict_with: None,
             sharing_error: None,
+            pause_error: None,
         }
     }
 
@@ -87,6 +91,14 @@ impl Attempt {
     fn sharing_unreadable(error: LedgerError) -> Self {
         Attempt {
             sharing_error: Some(error),
+            ..Attempt::finished(Outcome::Failed)
+        }
+    }
+
+    /// `failed` without a SCIM error: the operator's pause could not be read.
+    pub(super) fn pause_unreadable(error: LedgerError) -> Self {
+        Attempt {
+            pause_error: Some(error),
             ..Attempt::finished(Outcome::Failed)
         }
     }

@@ -10,7 +10,8 @@ use crate::scim::client::ScimError;
 use crate::telemetry::record::{
     ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, CONFLICT_MESSAGE, DEPROVISION_FAILED_MESSAGE,
     DEPROVISIONED_MESSAGE, DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE,
-    PROTECTED_MESSAGE, RequestFacts, Severity, WOULD_DEPROVISION_MESSAGE, log_deprovision,
+    PAUSED_MESSAGE, PROTECTED_MESSAGE, RequestFacts, Severity, WOULD_DEPROVISION_MESSAGE,
+    log_deprovision,
 };
 use chrono::{DateTime, Utc};
 
@@ -58,6 +59,7 @@ fn severity_and_message(attempt: &Attempt) -> (Severity, &'static str) {
         Outcome::NotFound if attempt.not_matching => (Severity::Warn, NOT_MATCHING_MESSAGE),
         Outcome::NotFound => (Severity::Warn, NOT_FOUND_MESSAGE),
         Outcome::Held => (Severity::Warn, HELD_MESSAGE),
+        Outcome::Paused => (Severity::Warn, PAUSED_MESSAGE),
         Outcome::Ambiguous => (Severity::Error, AMBIGUOUS_MESSAGE),
         Outcome::Protected => (Severity::Warn, PROTECTED_MESSAGE),
         Outcome::Conflict => (Severity::Error, CONFLICT_MESSAGE),
@@ -112,6 +114,7 @@ pub(super) fn log_outcome(
             .brake_error
             .as_ref()
             .or(attempt.sharing_error.as_ref())
+            .or(attempt.pause_error.as_ref())
             .map(LedgerError::kind),
         ..*facts
     };

@@ -269,10 +269,7 @@ impl Deprovisioner {
             // back the next.
             let share = run.budget.left() / u32::try_from(owed.len() - index).unwrap_or(u32::MAX);
             let own = Budget::of(share.saturating_sub(LEDGER_SHARE));
-            let ledger = run.effects.ledger.as_ref();
-            let attempt = self
-                .checked_attempt(ledger, target, &current, run.pass, &own, run.now)
-                .await;
+            let attempt = self.paused_or_attempted(run, target, &current, &own).await;
             self.tell(run, &current, target, attempt, &mut progress)
                 .await;
             if progress.obsolete.is_some() {
@@ -280,6 +277,26 @@ impl Deprovisioner {
             }
         }
         progress
+    }
+
+    /// `paused` when the operator paused the target (read before each target, so a
+    /// pause stops a backlog within seconds), otherwise the target's attempt.
+    async fn paused_or_attempted(
+        &self,
+        run: &Run<'_>,
+        target: &Target,
+        entry: &Entry,
+        own: &Budget,
+    ) -> Attempt {
+        match self.pause(own).await {
+            Ok(pause) if pause.holds(&target.name) => Attempt::finished(Outcome::Paused),
+            Ok(_) => {
+                let ledger = run.effects.ledger.as_ref();
+                self.checked_attempt(ledger, target, entry, run.pass, own, run.now)
+                    .await
+            }
+            Err(error) => Attempt::pause_unreadable(error),
+        }
     }
 
     /// Records one target's attempt, then logs and counts it.

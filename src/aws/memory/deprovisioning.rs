@@ -4,6 +4,7 @@
 use super::locked;
 use crate::aws::ledger::LedgerError;
 use crate::aws::scheduler::BoxFuture;
+use crate::domain::control::Pause;
 use crate::domain::ledger::EmployeeKey;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -16,6 +17,9 @@ pub struct MemoryDeprovisionStore {
     counters: Mutex<BTreeMap<String, u32>>,
     waiting: WaitingList,
     failing: Mutex<Vec<Option<LedgerError>>>,
+    pause: Mutex<Pause>,
+    /// How often the pause was read: the cache's tests count them.
+    pause_reads: std::sync::atomic::AtomicUsize,
 }
 
 /// The waiting list's items, shared by the twins of one table: the ledger's twin notes
@@ -45,6 +49,16 @@ impl MemoryDeprovisionStore {
     /// The employees noted as waiting.
     pub fn waiting_keys(&self) -> Vec<EmployeeKey> {
         locked(&self.waiting).keys().cloned().collect()
+    }
+
+    /// The pause as stored.
+    pub fn stored_pause(&self) -> Pause {
+        locked(&self.pause).clone()
+    }
+
+    /// How often the pause was read.
+    pub fn pause_reads(&self) -> usize {
+        self.pause_reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The next calls fail with these errors, in order.
@@ -127,6 +141,23 @@ impl crate::aws::deprovisioning::DeprovisionStore for MemoryDeprovisionStore {
             if waiting.get(key) == Some(&seen) {
                 waiting.remove(key);
             }
+            Ok(())
+        })
+    }
+
+    fn pause(&self) -> BoxFuture<'_, Result<Pause, LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            self.pause_reads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(locked(&self.pause).clone())
+        })
+    }
+
+    fn set_pause<'a>(&'a self, pause: &'a Pause) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            self.fault()?;
+            *locked(&self.pause) = pause.clone();
             Ok(())
         })
     }
