@@ -1219,3 +1219,55 @@ async fn an_entry_written_before_the_match_indexes_is_reindexed_once_through_the
         "nothing else about the entry changed"
     );
 }
+
+// The operator's controls: the pause item through the SDK.
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn a_pause_is_written_and_read_back_in_its_own_partition_through_the_sdk() {
+    use merge_deprovision::aws::deprovisioning::{DeprovisionStore, SdkDeprovisionStore};
+    use merge_deprovision::domain::control::Pause;
+    let client = dynamodb();
+    let table = table(&client, "pause").await;
+    let store = SdkDeprovisionStore::with_client(&table, client.clone());
+    assert_eq!(
+        store.pause().await.unwrap(),
+        Pause::default(),
+        "nothing paused yet"
+    );
+    let paused = Pause {
+        all: false,
+        targets: ["chat".to_owned(), "crm".to_owned()].into(),
+        reason: Some("bad HR sync".to_owned()),
+        changed_at: Some("2026-12-02T10:00:00Z".parse().unwrap()),
+    };
+    store.set_pause(&paused).await.unwrap();
+    assert_eq!(store.pause().await.unwrap(), paused);
+    // A resume of everything clears the targets and removes the reason.
+    let resumed = Pause {
+        changed_at: Some("2026-12-02T11:00:00Z".parse().unwrap()),
+        ..Pause::default()
+    };
+    store.set_pause(&resumed).await.unwrap();
+    assert_eq!(store.pause().await.unwrap(), resumed);
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key(
+            "linked_account_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("#deprovision-control".into()),
+        )
+        .key(
+            "employee_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("pause".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let item = item.item().expect("one item under the control partition");
+    assert!(!item.contains_key("reason"), "{item:?}");
+    assert!(
+        !item.contains_key("decision"),
+        "never an entry the stream filter passes"
+    );
+}

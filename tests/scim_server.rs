@@ -1216,3 +1216,112 @@ async fn leavers_recorded_before_scim_was_turned_on_are_worked_by_the_backfill_o
     assert_eq!(again["found"], 0, "{again}");
     world.stop(&[&scim_token()]).await;
 }
+
+// The operator's controls: pause, resume and the release's preview.
+
+fn control_sample(name: &str) -> String {
+    let path = format!("{}/events/controls/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_pause_stops_a_backlog_between_two_records_and_the_resume_finishes_it() {
+    let tag = unique("pause");
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let email = format!("{tag}-{n}@example.com");
+        ids.push(seed(&scim_url(), &scim_token(), &email, &email, None, true).await);
+    }
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    for n in 0..6 {
+        let fields = json!({"work_email": format!("{tag}-{n}@example.com")});
+        world.deliver(&format!("p{n}"), fields).await;
+    }
+    wait_past_the_hour_if_within(std::time::Duration::from_secs(60)).await;
+    let batch = world.batch().await.expect("six moves into terminated");
+    let records = batch["Records"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 6);
+    // Two records are worked, then a person pauses; the rest of the backlog arrives.
+    let mut worked = 0;
+    for record in &records {
+        if worked == 2 {
+            let paused = world.invoke(&control_sample("pause.json")).await;
+            assert_eq!(paused["paused"]["all"], true, "{paused}");
+        }
+        let one = json!({ "Records": [record] });
+        let answered = world.invoke(&one.to_string()).await;
+        assert_eq!(answered["batchItemFailures"], json!([]), "{answered}");
+        worked += 1;
+    }
+    let mut deactivated = Vec::new();
+    for id in &ids {
+        deactivated.push(!active(id).await);
+    }
+    assert_eq!(
+        deactivated.iter().filter(|d| **d).count(),
+        2,
+        "{deactivated:?}"
+    );
+    let preview = world.invoke(&control_sample("preview-release.json")).await;
+    assert_eq!(preview["by_reason"]["paused"], 4, "{preview}");
+    assert_eq!(preview["paused"]["all"], true);
+
+    let resumed = world.invoke(&control_sample("resume.json")).await;
+    assert_eq!(resumed["outcomes"]["deactivated"], 4, "{resumed}");
+    assert_eq!(resumed["paused"]["all"], false);
+    for id in &ids {
+        assert!(!active(id).await, "every leaver deactivated once resumed");
+    }
+    let records = world.stop(&[&scim_token()]).await;
+    assert_eq!(records_saying(&records, "deprovision", "paused").len(), 4);
+    assert_eq!(
+        records_saying(&records, "deprovision", "deactivated").len(),
+        6
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn the_preview_lists_what_the_release_then_does() {
+    let tag = unique("preview");
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let email = format!("{tag}-{n}@example.com");
+        ids.push(seed(&scim_url(), &scim_token(), &email, &email, None, true).await);
+    }
+    let vars = [("DEPROVISION_MAX_PER_HOUR", "2")];
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &vars).await;
+    for n in 0..4 {
+        let fields = json!({"work_email": format!("{tag}-{n}@example.com")});
+        world.deliver(&format!("v{n}"), fields).await;
+    }
+    wait_past_the_hour_if_within(std::time::Duration::from_secs(60)).await;
+    while let Some(batch) = world.batch().await {
+        for record in batch["Records"].as_array().unwrap() {
+            world
+                .invoke(&json!({ "Records": [record] }).to_string())
+                .await;
+        }
+    }
+    let preview = world.invoke(&control_sample("preview-release.json")).await;
+    assert_eq!(preview["by_reason"]["held"], 2, "{preview}");
+    assert_eq!(preview["would_work"]["targets"], 2, "{preview}");
+    let still_active = |ids: Vec<String>| async move {
+        let mut n = 0;
+        for id in &ids {
+            n += usize::from(active(id).await);
+        }
+        n
+    };
+    assert_eq!(
+        still_active(ids.clone()).await,
+        2,
+        "the preview changed nothing"
+    );
+    let released = world.release().await;
+    assert_eq!(released["outcomes"]["deactivated"], 2, "{released}");
+    assert_eq!(released["released"], 2);
+    assert_eq!(still_active(ids).await, 0);
+    world.stop(&[&scim_token()]).await;
+}
