@@ -1325,3 +1325,97 @@ async fn the_preview_lists_what_the_release_then_does() {
     assert_eq!(still_active(ids).await, 0);
     world.stop(&[&scim_token()]).await;
 }
+
+// The check of a target (`merge-deprovision.check-target`), read-only, against the real
+// server: a refused token, a port nobody listens on, a path that answers 404, a missing
+// user and a found one, which stays active.
+
+/// A loopback port nobody listens on: bound, then let go.
+fn dead_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn check_document(fields: Value) -> String {
+    let mut document = json!({"kind": "merge-deprovision.check-target", "version": 1});
+    for (k, v) in fields.as_object().unwrap() {
+        document[k.as_str()] = v.clone();
+    }
+    document.to_string()
+}
+
+fn checked<'a>(answer: &'a Value, name: &str) -> &'a Value {
+    answer["targets"]
+        .as_array()
+        .and_then(|targets| targets.iter().find(|t| t["target"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {answer}"))
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_check_reports_a_wrong_token_a_dead_port_and_a_wrong_path_per_target() {
+    let wrong_token = "scim-wrong-token-for-the-check";
+    let nowhere = format!("http://127.0.0.1:{}/v2", dead_port());
+    let wrong_path = scim_url().replace("/v2", "/nowhere/v2");
+    let targets = json!({"targets": [
+        target("good", json!({})),
+        target("refused", json!({"token": wrong_token})),
+        target("down", json!({"base_url": nowhere})),
+        target("lost", json!({"base_url": wrong_path})),
+    ]});
+    let mut world = World::start(targets, &[]).await;
+    // A failing target is an answer, never a failed invocation.
+    let answer = world.invoke(&check_document(json!({}))).await;
+    assert_eq!(answer["checked"], 4, "{answer}");
+    assert_eq!(answer["failing"], 3, "{answer}");
+    let good = checked(&answer, "good");
+    assert_eq!(good["ok"], true, "{good}");
+    assert_eq!(good["token_accepted"], true);
+    let refused = checked(&answer, "refused");
+    assert_eq!(refused["error"], "unauthorized", "{refused}");
+    assert_eq!(refused["token_accepted"], false);
+    assert_eq!(refused["host"], "127.0.0.1");
+    let down = checked(&answer, "down");
+    assert_eq!(down["error"], "unreachable", "{down}");
+    assert_eq!(down["reachable"], false);
+    let lost = checked(&answer, "lost");
+    assert_eq!(lost["error"], "not_found", "{lost}");
+    assert_eq!(lost["reachable"], true);
+    let records = world.stop(&[&scim_token(), wrong_token]).await;
+    let checks = records_saying(
+        &records,
+        "message",
+        merge_deprovision::telemetry::record::TARGET_CHECKED_MESSAGE,
+    );
+    assert_eq!(checks.len(), 4, "{records:#?}");
+    assert!(checks.iter().all(|r| r["level"] == "INFO"));
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn a_check_finds_a_user_and_says_it_would_deactivate_it_and_it_stays_active() {
+    let email = format!("{}@example.com", unique("checked"));
+    let account = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    let found = world
+        .invoke(&check_document(json!({"target": "app", "value": email})))
+        .await;
+    let app = checked(&found, "app");
+    assert_eq!(app["ok"], true, "{found}");
+    assert_eq!(app["found"], 1);
+    assert_eq!(app["users"][0]["id"], account.as_str());
+    assert_eq!(app["users"][0]["active"], true);
+    assert_eq!(app["users"][0]["carries_value"], true);
+    assert_eq!(app["would"], "deactivate");
+    let missing = world
+        .invoke(&check_document(
+            json!({"target": "app", "value": format!("nobody-{email}")}),
+        ))
+        .await;
+    let app = checked(&missing, "app");
+    assert_eq!(app["found"], 0, "{missing}");
+    assert_eq!(app["would"], "not_found");
+    assert!(active(&account).await, "a check changes nobody");
+    assert!(world.batch().await.is_none(), "nor the ledger");
+    world.stop(&[&scim_token()]).await;
+}

@@ -8,7 +8,7 @@
 //! One target's calls are steps in `attempt`, one employee's work a driver over steps in
 //! `work`, and what each outcome tells (record, metric) is in `report`.
 
-mod attempt;
+pub(crate) mod attempt;
 mod pause;
 mod report;
 mod work;

@@ -3,6 +3,7 @@
 
 pub mod backfill;
 pub mod baseline;
+pub mod check;
 pub mod control;
 pub mod dates;
 pub mod decision;

@@ -8,11 +8,12 @@ use crate::app::budget::Budget;
 use crate::aws::scheduler::ScheduleTarget;
 use crate::aws::stream::read_stream;
 use crate::domain::backfill::{read_backfill, read_baseline, read_reindex};
+use crate::domain::check::read_check;
 use crate::domain::control::{read_control, release_preview};
 use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
-use crate::lambda::{backfill, control, documents, http, stream, timer};
+use crate::lambda::{backfill, check, control, documents, http, stream, timer};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
 use lambda_http::request::RequestContext;
@@ -111,6 +112,9 @@ pub async fn answer_event(
     }
     if let Some(document) = read_reindex(body) {
         return Ok(backfill::respond_to_reindex(app, request, document).await?);
+    }
+    if let Some(document) = read_check(body) {
+        return Ok(check::respond_to_check(app, request, document, now).await?);
     }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {

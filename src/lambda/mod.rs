@@ -3,6 +3,7 @@
 //! around them.
 
 pub mod backfill;
+pub mod check;
 pub mod config;
 pub mod control;
 pub mod documents;

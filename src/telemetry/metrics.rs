@@ -514,6 +514,39 @@ pub fn sweep_emf_line(
     serde_json::to_string(&line).ok()
 }
 
+/// Counts targets a check (`merge-deprovision.check-target`) looked at.
+pub const TARGET_CHECKS: &str = "TargetChecks";
+/// Counts targets a check found failing (refused token, unreachable, a wrong path ...).
+/// No dimension: the check's record names the target.
+pub const TARGET_CHECK_FAILURES: &str = "TargetCheckFailures";
+
+/// One EMF object for one check: `TargetChecks`, and `TargetCheckFailures` when any
+/// target failed, neither with a dimension: two series, whatever the targets.
+pub fn target_check_line(
+    namespace: &str,
+    checked: usize,
+    failing: usize,
+    properties: Properties<'_>,
+    now: DateTime<Utc>,
+) -> String {
+    let mut metrics = vec![serde_json::json!({"Name": TARGET_CHECKS, "Unit": "Count"})];
+    let mut line = serde_json::json!({ TARGET_CHECKS: checked });
+    if failing > 0 {
+        metrics.push(serde_json::json!({"Name": TARGET_CHECK_FAILURES, "Unit": "Count"}));
+        line[TARGET_CHECK_FAILURES] = serde_json::json!(failing);
+    }
+    line["_aws"] = serde_json::json!({
+        "Timestamp": now.timestamp_millis(),
+        "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [[]], "Metrics": metrics}],
+    });
+    if let (Some(object), Ok(serde_json::Value::Object(extra))) =
+        (line.as_object_mut(), serde_json::to_value(properties))
+    {
+        object.extend(extra);
+    }
+    line.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -546,3 +546,47 @@ pub fn log_sweep(
         Severity::Error => sweep_record!(Level::ERROR, message, fields, facts),
     }
 }
+
+/// Message of the record of one target's check (`merge-deprovision.check-target`).
+pub const TARGET_CHECKED_MESSAGE: &str = "SCIM target checked, read-only: nothing changed";
+
+/// What one target's check record says: the host at most, never the token or the value.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetCheckFacts<'a> {
+    /// The target's name.
+    pub target: &'a str,
+    /// The base URL's host.
+    pub scim_host: &'a str,
+    /// Every step answered.
+    pub ok: bool,
+    /// Why a step failed (`unauthorized`, `unreachable`, `not_found` ...).
+    pub scim_error: Option<&'a str>,
+    /// A match value was checked (not only reachability and the token).
+    pub with_value: bool,
+    /// Users the search answered.
+    pub found: Option<usize>,
+    /// What deprovisioning would do (`deactivate`, `not_found`, `protected` ...).
+    pub would: Option<&'a str>,
+    /// The ledger's identity check: `not_checked`, `nobody_else`, `conflict`, `failed`.
+    pub identity_check: &'a str,
+    /// The linked account the document named.
+    pub linked_account_id: Option<&'a str>,
+}
+
+/// Writes the INFO record of one target's check.
+pub fn log_target_check(f: &TargetCheckFacts<'_>, facts: &RequestFacts<'_>) {
+    record!(
+        Level::INFO,
+        facts,
+        TARGET_CHECKED_MESSAGE,
+        target = f.target,
+        scim_host = f.scim_host,
+        check_ok = f.ok,
+        scim_error = f.scim_error,
+        with_value = f.with_value,
+        found = f.found,
+        would = f.would,
+        identity_check = f.identity_check,
+        linked_account_id = f.linked_account_id,
+    );
+}

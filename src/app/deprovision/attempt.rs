@@ -113,7 +113,7 @@ impl Attempt {
 }
 
 /// Where and how the leaver is looked for in one target.
-pub(super) struct Search<'a> {
+pub(crate) struct Search<'a> {
     /// The target's name and base URL, which its token owner is kept under.
     pub(super) name: String,
     pub(super) base_url: String,
@@ -139,7 +139,7 @@ impl Search<'_> {
 }
 
 /// How locating the leaver in a target ended.
-pub(super) enum Located<'a> {
+pub(crate) enum Located<'a> {
     /// The target's endpoint and the filter that finds the leaver.
     At(Box<Search<'a>>),
     /// The rule has no value for the leaver: nobody can be looked for (`not_found`).
@@ -150,7 +150,7 @@ pub(super) enum Located<'a> {
 }
 
 /// Locates the leaver of `entry` in `target`.
-pub(super) fn locate<'a>(target: &Target, entry: &'a Entry) -> Located<'a> {
+pub(crate) fn locate<'a>(target: &Target, entry: &'a Entry) -> Located<'a> {
     let Ok(base) = crate::net::base_url(&target.base_url) else {
         return Located::BadBaseUrl;
     };
@@ -178,7 +178,7 @@ pub(super) fn locate<'a>(target: &Target, entry: &'a Entry) -> Located<'a> {
 
 /// How a search ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Searched {
+pub(crate) enum Searched {
     /// Exactly one active user is the leaver: change it.
     Change(FoundUser),
     /// Nothing to change: the outcome is known (not found, ambiguous, already inactive,
@@ -194,7 +194,7 @@ pub(super) enum Searched {
 
 /// Whether another employee holds the leaver's match value, as the ledger's index says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Shared {
+pub(crate) enum Shared {
     /// Nobody else who is not terminated: the target may be worked.
     Alone,
     /// This employee of the same linked account, not terminated, holds it: `conflict`.
@@ -291,15 +291,35 @@ impl Deprovisioner {
     /// Searches for the leaver, guards the account found (the protected list, then who
     /// owns the token), and reads the answer for the target's action and the mode.
     pub(super) async fn search(&self, search: &Search<'_>, budget: &Budget) -> Searched {
+        match self.found(search, budget).await {
+            Ok(found) => self.judged(search, &found, budget).await,
+            Err(error) => Searched::Failed(error),
+        }
+    }
+
+    /// The users the search's filter finds, retried within the budget: the first half
+    /// of [`Deprovisioner::search`], which a check of a target also reports.
+    pub(crate) async fn found(
+        &self,
+        search: &Search<'_>,
+        budget: &Budget,
+    ) -> Result<Vec<FoundUser>, ScimError> {
         let find = || {
             self.scim
                 .find(&search.endpoint, &search.filter, search.attribute)
         };
-        let found = match retrying(budget, find).await.0 {
-            Ok(found) => found,
-            Err(error) => return Searched::Failed(error),
-        };
-        let user = match leaver_in(&found, search.attribute, search.wanted) {
+        retrying(budget, find).await.0
+    }
+
+    /// What the users `found` mean for the leaver: the second half of
+    /// [`Deprovisioner::search`] (which user is the leaver, the guard, the mode).
+    pub(crate) async fn judged(
+        &self,
+        search: &Search<'_>,
+        found: &[FoundUser],
+        budget: &Budget,
+    ) -> Searched {
+        let user = match leaver_in(found, search.attribute, search.wanted) {
             Leaver::One(user) => user,
             Leaver::Done(outcome) => return Searched::Finished(outcome),
             Leaver::NotMatching => return Searched::NotMatching,
@@ -417,7 +437,7 @@ impl Deprovisioner {
 /// Who else holds the leaver's value for `target`'s rule: one Query of the ledger's
 /// index for the rule's field, bounded by the budget. No value: nobody can share it (the
 /// attempt ends `not_found` without a search).
-pub(super) async fn shared(
+pub(crate) async fn shared(
     ledger: &dyn Ledger,
     target: &Target,
     entry: &Entry,
