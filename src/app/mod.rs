@@ -17,3 +17,4 @@ pub mod release;
 pub mod settle;
 pub mod stream;
 pub mod sweep;
+pub mod undo;

@@ -16,4 +16,5 @@ pub mod reconcile;
 pub mod schedule;
 pub mod secret;
 pub mod signature;
+pub mod undo;
 pub mod webhook;

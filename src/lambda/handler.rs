@@ -11,7 +11,7 @@ use crate::domain::backfill::{read_backfill, read_baseline, read_reindex};
 use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
-use crate::lambda::{backfill, documents, http, stream, timer};
+use crate::lambda::{backfill, documents, http, stream, timer, undo};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
 use lambda_http::request::RequestContext;
@@ -104,6 +104,9 @@ pub async fn answer_event(
     }
     if let Some(document) = read_reindex(body) {
         return Ok(backfill::respond_to_reindex(app, request, document).await?);
+    }
+    if let Some(document) = crate::domain::undo::read_undo(body) {
+        return Ok(undo::respond_to_undo(app, request, document, now).await?);
     }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {

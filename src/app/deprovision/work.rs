@@ -13,7 +13,7 @@ use crate::app::settle::{Effects, Unsettled};
 use crate::aws::ledger::LedgerError;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{
-    Mode, Outcome, Pass, Target, Targets, may_record, pending, with_outcome,
+    Mode, Outcome, Pass, Target, Targets, may_record, pending, with_change, with_outcome,
 };
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
 use crate::telemetry::record::RequestFacts;
@@ -291,7 +291,11 @@ impl Deprovisioner {
         attempt: Attempt,
         progress: &mut Progress,
     ) {
-        match self.record(run, entry, &target.name, attempt.outcome).await {
+        let change = (attempt.user.as_deref(), run.facts.function_request_id);
+        match self
+            .record(run, entry, &target.name, attempt.outcome, change)
+            .await
+        {
             Recorded::Written(written) => progress.latest = *written,
             Recorded::NotWritten => {}
             Recorded::Obsolete(now_stands) => {
@@ -332,6 +336,7 @@ impl Deprovisioner {
         worked_on: &Entry,
         target: &str,
         outcome: Outcome,
+        change: (Option<&str>, Option<&str>),
     ) -> Recorded {
         let termination = worked_on.terminated_at;
         let plan = |stored: Option<&Entry>| match stored {
@@ -341,7 +346,7 @@ impl Deprovisioner {
                     && may_record(stored, target, outcome, self.mode) =>
             {
                 Transition {
-                    write: Some(with_outcome(stored, target, outcome, run.now)),
+                    write: Some(with_change(stored, target, outcome, change, run.now)),
                     change: Change::Updated,
                 }
             }
