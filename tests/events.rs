@@ -76,9 +76,10 @@ fn events_holds_no_file_the_generator_does_not_build() {
     // The backfill and baseline documents, written by hand and checked by
     // tests/backfill.rs: they need deprovisioning configured.
     generated.insert("backfill".to_owned());
-    // The undo documents, written by hand and checked by tests/undo.rs: they need
-    // deprovisioning configured.
+    // The undo and deprovision-now documents, written by hand and checked by
+    // tests/undo.rs and tests/deprovision_now.rs: they need deprovisioning configured.
     generated.insert("undo".to_owned());
+    generated.insert("deprovision-now".to_owned());
     assert_eq!(on_disk, generated, "{REGENERATE}");
 }
 

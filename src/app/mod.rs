@@ -12,6 +12,7 @@ pub mod deliver;
 pub mod deprovision;
 pub mod fire;
 pub mod keys;
+pub mod now;
 pub mod reconcile;
 pub mod release;
 pub mod settle;

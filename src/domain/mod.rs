@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error;
 pub mod ledger;
 mod lenient;
+pub mod now;
 pub mod outcome;
 pub mod reconcile;
 pub mod schedule;

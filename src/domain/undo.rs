@@ -125,6 +125,12 @@ pub enum ControlError {
     /// `to` before `from`.
     #[error("`to` must not be before `from`")]
     Backwards,
+    /// Neither `employee_id` nor `match`.
+    #[error("one of `employee_id` or `match` is required")]
+    NoEmployee,
+    /// Both.
+    #[error("only one of `employee_id` or `match` may be given")]
+    EmployeeTwice,
     /// `match` is not `{"attribute": "...", "value": "..."}` with a known attribute.
     #[error(
         "`match.attribute` must be work_email, username, remote_id or employee_number, \

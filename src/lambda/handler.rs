@@ -108,6 +108,9 @@ pub async fn answer_event(
     if let Some(document) = crate::domain::undo::read_undo(body) {
         return Ok(undo::respond_to_undo(app, request, document, now).await?);
     }
+    if let Some(document) = crate::domain::now::read_now(body) {
+        return Ok(undo::respond_to_now(app, request, document, now).await?);
+    }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {
             Ok(timer::respond_to_fired(app, request, now).await?)

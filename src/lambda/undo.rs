@@ -2,8 +2,12 @@
 //! use case, and its ending mapped to an answer a person can read (counts, and each
 //! target outcome by name), one record per target outcome and the metrics lines.
 
+use crate::app::deprovision::Worked;
+use crate::app::now::{Deprovisioned, deprovision_now};
 use crate::app::undo::{TargetUndo, Undid, undo};
 use crate::domain::dates::to_rfc3339;
+use crate::domain::ledger::Entry;
+use crate::domain::now::NowDocument;
 use crate::domain::undo::{ControlError, UndoDocument, Undone};
 use crate::lambda::handler::{Answered, budget_of, invocation_facts};
 use crate::lambda::response::json_response;
@@ -201,4 +205,103 @@ fn log_one(one: &TargetUndo, scope: &str, facts: &RequestFacts<'_>) {
         &u,
         &facts,
     );
+}
+
+/// Answers `merge-deprovision.deprovision-now`.
+pub async fn respond_to_now(
+    app: &App,
+    request: &Request,
+    document: Result<NowDocument, ControlError>,
+    now: DateTime<Utc>,
+) -> Result<Answered, serde_json::Error> {
+    let document = match document {
+        Ok(document) => document,
+        Err(error) => return refused("deprovision-now", error),
+    };
+    let budget = budget_of(request);
+    let facts = invocation_facts(app, request);
+    let (effects, deprovisioner) = (app.effects.as_ref(), app.deprovisioner.as_ref());
+    let ended = deprovision_now(effects, deprovisioner, &document, &facts, &budget, now).await;
+    let account = document.linked_account_id.as_str();
+    let (status, body, lines) = match ended {
+        Deprovisioned::Off => (
+            StatusCode::OK,
+            json!({"error": "deprovisioning_off",
+                "message": "EMPLOYEE_LEDGER_TABLE or SCIM_TARGETS_SECRET_ID is not set: there is nothing to deprovision in"}),
+            Vec::new(),
+        ),
+        Deprovisioned::NotHeld(field) => (
+            StatusCode::NOT_FOUND,
+            json!({"error": "not_found",
+                "message": format!("the ledger holds no employee of the linked account by `{field}`: only an employee the ledger holds is deprovisioned")}),
+            Vec::new(),
+        ),
+        Deprovisioned::Shared(ids) => (
+            StatusCode::CONFLICT,
+            json!({"error": "ambiguous",
+                "message": "more than one employee of the linked account holds `match.value`: name one by `employee_id`",
+                "employee_ids": ids}),
+            Vec::new(),
+        ),
+        Deprovisioned::Unavailable(error) => {
+            tracing::error!(
+                ledger_error = error.kind(),
+                linked_account_id = account,
+                "deprovision now: the ledger failed"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "ledger_unavailable",
+                    "message": "the ledger could not be read or written; invoke again"}),
+                Vec::new(),
+            )
+        }
+        Deprovisioned::Worked {
+            entry,
+            moved,
+            worked,
+            lines,
+        } => (
+            StatusCode::OK,
+            worked_now(app, &entry, moved, &worked),
+            lines,
+        ),
+    };
+    answered(status, &body, lines)
+}
+
+/// Deprovision now's answer: the employee, the move, and each target's outcome.
+fn worked_now(app: &App, entry: &Entry, moved: bool, worked: &Worked) -> Value {
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for done in &worked.done {
+        *outcomes.entry(done.outcome.as_str()).or_default() += 1;
+    }
+    let targets: Vec<Value> = worked
+        .done
+        .iter()
+        .map(|d| {
+            json!({"target": d.target, "outcome": d.outcome.as_str(),
+            "scim_error": d.error.as_ref().map(|e| e.kind())})
+        })
+        .collect();
+    let mode = app.deprovisioner.as_ref().map(|d| d.mode().as_str());
+    let waits = worked.waiting || worked.ledger_error.is_some();
+    tracing::warn!(
+        linked_account_id = entry.key.linked_account(),
+        employee_id = entry.key.employee_id.as_str(),
+        moved,
+        targets = worked.done.len(),
+        "employee deprovisioned by hand"
+    );
+    json!({"linked_account_id": entry.key.linked_account_id,
+    "employee_id": entry.key.employee_id, "moved": moved,
+    "terminated_at": entry.terminated_at.map(to_rfc3339),
+    "changed_by": entry.changed_by.as_str(), "mode": mode,
+    "outcomes": outcomes, "targets": targets, "waiting": waits,
+    "ledger_error": worked.ledger_error.as_ref().map(|e| e.kind()),
+    "message": if waits {
+        "some targets wait (failed, or a person must look): see each target's record; the release or a recheck works them"
+    } else {
+        "done: every covering target was worked"
+    }})
 }

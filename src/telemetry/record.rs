@@ -511,9 +511,7 @@ pub fn log_undo(
     }
 }
 
-/// The reasons a termination made by hand (`merge-deprovision.deprovision-now`)
-/// carries, in the ledger and its record.
-pub const BY_HAND_REASONS: &str = "deprovisioned_by_hand";
+pub use crate::domain::now::BY_HAND_REASONS;
 
 /// Writes the `terminated` record of a termination a person made by hand (deprovision
 /// now): the message and level of every termination, so whatever acts on it acts on
