@@ -461,3 +461,30 @@ fn a_pause_through_the_function_url_is_not_a_document() {
     assert_eq!(answered.json()["decision"], "ignored");
     assert_eq!(d.store.stored_pause(), Default::default());
 }
+
+#[test]
+fn deprovision_now_acts_while_everything_automatic_is_paused() {
+    let d = deprovision_app(&targets(), directory(), &[]);
+    let address = email(3);
+    let chat = d.scim.add(CHAT, &address, &[&address], None, true);
+    // An employee the ledger holds as active, whom a person must cut off now.
+    let delivery = employee_delivery(
+        "Employee.changed",
+        json!({"id": employee(3), "work_email": address, "employment_status": "ACTIVE",
+               "modified_at": "2026-11-26T04:12:09Z"}),
+    );
+    assert_eq!(answer(&d.app, &delivery).status, 200);
+    send(&d, &sample("pause.json"));
+    let now = send(
+        &d,
+        &json!({"kind": "merge-deprovision.deprovision-now", "version": 1,
+                "linked_account_id": LINKED_ACCOUNT, "employee_id": employee(3)}),
+    );
+    assert_eq!(
+        d.scim.changes(CHAT),
+        [Change::Deactivated(chat)],
+        "{}",
+        now.body
+    );
+    assert_eq!(outcome(&d, 3, "chat"), Some(Outcome::Deactivated));
+}

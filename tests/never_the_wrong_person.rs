@@ -442,7 +442,10 @@ impl World {
     fn changes(&self) -> BTreeMap<String, Vec<Change>> {
         let mut by_account: BTreeMap<String, Vec<Change>> = BTreeMap::new();
         for change in self.d.scim.changes(CHAT) {
-            let (Change::Deactivated(id) | Change::Repeated(id) | Change::Deleted(id)) = &change;
+            let (Change::Deactivated(id)
+            | Change::Repeated(id)
+            | Change::Deleted(id)
+            | Change::Reactivated(id)) = &change;
             by_account.entry(id.clone()).or_default().push(change);
         }
         by_account

@@ -898,6 +898,8 @@ fn a_rehire_of_a_deprovisioned_leaver_found_by_a_sweep_says_to_restore_by_hand_o
             at: removed_at,
             termination: entry.terminated_at,
             attempts: 0,
+            user: None,
+            run: None,
         },
     );
     s.ledger.insert(entry);

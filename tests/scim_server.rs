@@ -1419,3 +1419,105 @@ async fn a_check_finds_a_user_and_says_it_would_deactivate_it_and_it_stays_activ
     assert!(world.batch().await.is_none(), "nor the ledger");
     world.stop(&[&scim_token()]).await;
 }
+
+// ---- Undo and deprovision now (merge-deprovision.undo, merge-deprovision.deprovision-now)
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn an_undo_in_a_window_reactivates_exactly_the_users_deactivated_in_it() {
+    let seeded = |tag: &str, active: bool| {
+        let email = format!("{}@example.com", unique(tag));
+        async move {
+            let id = seed(&scim_url(), &scim_token(), &email, &email, None, active).await;
+            (email, id)
+        }
+    };
+    let (before_email, before) = seeded("undo-before", true).await;
+    let (mine_email, mine) = seeded("undo-mine", true).await;
+    let (theirs_email, theirs) = seeded("undo-theirs", false).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    world
+        .deliver("u-before", json!({"work_email": before_email}))
+        .await;
+    world.stream().await;
+    assert!(!active(&before).await);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let from = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    world
+        .deliver("u-mine", json!({"work_email": mine_email}))
+        .await;
+    world
+        .deliver("u-theirs", json!({"work_email": theirs_email}))
+        .await;
+    world.stream().await;
+    let to = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
+    assert_eq!(
+        world.outcome("u-theirs", "app").await.as_deref(),
+        Some("already_inactive")
+    );
+    let document = |dry_run: bool| {
+        json!({"kind": "merge-deprovision.undo", "version": 1,
+            "linked_account_id": LINKED_ACCOUNT, "from": from.to_rfc3339(),
+            "to": to.to_rfc3339(), "dry_run": dry_run})
+        .to_string()
+    };
+    let listed = world.invoke(&document(true)).await;
+    assert_eq!(
+        listed["outcomes"],
+        json!({"would_reactivate": 1}),
+        "{listed}"
+    );
+    assert!(!active(&mine).await, "the dry run changes nothing");
+    let undone = world.invoke(&document(false)).await;
+    assert_eq!(undone["outcomes"], json!({"reactivated": 1}), "{undone}");
+    assert_eq!(undone["changes"][0]["scim_user_id"], mine.as_str());
+    assert!(active(&mine).await);
+    assert!(!active(&before).await, "deactivated before the window");
+    assert!(!active(&theirs).await, "deactivated by someone else");
+    assert_eq!(
+        world.outcome("u-mine", "app").await.as_deref(),
+        Some("reactivated")
+    );
+    let again = world.invoke(&document(false)).await;
+    assert_eq!(again["found"], 0, "{again}");
+    let records = world.stop(&[&scim_token()]).await;
+    assert_eq!(records_saying(&records, "undo", "reactivated").len(), 1);
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server and the AWS emulator: scripts/scim-server-check.sh"]
+async fn deprovision_now_deactivates_the_named_employee_within_one_invocation() {
+    let email = format!("{}@example.com", unique("now"));
+    let account = seed(&scim_url(), &scim_token(), &email, &email, None, true).await;
+    let mut world = World::start(json!({"targets": [target("app", json!({}))]}), &[]).await;
+    world
+        .deliver(
+            "n1",
+            json!({"work_email": email, "employment_status": "ACTIVE", "termination_date": null}),
+        )
+        .await;
+    assert!(active(&account).await);
+    let document = json!({"kind": "merge-deprovision.deprovision-now", "version": 1,
+        "linked_account_id": LINKED_ACCOUNT,
+        "match": {"attribute": "work_email", "value": email}});
+    let answered = world.invoke(&document.to_string()).await;
+    assert_eq!(
+        answered["outcomes"],
+        json!({"deactivated": 1}),
+        "{answered}"
+    );
+    assert_eq!(answered["employee_id"], "n1");
+    assert!(!active(&account).await, "within the one invocation");
+    assert_eq!(
+        world.outcome("n1", "app").await.as_deref(),
+        Some("deactivated")
+    );
+    let records = world.stop(&[&scim_token()]).await;
+    let announced: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["message"] == "employee terminated: revoke access")
+        .collect();
+    assert_eq!(announced.len(), 1, "{records:#?}");
+    assert_eq!(announced[0]["source"], "by_hand");
+}

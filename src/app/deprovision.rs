@@ -13,6 +13,7 @@ mod pause;
 mod report;
 mod work;
 
+pub(crate) use attempt::retrying;
 pub use pause::PAUSE_FRESH;
 
 #[cfg(test)]
@@ -121,6 +122,34 @@ impl Deprovisioner {
     /// Dry run or enforce.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The SCIM client, for an undo's calls.
+    pub(crate) fn scim(&self) -> &dyn Scim {
+        self.scim.as_ref()
+    }
+
+    /// Takes one of the hour's changes for a change a person asked for under the brake
+    /// (an undo's re-activation): the window it was taken in, `None` when the brake
+    /// holds it.
+    pub(crate) async fn take_slot(
+        &self,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, LedgerError> {
+        match self
+            .brake(crate::domain::deprovision::Pass::Recheck, budget, now)
+            .await
+        {
+            attempt::Brake::Taken(window) => Ok(Some(window)),
+            attempt::Brake::Held | attempt::Brake::NotApplied => Ok(None),
+            attempt::Brake::Unreadable(error) => Err(error),
+        }
+    }
+
+    /// Gives back a slot [`Deprovisioner::take_slot`] took: nothing was changed.
+    pub(crate) async fn return_slot(&self, window: &str, budget: &Budget) {
+        let _ = budget.run(self.store.give_back(window)).await;
     }
 
     /// The targets, read again first when they have aged (bounded by the budget; the

@@ -133,6 +133,14 @@ pub trait Ledger: Send + Sync {
         &'a self,
         linked_account_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>>;
+    /// Every entry of `linked_account_id` holding a deprovisioning outcome, whatever its
+    /// decision (an entry HR moved back to `active` keeps its outcomes), eventually
+    /// consistent: what an undo of a window or a run looks through, one partition's
+    /// Query (it reads each entry again before changing anything).
+    fn deprovisioned<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>>;
     /// Writes the match index keys of every entry of `linked_account_id` whose item does
     /// not carry the ones its identity gives (an entry written before the indexes
     /// existed), changing nothing else; an entry written meanwhile is left to that
@@ -515,6 +523,13 @@ impl Ledger for SdkLedger {
         Box::pin(self.query_terminated(linked_account_id))
     }
 
+    fn deprovisioned<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
+        Box::pin(self.query_deprovisioned(linked_account_id))
+    }
+
     fn reindex<'a>(
         &'a self,
         linked_account_id: &'a str,
@@ -600,6 +615,8 @@ mod tests {
                 at,
                 termination: Some(at),
                 attempts: 2,
+                user: None,
+                run: None,
             },
         );
         entry.deprovisioning.insert(
@@ -609,6 +626,8 @@ mod tests {
                 at,
                 termination: None,
                 attempts: 0,
+                user: Some("user-0001".into()),
+                run: Some("2c3b3a8e-run".into()),
             },
         );
         assert_eq!(from_item(&to_item(&entry)), Some(entry));

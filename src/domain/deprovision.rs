@@ -365,6 +365,21 @@ pub enum Pass {
     /// the targets never attempted for a historical termination, or for one the ledger
     /// held before deprovisioning was on. Only on purpose, and under the brake.
     Backfill,
+    /// Deprovision now (`merge-deprovision.deprovision-now`): one employee a person
+    /// named, worked at once in every target that is not settled (what a recheck
+    /// works), past the brake, with protection lifted ([`Authority::ByHand`]); the
+    /// identity-collision check still applies.
+    ByHand,
+}
+
+impl Pass {
+    /// Who asks for the change in this pass: a person only for [`Pass::ByHand`].
+    pub fn authority(self) -> Authority {
+        match self {
+            Pass::ByHand => Authority::ByHand,
+            _ => Authority::Automatic,
+        }
+    }
 }
 
 /// The targets that still owe `entry`'s termination a deprovisioning in `pass` and
@@ -408,7 +423,9 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                     Outcome::Failed | Outcome::Paused => true,
                     Outcome::Held => pass != Pass::Termination,
                     Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
-                    person if person.needs_person() => pass == Pass::Recheck,
+                    person if person.needs_person() => {
+                        matches!(pass, Pass::Recheck | Pass::ByHand)
+                    }
                     _ => false,
                 },
             }
@@ -433,6 +450,8 @@ pub fn may_record(stored: &Entry, target: &str, outcome: Outcome, mode: Mode) ->
             Outcome::Failed | Outcome::Held | Outcome::Paused => true,
             Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
             person if person.needs_person() => true,
+            // An undo gave the access back on purpose: no late outcome takes it again.
+            Outcome::Reactivated => false,
             settled => outcome.changed() && !settled.changed(),
         },
     }
@@ -458,10 +477,34 @@ pub fn with_outcome(entry: &Entry, target: &str, outcome: Outcome, now: DateTime
             } else {
                 attempts
             },
+            user: None,
+            run: None,
         },
     );
     written.updated_at = now;
     written.revision = entry.revision + 1;
+    written
+}
+
+/// As [`with_outcome`], and for a change (`deactivated`, `deleted`) the SCIM id of the
+/// user changed and the invocation that changed it: what an undo needs to give back
+/// exactly this function's change.
+pub fn with_change(
+    entry: &Entry,
+    target: &str,
+    outcome: Outcome,
+    (user, run): (Option<&str>, Option<&str>),
+    now: DateTime<Utc>,
+) -> Entry {
+    let mut written = with_outcome(entry, target, outcome, now);
+    if let Some(d) = written
+        .deprovisioning
+        .get_mut(target)
+        .filter(|_| outcome.changed())
+    {
+        d.user = user.map(str::to_owned);
+        d.run = run.map(str::to_owned);
+    }
     written
 }
 

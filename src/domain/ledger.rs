@@ -60,6 +60,8 @@ pub enum Source {
     Schedule,
     /// A sweep of Merge's API.
     Reconciliation,
+    /// A person, by hand (`merge-deprovision.deprovision-now`), ahead of HR.
+    ByHand,
 }
 
 impl Source {
@@ -69,6 +71,7 @@ impl Source {
             Source::Webhook => "webhook",
             Source::Schedule => "schedule",
             Source::Reconciliation => "reconciliation",
+            Source::ByHand => "by_hand",
         }
     }
 
@@ -78,6 +81,7 @@ impl Source {
             "webhook" => Some(Source::Webhook),
             "schedule" => Some(Source::Schedule),
             "reconciliation" => Some(Source::Reconciliation),
+            "by_hand" => Some(Source::ByHand),
             _ => None,
         }
     }

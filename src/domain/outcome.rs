@@ -38,11 +38,14 @@ pub enum Outcome {
     WouldDelete,
     /// The endpoint refused or failed: see the record.
     Failed,
+    /// An undo (`merge-deprovision.undo`) re-activated the user this function had
+    /// deactivated: final for this termination, never deactivated again for it.
+    Reactivated,
 }
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 12] = [
+    pub const ALL: [Outcome; 13] = [
         Outcome::Deactivated,
         Outcome::Deleted,
         Outcome::AlreadyInactive,
@@ -55,6 +58,7 @@ impl Outcome {
         Outcome::WouldDeactivate,
         Outcome::WouldDelete,
         Outcome::Failed,
+        Outcome::Reactivated,
     ];
 
     /// The name in records, metrics and the ledger.
@@ -72,6 +76,7 @@ impl Outcome {
             Outcome::WouldDeactivate => "would_deactivate",
             Outcome::WouldDelete => "would_delete",
             Outcome::Failed => "failed",
+            Outcome::Reactivated => "reactivated",
         }
     }
 
@@ -86,12 +91,15 @@ impl Outcome {
     }
 
     /// True when the leaver's access in the target is gone (changed by this function, or
-    /// found inactive or gone): settled for good, never worked again for this
-    /// termination, by a redelivery or a release.
+    /// found inactive or gone), or an undo gave it back: settled for good, never worked
+    /// again for this termination, by a redelivery, a release, a recheck or a backfill.
     pub fn is_final_change(self) -> bool {
         matches!(
             self,
-            Outcome::Deactivated | Outcome::Deleted | Outcome::AlreadyInactive
+            Outcome::Deactivated
+                | Outcome::Deleted
+                | Outcome::AlreadyInactive
+                | Outcome::Reactivated
         )
     }
 
@@ -121,6 +129,12 @@ pub struct Deprovisioning {
     pub termination: Option<DateTime<Utc>>,
     /// Attempts made that failed, for `failed`.
     pub attempts: u32,
+    /// The SCIM id of the user changed (`deactivated`, `deleted`, `reactivated`): what
+    /// an undo re-activates. `None` for an outcome recorded before it was kept.
+    pub user: Option<String>,
+    /// The invocation that made the change (its Lambda request id): what an undo of
+    /// one run selects by.
+    pub run: Option<String>,
 }
 
 /// Per target name.

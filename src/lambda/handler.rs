@@ -13,7 +13,7 @@ use crate::domain::control::{read_control, release_preview};
 use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
-use crate::lambda::{backfill, check, control, documents, http, stream, timer};
+use crate::lambda::{backfill, check, control, documents, http, stream, timer, undo};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
 use lambda_http::request::RequestContext;
@@ -115,6 +115,12 @@ pub async fn answer_event(
     }
     if let Some(document) = read_check(body) {
         return Ok(check::respond_to_check(app, request, document, now).await?);
+    }
+    if let Some(document) = crate::domain::undo::read_undo(body) {
+        return Ok(undo::respond_to_undo(app, request, document, now).await?);
+    }
+    if let Some(document) = crate::domain::now::read_now(body) {
+        return Ok(undo::respond_to_now(app, request, document, now).await?);
     }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {

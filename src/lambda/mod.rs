@@ -16,3 +16,4 @@ pub mod runtime_init;
 pub mod state;
 pub mod stream;
 pub mod timer;
+pub mod undo;

@@ -1,6 +1,7 @@
 //! A SCIM 2.0 endpoint behind a narrow trait: find users by filter, set one user's
 //! `active` to false (with `If-Match` when the server versions users), delete one user,
-//! and ask who owns the token (`GET /Me`, RFC 7644 3.11).
+//! ask who owns the token (`GET /Me`, RFC 7644 3.11), and, for an undo, read one user by
+//! id and set its `active` back to true.
 //! [`HttpScim`] is the real client, on the process's one HTTPS client (`net::client`).
 
 use crate::domain::deprovision::{FoundUser, ScimAttribute, ScimValue, Token};
@@ -153,6 +154,20 @@ pub trait Scim: Send + Sync {
         &'a self,
         endpoint: &'a Endpoint,
     ) -> BoxFuture<'a, Result<Option<String>, ScimError>>;
+    /// The user `id` (`GET /Users/{id}`): whether it is active, and its version, read
+    /// before an undo changes it; [`ScimError::NotFound`] when it is gone.
+    fn read_user<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FoundUser, ScimError>>;
+    /// Sets `user`'s `active` back to true (an undo of this function's deactivation),
+    /// with `If-Match` when it has a version: a `412` means it changed since it was read.
+    fn reactivate<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        user: &'a FoundUser,
+    ) -> BoxFuture<'a, Result<(), ScimError>>;
 }
 
 /// What a `GET /Me` answer means: the resource's `id`, or `None` for a server that
@@ -184,6 +199,34 @@ pub fn deactivate_body() -> Value {
     serde_json::json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": false}]
+    })
+}
+
+/// The PATCH body that re-activates: `replace` of `active` with `true`, the RFC 7644
+/// shape the deactivation uses.
+pub fn reactivate_body() -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": true}]
+    })
+}
+
+/// The user a `GET /Users/{id}` answered: its id (the one asked for, when the resource
+/// gives none), `active` and version. A resource with another id is not that user.
+pub fn read_resource(resource: &Value, id: &str) -> Result<FoundUser, ScimError> {
+    let answered = resource.get("id").and_then(Value::as_str).unwrap_or(id);
+    if answered != id {
+        return Err(ScimError::Malformed);
+    }
+    Ok(FoundUser {
+        id: id.to_owned(),
+        active: resource.get("active").and_then(Value::as_bool),
+        etag: resource
+            .get("meta")
+            .and_then(|m| m.get("version"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        values: Vec::new(),
     })
 }
 
@@ -434,6 +477,40 @@ impl Scim for HttpScim {
             read_owner(answer)
         })
     }
+
+    fn read_user<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FoundUser, ScimError>> {
+        Box::pin(async move {
+            let mut url = Url::parse(&endpoint.user(id)).map_err(|_| ScimError::Malformed)?;
+            url.query_pairs_mut()
+                .append_pair("attributes", "id,active,meta.version");
+            let request = self.client()?.get(url);
+            let (_, body) = self.send(endpoint, request).await?;
+            let value: Value = serde_json::from_slice(&body).map_err(|_| ScimError::Malformed)?;
+            read_resource(&value, id)
+        })
+    }
+
+    fn reactivate<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        user: &'a FoundUser,
+    ) -> BoxFuture<'a, Result<(), ScimError>> {
+        Box::pin(async move {
+            let mut request = self
+                .client()?
+                .patch(endpoint.user(&user.id))
+                .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                .body(reactivate_body().to_string());
+            if let Some(etag) = &user.etag {
+                request = request.header(reqwest::header::IF_MATCH, etag);
+            }
+            self.send(endpoint, request).await.map(|_| ())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -601,6 +678,20 @@ mod tests {
         ] {
             assert_eq!(read_owner(Err(error.clone())), Err(error));
         }
+    }
+
+    #[test]
+    fn a_user_read_by_id_gives_its_activity_and_version_and_another_id_is_malformed() {
+        let resource = serde_json::json!({"id": "u1", "active": false,
+            "meta": {"version": "W/\"4\""}});
+        let user = read_resource(&resource, "u1").unwrap();
+        assert_eq!(user.active, Some(false));
+        assert_eq!(user.etag.as_deref(), Some("W/\"4\""));
+        assert_eq!(
+            read_resource(&serde_json::json!({"id": "u2"}), "u1"),
+            Err(ScimError::Malformed)
+        );
+        assert_eq!(reactivate_body()["Operations"][0]["value"], true);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! directory can also ignore filters and answer its first users, as a careless server
 //! does. Addresses keep their `type` and `primary`. `GET /Me` answers `404` (no telling)
 //! unless a directory is told who owns its token (or how `/Me` fails); its calls are
-//! counted apart, so scripts and call lists stay those of the user calls.
+//! counted apart, so scripts and call lists stay those of the user calls. An undo's
+//! read by id and re-activation (`PATCH active: true`, `412` on a stale version) too.
 
 use crate::domain::deprovision::{FoundUser, ScimAttribute, ScimValue};
 use crate::scim::client::{BoxFuture, Endpoint, Scim, ScimError};
@@ -40,6 +41,8 @@ pub enum Change {
     Repeated(String),
     /// The user was deleted.
     Deleted(String),
+    /// `active` went from false to true (an undo).
+    Reactivated(String),
 }
 
 #[derive(Default)]
@@ -143,6 +146,17 @@ impl MemoryScim {
     /// Every user.
     pub fn users(&self, base: &str) -> Vec<ScimUser> {
         self.with(base, |d| d.users.values().cloned().collect())
+    }
+
+    /// Sets user `id`'s `active` as someone else would (an administrator, another
+    /// tool), bumping its version; not one of the twin's changes.
+    pub fn set_active(&self, base: &str, id: &str, active: bool) {
+        self.with(base, |d| {
+            if let Some(u) = d.users.get_mut(id) {
+                u.active = active;
+                u.version += 1;
+            }
+        });
     }
 
     /// Changes a user as someone else would (bumps its version).
@@ -376,6 +390,45 @@ impl Scim for MemoryScim {
         }))
     }
 
+    fn read_user<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FoundUser, ScimError>> {
+        Box::pin(self.call(endpoint, "GET", move |d| {
+            let user = d.users.get(id).ok_or(ScimError::NotFound)?;
+            Ok(FoundUser {
+                id: user.id.clone(),
+                active: Some(user.active),
+                etag: Some(etag(user.version)),
+                values: Vec::new(),
+            })
+        }))
+    }
+
+    fn reactivate<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        found: &'a FoundUser,
+    ) -> BoxFuture<'a, Result<(), ScimError>> {
+        Box::pin(self.call(endpoint, "PATCH", move |d| {
+            let user = d.users.get_mut(&found.id).ok_or(ScimError::NotFound)?;
+            if found
+                .etag
+                .as_ref()
+                .is_some_and(|e| *e != etag(user.version))
+            {
+                return Err(ScimError::PreconditionFailed);
+            }
+            if !user.active {
+                d.changes.push(Change::Reactivated(user.id.clone()));
+            }
+            user.active = true;
+            user.version += 1;
+            Ok(())
+        }))
+    }
+
     fn owner<'a>(
         &'a self,
         endpoint: &'a Endpoint,
@@ -472,6 +525,28 @@ mod tests {
             Err(ScimError::NotFound)
         );
         assert_eq!(scim.changes(BASE), [Change::Deleted(id)]);
+    }
+
+    #[test]
+    fn a_user_read_by_id_is_reactivated_at_its_version_and_a_stale_one_is_refused() {
+        let scim = MemoryScim::new();
+        scim.serve(BASE, "t");
+        let id = scim.add(BASE, "a", &[], None, false);
+        let read = run(scim.read_user(&endpoint("t"), &id)).unwrap();
+        assert_eq!(read.active, Some(false));
+        scim.touch(BASE, &id);
+        assert_eq!(
+            run(scim.reactivate(&endpoint("t"), &read)),
+            Err(ScimError::PreconditionFailed)
+        );
+        let again = run(scim.read_user(&endpoint("t"), &id)).unwrap();
+        run(scim.reactivate(&endpoint("t"), &again)).unwrap();
+        assert!(scim.user(BASE, &id).unwrap().active);
+        assert_eq!(scim.changes(BASE), [Change::Reactivated(id)]);
+        assert_eq!(
+            run(scim.read_user(&endpoint("t"), "user-9999")),
+            Err(ScimError::NotFound)
+        );
     }
 
     #[test]

@@ -443,6 +443,120 @@ pub fn log_deprovision(
     }
 }
 
+/// Message of the INFO record of a user an undo re-activated.
+pub const REACTIVATED_MESSAGE: &str =
+    "undo: the user this function deactivated is active again in a SCIM target";
+/// Message of the INFO record of a user an undo's dry run would re-activate.
+pub const WOULD_REACTIVATE_MESSAGE: &str = "undo dry run: the user would be re-activated";
+/// Message of the INFO record of an undo that found the user active already.
+pub const ALREADY_ACTIVE_MESSAGE: &str = "undo: the user is active already: nothing changed";
+/// Message of the WARN record of an undo that changed nothing in a target (the user is
+/// gone, was deleted, was recorded without its id, the target is gone, or the brake held
+/// it): the `undo` field says which.
+pub const NOT_UNDONE_MESSAGE: &str =
+    "undo: the user was not re-activated in a SCIM target: see `undo`";
+/// Message of the ERROR record of an undo that failed in a target.
+pub const UNDO_FAILED_MESSAGE: &str = "undo failed in a SCIM target";
+
+/// What one target's undo record says, beside the employee.
+#[derive(Debug, Clone, Copy)]
+pub struct UndoFacts<'a> {
+    /// The target's name.
+    pub target: &'a str,
+    /// The ending: `reactivated`, `would_reactivate`, `already_active`, `not_found`,
+    /// `not_undoable`, `not_recorded`, `unknown_target`, `held` or `failed`.
+    pub undo: &'a str,
+    /// `employee`, `window` or `run`.
+    pub scope: &'a str,
+    /// The SCIM id of the user, as the ledger recorded it.
+    pub scim_user_id: Option<&'a str>,
+    /// When the change undone was made.
+    pub deprovisioned_at: Option<&'a str>,
+    /// The invocation that made it.
+    pub deprovisioned_by_run: Option<&'a str>,
+    /// Why it failed.
+    pub scim_error: Option<&'a str>,
+}
+
+macro_rules! undo_record {
+    ($level:expr, $message:expr, $key:expr, $identity:expr, $u:expr, $facts:expr) => {{
+        let key: &EmployeeKey = $key;
+        let identity: &crate::domain::ledger::Identity = $identity;
+        let u: &UndoFacts<'_> = $u;
+        record!(
+            $level,
+            $facts,
+            $message,
+            target = u.target,
+            undo = u.undo,
+            undo_scope = u.scope,
+            scim_user_id = u.scim_user_id,
+            deprovisioned_at = u.deprovisioned_at,
+            deprovisioned_by_run = u.deprovisioned_by_run,
+            scim_error = u.scim_error,
+            employee_id = key.employee_id.as_str(),
+            linked_account_id = key.linked_account(),
+            remote_id = identity.remote_id.as_deref(),
+            employee_number = identity.employee_number.as_deref(),
+            work_email = identity.work_email.as_deref(),
+            username = identity.username.as_deref(),
+            display_full_name = identity.display_full_name.as_deref(),
+        )
+    }};
+}
+
+/// Writes the one record of a target's undo at `severity`: the employee's ids, the
+/// target, the user's SCIM id and the ending; never a token.
+pub fn log_undo(
+    severity: Severity,
+    message: &'static str,
+    key: &EmployeeKey,
+    identity: &crate::domain::ledger::Identity,
+    u: &UndoFacts<'_>,
+    facts: &RequestFacts<'_>,
+) {
+    match severity {
+        Severity::Info => undo_record!(Level::INFO, message, key, identity, u, facts),
+        Severity::Warn => undo_record!(Level::WARN, message, key, identity, u, facts),
+        Severity::Error => undo_record!(Level::ERROR, message, key, identity, u, facts),
+    }
+}
+
+pub use crate::domain::now::BY_HAND_REASONS;
+
+/// Writes the `terminated` record of a termination a person made by hand (deprovision
+/// now): the message and level of every termination, so whatever acts on it acts on
+/// this one, with `source = "by_hand"` and the entry's identity.
+pub fn log_by_hand_termination(
+    entry: &crate::domain::ledger::Entry,
+    event: &str,
+    facts: &RequestFacts<'_>,
+) {
+    let identity = &entry.identity;
+    let facts = RequestFacts {
+        source: Some("by_hand"),
+        ..*facts
+    };
+    record!(
+        Level::WARN,
+        &facts,
+        TERMINATED_MESSAGE,
+        decision = "terminated",
+        reasons = BY_HAND_REASONS,
+        event = event,
+        employee_id = entry.key.employee_id.as_str(),
+        linked_account_id = entry.key.linked_account(),
+        remote_id = identity.remote_id.as_deref(),
+        employee_number = identity.employee_number.as_deref(),
+        work_email = identity.work_email.as_deref(),
+        username = identity.username.as_deref(),
+        display_full_name = identity.display_full_name.as_deref(),
+        integration = identity.integration.as_deref(),
+        end_user_organization_name = identity.end_user_organization_name.as_deref(),
+        effective_at = entry.effective_at.map(to_rfc3339).as_deref(),
+    );
+}
+
 /// Message of the record summing up one linked account's sweep, or its part in this
 /// invocation.
 pub const SWEEP_COMPLETED_MESSAGE: &str = "reconciliation sweep completed";

@@ -38,6 +38,9 @@ pub(super) struct Attempt {
     /// The operator's pause could not be read: nothing was searched or changed, and a
     /// retry may pass.
     pub(super) pause_error: Option<LedgerError>,
+    /// `deactivated` or `deleted`: the SCIM id of the user changed, which the ledger
+    /// keeps so that an undo gives back exactly this change.
+    pub(super) user: Option<String>,
 }
 
 impl Attempt {
@@ -52,6 +55,15 @@ impl Attempt {
             conflict_with: None,
             sharing_error: None,
             pause_error: None,
+            user: None,
+        }
+    }
+
+    /// Changed the user `id` as `outcome` says.
+    fn changed(outcome: Outcome, id: &str) -> Self {
+        Attempt {
+            user: Some(id.to_owned()),
+            ..Attempt::finished(outcome)
         }
     }
 
@@ -233,7 +245,7 @@ impl Deprovisioner {
     ) -> Attempt {
         let guard = Guard {
             list: &target.protected,
-            authority: Authority::Automatic,
+            authority: pass.authority(),
         };
         if let Some(protection) = guard.leaver(&entry.key, &entry.identity) {
             return Attempt::protected(protection);
@@ -257,13 +269,16 @@ impl Deprovisioner {
     ) -> Attempt {
         let guard = Guard {
             list: &target.protected,
-            authority: Authority::Automatic,
+            authority: pass.authority(),
         };
         if let Some(protection) = guard.leaver(&entry.key, &entry.identity) {
             return Attempt::protected(protection);
         }
         let search = match locate(target, entry) {
-            Located::At(search) => search,
+            Located::At(mut search) => {
+                search.authority = pass.authority();
+                search
+            }
             Located::NoValue => return Attempt::finished(Outcome::NotFound),
             Located::BadBaseUrl => return Attempt::failed(ScimError::Malformed),
         };
@@ -357,9 +372,9 @@ impl Deprovisioner {
     }
 
     /// Takes one of the hour's changes in a termination pass or a recheck; a release of
-    /// held work is past the brake.
+    /// held work, and one employee a person named (deprovision now), are past the brake.
     pub(super) async fn brake(&self, pass: Pass, budget: &Budget, now: DateTime<Utc>) -> Brake {
-        if pass == Pass::Release {
+        if matches!(pass, Pass::Release | Pass::ByHand) {
             return Brake::NotApplied;
         }
         let expires = now + TimeDelta::hours(2);
@@ -387,7 +402,7 @@ impl Deprovisioner {
     async fn delete(&self, search: &Search<'_>, user: &FoundUser, budget: &Budget) -> Attempt {
         let delete = || self.scim.delete(&search.endpoint, &user.id);
         match retrying(budget, delete).await.0 {
-            Ok(()) => Attempt::finished(Outcome::Deleted),
+            Ok(()) => Attempt::changed(Outcome::Deleted, &user.id),
             // Gone meanwhile: the access is gone, not by this call.
             Err(ScimError::NotFound) => Attempt::finished(Outcome::AlreadyInactive),
             Err(error) => Attempt::failed(error),
@@ -401,7 +416,7 @@ impl Deprovisioner {
         for round in 0..2 {
             let patch = || self.scim.deactivate(&search.endpoint, &user);
             match retrying(budget, patch).await.0 {
-                Ok(()) => return Attempt::finished(Outcome::Deactivated),
+                Ok(()) => return Attempt::changed(Outcome::Deactivated, &user.id),
                 // Deleted meanwhile: counts as done.
                 Err(ScimError::NotFound) => return Attempt::finished(Outcome::AlreadyInactive),
                 Err(ScimError::PreconditionFailed) if round == 0 => {
@@ -499,7 +514,7 @@ impl Owners {
 
 /// Runs a SCIM call, retrying 429 (after its `Retry-After`) and 5xx with backoff while
 /// the budget allows.
-async fn retrying<T, F, C>(budget: &Budget, mut call: F) -> (Result<T, ScimError>, u32)
+pub(crate) async fn retrying<T, F, C>(budget: &Budget, mut call: F) -> (Result<T, ScimError>, u32)
 where
     F: FnMut() -> C,
     C: Future<Output = Result<T, ScimError>>,

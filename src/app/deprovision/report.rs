@@ -10,8 +10,8 @@ use crate::scim::client::ScimError;
 use crate::telemetry::record::{
     ALREADY_INACTIVE_MESSAGE, AMBIGUOUS_MESSAGE, CONFLICT_MESSAGE, DEPROVISION_FAILED_MESSAGE,
     DEPROVISIONED_MESSAGE, DeprovisionFacts, HELD_MESSAGE, NOT_FOUND_MESSAGE, NOT_MATCHING_MESSAGE,
-    PAUSED_MESSAGE, PROTECTED_MESSAGE, RequestFacts, Severity, WOULD_DEPROVISION_MESSAGE,
-    log_deprovision,
+    PAUSED_MESSAGE, PROTECTED_MESSAGE, REACTIVATED_MESSAGE, RequestFacts, Severity,
+    WOULD_DEPROVISION_MESSAGE, log_deprovision,
 };
 use chrono::{DateTime, Utc};
 
@@ -64,6 +64,8 @@ fn severity_and_message(attempt: &Attempt) -> (Severity, &'static str) {
         Outcome::Protected => (Severity::Warn, PROTECTED_MESSAGE),
         Outcome::Conflict => (Severity::Error, CONFLICT_MESSAGE),
         Outcome::Failed => (Severity::Error, DEPROVISION_FAILED_MESSAGE),
+        // Only an undo writes it, and logs its own record: no attempt ends so.
+        Outcome::Reactivated => (Severity::Info, REACTIVATED_MESSAGE),
     }
 }
 

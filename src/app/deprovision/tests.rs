@@ -354,7 +354,10 @@ async fn an_outcome_is_not_recorded_over_a_rehire_and_a_ledger_failure_is_report
     t.ledger.insert(rehired);
     let (facts, budget) = (facts(), budget());
     let run = t.run(&facts, &budget);
-    let record = |outcome| t.deprovisioner.record(&run, &worked_on, "chat", outcome);
+    let record = |outcome| {
+        t.deprovisioner
+            .record(&run, &worked_on, "chat", outcome, (None, None))
+    };
     assert!(matches!(
         record(Outcome::Deactivated).await,
         Recorded::Obsolete(Some(now_stands)) if now_stands.decision == Decision::Active

@@ -13,7 +13,7 @@ use crate::app::settle::{Effects, Unsettled};
 use crate::aws::ledger::LedgerError;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{
-    Mode, Outcome, Pass, Target, Targets, may_record, pending, with_outcome,
+    Mode, Outcome, Pass, Target, Targets, may_record, pending, with_change, with_outcome,
 };
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
 use crate::telemetry::record::RequestFacts;
@@ -280,7 +280,9 @@ impl Deprovisioner {
     }
 
     /// `paused` when the operator paused the target (read before each target, so a
-    /// pause stops a backlog within seconds), otherwise the target's attempt.
+    /// pause stops a backlog within seconds), otherwise the target's attempt. A person's
+    /// document naming the employee (deprovision now) is not stopped by a pause: it is
+    /// how a person acts while everything automatic is held.
     async fn paused_or_attempted(
         &self,
         run: &Run<'_>,
@@ -288,10 +290,15 @@ impl Deprovisioner {
         entry: &Entry,
         own: &Budget,
     ) -> Attempt {
+        let ledger = run.effects.ledger.as_ref();
+        if run.pass == Pass::ByHand {
+            return self
+                .checked_attempt(ledger, target, entry, run.pass, own, run.now)
+                .await;
+        }
         match self.pause(own).await {
             Ok(pause) if pause.holds(&target.name) => Attempt::finished(Outcome::Paused),
             Ok(_) => {
-                let ledger = run.effects.ledger.as_ref();
                 self.checked_attempt(ledger, target, entry, run.pass, own, run.now)
                     .await
             }
@@ -308,7 +315,11 @@ impl Deprovisioner {
         attempt: Attempt,
         progress: &mut Progress,
     ) {
-        match self.record(run, entry, &target.name, attempt.outcome).await {
+        let change = (attempt.user.as_deref(), run.facts.function_request_id);
+        match self
+            .record(run, entry, &target.name, attempt.outcome, change)
+            .await
+        {
             Recorded::Written(written) => progress.latest = *written,
             Recorded::NotWritten => {}
             Recorded::Obsolete(now_stands) => {
@@ -349,6 +360,7 @@ impl Deprovisioner {
         worked_on: &Entry,
         target: &str,
         outcome: Outcome,
+        change: (Option<&str>, Option<&str>),
     ) -> Recorded {
         let termination = worked_on.terminated_at;
         let plan = |stored: Option<&Entry>| match stored {
@@ -358,7 +370,7 @@ impl Deprovisioner {
                     && may_record(stored, target, outcome, self.mode) =>
             {
                 Transition {
-                    write: Some(with_outcome(stored, target, outcome, run.now)),
+                    write: Some(with_change(stored, target, outcome, change, run.now)),
                     change: Change::Updated,
                 }
             }

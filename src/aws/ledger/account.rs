@@ -1,7 +1,10 @@
-//! One linked account's items beyond its employees: the baseline item, and the Query a
-//! backfill reads (the account's `terminated` entries).
+//! One linked account's items beyond its employees: the baseline item, the Query a
+//! backfill reads (the account's `terminated` entries), and the one an undo reads (the
+//! account's entries holding deprovisioning outcomes).
 
-use super::{LedgerError, PARTITION_KEY, SORT_KEY, SdkLedger, classify, from_item, s};
+use super::{
+    DEPROVISIONING, LedgerError, PARTITION_KEY, SORT_KEY, SdkLedger, classify, from_item, s,
+};
 use crate::domain::baseline::{Baseline, SetBy};
 use crate::domain::dates::to_rfc3339;
 use crate::domain::decision::Decision;
@@ -122,6 +125,40 @@ impl SdkLedger {
                 .expression_attribute_names("#decision", "decision")
                 .expression_attribute_values(":account", s(linked_account_id))
                 .expression_attribute_values(":terminated", s(Decision::Terminated.as_str()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in answer.items() {
+                found.push(from_item(item).ok_or(LedgerError::Unreadable)?);
+            }
+            match answer.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// [`Ledger::deprovisioned`](super::Ledger::deprovisioned): the account's
+    /// partition, page after page, entries holding deprovisioning outcomes whatever
+    /// their decision. Eventually consistent: an undo reads each entry again,
+    /// consistently, before it changes anything.
+    pub(super) async fn query_deprovisioned(
+        &self,
+        linked_account_id: &str,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        let client = self.client().await;
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let answer = client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#account = :account")
+                .filter_expression("attribute_exists(#deprovisioning)")
+                .expression_attribute_names("#account", PARTITION_KEY)
+                .expression_attribute_names("#deprovisioning", DEPROVISIONING)
+                .expression_attribute_values(":account", s(linked_account_id))
                 .set_exclusive_start_key(start)
                 .send()
                 .await

@@ -102,7 +102,7 @@ fn deprovisioning_item(map: &DeprovisioningMap) -> AttributeValue {
     let targets = map
         .iter()
         .map(|(target, d)| {
-            let mut fields = HashMap::with_capacity(4);
+            let mut fields = HashMap::with_capacity(6);
             fields.insert("outcome".to_owned(), s(d.outcome.as_str()));
             fields.insert("at".to_owned(), s(to_rfc3339(d.at)));
             if let Some(termination) = d.termination {
@@ -110,6 +110,13 @@ fn deprovisioning_item(map: &DeprovisioningMap) -> AttributeValue {
             }
             if d.attempts > 0 {
                 fields.insert("attempts".to_owned(), n(d.attempts));
+            }
+            // Only when known: an item written before they were kept reads as before.
+            if let Some(user) = d.user.as_deref().filter(|u| !u.is_empty()) {
+                fields.insert("user".to_owned(), s(user));
+            }
+            if let Some(run) = d.run.as_deref().filter(|r| !r.is_empty()) {
+                fields.insert("run".to_owned(), s(run));
             }
             (target.clone(), AttributeValue::M(fields))
         })
@@ -138,6 +145,8 @@ fn read_deprovisioning(value: Option<&AttributeValue>) -> Option<DeprovisioningM
                     None => 0,
                     Some(v) => v.as_n().ok()?.parse().ok()?,
                 },
+                user: text("user").cloned(),
+                run: text("run").cloned(),
             },
         );
     }

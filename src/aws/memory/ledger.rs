@@ -403,6 +403,21 @@ impl Ledger for MemoryLedger {
         })
     }
 
+    fn deprovisioned<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, LedgerError>> {
+        self.call(move || {
+            Ok(locked(&self.entries)
+                .values()
+                .filter(|e| {
+                    e.key.linked_account_id == linked_account_id && !e.deprovisioning.is_empty()
+                })
+                .cloned()
+                .collect())
+        })
+    }
+
     fn reindex<'a>(
         &'a self,
         linked_account_id: &'a str,
