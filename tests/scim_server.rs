@@ -1243,8 +1243,7 @@ async fn a_pause_stops_a_backlog_between_two_records_and_the_resume_finishes_it(
     let records = batch["Records"].as_array().unwrap().clone();
     assert_eq!(records.len(), 6);
     // Two records are worked, then a person pauses; the rest of the backlog arrives.
-    let mut worked = 0;
-    for record in &records {
+    for (worked, record) in records.iter().enumerate() {
         if worked == 2 {
             let paused = world.invoke(&control_sample("pause.json")).await;
             assert_eq!(paused["paused"]["all"], true, "{paused}");
@@ -1252,7 +1251,6 @@ async fn a_pause_stops_a_backlog_between_two_records_and_the_resume_finishes_it(
         let one = json!({ "Records": [record] });
         let answered = world.invoke(&one.to_string()).await;
         assert_eq!(answered["batchItemFailures"], json!([]), "{answered}");
-        worked += 1;
     }
     let mut deactivated = Vec::new();
     for id in &ids {
