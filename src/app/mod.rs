@@ -8,6 +8,7 @@ pub mod backfill;
 pub mod baseline;
 pub mod budget;
 pub mod cached_secret;
+pub mod cutoff;
 pub mod deliver;
 pub mod deprovision;
 pub mod fire;

@@ -41,6 +41,17 @@ pub fn parse_hr_date(raw: &str) -> Option<DateTime<Utc>> {
         .map(|naive| naive.and_utc())
 }
 
+/// The date of an HRIS date sent as a date only (`2021-10-16`): no time and no offset,
+/// so which instant it means is the local cutoff's to say. `None` for every other form,
+/// which keeps the meaning [`parse_hr_date`] gives it.
+pub fn parse_bare_date(raw: &str) -> Option<NaiveDate> {
+    let text = raw.trim();
+    if text.len() > MAX_DATE_LEN {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
 /// Formats an instant the way responses and log records carry it: RFC 3339 in UTC,
 /// with fractional seconds only when there are any.
 pub fn to_rfc3339(instant: DateTime<Utc>) -> String {
@@ -119,6 +130,24 @@ mod tests {
             parse_hr_date("2021-10-16"),
             Some(utc(2021, 10, 16, 0, 0, 0))
         );
+    }
+
+    #[test]
+    fn only_a_date_without_time_or_offset_is_a_bare_date() {
+        assert_eq!(
+            parse_bare_date(" 2021-10-16 "),
+            NaiveDate::from_ymd_opt(2021, 10, 16)
+        );
+        for other in [
+            "2021-10-16T00:00:00Z",
+            "2021-10-16T00:00:00+11:00",
+            "2021-10-16T00:00:00",
+            "2021-10-16 08:15:00",
+            "2021-02-30",
+            "",
+        ] {
+            assert_eq!(parse_bare_date(other), None, "{other:?}");
+        }
     }
 
     #[test]

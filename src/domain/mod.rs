@@ -3,6 +3,7 @@
 
 pub mod backfill;
 pub mod baseline;
+pub mod cutoff;
 pub mod dates;
 pub mod decision;
 pub mod deprovision;
