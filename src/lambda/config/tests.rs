@@ -140,7 +140,7 @@ fn the_default_local_cutoff_is_configured_by_zone_and_cutoff() {
 
 #[test]
 fn a_zone_or_cutoff_that_cannot_be_read_fails_init_naming_the_variable() {
-    for zone in ["Melbourne", "australia/melbourne", "+10:00", "EST5EDT6"] {
+    for zone in ["Melbourne", "Australia/Melburne", "+10:00", "EST5EDT6"] {
         let error = with(TERMINATION_TIME_ZONE_VAR, zone).err();
         assert_eq!(
             error,
