@@ -20,8 +20,11 @@ pub const KEPT_FOR: TimeDelta = TimeDelta::minutes(5);
 /// none, and the configured default applies), each with when it was read.
 #[derive(Debug, Default)]
 pub struct Cutoffs {
-    known: Mutex<HashMap<String, (Option<LocalCutoff>, DateTime<Utc>)>>,
+    known: Mutex<HashMap<String, Kept>>,
 }
+
+/// An account's own local cutoff (or none), and when it was read.
+type Kept = (Option<LocalCutoff>, DateTime<Utc>);
 
 impl Cutoffs {
     fn kept(&self, account: &str, now: DateTime<Utc>) -> Option<Option<LocalCutoff>> {

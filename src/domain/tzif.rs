@@ -284,7 +284,7 @@ impl Cursor<'_> {
                 let valid = (1..=12).contains(&month)
                     && (1..=5).contains(&week)
                     && (0..=6).contains(&weekday);
-                valid.then(|| Day::Weekday(month as u32, week as u32, weekday as u32))?
+                valid.then_some(Day::Weekday(month as u32, week as u32, weekday as u32))?
             }
             b'J' => {
                 self.0 = &self.0[1..];

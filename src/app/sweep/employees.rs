@@ -180,3 +180,84 @@ fn is_found(settled: &Settled) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::budget::Budget;
+    use crate::app::sweep::testing::{ACCOUNT, Fixture, block, leaver, now};
+    use crate::aws::ledger::{Ledger, LedgerError};
+    use crate::domain::cutoff::{Cutoff, LocalCutoff, parse_zone};
+    use crate::domain::employee::RawDate;
+    use crate::domain::ledger::EmployeeKey;
+    use crate::telemetry::record::RequestFacts;
+    use std::time::Duration;
+
+    fn run<'a>(fixture: &'a Fixture, budget: &'a Budget) -> SweepRun<'a> {
+        SweepRun {
+            reconciliation: &fixture.reconciliation,
+            effects: &fixture.effects,
+            target: &fixture.target,
+            account: ACCOUNT,
+            full: false,
+            facts: RequestFacts::default(),
+            budget,
+            now: now(),
+        }
+    }
+
+    fn left_on(date: &str) -> Employee {
+        Employee {
+            termination_date: Some(RawDate::text(date)),
+            ..leaver(1)
+        }
+    }
+
+    #[test]
+    fn a_swept_date_only_termination_takes_effect_at_the_accounts_local_cutoff() {
+        block(async {
+            let fixture = Fixture::new(10).await;
+            let new_york = LocalCutoff {
+                zone: parse_zone("America/New_York").unwrap(),
+                cutoff: Cutoff::StartOfDay,
+            };
+            fixture
+                .ledger
+                .put_cutoff(ACCOUNT, new_york, now())
+                .await
+                .unwrap();
+            let budget = Budget::of(Duration::from_secs(9));
+            let mut progress = Progress::default();
+            let employee = left_on("2026-11-20");
+            let key = EmployeeKey::new(Some(ACCOUNT), employee.id.as_deref().unwrap());
+            let settled = run(&fixture, &budget)
+                .settle_employee(employee, &mut progress)
+                .await;
+            assert_eq!(settled, EmployeeSettled::Found);
+            let entry = fixture.ledger.entries()[&key].clone();
+            assert_eq!(
+                entry.effective_at,
+                Some("2026-11-20T05:00:00Z".parse().unwrap()),
+                "midnight in New York, not UTC"
+            );
+        });
+    }
+
+    #[test]
+    fn a_cutoff_the_ledger_cannot_read_stops_the_sweep_as_a_ledger_failure() {
+        block(async {
+            let fixture = Fixture::new(10).await;
+            fixture.ledger.fail_next([LedgerError::Throttled]);
+            let budget = Budget::of(Duration::from_secs(9));
+            let mut progress = Progress::default();
+            let settled = run(&fixture, &budget)
+                .settle_employee(left_on("2026-11-20"), &mut progress)
+                .await;
+            assert_eq!(
+                settled,
+                EmployeeSettled::Failed(SweepEnd::Ledger(LedgerError::Throttled))
+            );
+            assert!(fixture.ledger.entries().is_empty());
+        });
+    }
+}
