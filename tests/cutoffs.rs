@@ -239,3 +239,21 @@ fn a_cutoff_document_sent_to_the_function_url_even_signed_is_never_applied() {
     assert!(answer.status < 500, "{}", answer.body);
     assert!(l.ledger.cutoffs().is_empty());
 }
+
+#[test]
+fn a_cutoff_the_ledger_cannot_read_is_a_503_for_merge_to_deliver_again_and_nothing_is_written() {
+    use merge_deprovision::aws::ledger::LedgerError;
+    let l = support::ledger_app();
+    l.ledger.fail_next([LedgerError::Throttled]);
+    let answer = support::answer(&l.app, &leaves_on("2026-11-27"));
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert_eq!(
+        answer.json()["error"],
+        "ledger_unavailable",
+        "{}",
+        answer.body
+    );
+    assert!(l.ledger.entries().is_empty());
+    let record = &answer.records()[0];
+    assert_eq!(record["level"], "ERROR", "{record}");
+}
