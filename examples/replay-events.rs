@@ -37,7 +37,7 @@ use merge_deprovision::aws::memory::{
     MemoryDeprovisionStore, MemoryLedger, MemorySchedules, MemorySecrets,
 };
 use merge_deprovision::domain::baseline::{Baseline, SetBy};
-use merge_deprovision::domain::dates::parse_hr_date;
+use merge_deprovision::domain::dates::{parse_hr_date, to_rfc3339};
 use merge_deprovision::domain::decision::Decision;
 use merge_deprovision::domain::deprovision::Mode;
 use merge_deprovision::lambda::config::DeprovisionConfig;
@@ -228,6 +228,9 @@ fn replay(
     merge.set_account("replay-account-token", account_in_merge());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let entries = read_manifest(&std::fs::read_to_string(dir.join(MANIFEST_FILE))?)?;
+    // The samples' people are in Melbourne: the account's local cutoff, set as an
+    // operator would, before any delivery.
+    let mut failures = set_the_samples_cutoff(&app, &dir, out)?;
     let width = entries.iter().map(|e| e.file.len()).max().unwrap_or(0);
     writeln!(
         out,
@@ -235,7 +238,6 @@ fn replay(
         "event", "status", "answer", "ledger", "reasons"
     )?;
 
-    let mut failures = 0;
     for (n, entry) in entries.iter().enumerate() {
         let event = std::fs::read_to_string(dir.join(&entry.file))?;
         let context = lambda_context(&format!("replay-{:04}", n + 1), "merge-deprovision");
@@ -283,6 +285,7 @@ fn replay(
         }
         deprovision(&app, &ledger, now, verbose, out)?;
     }
+    failures += check_the_local_date(config, &ledger, out)?;
     failures += sweep_the_samples_account(&app, verbose, out)?;
     // The leaver the sweep found is deprovisioned like any other.
     deprovision(&app, &ledger, Utc::now(), verbose, out)?;
@@ -323,6 +326,59 @@ fn replay(
         entries.len() - failures
     )?;
     Ok(failures)
+}
+
+/// Sends `events/cutoff/set.json` to the handler, as `aws lambda invoke` would, and
+/// prints what it answered; returns the failures.
+fn set_the_samples_cutoff(
+    app: &state::App,
+    dir: &Path,
+    out: &mut impl Write,
+) -> Result<usize, lambda_http::Error> {
+    let document = std::fs::read_to_string(dir.join("cutoff/set.json"))?;
+    let context = lambda_context("replay-cutoff", "merge-deprovision");
+    let request = lambda_http::request::from_str(&document)?.with_lambda_context(context);
+    let answered = ready(handler::answer_event(app, &request, Utc::now()))?;
+    let status = answered.response.status().as_u16();
+    let body: Value = serde_json::from_slice(answered.response.body().as_ref())?;
+    let ok = status == 200 && body["source"] == "account";
+    writeln!(
+        out,
+        "local cutoff of the samples' account (cutoff/set.json): {status} {} {}  {}\n",
+        body["time_zone"].as_str().unwrap_or("-"),
+        body["cutoff"].as_str().unwrap_or("-"),
+        if ok { "ok" } else { "FAIL" }
+    )?;
+    Ok(usize::from(!ok))
+}
+
+/// Prints when the date-only termination of `employee-scheduled-local-date` takes
+/// effect, as the ledger recorded it: the end of that day in Melbourne, plus any offset.
+fn check_the_local_date(
+    config: &Config,
+    ledger: &MemoryLedger,
+    out: &mut impl Write,
+) -> Result<usize, lambda_http::Error> {
+    use merge_deprovision::domain::cutoff::{Cutoff, LocalCutoff, parse_zone, takes_effect};
+    use merge_deprovision_samples::{LOCAL_DATE, LOCAL_DATE_EMPLOYEE};
+    let melbourne = LocalCutoff {
+        zone: parse_zone("Australia/Melbourne").ok_or("the zone is known")?,
+        cutoff: Cutoff::EndOfDay,
+    };
+    let date = chrono::NaiveDate::parse_from_str(LOCAL_DATE, "%Y-%m-%d")?;
+    let expected = takes_effect(date, melbourne) + config.policy.effective_offset;
+    let key =
+        merge_deprovision::domain::ledger::EmployeeKey::new(Some(ACCOUNT), LOCAL_DATE_EMPLOYEE);
+    let recorded = ledger.entries().get(&key).and_then(|e| e.effective_at);
+    let ok = recorded == Some(expected);
+    writeln!(
+        out,
+        "\nthe date-only termination {LOCAL_DATE} (employee-scheduled-local-date) takes effect \
+         at {} in the ledger: the end of that day in Australia/Melbourne  {}",
+        recorded.map_or_else(|| "-".to_owned(), to_rfc3339),
+        if ok { "ok" } else { "FAIL" }
+    )?;
+    Ok(usize::from(!ok))
 }
 
 /// The in-memory SCIM target's base URL.

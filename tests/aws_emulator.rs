@@ -1271,3 +1271,104 @@ async fn a_pause_is_written_and_read_back_in_its_own_partition_through_the_sdk()
         "never an entry the stream filter passes"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Local cutoffs: an account's item beside its baseline, through the SDK.
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn an_accounts_local_cutoff_is_an_item_through_the_sdk_and_a_delivery_is_decided_with_it() {
+    use merge_deprovision::aws::ledger::{CUTOFF_SORT_KEY, Ledger, SdkLedger};
+    use merge_deprovision::domain::baseline::{Baseline, SetBy};
+    use merge_deprovision::domain::ledger::EmployeeKey;
+    use merge_deprovision::lambda::config::{Config, SIGNATURE_KEY_VAR};
+    use merge_deprovision::lambda::handler::answer_event;
+    use merge_deprovision::lambda::state::{App, effects_over};
+    use std::sync::Arc;
+    let client = dynamodb();
+    let table = table(&client, "cutoff").await;
+    let ledger = Arc::new(SdkLedger::with_client(&table, client.clone()));
+    let config = Config::from_lookup(|name| match name {
+        SIGNATURE_KEY_VAR => Some(merge_deprovision_samples::LOCAL_TEST_KEY.to_owned()),
+        "EMPLOYEE_LEDGER_TABLE" => Some(table.clone()),
+        _ => None,
+    })
+    .expect("a valid configuration");
+    let schedules = Arc::new(merge_deprovision::aws::memory::MemorySchedules::new());
+    let app = App::with_effects(&config, effects_over(&config, ledger.clone(), schedules));
+    let now = support::now();
+    // The account's other own items, which sort before its entries like the cutoff.
+    let baseline = Baseline {
+        linked_account_id: LINKED_ACCOUNT.to_owned(),
+        at: "2021-09-15T00:00:00Z".parse().unwrap(),
+        set_by: SetBy::Operator,
+    };
+    ledger.put_baseline(&baseline, true).await.unwrap();
+    let sweep = merge_deprovision::domain::reconcile::SweepState {
+        linked_account_id: LINKED_ACCOUNT.to_owned(),
+        watermark: Some(now),
+        run: None,
+        lease_until: None,
+        holder: String::new(),
+        unavailable: 0,
+        revision: 1,
+    };
+    ledger.put_sweep(&sweep, None).await.unwrap();
+    assert_eq!(ledger.get_cutoff(LINKED_ACCOUNT).await, Ok(None));
+
+    let document = json!({"kind": "merge-deprovision.cutoff", "version": 1,
+        "linked_account_id": LINKED_ACCOUNT, "time_zone": "America/New_York",
+        "cutoff": "start_of_day"});
+    let set = answer_event(&app, &support::direct(&document), now)
+        .await
+        .expect("the handler answers");
+    assert_eq!(set.response.status().as_u16(), 200);
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("linked_account_id", attribute(LINKED_ACCOUNT))
+        .key("employee_id", attribute(CUTOFF_SORT_KEY))
+        .send()
+        .await
+        .unwrap();
+    let item = item.item().expect("the item is written");
+    assert_eq!(item["cutoff_time_zone"].as_s().unwrap(), "America/New_York");
+    assert_eq!(item["cutoff"].as_s().unwrap(), "start_of_day");
+    assert!(
+        !item.contains_key("decision"),
+        "no entry for the stream or a query"
+    );
+    let read = ledger.get_cutoff(LINKED_ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(read.zone_name(), "America/New_York");
+
+    // A date-only termination of the account takes effect at New York's midnight.
+    let delivery = support::employee_delivery(
+        "Employee.changed",
+        json!({"id": "e-local", "work_email": "local@example.com", "employment_status": "ACTIVE",
+               "termination_date": "2026-11-27", "modified_at": "2026-11-26T04:12:09Z"}),
+    );
+    let answered = answer_event(&app, &delivery, now)
+        .await
+        .expect("the handler answers");
+    let body: Value = serde_json::from_slice(answered.response.body().as_ref()).unwrap();
+    assert_eq!(body["decision"], "terminated", "{body}");
+    assert_eq!(body["effective_at"], "2026-11-27T05:00:00Z", "{body}");
+    let stored = ledger
+        .get(&EmployeeKey::new(Some(LINKED_ACCOUNT), "e-local"))
+        .await
+        .unwrap()
+        .expect("the entry is written");
+    assert_eq!(
+        stored.effective_at,
+        Some("2026-11-27T05:00:00Z".parse().unwrap())
+    );
+    assert_eq!(
+        ledger.has_entries(LINKED_ACCOUNT).await,
+        Ok(true),
+        "the entry is seen past the baseline, cutoff and sweep items"
+    );
+}
+
+fn attribute(value: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(value.to_owned())
+}

@@ -488,3 +488,60 @@ fn deprovision_now_acts_while_everything_automatic_is_paused() {
     );
     assert_eq!(outcome(&d, 3, "chat"), Some(Outcome::Deactivated));
 }
+
+#[test]
+fn deprovision_now_takes_again_the_access_an_undo_gave_back() {
+    let d = deprovision_app(&targets(), directory(), &[]);
+    let users = leavers(&d, 1);
+    answer_direct(&d.app, &stream_batch(&d.ledger).unwrap());
+    let undo = send(
+        &d,
+        &json!({"kind": "merge-deprovision.undo", "version": 1, "linked_account_id": LINKED_ACCOUNT,
+                "employee_id": employee(0), "dry_run": false}),
+    );
+    assert_eq!(
+        outcome(&d, 0, "chat"),
+        Some(Outcome::Reactivated),
+        "{}",
+        undo.body
+    );
+    assert!(d.scim.user(CHAT, &users[0].0).unwrap().active);
+    let now = send(
+        &d,
+        &json!({"kind": "merge-deprovision.deprovision-now", "version": 1,
+                "linked_account_id": LINKED_ACCOUNT, "employee_id": employee(0)}),
+    );
+    assert!(
+        !d.scim.user(CHAT, &users[0].0).unwrap().active,
+        "{}",
+        now.body
+    );
+    assert_eq!(outcome(&d, 0, "chat"), Some(Outcome::Deactivated));
+}
+
+#[test]
+fn a_release_document_with_a_mistyped_preview_is_refused_not_run() {
+    let d = deprovision_app(
+        &targets(),
+        directory(),
+        &[("DEPROVISION_MAX_PER_HOUR", "1")],
+    );
+    leavers(&d, 1);
+    answer_direct(&d.app, &stream_batch(&d.ledger).unwrap());
+    let before = d.scim.changes(CRM).len() + d.scim.changes(CHAT).len();
+    for document in [
+        json!({"kind": "merge-deprovision.release-held", "version": 1, "preview": "true"}),
+        json!({"kind": "merge-deprovision.release-held", "version": 1, "preveiw": true}),
+    ] {
+        let refused = send(&d, &document);
+        assert_eq!(
+            refused.body["error"], "invalid_document",
+            "{}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        d.scim.changes(CRM).len() + d.scim.changes(CHAT).len(),
+        before
+    );
+}

@@ -85,6 +85,8 @@ fn events_holds_no_file_the_generator_does_not_build() {
     // tests/undo.rs and tests/deprovision_now.rs: they need deprovisioning configured.
     generated.insert("undo".to_owned());
     generated.insert("deprovision-now".to_owned());
+    // The local cutoff documents, written by hand and checked by tests/cutoffs.rs.
+    generated.insert("cutoff".to_owned());
     assert_eq!(on_disk, generated, "{REGENERATE}");
 }
 

@@ -163,9 +163,10 @@ fn an_active_or_terminated_delivery_with_nothing_pending_makes_no_scheduler_call
     assert_eq!(l.schedules.calls(), 0);
     assert_eq!(
         l.ledger.calls(),
-        9,
+        10,
         "the account's baseline, read, its partition asked for entries and the baseline \
-         recorded, once; read and write; read, write and mark; read"
+         recorded, once; its local cutoff (a date-only termination) read once; read and \
+         write; read, write and mark; read"
     );
 }
 

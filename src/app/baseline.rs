@@ -15,11 +15,14 @@ use std::sync::Mutex;
 /// baseline reaches every warm process within this.
 pub const KEPT_FOR: TimeDelta = TimeDelta::minutes(5);
 
-/// The baselines this process has read, and the lookback that makes a cutoff of each.
+/// The baselines this process has read, and the lookback that makes a cutoff of each;
+/// beside them, the accounts' local cutoffs, kept the same way by every use case that
+/// has the ledger.
 #[derive(Debug)]
 pub struct Baselines {
     lookback: TimeDelta,
     known: Mutex<HashMap<String, (Baseline, DateTime<Utc>)>>,
+    local: crate::app::cutoff::Cutoffs,
 }
 
 impl Default for Baselines {
@@ -34,7 +37,13 @@ impl Baselines {
         Baselines {
             lookback,
             known: Mutex::new(HashMap::new()),
+            local: Default::default(),
         }
+    }
+
+    /// The accounts' local cutoffs this process has read.
+    pub fn cutoffs(&self) -> &crate::app::cutoff::Cutoffs {
+        &self.local
     }
 
     /// The lookback.

@@ -1,12 +1,14 @@
 //! A webhook delivery: verified under the current keys (read again once when the
-//! signature does not match), settled through the ledger and its timer, and its
-//! decision record written before the termination it announces is marked.
+//! signature does not match), decided under its linked account's local cutoff, settled
+//! through the ledger and its timer, and its decision record written before the
+//! termination it announces is marked.
 
 use crate::app::announce::{Announcement, announcement};
 use crate::app::budget::Budget;
 use crate::app::deprovision::warn_rehire;
 use crate::app::keys::{Keys, Refresh};
 use crate::app::settle::{Effects, Marked, Settled, Unsettled};
+use crate::aws::ledger::LedgerError;
 use crate::aws::scheduler::{ScheduleTarget, SchedulerError};
 use crate::domain::decision::Decision;
 use crate::domain::error::RequestError;
@@ -90,6 +92,39 @@ pub async fn verify(
         refreshes.extend(refresh);
     }
     Verified { result, refreshes }
+}
+
+/// Decides a verified delivery again under its linked account's own local cutoff, when
+/// the account has one and the termination date is a date only (the one form a cutoff
+/// changes). A cutoff that cannot be read is the ledger's failure, answered 503 for
+/// Merge to deliver again: a guess could end access a day early or late.
+pub async fn localise(
+    effects: Option<&Effects>,
+    receiver: &Receiver,
+    verified: &mut Verified,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let (Some(effects), Ok(Outcome::Decided(decided))) = (effects, &mut verified.result) else {
+        return Ok(());
+    };
+    let base = receiver.policy();
+    let policy = effects
+        .baselines
+        .cutoffs()
+        .policy_for(
+            effects.ledger.as_ref(),
+            decided.linked_account.id.as_deref(),
+            &decided.employee,
+            base,
+            budget,
+            now,
+        )
+        .await?;
+    if policy != *base {
+        decided.decide_again(&policy, now);
+    }
+    Ok(())
 }
 
 /// What the ledger made of a decided delivery.

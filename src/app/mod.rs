@@ -10,6 +10,7 @@ pub mod budget;
 pub mod cached_secret;
 pub mod check;
 pub mod control;
+pub mod cutoff;
 pub mod deliver;
 pub mod deprovision;
 pub mod fire;

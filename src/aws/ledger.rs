@@ -5,6 +5,7 @@
 
 use crate::aws::scheduler::{BoxFuture, sdk_config};
 use crate::domain::baseline::Baseline;
+use crate::domain::cutoff::LocalCutoff;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{EmployeeField, Sharer};
 use crate::domain::ledger::{EmployeeKey, Entry};
@@ -122,6 +123,20 @@ pub trait Ledger: Send + Sync {
         baseline: &'a Baseline,
         replace: bool,
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// The local cutoff `linked_account_id` has of its own, read consistently, or
+    /// `None` (the configured default applies).
+    fn get_cutoff<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LocalCutoff>, LedgerError>>;
+    /// Writes `linked_account_id`'s local cutoff over any (an operator's choice), noting
+    /// when it was set.
+    fn put_cutoff<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        local: LocalCutoff,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>>;
     /// True when the ledger holds any entry of `linked_account_id`.
     fn has_entries<'a>(
         &'a self,
@@ -164,6 +179,7 @@ mod account;
 mod indexes;
 mod item;
 pub use account::{BASELINE_SORT_KEY, baseline_from_item, baseline_to_item};
+pub use account::{CUTOFF_SORT_KEY, cutoff_from_item, cutoff_to_item};
 pub use indexes::{MATCH_INDEXES, match_index};
 pub use item::{DEPROVISIONING, HISTORICAL, from_item, index_keys, to_item};
 
@@ -507,6 +523,22 @@ impl Ledger for SdkLedger {
         replace: bool,
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(self.write_baseline(baseline, replace))
+    }
+
+    fn get_cutoff<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LocalCutoff>, LedgerError>> {
+        Box::pin(self.read_cutoff(linked_account_id))
+    }
+
+    fn put_cutoff<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        local: LocalCutoff,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(self.write_cutoff(linked_account_id, local, at))
     }
 
     fn has_entries<'a>(

@@ -178,6 +178,20 @@ pub fn target_names(value: &Value) -> Result<BTreeSet<String>, ControlError> {
         .collect()
 }
 
+/// True when a release document holds only the fields it takes, each of its type:
+/// `kind`, `version`, and booleans `recheck` and `preview`. Anything else is refused, so
+/// a mistyped `"preview": "true"` never runs the release itself, past the brake.
+pub fn release_fields_ok(body: &[u8]) -> bool {
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    fields.iter().all(|(name, value)| match name.as_str() {
+        "kind" | "version" => true,
+        "recheck" | "preview" => value.is_boolean(),
+        _ => false,
+    })
+}
+
 /// True for a release document asking only for a preview: `"preview": true` beside the
 /// release's `kind` and `version`. Nothing is changed; the answer lists what the same
 /// document without it would work.

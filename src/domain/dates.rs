@@ -41,6 +41,41 @@ pub fn parse_hr_date(raw: &str) -> Option<DateTime<Utc>> {
         .map(|naive| naive.and_utc())
 }
 
+/// The date of an HRIS date sent as a date only, whose instant the local cutoff says: a
+/// bare date (`2021-10-16`), or the same date at midnight UTC (`2021-10-16T00:00:00Z`,
+/// `.000Z`, `+00:00`, or naive), which is how Merge renders an HR system's date field.
+/// `None` for every other form (another time, another offset), which keeps the instant
+/// [`parse_hr_date`] gives it.
+pub fn parse_bare_date(raw: &str) -> Option<NaiveDate> {
+    let text = raw.trim();
+    if text.len() > MAX_DATE_LEN {
+        return None;
+    }
+    let (day, time) = match text.find(['T', 't', ' ']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    match time {
+        None => Some(date),
+        Some(time) if is_utc_midnight(time) => Some(date),
+        Some(_) => None,
+    }
+}
+
+/// True for `00:00`, `00:00:00` or `00:00:00.000…`, with no zone or a zero one (`Z`,
+/// `+00:00`, `-00:00`, `+0000`).
+fn is_utc_midnight(time: &str) -> bool {
+    let (clock, zone) = match time.find(['Z', 'z', '+', '-']) {
+        Some(at) => time.split_at(at),
+        None => (time, ""),
+    };
+    let zero_zone = matches!(zone, "" | "Z" | "z" | "+00:00" | "-00:00" | "+0000" | "+00");
+    let (whole, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+    let zero_fraction = !fraction.is_empty() && fraction.bytes().all(|b| b == b'0');
+    zero_zone && zero_fraction && matches!(whole, "00:00" | "00:00:00")
+}
+
 /// Formats an instant the way responses and log records carry it: RFC 3339 in UTC,
 /// with fractional seconds only when there are any.
 pub fn to_rfc3339(instant: DateTime<Utc>) -> String {
@@ -119,6 +154,37 @@ mod tests {
             parse_hr_date("2021-10-16"),
             Some(utc(2021, 10, 16, 0, 0, 0))
         );
+    }
+
+    #[test]
+    fn a_bare_date_or_merges_midnight_utc_is_a_date_only() {
+        for date in [
+            " 2021-10-16 ",
+            "2021-10-16T00:00:00Z",
+            "2021-10-16T00:00:00.000Z",
+            "2021-10-16T00:00:00+00:00",
+            "2021-10-16T00:00:00",
+            "2021-10-16T00:00Z",
+        ] {
+            assert_eq!(
+                parse_bare_date(date),
+                NaiveDate::from_ymd_opt(2021, 10, 16),
+                "{date:?}"
+            );
+        }
+        for other in [
+            "2021-10-16T00:00:00+11:00",
+            "2021-10-16T00:00:00-05:00",
+            "2021-10-16T00:00:01Z",
+            "2021-10-16T00:00:00.5Z",
+            "2021-10-16T10:00:00+10:00",
+            "2021-10-16T00:00:00.Z",
+            "2021-10-16 08:15:00",
+            "2021-02-30",
+            "",
+        ] {
+            assert_eq!(parse_bare_date(other), None, "{other:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The termination decision: a pure function of the event's action, the Employee and now.
 
-use crate::domain::dates::parse_hr_date;
+use crate::domain::cutoff::{LocalCutoff, takes_effect};
+use crate::domain::dates::{parse_bare_date, parse_hr_date};
 use crate::domain::employee::{Employee, EmploymentStatus, RawDate};
 use crate::domain::envelope::Action;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -117,6 +118,25 @@ pub struct Policy {
     pub effective_offset: TimeDelta,
     /// What `INACTIVE` means.
     pub inactive: InactiveMeaning,
+    /// Where and when a date-only termination takes effect (before the offset): the
+    /// configured default, or the linked account's own.
+    pub local: LocalCutoff,
+}
+
+impl Policy {
+    /// This policy with the linked account's own local cutoff, when it has one.
+    pub fn for_account(&self, own: Option<LocalCutoff>) -> Policy {
+        Policy {
+            local: own.unwrap_or(self.local),
+            ..*self
+        }
+    }
+}
+
+/// True when the employee's termination date is a date only, whose instant the local
+/// cutoff decides: only then does the linked account's own cutoff need reading.
+pub fn dated_locally(employee: &Employee) -> bool {
+    matches!(&employee.termination_date, Some(RawDate::Text(text)) if parse_bare_date(text).is_some())
 }
 
 /// A decision with the facts behind it.
@@ -128,8 +148,8 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
     /// The parsed `termination_date`, whenever it was readable.
     pub termination_date: Option<DateTime<Utc>>,
-    /// When the termination date takes (or took) effect: the date plus the policy's
-    /// offset. Absent when there is no readable date or a rehire superseded it.
+    /// When the termination date takes (or took) effect: the date (a date only: its
+    /// local cutoff) plus the policy's offset. Absent when there is no readable date or a rehire superseded it.
     pub effective_at: Option<DateTime<Utc>>,
 }
 
@@ -158,7 +178,7 @@ enum DateState {
 /// the future. `undetermined` when the only signal is an unreadable termination date,
 /// or an `INACTIVE` the policy does not trust. `active` otherwise.
 pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &Policy) -> Verdict {
-    let date = date_state(employee, now, policy.effective_offset);
+    let date = date_state(employee, now, policy);
     let (termination_date, effective_at) = match date {
         DateState::Passed { date, effective } | DateState::Future { date, effective } => {
             (Some(date), Some(effective))
@@ -234,7 +254,7 @@ pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &
     }
 }
 
-fn date_state(employee: &Employee, now: DateTime<Utc>, offset: TimeDelta) -> DateState {
+fn date_state(employee: &Employee, now: DateTime<Utc>, policy: &Policy) -> DateState {
     let termination = match &employee.termination_date {
         None => return DateState::Absent,
         Some(raw) => match readable(raw) {
@@ -249,10 +269,17 @@ fn date_state(employee: &Employee, now: DateTime<Utc>, offset: TimeDelta) -> Dat
         .flatten()
         .filter_map(readable)
         .any(|hired| hired > termination);
+    // A date only is a local day: it starts at the local cutoff. A date with a time or
+    // an offset keeps the instant it names.
+    let start = match &employee.termination_date {
+        Some(RawDate::Text(text)) => parse_bare_date(text).map(|d| takes_effect(d, policy.local)),
+        _ => None,
+    }
+    .unwrap_or(termination);
     // An offset that would leave chrono's range cannot be meant; the date stands as is.
-    let effective = termination
-        .checked_add_signed(offset)
-        .unwrap_or(termination);
+    let effective = start
+        .checked_add_signed(policy.effective_offset)
+        .unwrap_or(start);
     if rehired {
         DateState::Superseded(termination)
     } else if effective <= now {
@@ -585,6 +612,92 @@ mod tests {
             with_policy(&employee, offset(24)).decision,
             Decision::Active
         );
+    }
+
+    fn local(zone: &str, cutoff: crate::domain::cutoff::Cutoff) -> Policy {
+        Policy {
+            local: LocalCutoff {
+                zone: crate::domain::cutoff::parse_zone(zone).unwrap(),
+                cutoff,
+            },
+            ..Policy::default()
+        }
+    }
+
+    fn left_on(date: &str) -> Employee {
+        Employee {
+            termination_date: Some(RawDate::text(date)),
+            ..Employee::default()
+        }
+    }
+
+    fn instant(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_date_only_termination_takes_effect_at_the_local_cutoff() {
+        use crate::domain::cutoff::Cutoff;
+        // Now is 2026-11-27T12:00Z: 23:00 on the 27th in Melbourne, 07:00 in New York.
+        let melbourne_end = local("Australia/Melbourne", Cutoff::EndOfDay);
+        let verdict = with_policy(&left_on("2026-11-27"), melbourne_end);
+        assert_eq!(verdict.decision, Decision::Scheduled);
+        assert_eq!(verdict.effective_at, Some(instant("2026-11-27T13:00:00Z")));
+        // The date itself is still the date, as the ledger and the rehire rule read it.
+        assert_eq!(
+            verdict.termination_date,
+            Some(instant("2026-11-27T00:00:00Z"))
+        );
+        let new_york_start = local("America/New_York", Cutoff::StartOfDay);
+        let verdict = with_policy(&left_on("2026-11-27"), new_york_start);
+        assert_eq!(verdict.decision, Decision::Terminated);
+        assert_eq!(verdict.effective_at, Some(instant("2026-11-27T05:00:00Z")));
+    }
+
+    #[test]
+    fn the_offset_applies_on_top_of_the_local_cutoff() {
+        use crate::domain::cutoff::Cutoff;
+        let policy = Policy {
+            effective_offset: TimeDelta::hours(9),
+            ..local("America/New_York", Cutoff::EndOfDay)
+        };
+        let verdict = with_policy(&left_on("2026-11-26"), policy);
+        // The end of the 26th in New York is 05:00Z on the 27th; nine hours later.
+        assert_eq!(verdict.effective_at, Some(instant("2026-11-27T14:00:00Z")));
+        assert_eq!(verdict.decision, Decision::Scheduled);
+    }
+
+    #[test]
+    fn a_date_with_an_offset_or_a_time_keeps_its_instant_under_any_local_cutoff() {
+        use crate::domain::cutoff::Cutoff;
+        let melbourne_end = local("Australia/Melbourne", Cutoff::EndOfDay);
+        for (raw, meant) in [
+            ("2026-11-27T10:00:00+11:00", "2026-11-26T23:00:00Z"),
+            ("2026-11-27T00:00:00+11:00", "2026-11-26T13:00:00Z"),
+            ("2026-11-27T18:30:00", "2026-11-27T18:30:00Z"),
+        ] {
+            let verdict = with_policy(&left_on(raw), melbourne_end);
+            assert_eq!(verdict.effective_at, Some(instant(meant)), "{raw}");
+            assert_eq!(
+                verdict,
+                with_policy(&left_on(raw), Policy::default()),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_date_only_termination_is_dated_locally() {
+        assert!(dated_locally(&left_on(" 2026-11-27 ")));
+        // Merge renders an HR system's date as midnight UTC: still a date only.
+        assert!(dated_locally(&left_on("2026-11-27T00:00:00Z")));
+        assert!(!dated_locally(&left_on("2026-11-27T00:00:00+11:00")));
+        assert!(!dated_locally(&left_on("2026-11-27T09:30:00Z")));
+        assert!(!dated_locally(&Employee::default()));
+        assert!(!dated_locally(&Employee {
+            termination_date: Some(RawDate::NotText),
+            ..Employee::default()
+        }));
     }
 
     fn inactive_undetermined() -> Policy {

@@ -426,6 +426,9 @@ pub fn pending<'a>(entry: &Entry, targets: &'a Targets, pass: Pass, mode: Mode) 
                     person if person.needs_person() => {
                         matches!(pass, Pass::Recheck | Pass::ByHand)
                     }
+                    // Given back by an undo: only a person naming the employee takes it
+                    // again.
+                    Outcome::Reactivated => pass == Pass::ByHand,
                     _ => false,
                 },
             }
@@ -450,8 +453,9 @@ pub fn may_record(stored: &Entry, target: &str, outcome: Outcome, mode: Mode) ->
             Outcome::Failed | Outcome::Held | Outcome::Paused => true,
             Outcome::WouldDeactivate | Outcome::WouldDelete => mode == Mode::Enforce,
             person if person.needs_person() => true,
-            // An undo gave the access back on purpose: no late outcome takes it again.
-            Outcome::Reactivated => false,
+            // An undo gave the access back on purpose: only a change made since (a
+            // person's deprovision now) is written over it.
+            Outcome::Reactivated => outcome.changed(),
             settled => outcome.changed() && !settled.changed(),
         },
     }

@@ -116,6 +116,9 @@ pub enum ControlError {
     /// A field is blank.
     #[error("`{0}` must be a non-empty string")]
     Blank(&'static str),
+    /// A field is longer than any id or value this function keeps.
+    #[error("`{0}` must be at most 256 characters")]
+    TooLong(&'static str),
     /// A field is not an RFC 3339 instant.
     #[error("`{0}` must be an RFC 3339 instant, as 2026-11-30T09:00:00Z")]
     BadInstant(&'static str),
@@ -159,10 +162,15 @@ pub fn kind_of(body: &[u8]) -> Option<String> {
     value.get("kind")?.as_str().map(str::to_owned)
 }
 
-/// `field`'s text, trimmed: `Ok(None)` when absent, refused when blank.
+/// The longest id or value a document may give.
+pub const MAX_FIELD: usize = 256;
+
+/// `field`'s text, trimmed: `Ok(None)` when absent, refused when blank or too long.
 pub fn text(value: Option<String>, field: &'static str) -> Result<Option<String>, ControlError> {
     match value.map(|v| v.trim().to_owned()) {
         Some(v) if v.is_empty() => Err(ControlError::Blank(field)),
+        // Longer than DynamoDB takes as a key: a 400 here, not the table's refusal.
+        Some(v) if v.chars().count() > MAX_FIELD => Err(ControlError::TooLong(field)),
         other => Ok(other),
     }
 }

@@ -58,6 +58,13 @@ pub struct Decided {
 }
 
 impl Decided {
+    /// Decides the same delivery again under `policy` (its linked account's own local
+    /// cutoff), as [`Receiver::receive`] would have.
+    pub fn decide_again(&mut self, policy: &Policy, now: DateTime<Utc>) {
+        self.verdict = decide(self.action, &self.employee, now, policy);
+        self.termination_lag = termination_lag(&self.verdict, now);
+    }
+
     /// The Employee's readable `modified_at`, to the microsecond: the version the ledger
     /// orders deliveries by. Microseconds are what the ledger stores, so a timer and its
     /// entry always compare equal.
@@ -123,6 +130,11 @@ impl Receiver {
             max_body_bytes,
             policy,
         }
+    }
+
+    /// The policy deliveries are decided under before any account's own local cutoff.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Processes one delivery's raw body and signature header at time `now`, verified

@@ -2,6 +2,7 @@
 
 pub use crate::app::deprovision::DeprovisionConfig;
 use crate::domain::baseline::{DEFAULT_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS, MIN_LOOKBACK_DAYS};
+use crate::domain::cutoff::{Cutoff, LocalCutoff, parse_zone};
 use crate::domain::decision::{InactiveMeaning, Policy};
 use crate::domain::deprovision::{DEFAULT_MAX_PER_HOUR, Mode};
 use crate::domain::signature::Verifier;
@@ -29,6 +30,12 @@ pub const MAX_BODY_BYTES_VAR: &str = "MAX_BODY_BYTES";
 pub const TERMINATION_OFFSET_HOURS_VAR: &str = "TERMINATION_OFFSET_HOURS";
 /// Environment variable saying what `INACTIVE` without a termination date means.
 pub const INACTIVE_WITHOUT_DATE_VAR: &str = "INACTIVE_WITHOUT_DATE";
+/// The IANA time zone whose days date-only terminations are, for an account with none
+/// of its own (default `UTC`).
+pub const TERMINATION_TIME_ZONE_VAR: &str = "TERMINATION_TIME_ZONE";
+/// `start_of_day` or `end_of_day`: when in its day a date-only termination takes
+/// effect, for an account with no cutoff of its own (default `start_of_day`).
+pub const TERMINATION_CUTOFF_VAR: &str = "TERMINATION_CUTOFF";
 /// The largest offset, either way: a week.
 pub const MAX_TERMINATION_OFFSET_HOURS: i64 = 168;
 /// Environment variable: how many days before an account's baseline a termination may
@@ -215,6 +222,15 @@ pub enum ConfigError {
     /// `POWERTOOLS_SERVICE_NAME` is too long or holds control characters.
     #[error("{SERVICE_NAME_VAR} must be 1 to 128 printable characters")]
     InvalidServiceName,
+    /// `TERMINATION_TIME_ZONE` is no IANA time zone name.
+    #[error(
+        "{TERMINATION_TIME_ZONE_VAR} must be an IANA time zone name, as Australia/Melbourne \
+         or UTC (the default)"
+    )]
+    InvalidTerminationTimeZone,
+    /// `TERMINATION_CUTOFF` is neither `start_of_day` nor `end_of_day`.
+    #[error("{TERMINATION_CUTOFF_VAR} must be `start_of_day` (the default) or `end_of_day`")]
+    InvalidTerminationCutoff,
     /// `INACTIVE_WITHOUT_DATE` is neither `terminated` nor `undetermined`.
     #[error("{INACTIVE_WITHOUT_DATE_VAR} must be `terminated` or `undetermined`")]
     InvalidInactiveMeaning,
@@ -422,8 +438,8 @@ fn max_body_bytes(vars: &Vars) -> Result<usize, ConfigError> {
     }
 }
 
-/// How the organisation's HR data is read: the termination offset, then what `INACTIVE`
-/// without a date means.
+/// How the organisation's HR data is read: the termination offset, what `INACTIVE`
+/// without a date means, then the default local cutoff of date-only terminations.
 fn policy(vars: &Vars) -> Result<Policy, ConfigError> {
     let effective_offset = match vars.present(TERMINATION_OFFSET_HOURS_VAR) {
         None => TimeDelta::zero(),
@@ -443,7 +459,23 @@ fn policy(vars: &Vars) -> Result<Policy, ConfigError> {
     Ok(Policy {
         effective_offset,
         inactive,
+        local: local_cutoff(vars)?,
     })
+}
+
+/// The local cutoff of an account with none of its own: the zone, then the cutoff.
+fn local_cutoff(vars: &Vars) -> Result<LocalCutoff, ConfigError> {
+    let default = LocalCutoff::default();
+    let zone = match vars.present(TERMINATION_TIME_ZONE_VAR) {
+        None => default.zone,
+        Some(text) => parse_zone(&text).ok_or(ConfigError::InvalidTerminationTimeZone)?,
+    };
+    let cutoff = match vars.present(TERMINATION_CUTOFF_VAR) {
+        None => default.cutoff,
+        Some(text) => Cutoff::parse(&text.to_ascii_lowercase())
+            .ok_or(ConfigError::InvalidTerminationCutoff)?,
+    };
+    Ok(LocalCutoff { zone, cutoff })
 }
 
 /// The lookback that, with each account's baseline, tells a historical termination.

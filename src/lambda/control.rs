@@ -126,6 +126,15 @@ fn resumed_body(pause: &Pause, changed: bool, worked: &Released) -> Value {
         "remaining": worked.remaining, "outcomes": worked.outcomes})
 }
 
+/// Refuses a release document with a field it does not take, or `recheck` or
+/// `preview` not a boolean: nothing is released.
+pub fn refuse_release() -> Result<Answered, serde_json::Error> {
+    tracing::warn!(document = "release-held", "direct invocation refused");
+    let body = json!({"error": "invalid_document",
+        "message": "a release takes only `kind`, `version`, and booleans `recheck` and `preview`"});
+    answered(StatusCode::BAD_REQUEST, &body, Vec::new())
+}
+
 /// Answers `merge-deprovision.release-held` with `"preview": true`: what the release
 /// would find and work, by reason, without changing anything.
 pub async fn respond_to_preview(

@@ -9,7 +9,7 @@ use crate::aws::scheduler::ScheduleTarget;
 use crate::aws::stream::read_stream;
 use crate::domain::backfill::{read_backfill, read_baseline, read_reindex};
 use crate::domain::check::read_check;
-use crate::domain::control::{read_control, release_preview};
+use crate::domain::control::{read_control, release_fields_ok, release_preview};
 use crate::domain::deprovision::release_pass;
 use crate::domain::reconcile::{ReconcileInputError, read_reconcile};
 use crate::lambda::state::App;
@@ -99,6 +99,9 @@ pub async fn answer_event(
         return Ok(control::respond_to_control(app, request, document, now).await?);
     }
     if let Some(pass) = release_pass(body) {
+        if !release_fields_ok(body) {
+            return Ok(control::refuse_release()?);
+        }
         if release_preview(body) {
             return Ok(control::respond_to_preview(app, request, pass, now).await?);
         }
@@ -121,6 +124,9 @@ pub async fn answer_event(
     }
     if let Some(document) = crate::domain::now::read_now(body) {
         return Ok(undo::respond_to_now(app, request, document, now).await?);
+    }
+    if let Some(document) = crate::domain::cutoff::read_cutoff(body) {
+        return Ok(super::cutoff::respond_to_cutoff(app, request, document, now).await?);
     }
     match read_reconcile(body) {
         Err(ReconcileInputError::OtherKind) => {

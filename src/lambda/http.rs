@@ -61,7 +61,15 @@ pub async fn respond(
         signature,
         post: request.method() == Method::POST,
     };
-    let verified = deliver::verify(&app.receiver, &app.keys, incoming, &budget, now).await;
+    let mut verified = deliver::verify(&app.receiver, &app.keys, incoming, &budget, now).await;
+    let localised = deliver::localise(
+        app.effects.as_ref(),
+        &app.receiver,
+        &mut verified,
+        &budget,
+        now,
+    )
+    .await;
     for code in verified.failed_refreshes() {
         log_secret_refresh_failure(code, &facts);
     }
@@ -81,6 +89,9 @@ pub async fn respond(
     let (Some(effects), Ok(outcome @ Outcome::Decided(decided))) = (&app.effects, result) else {
         return delivery.answer(&facts, result);
     };
+    if let Err(error) = localised {
+        return delivery.unsettled(facts, decided, &Unsettled::Ledger(error));
+    }
     let target = target_of(app, request);
     let delivery_id = facts.delivery_id;
     match deliver::settle(effects, target.as_ref(), decided, delivery_id, &budget, now).await {

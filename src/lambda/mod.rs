@@ -6,6 +6,7 @@ pub mod backfill;
 pub mod check;
 pub mod config;
 pub mod control;
+pub mod cutoff;
 pub mod documents;
 pub mod handler;
 pub mod http;

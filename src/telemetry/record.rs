@@ -704,3 +704,9 @@ pub fn log_target_check(f: &TargetCheckFacts<'_>, facts: &RequestFacts<'_>) {
         linked_account_id = f.linked_account_id,
     );
 }
+/// Message of the WARN record of an operator setting a linked account's local cutoff
+/// (`merge-deprovision.cutoff`): from then on its date-only terminations take effect at
+/// that local time.
+pub const CUTOFF_SET_MESSAGE: &str = "account local cutoff set by an operator";
+/// Message of the ERROR record of a cutoff document whose ledger read or write failed.
+pub const CUTOFF_FAILED_MESSAGE: &str = "account local cutoff not read or set";

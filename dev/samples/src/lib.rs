@@ -434,8 +434,34 @@ pub fn samples() -> Vec<Sample> {
         expected: Decision("outdated"),
         event: outdated,
     });
+    // Last, so that the samples before keep their request ids.
+    let local_date = employee(
+        "Employee.changed",
+        &[
+            of(9),
+            ("employment_status", active),
+            ("work_email", json!("kendall@merge.dev")),
+            ("termination_date", json!(LOCAL_DATE)),
+        ],
+    );
+    let request_id = format!("00000000-0000-4000-8000-{:012}", list.len() + 1);
+    list.push(Sample {
+        name: "employee-scheduled-local-date",
+        description: "Employee.changed with a date-only termination date in the future: it \
+                      takes effect at its linked account's local cutoff (the replay sets the \
+                      account's first, with events/cutoff/set.json: the end of the day in \
+                      Melbourne)",
+        status: 200,
+        expected: Decision("scheduled"),
+        event: function_url_event("POST", &local_date, TestKey, false, &request_id),
+    });
     list
 }
+
+/// The date-only termination date of the `employee-scheduled-local-date` sample.
+pub const LOCAL_DATE: &str = "2099-06-30";
+/// Its Merge id.
+pub const LOCAL_DATE_EMPLOYEE: &str = "0958cbc6-6040-430a-848e-000000000009";
 
 /// The timer the function sets for a delivery, as Scheduler delivers it when the
 /// termination takes effect: planned by the function's own code, so it cannot drift.

@@ -1,14 +1,13 @@
-//! Settling one page's employees: the same decision and ledger write as a webhook for
-//! each, the record of each change the sweep found (and a rehire's warning), and the
+//! Settling one page's employees: the same decision (under the account's local cutoff)
+//! and ledger write as a webhook for each, the record of each change the sweep found (and a rehire's warning), and the
 //! budget's cut.
 
 use super::CHECKPOINT_RESERVE;
 use super::account::{PageSettled, Progress, SweepRun};
 use super::report::SweepEnd;
-use super::secret::Reconciliation;
 use crate::app::deprovision::warn_rehire;
 use crate::app::settle::{Marked, Settled, Unsettled};
-use crate::domain::decision::{Decision, decide};
+use crate::domain::decision::{Decision, Policy, decide};
 use crate::domain::employee::Employee;
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
@@ -58,7 +57,25 @@ impl SweepRun<'_> {
         employee: Employee,
         progress: &mut Progress,
     ) -> EmployeeSettled {
-        let decided = swept_decided(self.reconciliation, self.account, employee, self.now);
+        // The account's own local cutoff, as a webhook's decision reads it.
+        let policy = match self
+            .effects
+            .baselines
+            .cutoffs()
+            .policy_for(
+                self.effects.ledger.as_ref(),
+                Some(self.account),
+                &employee,
+                &self.reconciliation.policy,
+                self.budget,
+                self.now,
+            )
+            .await
+        {
+            Ok(policy) => policy,
+            Err(error) => return EmployeeSettled::Failed(SweepEnd::Ledger(error)),
+        };
+        let decided = swept_decided(&policy, self.account, employee, self.now);
         let Some(mut observation) = Observation::from_decided(&decided, None) else {
             return EmployeeSettled::Quiet;
         };
@@ -124,12 +141,12 @@ pub(super) fn unsettled(failure: Unsettled) -> SweepEnd {
 
 /// The decision record's view of one swept employee.
 fn swept_decided(
-    reconciliation: &Reconciliation,
+    policy: &Policy,
     account: &str,
     employee: Employee,
     now: DateTime<Utc>,
 ) -> Decided {
-    let verdict = decide(Action::Changed, &employee, now, &reconciliation.policy);
+    let verdict = decide(Action::Changed, &employee, now, policy);
     let termination_lag = verdict
         .effective_at
         .filter(|at| verdict.decision == Decision::Terminated && *at <= now)
@@ -161,5 +178,86 @@ fn is_found(settled: &Settled) -> bool {
             .as_ref()
             .is_some_and(|e| e.decision != Decision::Active),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::budget::Budget;
+    use crate::app::sweep::testing::{ACCOUNT, Fixture, block, leaver, now};
+    use crate::aws::ledger::{Ledger, LedgerError};
+    use crate::domain::cutoff::{Cutoff, LocalCutoff, parse_zone};
+    use crate::domain::employee::RawDate;
+    use crate::domain::ledger::EmployeeKey;
+    use crate::telemetry::record::RequestFacts;
+    use std::time::Duration;
+
+    fn run<'a>(fixture: &'a Fixture, budget: &'a Budget) -> SweepRun<'a> {
+        SweepRun {
+            reconciliation: &fixture.reconciliation,
+            effects: &fixture.effects,
+            target: &fixture.target,
+            account: ACCOUNT,
+            full: false,
+            facts: RequestFacts::default(),
+            budget,
+            now: now(),
+        }
+    }
+
+    fn left_on(date: &str) -> Employee {
+        Employee {
+            termination_date: Some(RawDate::text(date)),
+            ..leaver(1)
+        }
+    }
+
+    #[test]
+    fn a_swept_date_only_termination_takes_effect_at_the_accounts_local_cutoff() {
+        block(async {
+            let fixture = Fixture::new(10).await;
+            let new_york = LocalCutoff {
+                zone: parse_zone("America/New_York").unwrap(),
+                cutoff: Cutoff::StartOfDay,
+            };
+            fixture
+                .ledger
+                .put_cutoff(ACCOUNT, new_york, now())
+                .await
+                .unwrap();
+            let budget = Budget::of(Duration::from_secs(9));
+            let mut progress = Progress::default();
+            let employee = left_on("2026-11-20");
+            let key = EmployeeKey::new(Some(ACCOUNT), employee.id.as_deref().unwrap());
+            let settled = run(&fixture, &budget)
+                .settle_employee(employee, &mut progress)
+                .await;
+            assert_eq!(settled, EmployeeSettled::Found);
+            let entry = fixture.ledger.entries()[&key].clone();
+            assert_eq!(
+                entry.effective_at,
+                Some("2026-11-20T05:00:00Z".parse().unwrap()),
+                "midnight in New York, not UTC"
+            );
+        });
+    }
+
+    #[test]
+    fn a_cutoff_the_ledger_cannot_read_stops_the_sweep_as_a_ledger_failure() {
+        block(async {
+            let fixture = Fixture::new(10).await;
+            fixture.ledger.fail_next([LedgerError::Throttled]);
+            let budget = Budget::of(Duration::from_secs(9));
+            let mut progress = Progress::default();
+            let settled = run(&fixture, &budget)
+                .settle_employee(left_on("2026-11-20"), &mut progress)
+                .await;
+            assert_eq!(
+                settled,
+                EmployeeSettled::Failed(SweepEnd::Ledger(LedgerError::Throttled))
+            );
+            assert!(fixture.ledger.entries().is_empty());
+        });
     }
 }

@@ -1,15 +1,17 @@
-//! One linked account's items beyond its employees: the baseline item, the Query a
-//! backfill reads (the account's `terminated` entries), and the one an undo reads (the
-//! account's entries holding deprovisioning outcomes).
+//! One linked account's items beyond its employees: the baseline item, the local cutoff
+//! item, the Query a backfill reads (the account's `terminated` entries), and the one an
+//! undo reads (the account's entries holding deprovisioning outcomes).
 
 use super::{
     DEPROVISIONING, LedgerError, PARTITION_KEY, SORT_KEY, SdkLedger, classify, from_item, s,
 };
 use crate::domain::baseline::{Baseline, SetBy};
+use crate::domain::cutoff::{Cutoff, LocalCutoff, parse_zone};
 use crate::domain::dates::to_rfc3339;
 use crate::domain::decision::Decision;
 use crate::domain::ledger::Entry;
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// The sort key of an account's baseline item, beside its entries. No Merge id starts
@@ -37,7 +39,78 @@ pub fn baseline_from_item(item: &HashMap<String, AttributeValue>) -> Option<Base
     })
 }
 
+/// The sort key of an account's local cutoff item, beside its baseline: like it, no
+/// `decision`, so the stream's filter and every entry read pass it by.
+pub const CUTOFF_SORT_KEY: &str = "#cutoff";
+
+/// The item an account's local cutoff is stored as.
+pub fn cutoff_to_item(
+    linked_account_id: &str,
+    local: LocalCutoff,
+    at: DateTime<Utc>,
+) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::with_capacity(5);
+    item.insert(PARTITION_KEY.into(), s(linked_account_id));
+    item.insert(SORT_KEY.into(), s(CUTOFF_SORT_KEY));
+    item.insert("cutoff_time_zone".into(), s(local.zone_name()));
+    item.insert("cutoff".into(), s(local.cutoff.as_str()));
+    item.insert("cutoff_set_at".into(), s(to_rfc3339(at)));
+    item
+}
+
+/// The local cutoff an item holds; `None` for one this function did not write, or a
+/// zone this build's time zone data does not know.
+pub fn cutoff_from_item(item: &HashMap<String, AttributeValue>) -> Option<LocalCutoff> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    Some(LocalCutoff {
+        zone: parse_zone(text("cutoff_time_zone")?)?,
+        cutoff: Cutoff::parse(text("cutoff")?)?,
+    })
+}
+
 impl SdkLedger {
+    /// [`Ledger::get_cutoff`](super::Ledger::get_cutoff).
+    pub(super) async fn read_cutoff(
+        &self,
+        linked_account_id: &str,
+    ) -> Result<Option<LocalCutoff>, LedgerError> {
+        let answer = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(linked_account_id))
+            .key(SORT_KEY, s(CUTOFF_SORT_KEY))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        match answer.item() {
+            None => Ok(None),
+            Some(item) => cutoff_from_item(item)
+                .map(Some)
+                .ok_or(LedgerError::Unreadable),
+        }
+    }
+
+    /// [`Ledger::put_cutoff`](super::Ledger::put_cutoff).
+    pub(super) async fn write_cutoff(
+        &self,
+        linked_account_id: &str,
+        local: LocalCutoff,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(cutoff_to_item(linked_account_id, local, at)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
     /// [`Ledger::get_baseline`](super::Ledger::get_baseline).
     pub(super) async fn read_baseline(
         &self,
@@ -81,8 +154,8 @@ impl SdkLedger {
     }
 
     /// [`Ledger::has_entries`](super::Ledger::has_entries): the partition's first items.
-    /// At most two of the account's own items (`#baseline`, `#sweep`) sort before its
-    /// entries, whose ids are Merge's UUIDs: three items tell.
+    /// At most three of the account's own items (`#baseline`, `#cutoff`, `#sweep`) sort
+    /// before its entries, whose ids are Merge's UUIDs: four items tell.
     pub(super) async fn query_any_entry(
         &self,
         linked_account_id: &str,
@@ -95,7 +168,7 @@ impl SdkLedger {
             .key_condition_expression("#account = :account")
             .expression_attribute_names("#account", PARTITION_KEY)
             .expression_attribute_values(":account", s(linked_account_id))
-            .limit(3)
+            .limit(4)
             .send()
             .await
             .map_err(classify)?;

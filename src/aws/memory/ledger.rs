@@ -5,6 +5,7 @@ use super::{Calls, locked, pace};
 use crate::aws::ledger::{Ledger, LedgerError, Reindexed};
 use crate::aws::scheduler::BoxFuture;
 use crate::domain::baseline::Baseline;
+use crate::domain::cutoff::LocalCutoff;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{EmployeeField, Sharer, field_value, index_key};
 use crate::domain::ledger::{EmployeeKey, Entry};
@@ -39,6 +40,8 @@ pub struct MemoryLedger {
     waiting: super::deprovisioning::WaitingList,
     /// The accounts' baseline items.
     baselines: Mutex<BTreeMap<String, Baseline>>,
+    /// The accounts' local cutoff items.
+    cutoffs: Mutex<BTreeMap<String, LocalCutoff>>,
     /// Entries whose items carry no index keys (written before the indexes existed):
     /// in no index until rewritten or reindexed.
     unindexed: Mutex<std::collections::BTreeSet<EmployeeKey>>,
@@ -140,6 +143,11 @@ impl MemoryLedger {
     /// Every sweep item, by linked account.
     pub fn sweeps(&self) -> BTreeMap<String, SweepState> {
         locked(&self.sweeps).clone()
+    }
+
+    /// Every local cutoff item, by linked account.
+    pub fn cutoffs(&self) -> BTreeMap<String, LocalCutoff> {
+        locked(&self.cutoffs).clone()
     }
 
     /// Every baseline item, by linked account.
@@ -372,6 +380,30 @@ impl Ledger for MemoryLedger {
                 return Err(LedgerError::Rejected("ValidationException".into()));
             };
             baselines.insert(baseline.linked_account_id.clone(), read);
+            Ok(())
+        })
+    }
+
+    fn get_cutoff<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LocalCutoff>, LedgerError>> {
+        self.call(move || Ok(locked(&self.cutoffs).get(linked_account_id).copied()))
+    }
+
+    fn put_cutoff<'a>(
+        &'a self,
+        linked_account_id: &'a str,
+        local: LocalCutoff,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        self.call(move || {
+            // Through the item, as the table stores it.
+            let item = crate::aws::ledger::cutoff_to_item(linked_account_id, local, at);
+            let Some(read) = crate::aws::ledger::cutoff_from_item(&item) else {
+                return Err(LedgerError::Rejected("ValidationException".into()));
+            };
+            locked(&self.cutoffs).insert(linked_account_id.to_owned(), read);
             Ok(())
         })
     }

@@ -160,19 +160,25 @@ fn a_reactivated_target_is_never_owed_again_for_its_termination_but_a_later_one_
         Pass::Release,
         Pass::Recheck,
         Pass::Backfill,
-        Pass::ByHand,
     ] {
         assert!(
             pending(&undone, &targets, pass, Mode::Enforce).is_empty(),
             "{pass:?}"
         );
     }
-    assert!(!crate::domain::deprovision::may_record(
-        &undone,
-        "chat",
-        Outcome::Deactivated,
-        Mode::Enforce
-    ));
+    // Only a person naming the employee (deprovision now) takes the access again.
+    assert_eq!(
+        pending(&undone, &targets, Pass::ByHand, Mode::Enforce).len(),
+        1
+    );
+    for late in [Outcome::Failed, Outcome::Held, Outcome::NotFound] {
+        assert!(!crate::domain::deprovision::may_record(
+            &undone,
+            "chat",
+            late,
+            Mode::Enforce
+        ));
+    }
     assert!(
         selected(
             std::slice::from_ref(&undone),

@@ -116,6 +116,55 @@ fn inactive_without_date_takes_either_meaning_in_any_case() {
 }
 
 #[test]
+fn the_default_local_cutoff_is_midnight_utc_at_the_start_of_the_date() {
+    let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
+    assert_eq!(config.policy.local, LocalCutoff::default());
+    assert_eq!(config.policy.local.zone_name(), "UTC");
+    assert_eq!(config.policy.local.cutoff, Cutoff::StartOfDay);
+}
+
+#[test]
+fn the_default_local_cutoff_is_configured_by_zone_and_cutoff() {
+    let config = Config::from_lookup(lookup(&[
+        (SIGNATURE_KEY_VAR, "k"),
+        (TERMINATION_TIME_ZONE_VAR, " America/New_York "),
+        (TERMINATION_CUTOFF_VAR, "End_Of_Day"),
+        (TERMINATION_OFFSET_HOURS_VAR, "2"),
+    ]))
+    .unwrap();
+    assert_eq!(config.policy.local.zone_name(), "America/New_York");
+    assert_eq!(config.policy.local.cutoff, Cutoff::EndOfDay);
+    // The offset keeps working on top.
+    assert_eq!(config.policy.effective_offset, TimeDelta::hours(2));
+}
+
+#[test]
+fn a_zone_or_cutoff_that_cannot_be_read_fails_init_naming_the_variable() {
+    for zone in ["Melbourne", "Australia/Melburne", "+10:00", "EST5EDT6"] {
+        let error = with(TERMINATION_TIME_ZONE_VAR, zone).err();
+        assert_eq!(
+            error,
+            Some(ConfigError::InvalidTerminationTimeZone),
+            "{zone}"
+        );
+        assert!(
+            error
+                .unwrap()
+                .to_string()
+                .starts_with(TERMINATION_TIME_ZONE_VAR)
+        );
+    }
+    let error = with(TERMINATION_CUTOFF_VAR, "midnight").err();
+    assert_eq!(error, Some(ConfigError::InvalidTerminationCutoff));
+    assert!(
+        error
+            .unwrap()
+            .to_string()
+            .starts_with(TERMINATION_CUTOFF_VAR)
+    );
+}
+
+#[test]
 fn service_and_namespace_have_defaults_and_can_be_set() {
     let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
     assert_eq!(
