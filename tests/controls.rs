@@ -152,13 +152,16 @@ fn a_pause_stops_a_backlog_between_two_leavers_within_the_same_batch() {
     leavers(&d, 6);
     // Each SCIM call takes a while, as a real endpoint's do: the pause lands while the
     // backlog is being worked.
-    d.scim.slow(CHAT, Duration::from_millis(40));
-    d.scim.slow(CRM, Duration::from_millis(40));
+    d.scim.slow(CHAT, Duration::from_millis(100));
+    d.scim.slow(CRM, Duration::from_millis(100));
     let batch = stream_batch(&d.ledger).unwrap();
     let worked = std::thread::scope(|scope| {
         let worker = scope.spawn(|| answer_direct(&d.app, &batch));
-        // The first leaver's calls are under way.
-        std::thread::sleep(Duration::from_millis(150));
+        // Pause once the first leaver is deactivated, while the rest are under way.
+        let started = std::time::Instant::now();
+        while d.scim.changes(CHAT).is_empty() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         send(&d, &sample("pause.json"));
         worker.join().unwrap()
     });
