@@ -1241,14 +1241,14 @@ async fn a_pause_is_written_and_read_back_in_its_own_partition_through_the_sdk()
         reason: Some("bad HR sync".to_owned()),
         changed_at: Some("2026-12-02T10:00:00Z".parse().unwrap()),
     };
-    store.set_pause(&paused).await.unwrap();
+    store.set_pause(&paused, None).await.unwrap();
     assert_eq!(store.pause().await.unwrap(), paused);
     // A resume of everything clears the targets and removes the reason.
     let resumed = Pause {
         changed_at: Some("2026-12-02T11:00:00Z".parse().unwrap()),
         ..Pause::default()
     };
-    store.set_pause(&resumed).await.unwrap();
+    store.set_pause(&resumed, paused.changed_at).await.unwrap();
     assert_eq!(store.pause().await.unwrap(), resumed);
     let item = client
         .get_item()

@@ -548,3 +548,22 @@ fn a_release_document_with_a_mistyped_preview_is_refused_not_run() {
         before
     );
 }
+
+#[test]
+fn a_pause_written_meanwhile_is_not_overwritten_by_a_write_planned_before_it() {
+    use merge_deprovision::aws::deprovisioning::DeprovisionStore;
+    use merge_deprovision::aws::ledger::LedgerError;
+    let d = deprovision_app(&targets(), directory(), &[]);
+    // Another process read "nothing paused" and plans its write; this one pauses first.
+    send(&d, &sample("pause.json"));
+    let planned = merge_deprovision::domain::control::Pause::default();
+    assert_eq!(
+        merge_deprovision_samples::ready(d.store.set_pause(&planned, None)),
+        Err(LedgerError::ConditionFailed)
+    );
+    assert!(d.store.stored_pause().all, "the pause stands");
+    // A resume reads what is stored and applies to it.
+    let resumed = send(&d, &sample("resume.json"));
+    assert_eq!(resumed.body["changed"], true, "{}", resumed.body);
+    assert!(!d.store.stored_pause().any());
+}

@@ -1457,7 +1457,7 @@ async fn an_undo_in_a_window_reactivates_exactly_the_users_deactivated_in_it() {
     let document = |dry_run: bool| {
         json!({"kind": "merge-deprovision.undo", "version": 1,
             "linked_account_id": LINKED_ACCOUNT, "from": from.to_rfc3339(),
-            "to": to.to_rfc3339(), "dry_run": dry_run})
+            "to": to.to_rfc3339(), "dry_run": dry_run, "include_terminated": true})
         .to_string()
     };
     let listed = world.invoke(&document(true)).await;

@@ -44,6 +44,17 @@ fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 }
 
 fn sample(name: &str) -> Value {
+    let mut document = as_sent(name);
+    // The scene's leavers are still terminated: a window or a run undoes their changes
+    // only when asked to (see the test of the default below).
+    if document.get("employee_id").is_none() {
+        document["include_terminated"] = json!(true);
+    }
+    document
+}
+
+/// The sample as it is in `events/undo/`.
+fn as_sent(name: &str) -> Value {
     let path = format!("{}/events/undo/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -260,7 +271,7 @@ fn the_brake_holds_the_excess_and_a_later_undo_continues() {
     assert!(users.iter().all(|u| !active(&d, u)));
     let document = json!({"kind": "merge-deprovision.undo", "version": 1,
         "linked_account_id": LINKED_ACCOUNT, "from": "2026-11-27T00:00:00Z",
-        "to": "2026-11-27T23:59:59Z", "dry_run": false});
+        "to": "2026-11-27T23:59:59Z", "dry_run": false, "include_terminated": true});
     let first = undo(&d, document.clone(), at(12, 0));
     assert_eq!(
         first.body["outcomes"],
@@ -379,4 +390,24 @@ fn bad_input_is_refused_with_400_naming_the_field() {
         assert_eq!(body["error"], "invalid_document");
         assert!(body["message"].as_str().unwrap().contains(named), "{body}");
     }
+}
+
+#[test]
+fn by_default_a_window_leaves_alone_the_leavers_whose_termination_still_stands() {
+    let s = scene();
+    let answered = undo(&s.d, as_sent("window-act"), at(15, 0));
+    assert_eq!(answered.body["found"], 0, "{}", answered.body);
+    assert!(!active(&s.d, &s.mine), "a real leaver keeps losing access");
+    // Once HR corrects the record (the bad sync's case), the same document undoes it.
+    let mut corrected = s.d.ledger.entries()[&key(1)].clone();
+    corrected.decision = merge_deprovision::domain::decision::Decision::Active;
+    s.d.ledger.insert(corrected);
+    let answered = undo(&s.d, as_sent("window-act"), at(15, 1));
+    assert_eq!(
+        answered.body["outcomes"],
+        json!({"reactivated": 1}),
+        "{}",
+        answered.body
+    );
+    assert!(active(&s.d, &s.mine));
 }

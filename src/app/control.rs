@@ -29,13 +29,18 @@ pub enum Controlled {
     /// The pause now stands as given; `changed` when the document changed it.
     Paused { pause: Pause, changed: bool },
     /// The pause now stands as given (perhaps still pausing some targets), and the
-    /// listed work was worked under the brake as far as the budget allowed.
+    /// listed work was worked under the brake as far as the budget allowed, or the list
+    /// could not be read (the pause is lifted all the same: a resume sent again works it).
     Resumed {
         pause: Pause,
         changed: bool,
-        worked: Released,
+        worked: Result<Released, LedgerError>,
     },
 }
+
+/// Attempts at the pause's read and conditional write when another pause or resume
+/// writes between them.
+const PAUSE_WRITE_ATTEMPTS: usize = 3;
 
 /// Applies a pause or resume document at `now`; a resume then works the listed
 /// employees in a termination's pass, under the brake.
@@ -55,28 +60,16 @@ pub async fn control(
     {
         return Controlled::UnknownTarget(unknown);
     }
-    // Read past the process's cache: the change is made to what is stored now.
-    let stored = match deprovisioner.stored_pause(budget).await {
-        Ok(stored) => stored,
+    let (pause, changed) = match apply(deprovisioner, document, budget, now).await {
+        Ok(applied) => applied,
         Err(error) => return Controlled::Unavailable(error),
-    };
-    let next = stored.after(document, now);
-    let changed =
-        (next.all, &next.targets, &next.reason) != (stored.all, &stored.targets, &stored.reason);
-    let pause = if changed {
-        if let Err(error) = deprovisioner.set_pause(next.clone(), budget).await {
-            return Controlled::Unavailable(error);
-        }
-        next
-    } else {
-        stored
     };
     if document.action == Action::Pause {
         return Controlled::Paused { pause, changed };
     }
     // What the pause stopped is listed; a termination's pass works it (and anything
     // failed) under the brake, and leaves the brake's held work to the release.
-    match work_listed(
+    let worked = work_listed(
         effects,
         deprovisioner,
         Pass::Termination,
@@ -84,15 +77,42 @@ pub async fn control(
         budget,
         now,
     )
-    .await
-    {
-        Ok(worked) => Controlled::Resumed {
-            pause,
-            changed,
-            worked,
-        },
-        Err(error) => Controlled::Unavailable(error),
+    .await;
+    Controlled::Resumed {
+        pause,
+        changed,
+        worked,
     }
+}
+
+/// Applies `document` to the pause as stored now (past the process's cache), written on
+/// condition that nobody wrote it since it was read: of a pause and a resume sent at
+/// once, neither is lost. The pause as it then stands, and whether this changed it.
+async fn apply(
+    deprovisioner: &Deprovisioner,
+    document: &ControlDocument,
+    budget: &Budget,
+    now: DateTime<Utc>,
+) -> Result<(Pause, bool), LedgerError> {
+    let mut last = LedgerError::ConditionFailed;
+    for _ in 0..PAUSE_WRITE_ATTEMPTS {
+        let stored = deprovisioner.stored_pause(budget).await?;
+        let next = stored.after(document, now);
+        let changed = (next.all, &next.targets, &next.reason)
+            != (stored.all, &stored.targets, &stored.reason);
+        if !changed {
+            return Ok((stored, false));
+        }
+        match deprovisioner
+            .set_pause(next.clone(), stored.changed_at, budget)
+            .await
+        {
+            Ok(()) => return Ok((next, true)),
+            Err(LedgerError::ConditionFailed) => last = LedgerError::ConditionFailed,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(last)
 }
 
 /// The first target a pause names that the targets secret does not have.
@@ -102,7 +122,12 @@ async fn unknown_target(
     budget: &Budget,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    let (targets, _) = deprovisioner.current(budget, now).await;
+    let (targets, refresh) = deprovisioner.current(budget, now).await;
+    // Targets the secret could not tell of are paused all the same: a pause of a name
+    // nothing uses is harmless, a pause refused mid-incident is not.
+    if matches!(refresh, Some(crate::app::cached_secret::Refresh::Failed(_))) {
+        return None;
+    }
     document
         .targets
         .iter()

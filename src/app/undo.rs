@@ -13,9 +13,7 @@ use crate::app::stream::MIN_WORK;
 use crate::aws::ledger::LedgerError;
 use crate::domain::deprovision::{Mode, Targets};
 use crate::domain::ledger::{Change, Entry, Identity, Transition};
-use crate::domain::undo::{
-    Scope, UndoDocument, Undoable, Undone, plan, selected, with_reactivated,
-};
+use crate::domain::undo::{Scope, UndoDocument, Undoable, Undone, chosen, plan, with_reactivated};
 use crate::scim::client::{Endpoint, ScimError};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
@@ -82,7 +80,7 @@ pub async fn undo(
             .map(|e| e.identity.clone())
             .unwrap_or_default()
     };
-    let found = selected(&entries, &document.scope);
+    let found = chosen(&entries, document);
     let (targets, _) = deprovisioner.current(budget, now).await;
     let ended = |u: &Undoable, undone: Undone| TargetUndo {
         undoable: u.clone(),
@@ -232,7 +230,10 @@ impl Step<'_> {
             .0
         {
             Ok(user) if user.active == Some(false) => Read::Inactive(user),
-            Ok(_) => Read::Ended(Undone::AlreadyActive, None),
+            Ok(user) if user.active == Some(true) => Read::Ended(Undone::AlreadyActive, None),
+            // A server that leaves `active` out says nothing of it: the ledger must not
+            // record access given back that may not have been.
+            Ok(_) => Read::Ended(Undone::Failed, Some(ScimError::Malformed)),
             Err(ScimError::NotFound) => Read::Ended(Undone::NotFound, None),
             Err(error) => Read::Ended(Undone::Failed, Some(error)),
         }

@@ -52,8 +52,13 @@ pub trait DeprovisionStore: Send + Sync {
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
     /// The operator's pause, read consistently; nothing paused when no item was written.
     fn pause(&self) -> BoxFuture<'_, Result<Pause, LedgerError>>;
-    /// Writes the operator's pause.
-    fn set_pause<'a>(&'a self, pause: &'a Pause) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Writes the operator's pause, if the stored one was last changed at `read_at`
+    /// (none: never written): `ConditionFailed` when another write came first.
+    fn set_pause<'a>(
+        &'a self,
+        pause: &'a Pause,
+        read_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>>;
 }
 
 /// The pause an item holds. An item this function did not write is unreadable: a
@@ -322,7 +327,11 @@ impl DeprovisionStore for SdkDeprovisionStore {
         })
     }
 
-    fn set_pause<'a>(&'a self, pause: &'a Pause) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn set_pause<'a>(
+        &'a self,
+        pause: &'a Pause,
+        read_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(async move {
             let names = pause.targets.iter().map(s).collect();
             let mut update = self
@@ -351,6 +360,12 @@ impl DeprovisionStore for SdkDeprovisionStore {
             if !remove.is_empty() {
                 set.push_str(&format!(" REMOVE {}", remove.join(", ")));
             }
+            update = match read_at {
+                Some(at) => update
+                    .condition_expression("changed_at = :read_at")
+                    .expression_attribute_values(":read_at", s(to_rfc3339(at))),
+                None => update.condition_expression("attribute_not_exists(changed_at)"),
+            };
             update
                 .update_expression(set)
                 .send()

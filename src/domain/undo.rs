@@ -96,6 +96,12 @@ pub struct UndoDocument {
     pub scope: Scope,
     /// List only: no SCIM call, no write.
     pub dry_run: bool,
+    /// A window or a run also undoes changes of employees still `terminated` for the
+    /// termination changed (real leavers, unless HR is yet to correct them). Off by
+    /// default: an undo meant for a bad sync gives nobody whose termination still stands
+    /// their access back unless asked to. An undo by employee names the person, and
+    /// always undoes.
+    pub include_terminated: bool,
 }
 
 /// Why an operator's document cannot be read: names the field, never echoes a value.
@@ -154,6 +160,7 @@ struct UndoShape {
     to: Option<String>,
     run: Option<String>,
     dry_run: Option<bool>,
+    include_terminated: Option<bool>,
 }
 
 /// `body`'s `kind`, when it is a JSON object carrying one.
@@ -236,7 +243,27 @@ fn parse_undo(body: &[u8]) -> Result<UndoDocument, ControlError> {
     Ok(UndoDocument {
         scope,
         dry_run: shape.dry_run.unwrap_or(true),
+        include_terminated: shape.include_terminated.unwrap_or(false),
     })
+}
+
+/// The changes `document` undoes: [`selected`], less, for a window or a run, those of
+/// employees the ledger still holds `terminated` for the termination changed, unless the
+/// document includes them.
+pub fn chosen(entries: &[Entry], document: &UndoDocument) -> Vec<Undoable> {
+    let all = selected(entries, &document.scope);
+    if document.include_terminated || matches!(document.scope, Scope::Employee(_)) {
+        return all;
+    }
+    all.into_iter()
+        .filter(|u| {
+            !entries.iter().any(|e| {
+                e.key == u.key
+                    && e.decision == crate::domain::decision::Decision::Terminated
+                    && e.terminated_at == u.recorded.termination
+            })
+        })
+        .collect()
 }
 
 /// One change an undo looks at: whose, in which target, and what the ledger recorded.

@@ -59,10 +59,17 @@ impl Deprovisioner {
         Ok((*self.read_pause(budget).await?).clone())
     }
 
-    /// Writes the operator's pause, and keeps it for this process's next steps.
-    pub async fn set_pause(&self, pause: Pause, budget: &Budget) -> Result<(), LedgerError> {
+    /// Writes the operator's pause if the stored one still has `read_at` as its
+    /// `changed_at` (`ConditionFailed` otherwise), and keeps it for this process's next
+    /// steps.
+    pub async fn set_pause(
+        &self,
+        pause: Pause,
+        read_at: Option<chrono::DateTime<chrono::Utc>>,
+        budget: &Budget,
+    ) -> Result<(), LedgerError> {
         budget
-            .run(self.store.set_pause(&pause))
+            .run(self.store.set_pause(&pause, read_at))
             .await
             .unwrap_or(Err(LedgerError::TimedOut))?;
         self.paused.keep(pause);

@@ -154,10 +154,19 @@ impl crate::aws::deprovisioning::DeprovisionStore for MemoryDeprovisionStore {
         })
     }
 
-    fn set_pause<'a>(&'a self, pause: &'a Pause) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn set_pause<'a>(
+        &'a self,
+        pause: &'a Pause,
+        read_at: Option<DateTime<Utc>>,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(async move {
             self.fault()?;
-            *locked(&self.pause) = pause.clone();
+            let mut stored = locked(&self.pause);
+            // As DynamoDB's condition on `changed_at`: another write came first.
+            if stored.changed_at != read_at {
+                return Err(LedgerError::ConditionFailed);
+            }
+            *stored = pause.clone();
             Ok(())
         })
     }
