@@ -474,9 +474,13 @@ fn deprovision_now_acts_while_everything_automatic_is_paused() {
     let delivery = employee_delivery(
         "Employee.changed",
         json!({"id": employee(3), "work_email": address, "employment_status": "ACTIVE",
-               "modified_at": "2026-11-26T04:12:09Z"}),
+               "termination_date": null, "modified_at": "2026-11-26T04:12:09Z"}),
     );
     assert_eq!(answer(&d.app, &delivery).status, 200);
+    assert_eq!(
+        d.ledger.entries()[&key(3)].decision,
+        merge_deprovision::domain::decision::Decision::Active
+    );
     send(&d, &sample("pause.json"));
     let now = send(
         &d,
@@ -566,4 +570,36 @@ fn a_pause_written_meanwhile_is_not_overwritten_by_a_write_planned_before_it() {
     let resumed = send(&d, &sample("resume.json"));
     assert_eq!(resumed.body["changed"], true, "{}", resumed.body);
     assert!(!d.store.stored_pause().any());
+}
+
+#[test]
+fn a_preview_lists_an_employee_hr_corrected_with_nothing_to_work() {
+    let d = deprovision_app(&targets(), directory(), &[]);
+    leavers(&d, 1);
+    send(&d, &sample("pause.json"));
+    answer_direct(&d.app, &stream_batch(&d.ledger).unwrap());
+    // HR corrects the bad sync: the employee is active again.
+    let corrected = employee_delivery(
+        "Employee.changed",
+        json!({"id": employee(0), "work_email": email(0), "employment_status": "ACTIVE",
+               "termination_date": null, "modified_at": "2026-11-26T06:00:00Z"}),
+    );
+    let answered = answer(&d.app, &corrected);
+    assert_eq!(answered.status, 200);
+    let entry = d.ledger.entries()[&key(0)].clone();
+    assert_ne!(
+        entry.decision,
+        merge_deprovision::domain::decision::Decision::Terminated,
+        "{}",
+        answered.body
+    );
+    let preview = send(&d, &sample("preview-release.json"));
+    assert_eq!(preview.body["listed"], 1, "{}", preview.body);
+    assert_eq!(preview.body["employees"][0]["targets"], json!([]));
+    assert_eq!(preview.body["would_work"]["employees"], 0);
+    assert_eq!(preview.body["by_reason"], json!({}));
+    // The resume takes it off the list without a call.
+    let resumed = send(&d, &sample("resume.json"));
+    assert_eq!(resumed.body["settled"], 1, "{}", resumed.body);
+    assert!(d.scim.changes(CHAT).is_empty() && d.scim.calls(CHAT).is_empty());
 }

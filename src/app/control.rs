@@ -228,7 +228,11 @@ impl Preview {
     /// Counts one listed employee, as the release in `pass` would read its entry. An
     /// entry no longer terminated owes nothing: the release takes it off the list.
     fn add(&mut self, key: &EmployeeKey, entry: Option<&Entry>, targets: &Targets, pass: Pass) {
-        let Some(entry) = entry else {
+        // No longer terminated (HR corrected it) or gone: nothing is owed, and the
+        // release takes it off the list without a call.
+        let Some(entry) =
+            entry.filter(|e| e.decision == crate::domain::decision::Decision::Terminated)
+        else {
             self.employees.push(Listed {
                 key: key.clone(),
                 targets: Vec::new(),
