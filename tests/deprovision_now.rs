@@ -209,3 +209,23 @@ fn bad_input_is_refused_with_400_naming_the_field() {
         );
     }
 }
+
+#[test]
+fn an_index_still_naming_the_values_former_holder_acts_on_nobody() {
+    use merge_deprovision::domain::decision::Decision;
+    use merge_deprovision::domain::deprovision::Sharer;
+    let d = app(json!({}));
+    let user = d.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    // Employee 1 held the address once and has another now; the index has not caught up.
+    active_employee(&d, 1, "someone.else@merge.dev", "2026-11-26T04:12:09Z");
+    d.ledger.stale_sharing(vec![Sharer {
+        key: key(1),
+        decision: Decision::Active,
+        value: Some(EMAIL.to_owned()),
+    }]);
+    let answered = answer_direct(&d.app, &direct(&sample("by-match")));
+    assert_eq!(answered.body["error"], "not_found", "{}", answered.body);
+    assert_eq!(d.ledger.entries()[&key(1)].decision, Decision::Active);
+    assert!(d.scim.changes(CHAT).is_empty());
+    assert!(d.scim.user(CHAT, &user).unwrap().active);
+}

@@ -11,7 +11,7 @@ use crate::app::budget::Budget;
 use crate::app::deprovision::{Deprovisioner, Worked};
 use crate::app::settle::{Effects, Settled, Unsettled};
 use crate::aws::ledger::LedgerError;
-use crate::domain::deprovision::{Pass, normalised};
+use crate::domain::deprovision::{EmployeeField, Pass, field_value, normalised};
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
 use crate::domain::now::{NOW_KIND, Named, NowDocument, by_hand};
 use crate::telemetry::record::{RequestFacts, log_by_hand_termination};
@@ -58,7 +58,13 @@ pub async fn deprovision_now(
         Ok(key) => key,
         Err(ended) => return ended,
     };
-    let settled = match terminate(effects, &key, budget, now).await {
+    // The match index is eventually consistent: after a change of address it may still
+    // name the value's former holder, so the entry itself must hold the value given.
+    let expected = match &document.named {
+        Named::Match { field, value } => normalised(value).map(|v| (*field, v)),
+        Named::Employee(_) => None,
+    };
+    let settled = match terminate(effects, &key, expected.as_ref(), budget, now).await {
         Ok(Some(settled)) => settled,
         Ok(None) => return Deprovisioned::NotHeld(named_by(document)),
         Err(error) => return Deprovisioned::Unavailable(error),
@@ -136,10 +142,22 @@ async fn resolve(
 async fn terminate(
     effects: &Effects,
     key: &EmployeeKey,
+    expected: Option<&(EmployeeField, String)>,
     budget: &Budget,
     now: DateTime<Utc>,
 ) -> Result<Option<Settled>, LedgerError> {
-    let plan = |stored: Option<&Entry>| match stored.and_then(|s| Some((s, by_hand(s, now)?))) {
+    let holds = |stored: &Entry| {
+        expected.is_none_or(|(field, value)| {
+            field_value(&stored.identity, *field)
+                .and_then(normalised)
+                .as_deref()
+                == Some(value.as_str())
+        })
+    };
+    let plan = |stored: Option<&Entry>| match stored
+        .filter(|s| holds(s))
+        .and_then(|s| Some((s, by_hand(s, now)?)))
+    {
         Some((stored, write)) => Transition {
             write: Some(write),
             change: Change::Moved(stored.decision),
@@ -150,7 +168,7 @@ async fn terminate(
         },
     };
     match effects.write_planned(key, plan, None, budget, now).await {
-        Ok(settled) if settled.stored.is_none() => Ok(None),
+        Ok(settled) if settled.stored.as_ref().is_none_or(|s| !holds(s)) => Ok(None),
         Ok(settled) => Ok(Some(settled)),
         Err(Unsettled::Ledger(error)) => Err(error),
         Err(Unsettled::Timer(_)) => Err(LedgerError::Unreachable),

@@ -36,6 +36,9 @@ pub struct MemoryLedger {
     sweeps: Mutex<BTreeMap<String, SweepState>>,
     /// Scripted failures of the match indexes' queries, apart from the other calls' script.
     sharing_failures: Mutex<Vec<LedgerError>>,
+    /// Answers the next index queries give instead of the entries' own: an index still
+    /// behind a change, as a global secondary index can be.
+    stale_sharing: Mutex<Vec<Vec<Sharer>>>,
     /// The table's waiting list, which a move into `terminated` may note in.
     waiting: super::deprovisioning::WaitingList,
     /// The accounts' baseline items.
@@ -138,6 +141,11 @@ impl MemoryLedger {
     /// Makes the next queries of a match index fail with `errors`, one each, in order.
     pub fn fail_sharing(&self, errors: impl IntoIterator<Item = LedgerError>) {
         locked(&self.sharing_failures).extend(errors);
+    }
+
+    /// The next index query answers `sharers`, however the entries stand now.
+    pub fn stale_sharing(&self, sharers: Vec<Sharer>) {
+        locked(&self.stale_sharing).push(sharers);
     }
 
     /// Every sweep item, by linked account.
@@ -332,10 +340,17 @@ impl Ledger for MemoryLedger {
             let mut failures = locked(&self.sharing_failures);
             (!failures.is_empty()).then(|| failures.remove(0))
         };
+        let stale = {
+            let mut answers = locked(&self.stale_sharing);
+            (!answers.is_empty()).then(|| answers.remove(0))
+        };
         Box::pin(async move {
             tokio::task::yield_now().await;
             if let Some(error) = failure {
                 return Err(error);
+            }
+            if let Some(stale) = stale {
+                return Ok(stale);
             }
             // The index's key, computed as the item's attribute is.
             let wanted = format!("{linked_account_id}|{normalised}");
