@@ -5,7 +5,7 @@
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::EmployeeField;
 use crate::domain::ledger::{Entry, Source};
-use crate::domain::undo::{ControlError, account, kind_of, text};
+use crate::domain::undo::{ControlError, FieldKind, account, check_fields, kind_of, text};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -76,7 +76,17 @@ pub fn read_now(body: &[u8]) -> Option<Result<NowDocument, ControlError>> {
         return None;
     }
     let read = || {
-        let shape: NowShape = serde_json::from_slice(body).map_err(|_| ControlError::Shape)?;
+        check_fields(
+            body,
+            &[
+                ("kind", FieldKind::Any),
+                ("linked_account_id", FieldKind::Text),
+                ("employee_id", FieldKind::Text),
+                ("match", FieldKind::Object),
+            ],
+            "`kind`, `version`, `linked_account_id`, `employee_id`, `match`",
+        )?;
+        let shape: NowShape = serde_json::from_slice(body).map_err(|_| ControlError::BadMatch)?;
         if shape.version != 1 {
             return Err(ControlError::Shape);
         }

@@ -122,6 +122,15 @@ pub enum ControlError {
     /// A field is blank.
     #[error("`{0}` must be a non-empty string")]
     Blank(&'static str),
+    /// `version` is not 1.
+    #[error("`version` must be 1")]
+    Version,
+    /// A field this kind of document does not take.
+    #[error("the document has a field it does not take: only {0}")]
+    UnknownField(&'static str),
+    /// A field of the wrong JSON type.
+    #[error("`{0}` has the wrong type: {1}")]
+    WrongType(&'static str, &'static str),
     /// A field is longer than any id or value this function keeps.
     #[error("`{0}` must be at most 256 characters")]
     TooLong(&'static str),
@@ -199,6 +208,70 @@ fn instant(
         .map_err(|_| ControlError::BadInstant(field))
 }
 
+/// What a field of a document must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A string.
+    Text,
+    /// `true` or `false`.
+    Flag,
+    /// An object (checked by its own reader).
+    Object,
+    /// Any value (`kind`, read before).
+    Any,
+}
+
+/// Checks `body`'s fields against `fields` before its shape is read, so a refusal names
+/// the field at fault (`version` first), never what it held. `known` lists them for the
+/// message.
+pub fn check_fields(
+    body: &[u8],
+    fields: &[(&'static str, FieldKind)],
+    known: &'static str,
+) -> Result<(), ControlError> {
+    let Ok(Value::Object(given)) = serde_json::from_slice::<Value>(body) else {
+        return Err(ControlError::Shape);
+    };
+    if given.get("version").and_then(Value::as_u64) != Some(1) {
+        return Err(ControlError::Version);
+    }
+    for (name, value) in &given {
+        if name == "version" {
+            continue;
+        }
+        let Some((name, kind)) = fields.iter().find(|(n, _)| n == name) else {
+            return Err(ControlError::UnknownField(known));
+        };
+        let fits = match kind {
+            FieldKind::Text => value.is_string() || value.is_null(),
+            FieldKind::Flag => value.is_boolean() || value.is_null(),
+            FieldKind::Object => value.is_object() || value.is_null(),
+            FieldKind::Any => true,
+        };
+        if !fits {
+            let wanted = match kind {
+                FieldKind::Text => "a string",
+                FieldKind::Flag => "true or false",
+                _ => "an object",
+            };
+            return Err(ControlError::WrongType(name, wanted));
+        }
+    }
+    Ok(())
+}
+
+/// The undo document's fields.
+const UNDO_FIELDS: [(&str, FieldKind); 8] = [
+    ("kind", FieldKind::Any),
+    ("linked_account_id", FieldKind::Text),
+    ("employee_id", FieldKind::Text),
+    ("from", FieldKind::Text),
+    ("to", FieldKind::Text),
+    ("run", FieldKind::Text),
+    ("dry_run", FieldKind::Flag),
+    ("include_terminated", FieldKind::Flag),
+];
+
 /// The undo document in `body`; `None` for a document of another kind.
 pub fn read_undo(body: &[u8]) -> Option<Result<UndoDocument, ControlError>> {
     if kind_of(body)?.as_str() != UNDO_KIND {
@@ -208,6 +281,11 @@ pub fn read_undo(body: &[u8]) -> Option<Result<UndoDocument, ControlError>> {
 }
 
 fn parse_undo(body: &[u8]) -> Result<UndoDocument, ControlError> {
+    check_fields(
+        body,
+        &UNDO_FIELDS,
+        "`kind`, `version`, `linked_account_id`, `employee_id`, `from`, `to`, `run`, `dry_run`, `include_terminated`",
+    )?;
     let shape: UndoShape = serde_json::from_slice(body).map_err(|_| ControlError::Shape)?;
     if shape.version != 1 {
         return Err(ControlError::Shape);

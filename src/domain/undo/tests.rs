@@ -87,7 +87,24 @@ fn an_undo_names_one_employee_a_window_or_a_run_and_is_a_dry_run_unless_told() {
             ControlError::Backwards,
         ),
         (serde_json::json!({"run": " "}), ControlError::Blank("run")),
-        (serde_json::json!({"surprise": 1}), ControlError::Shape),
+        (
+            serde_json::json!({"surprise": 1}),
+            ControlError::UnknownField(
+                "`kind`, `version`, `linked_account_id`, `employee_id`, `from`, `to`, `run`, `dry_run`, `include_terminated`",
+            ),
+        ),
+        (
+            serde_json::json!({"run": "r", "dry_run": "false"}),
+            ControlError::WrongType("dry_run", "true or false"),
+        ),
+        (
+            serde_json::json!({"employee_id": 7}),
+            ControlError::WrongType("employee_id", "a string"),
+        ),
+        (
+            serde_json::json!({"run": "r", "version": 2}),
+            ControlError::Version,
+        ),
     ];
     for (extra, error) in refused {
         assert_eq!(with(extra.clone()), Err(error), "{extra}");
