@@ -266,3 +266,37 @@ fn a_cutoff_the_ledger_cannot_read_is_a_503_for_merge_to_deliver_again_and_nothi
     let record = &answer.records()[0];
     assert_eq!(record["level"], "ERROR", "{record}");
 }
+
+#[test]
+fn an_accounts_new_cutoff_moves_the_timer_of_a_termination_already_scheduled() {
+    let l = support::ledger_app();
+    // Scheduled under the default: midnight UTC at the start of the 30th.
+    delivered(&l.app, &leaves_on("2026-12-30"));
+    assert_eq!(
+        entry_effective_at(&l).as_deref(),
+        Some("2026-12-30T00:00:00Z")
+    );
+    let before: Vec<String> = l
+        .schedules
+        .schedules()
+        .values()
+        .map(|s| s.expression.clone())
+        .collect();
+    // Melbourne, end of day: 13:00 UTC on the 30th. The same delivery again, or the next
+    // sweep's sight of the unchanged record, moves the timer.
+    invoke(&l.app, &sample("set.json"));
+    delivered(&l.app, &leaves_on("2026-12-30"));
+    assert_eq!(
+        entry_effective_at(&l).as_deref(),
+        Some("2026-12-30T13:00:00Z")
+    );
+    let after: Vec<String> = l
+        .schedules
+        .schedules()
+        .values()
+        .map(|s| s.expression.clone())
+        .collect();
+    assert_eq!(after.len(), 1, "one timer, moved");
+    assert_ne!(before, after, "{before:?} {after:?}");
+    assert!(after[0].contains("2026-12-30T13:00"), "{after:?}");
+}

@@ -69,7 +69,9 @@ impl Cutoffs {
         now: DateTime<Utc>,
     ) -> Result<Policy, LedgerError> {
         match account {
-            Some(account) if dated_locally(employee) => {
+            // An empty id is no account's (the ledger keys it `-`): the table takes no
+            // empty key, and the default serves.
+            Some(account) if !account.is_empty() && dated_locally(employee) => {
                 let own = self.of(ledger, account, budget, now).await?;
                 Ok(base.for_account(own))
             }

@@ -231,6 +231,9 @@ pub struct Worked {
     pub ledger_error: Option<LedgerError>,
     /// Work still waits for a release (held, or failed).
     pub waiting: bool,
+    /// The termination worked on stopped standing while its targets were worked (a
+    /// rehire, or another termination): the targets after it were not worked.
+    pub stopped: bool,
 }
 
 impl Worked {

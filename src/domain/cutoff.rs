@@ -211,6 +211,12 @@ pub enum CutoffDocumentError {
     /// `linked_account_id` is missing or blank.
     #[error("`linked_account_id` is required")]
     NoAccount,
+    /// `linked_account_id` is longer than any account id, or names one of the table's
+    /// own partitions (which start with `#`).
+    #[error(
+        "`linked_account_id` must be a linked account's id: at most 256 characters, not starting with `#`"
+    )]
+    BadAccount,
     /// `time_zone` is no IANA time zone name.
     #[error("`time_zone` must be an IANA time zone name, as Australia/Melbourne or UTC")]
     BadZone,
@@ -260,6 +266,9 @@ pub fn read_cutoff(body: &[u8]) -> Option<Result<CutoffDocument, CutoffDocumentE
             .map(|id| id.trim().to_owned())
             .filter(|id| !id.is_empty())
             .ok_or(CutoffDocumentError::NoAccount)?;
+        if linked_account_id.chars().count() > 256 || linked_account_id.starts_with('#') {
+            return Err(CutoffDocumentError::BadAccount);
+        }
         let set = match (shape.time_zone, shape.cutoff) {
             (None, None) => None,
             (Some(_), None) => {
@@ -495,6 +504,14 @@ mod tests {
         let base = r#""kind": "merge-deprovision.cutoff", "version": 1"#;
         let cases = [
             (format!("{{{base}}}"), CutoffDocumentError::NoAccount),
+            (
+                format!(r##"{{{base}, "linked_account_id": "#deprovision-waiting"}}"##),
+                CutoffDocumentError::BadAccount,
+            ),
+            (
+                format!(r#"{{{base}, "linked_account_id": "{}"}}"#, "a".repeat(257)),
+                CutoffDocumentError::BadAccount,
+            ),
             (
                 format!(
                     r#"{{{base}, "linked_account_id": "a", "time_zone": "Mars/Base", "cutoff": "end_of_day"}}"#

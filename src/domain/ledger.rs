@@ -389,6 +389,17 @@ fn order(stored: &Entry, incoming: &Observation, now: DateTime<Utc>) -> Order {
         {
             Order::Write(version)
         }
+        // The same data, decided to take effect at another time: the account's local
+        // cutoff (or the offset) changed since. The timer follows the current rule.
+        (None, Some(version))
+            if Some(version) == stored.version
+                && stored.decision == Decision::Scheduled
+                && incoming.decision == Decision::Scheduled
+                && incoming.effective_at.is_some()
+                && incoming.effective_at != stored.effective_at =>
+        {
+            Order::Write(version)
+        }
         (None, Some(version)) if Some(version) == stored.version => Order::Unchanged,
         _ if incoming.removal && stored.decision == Decision::Terminated => Order::Unchanged,
         _ => Order::Stale,

@@ -299,8 +299,13 @@ fn worked_now(app: &App, entry: &Entry, moved: bool, worked: &Worked) -> Value {
     "changed_by": entry.changed_by.as_str(), "mode": mode,
     "outcomes": outcomes, "targets": targets, "waiting": waits,
     "ledger_error": worked.ledger_error.as_ref().map(|e| e.kind()),
-    "message": if waits {
+    "stopped": worked.stopped,
+    "message": if worked.stopped {
+        "stopped: the employee's record changed in the ledger while the targets were worked (HR moved it out of terminated, or terminated it again); the targets after it were not worked: send deprovision now again if the person must still lose access"
+    } else if waits {
         "some targets wait (failed, or a person must look): see each target's record; the release or a recheck works them"
+    } else if worked.done.is_empty() {
+        "nothing was owed: every covering target was already settled for this termination"
     } else {
         "done: every covering target was worked"
     }})

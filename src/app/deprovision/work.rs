@@ -485,6 +485,7 @@ impl Progress {
             done: self.done,
             ledger_error: self.ledger_error,
             waiting: end == End::StillWaiting,
+            stopped: matches!(end, End::Obsolete | End::Superseded),
         };
         (worked, self.lines)
     }

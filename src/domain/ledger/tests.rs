@@ -201,6 +201,21 @@ fn a_replay_deciding_terminated_after_the_date_moves_a_scheduled_entry_on_its_ve
 }
 
 #[test]
+fn the_same_version_decided_under_a_changed_cutoff_moves_the_scheduled_time() {
+    let pending = stored(Decision::Scheduled, Some(at(2)));
+    let mut later = observed(Decision::Scheduled, Some(at(2)));
+    later.effective_at = pending.effective_at.map(|t| t + TimeDelta::hours(32));
+    let moved = transition(Some(&pending), &later, now());
+    let written = moved.write.expect("the timer follows the new cutoff");
+    assert_eq!(written.effective_at, later.effective_at);
+    assert_eq!(written.version, Some(at(2)));
+    // The same time again is no change: a replay writes nothing.
+    let replay = transition(Some(&written), &later, now());
+    assert_eq!(replay.change, Change::Unchanged);
+    assert!(replay.write.is_none());
+}
+
+#[test]
 fn a_bare_removal_is_ordered_after_a_version_from_a_fast_clock() {
     let ahead = stored(Decision::Active, Some(now() + TimeDelta::hours(1)));
     let removal = Observation {
