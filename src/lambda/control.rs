@@ -101,35 +101,47 @@ pub async fn respond_to_control(
             pause,
             changed,
             worked,
-        } => {
-            tracing::info!(
-                all = pause.all,
-                targets = ?pause.targets,
-                changed,
-                released = worked.as_ref().map_or(0, |w| w.released),
-                remaining = worked.as_ref().map_or(0, |w| w.remaining),
-                ledger_error = worked.as_ref().err().map(|e| e.kind()),
-                function_request_id = facts.function_request_id,
-                "{RESUME_MESSAGE}"
-            );
-            // The pause is lifted whether or not the list could be worked: the alarm's
-            // metric says so either way.
-            let mut lines = vec![paused_line(namespace, pause.any(), properties, now)];
-            let body = match worked {
-                Ok(worked) => {
-                    let body = resumed_body(&pause, changed, &worked);
-                    lines.extend(worked.lines);
-                    body
-                }
-                Err(error) => json!({"action": Action::Resume.as_str(), "changed": changed,
-                    "paused": pause_body(&pause), "error": "ledger_unavailable",
-                    "ledger_error": error.kind(),
-                    "message": "resumed, but the waiting work could not be listed: send the resume again to work it"}),
-            };
-            (StatusCode::OK, body, lines)
-        }
+        } => resumed(&pause, changed, worked, namespace, properties, &facts, now),
     };
     answered(status, &body, lines)
+}
+
+/// The answer, record and lines of a resume: the pause is lifted whether or not the list
+/// could be worked, and the alarm's metric says so either way.
+fn resumed(
+    pause: &Pause,
+    changed: bool,
+    worked: Result<Released, crate::aws::ledger::LedgerError>,
+    namespace: &str,
+    properties: Properties<'_>,
+    facts: &crate::telemetry::record::RequestFacts<'_>,
+    now: DateTime<Utc>,
+) -> (StatusCode, Value, Vec<String>) {
+    tracing::info!(
+        all = pause.all,
+        targets = ?pause.targets,
+        changed,
+        released = worked.as_ref().map_or(0, |w| w.released),
+        remaining = worked.as_ref().map_or(0, |w| w.remaining),
+        ledger_error = worked.as_ref().err().map(|e| e.kind()),
+        function_request_id = facts.function_request_id,
+        "{RESUME_MESSAGE}"
+    );
+    // The pause is lifted whether or not the list could be worked: the alarm's
+    // metric says so either way.
+    let mut lines = vec![paused_line(namespace, pause.any(), properties, now)];
+    let body = match worked {
+        Ok(worked) => {
+            let body = resumed_body(pause, changed, &worked);
+            lines.extend(worked.lines);
+            body
+        }
+        Err(error) => json!({"action": Action::Resume.as_str(), "changed": changed,
+            "paused": pause_body(pause), "error": "ledger_unavailable",
+            "ledger_error": error.kind(),
+            "message": "resumed, but the waiting work could not be listed: send the resume again to work it"}),
+    };
+    (StatusCode::OK, body, lines)
 }
 
 fn resumed_body(pause: &Pause, changed: bool, worked: &Released) -> Value {
