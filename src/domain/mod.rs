@@ -11,6 +11,7 @@ pub mod decision;
 pub mod deprovision;
 pub mod employee;
 pub mod envelope;
+pub mod evidence;
 pub mod error;
 pub mod ledger;
 mod lenient;
