@@ -88,20 +88,6 @@ pub struct Evidence {
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fact {
-    /// The function first learned of a termination, as `scheduled` (a future date) or
-    /// straight as `terminated`.
-    Learned {
-        /// `true` when first learned as already in effect.
-        terminated: bool,
-        /// The HR system's termination date, when read.
-        termination_date: Option<DateTime<Utc>>,
-        /// When it takes effect.
-        effective_at: Option<DateTime<Utc>>,
-        /// How the function learned of it.
-        by: Trigger,
-        /// Who the employee is.
-        identity: Identity,
-    },
     /// The termination took effect here: the entry moved into `terminated`. Its `at` is
     /// the termination's identity (the entry's `terminated_at`) for every later fact.
     Terminated {
@@ -114,6 +100,11 @@ pub enum Fact {
         rule: Option<String>,
         /// What moved it.
         by: Trigger,
+        /// When the function first learned of this termination (as `scheduled` for a
+        /// future date, or as it moved), and how.
+        learned_at: DateTime<Utc>,
+        /// How it first learned of it.
+        learned_by: Trigger,
         /// Historical: before the account's baseline, never deprovisioned but by a
         /// backfill.
         historical: bool,
