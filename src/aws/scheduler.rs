@@ -190,7 +190,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// The AWS SDK configuration every client shares: TLS through rustls with ring, standard
 /// retries, and timeouts that fit the function's. Endpoints, Region and credentials come
 /// from the standard variables (`AWS_ENDPOINT_URL_SCHEDULER`,
-/// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_REGION`, ...).
+/// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), as Lambda sets them.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     // Loaded once per process, whichever client asks first: the ledger, the timers and
     // the secret share its credentials, Region and HTTP client.
@@ -198,16 +199,35 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     CONFIG.get_or_init(load_sdk_config).await.clone()
 }
 
+/// Built from the environment alone rather than by `aws_config::defaults`: Lambda gives
+/// every function its Region and credentials as variables, and the default chain's other
+/// sources (profile files, SSO, web identity, the container and instance metadata
+/// endpoints, with the STS client they bring) are never reached there. Leaving them out
+/// keeps about 300 KB of the SDK out of the binary, and no lookup of a file or an
+/// endpoint runs at a cold start.
 async fn load_sdk_config() -> aws_config::SdkConfig {
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    use aws_config::meta::region::ProvideRegion;
     use aws_config::retry::RetryConfig;
     use aws_config::timeout::TimeoutConfig;
+    use aws_sdk_scheduler::config::SharedCredentialsProvider;
     use aws_smithy_http_client::tls;
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let mut config = aws_config::SdkConfig::builder();
+    config.set_endpoint_url(variable(GLOBAL_ENDPOINT));
+    config
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(EnvironmentVariableRegionProvider::new().region().await)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .service_config(EndpointVariables)
         .http_client(http)
         .retry_config(
             RetryConfig::standard()
@@ -222,8 +242,40 @@ async fn load_sdk_config() -> aws_config::SdkConfig {
                 .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         )
-        .load()
-        .await
+        .build()
+}
+
+/// The variable naming one endpoint for every AWS service (a local emulator).
+const GLOBAL_ENDPOINT: &str = "AWS_ENDPOINT_URL";
+
+/// A variable's value, `None` when unset or empty.
+fn variable(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// Each service's settings from its variables, as the SDK's own loader reads them
+/// without a profile file: `AWS_ENDPOINT_URL_DYNAMODB` (the setting's variable, then the
+/// service id upper-cased with `_` for spaces) before `AWS_ENDPOINT_URL`.
+#[derive(Debug)]
+struct EndpointVariables;
+
+impl aws_types::service_config::LoadServiceConfig for EndpointVariables {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        service_setting(key.env(), key.service_id(), variable)
+    }
+}
+
+/// The value of the setting whose variable is `setting` for the service `service_id`,
+/// looked up by `lookup`: the service's own variable first, then the global one.
+fn service_setting(
+    setting: &str,
+    service_id: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let service = service_id.to_uppercase().replace(' ', "_");
+    lookup(&format!("{setting}_{service}")).or_else(|| lookup(setting))
 }
 
 /// The AWS SDK behind [`Schedules`], for one schedule group. The client is built on
@@ -402,5 +454,40 @@ impl Schedules for SdkSchedules {
                 .map(|_| ())
                 .map_err(classify)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_setting;
+
+    #[test]
+    fn a_services_own_endpoint_variable_comes_before_the_global_one() {
+        let set = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        let both = set(&[
+            ("AWS_ENDPOINT_URL", "http://global"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://secrets"),
+        ]);
+        assert_eq!(
+            service_setting("AWS_ENDPOINT_URL", "Secrets Manager", both).as_deref(),
+            Some("http://secrets")
+        );
+        assert_eq!(
+            service_setting("AWS_ENDPOINT_URL", "DynamoDB", both).as_deref(),
+            Some("http://global")
+        );
+        let none = set(&[("AWS_ENDPOINT_URL_SCHEDULER", "http://timers")]);
+        assert_eq!(
+            service_setting("AWS_ENDPOINT_URL", "Scheduler", none).as_deref(),
+            Some("http://timers")
+        );
+        assert_eq!(service_setting("AWS_ENDPOINT_URL", "DynamoDB", none), None);
     }
 }
