@@ -140,8 +140,72 @@ fn every_metric_widget_names_a_series_the_function_writes_or_an_aws_metric() {
     let body = resolved_body(&template()).unwrap();
     let mut written = series_of_a_realistic_mix();
     written.extend(support::deprovision_series());
+    written.extend(removal_series());
     written.extend(support::series_of_sweeps());
     check_metrics(&body, &written).unwrap();
+}
+
+/// The series a removal's deprovisioning line writes, within the SLA and past it.
+fn removal_series() -> BTreeSet<support::Series> {
+    use merge_deprovision::telemetry::metrics::{
+        AccessRemoval, Properties, deprovision_removal_line,
+    };
+    [true, false]
+        .into_iter()
+        .flat_map(|within_sla| {
+            let removal = AccessRemoval {
+                after: chrono::TimeDelta::hours(if within_sla { 2 } else { 30 }),
+                within_sla,
+            };
+            let line = deprovision_removal_line(
+                "MergeDeprovision",
+                "deactivated",
+                false,
+                Some(removal),
+                Properties::default(),
+                support::now(),
+            );
+            support::emf_series(&serde_json::from_str(&line).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_sla_view_shows_met_and_missed_per_30_days_and_the_removal_lag() {
+    let body = resolved_body(&template()).unwrap();
+    let naming = |metric: &str| -> Vec<&Value> {
+        widgets(&body)
+            .iter()
+            .filter(|w| named_metrics(w).iter().any(|(_, name, _)| name == metric))
+            .collect()
+    };
+    let met = naming("AccessRemovalWithinSla");
+    assert_eq!(met.len(), 1);
+    assert_eq!(
+        met,
+        naming("AccessRemovalMissedSla"),
+        "met and missed side by side"
+    );
+    let properties = &met[0]["properties"];
+    assert_eq!(properties["stat"], "Sum");
+    // A month is 30 days here: CloudWatch periods are fixed lengths, not calendar months.
+    assert_eq!(properties["period"], 2_592_000);
+    assert!(properties["title"].as_str().unwrap().contains("24h"));
+    let lag_stats: BTreeSet<&str> = widgets(&body)
+        .iter()
+        .flat_map(|w| w["properties"]["metrics"].as_array().into_iter().flatten())
+        .filter(|entry| entry[1] == "AccessRemovalSeconds")
+        .filter_map(|entry| entry.as_array()?.last()?["stat"].as_str())
+        .collect();
+    assert_eq!(lag_stats, BTreeSet::from(["Maximum", "p50", "p90"]));
+    let mut written = series_of_a_realistic_mix();
+    written.extend(support::deprovision_series());
+    written.extend(support::series_of_sweeps());
+    let without_removals = check_metrics(&body, &written);
+    assert!(
+        without_removals.is_err_and(|e| e.contains("AccessRemoval")),
+        "the check sees the removal metrics as the deprovisioning lines' own"
+    );
 }
 
 #[test]
@@ -195,6 +259,9 @@ fn the_widgets_the_operators_need_are_all_there() {
         "Sweeps",
         "FoundByReconciliation",
         "ReconciliationFailures",
+        "AccessRemovalWithinSla",
+        "AccessRemovalMissedSla",
+        "AccessRemovalSeconds",
     ] {
         assert!(named.contains(&(metric.into(), String::new())), "{metric}");
     }
@@ -231,7 +298,8 @@ fn the_alarm_widget_shows_every_alarm_of_the_template() {
     assert_eq!(alarms.len(), 13);
 }
 
-/// Every key a decision record carries, over every sample event and a fired timer.
+/// Every key a decision record carries, over every sample event and a fired timer,
+/// each settled through the ledger as deployed.
 fn record_fields() -> BTreeSet<String> {
     let app = support::ledger_app().app;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
@@ -246,7 +314,8 @@ fn record_fields() -> BTreeSet<String> {
             continue;
         }
         let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        for record in answer(&app, &request(&event)).records() {
+        // As Lambda hands it over, naming the function: a timer can be set for it.
+        for record in answer(&app, &support::in_lambda(request(&event))).records() {
             if record.get("decision").is_some() {
                 fields.extend(record.as_object().unwrap().keys().cloned());
             }

@@ -1,7 +1,7 @@
 //! A webhook delivery: verified under the current keys (read again once when the
 //! signature does not match), decided under its linked account's local cutoff, settled
 //! through the ledger and its timer, and its decision record written before the
-//! termination it announces is marked.
+//! termination it announces is marked; only that announcing record carries the lag.
 
 use crate::app::announce::{Announcement, announcement};
 use crate::app::budget::Budget;
@@ -19,7 +19,7 @@ use crate::telemetry::record::{
     SCHEDULING_FAILED_MESSAGE, STALE_MESSAGE, Severity, TERMINATED_MESSAGE, TIMER_REFUSED_MESSAGE,
     decision_message, log_decision,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// A delivery as it arrived: what verification reads of the request.
 #[derive(Debug, Clone, Copy)]
@@ -164,14 +164,17 @@ pub async fn settle(
     }
 }
 
-/// How a settled delivery ended: whether it announced the termination, and whether the
-/// mark that says so was written.
+/// How a settled delivery ended: whether it announced the termination, whether the
+/// mark that says so was written, and the lag its record carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Concluded {
     /// This invocation wrote the `terminated` record.
     pub announced: bool,
     /// What marking it announced came to.
     pub marked: Marked,
+    /// How long the leaver kept access, on the delivery that announced the termination
+    /// only: the record's `termination_lag_seconds` and the metric agree.
+    pub termination_lag: Option<TimeDelta>,
 }
 
 /// Writes a settled delivery's decision record (and a rehire's warning), then marks the
@@ -190,7 +193,17 @@ pub async fn conclude(
     let (severity, message) = record_of(decided, settled, &announcement);
     let mut record = *facts;
     record.historical = settled.entered_historical().then_some(true);
-    log_decision(severity, message, decided, &record);
+    // The lag goes with the announcement, as `Terminations` does: the move into
+    // `terminated` (or the claim of a move whose record was lost). A repeat, a replay
+    // or a historical termination measured again would only inflate it.
+    let unannounced;
+    let shown = if announcement.announces() {
+        decided
+    } else {
+        unannounced = decided.unannounced();
+        &unannounced
+    };
+    log_decision(severity, message, shown, &record);
     warn_rehire(settled.stored.as_ref(), settled.own(), facts);
     let marked = announcement
         .after_record(effects, settled, budget, now)
@@ -198,6 +211,7 @@ pub async fn conclude(
     Concluded {
         announced: announcement.announces(),
         marked,
+        termination_lag: shown.termination_lag,
     }
 }
 

@@ -51,7 +51,8 @@ pub struct Decided {
     /// Which key verified the delivery; none for a scheduled termination firing, which
     /// comes from this function's own schedule, not from Merge.
     pub key: Option<KeyUsed>,
-    /// See [`termination_lag`]: reported in the record and the metrics.
+    /// See [`termination_lag`]: reported in the record and the metrics of the delivery
+    /// that announces the termination, and only there (see [`Decided::unannounced`]).
     pub termination_lag: Option<TimeDelta>,
     /// See [`sync_lag`]: reported in the record and the metrics.
     pub sync_lag: Option<TimeDelta>,
@@ -63,6 +64,17 @@ impl Decided {
     pub fn decide_again(&mut self, policy: &Policy, now: DateTime<Utc>) {
         self.verdict = decide(self.action, &self.employee, now, policy);
         self.termination_lag = termination_lag(&self.verdict, now);
+    }
+
+    /// This delivery as the record of one that announces nothing (a repeat, a replay, an
+    /// older delivery, one answered 503): without its lag. The lag says how long the
+    /// leaver kept access until the function said so; measured again on each repeat it
+    /// would only grow, and inflate every figure made of it.
+    pub fn unannounced(&self) -> Decided {
+        Decided {
+            termination_lag: None,
+            ..self.clone()
+        }
     }
 
     /// The Employee's readable `modified_at`, to the microsecond: the version the ledger
@@ -82,8 +94,9 @@ pub fn to_microseconds(instant: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// For a termination whose date has taken effect: how long ago it did, which is how long
-/// a leaver kept access if nothing else revoked it.
-fn termination_lag(verdict: &Verdict, now: DateTime<Utc>) -> Option<TimeDelta> {
+/// a leaver kept access if nothing else revoked it. Worth reporting only at the
+/// announcement of the termination, the one moment it measures.
+pub fn termination_lag(verdict: &Verdict, now: DateTime<Utc>) -> Option<TimeDelta> {
     let effective = verdict.effective_at?;
     (verdict.decision == Decision::Terminated && effective <= now).then(|| now - effective)
 }

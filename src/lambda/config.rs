@@ -11,6 +11,11 @@ use chrono::TimeDelta;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use std::str::FromStr;
 
+mod sla;
+pub use sla::{
+    ACCESS_REMOVAL_SLA_VAR, DEFAULT_ACCESS_REMOVAL_SLA_HOURS, MAX_ACCESS_REMOVAL_SLA_DAYS,
+};
+
 /// Environment variable holding the current webhook signature key.
 pub const SIGNATURE_KEY_VAR: &str = "MERGE_WEBHOOK_SIGNATURE_KEY";
 /// Environment variable holding the previous key, accepted during a rotation.
@@ -128,6 +133,9 @@ pub struct Config {
     /// How long before an account's baseline a termination may have taken effect and
     /// still be current.
     pub historical_lookback: TimeDelta,
+    /// How long after a termination takes effect its access must be gone
+    /// (`ACCESS_REMOVAL_SLA`): what each removal is measured against.
+    pub access_removal_sla: TimeDelta,
 }
 
 /// Where reconciliation reads Merge's API.
@@ -213,6 +221,12 @@ pub enum ConfigError {
          {MIN_LOOKBACK_DAYS} to {MAX_LOOKBACK_DAYS}"
     )]
     InvalidHistoricalLookback,
+    /// `ACCESS_REMOVAL_SLA` is no duration from a second to a year.
+    #[error(
+        "{ACCESS_REMOVAL_SLA_VAR} must be a whole number of seconds, minutes, hours or days \
+         (as 3600, 90m, 24h or 1d), from 1 second to {MAX_ACCESS_REMOVAL_SLA_DAYS} days"
+    )]
+    InvalidAccessRemovalSla,
     /// `POWERTOOLS_METRICS_NAMESPACE` is not a valid CloudWatch namespace.
     #[error(
         "{METRICS_NAMESPACE_VAR} must be 1 to 255 letters, digits or . - _ / # : and \
@@ -335,6 +349,7 @@ impl Config {
         let max_body_bytes = max_body_bytes(&vars)?;
         let policy = policy(&vars)?;
         let historical_lookback = historical_lookback(&vars)?;
+        let access_removal_sla = sla::access_removal_sla(&vars)?;
         let names = telemetry_names(&vars)?;
         let scheduling = scheduling(&vars)?;
         let ledger_table = ledger_table(&vars, scheduling.is_some())?;
@@ -365,6 +380,7 @@ impl Config {
             keys,
             max_body_bytes,
             historical_lookback,
+            access_removal_sla,
         })
     }
 }

@@ -167,12 +167,14 @@ impl Delivery<'_> {
                 )
             }
         };
-        log_decision(Severity::Error, message, decided, &facts);
+        // Nothing is announced: the delivery Merge sends again is, and carries the lag.
+        let decided = decided.unannounced();
+        log_decision(Severity::Error, message, &decided, &facts);
         let metrics = InvocationMetrics {
             schedule: event,
             ledger_failure: matches!(failure, Unsettled::Ledger(_)),
             secret_refresh_failure: self.refresh_failed,
-            ..decided_metrics(decided, &facts)
+            ..decided_metrics(&decided, &facts)
         };
         let response = error_response(&error)?;
         Ok(finish(self.app, &facts, response, &metrics, self.now))
@@ -208,6 +210,7 @@ impl Delivery<'_> {
         let metrics = InvocationMetrics {
             schedule: schedule_event(settled),
             termination: concluded.announced,
+            termination_lag: concluded.termination_lag,
             ledger_failure: concluded.marked == Marked::Failed,
             secret_refresh_failure: self.refresh_failed,
             ..decided_metrics(decided, &facts)

@@ -345,6 +345,23 @@ pub const DEPROVISION_FAILURES: &str = "DeprovisionFailures";
 /// The dimension `Deprovisioned` is counted by.
 pub const OUTCOME_DIMENSION: &str = "Outcome";
 
+/// For an account a target deactivated or deleted: from the termination taking effect
+/// to the removal, in seconds. What the dashboard's removal lag shows.
+pub const ACCESS_REMOVAL_SECONDS: &str = "AccessRemovalSeconds";
+/// Counts removals made within the access-removal SLA (`ACCESS_REMOVAL_SLA`).
+pub const ACCESS_REMOVAL_WITHIN_SLA: &str = "AccessRemovalWithinSla";
+/// Counts removals made past it.
+pub const ACCESS_REMOVAL_MISSED_SLA: &str = "AccessRemovalMissedSla";
+
+/// One removal of a leaver's access in a target, measured against the SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRemoval {
+    /// From the termination taking effect to the removal.
+    pub after: TimeDelta,
+    /// `after` is no longer than the SLA.
+    pub within_sla: bool,
+}
+
 /// One EMF object for one target's deprovisioning: `Deprovisioned` by `Outcome`, and
 /// `DeprovisionFailures` with no dimension when `failed`: a failure no retry fixes, or
 /// the last attempt (the caller decides). At most
@@ -353,6 +370,20 @@ pub fn deprovision_line(
     namespace: &str,
     outcome: &str,
     failed: bool,
+    properties: Properties<'_>,
+    now: DateTime<Utc>,
+) -> String {
+    deprovision_removal_line(namespace, outcome, failed, None, properties, now)
+}
+
+/// [`deprovision_line`], and for an outcome that removed the leaver's access,
+/// `AccessRemovalSeconds` with `AccessRemovalWithinSla` or `AccessRemovalMissedSla` (1),
+/// none with a dimension: three series more, whatever the targets.
+pub fn deprovision_removal_line(
+    namespace: &str,
+    outcome: &str,
+    failed: bool,
+    removal: Option<AccessRemoval>,
     properties: Properties<'_>,
     now: DateTime<Utc>,
 ) -> String {
@@ -372,6 +403,23 @@ pub fn deprovision_line(
             "Metrics": [{"Name": DEPROVISION_FAILURES, "Unit": "Count"}],
         }));
         line[DEPROVISION_FAILURES] = serde_json::json!(1);
+    }
+    if let Some(removal) = removal {
+        let against = if removal.within_sla {
+            ACCESS_REMOVAL_WITHIN_SLA
+        } else {
+            ACCESS_REMOVAL_MISSED_SLA
+        };
+        directives.push(serde_json::json!({
+            "Namespace": namespace,
+            "Dimensions": [[]],
+            "Metrics": [
+                {"Name": ACCESS_REMOVAL_SECONDS, "Unit": "Seconds"},
+                {"Name": against, "Unit": "Count"},
+            ],
+        }));
+        line[ACCESS_REMOVAL_SECONDS] = serde_json::json!(as_seconds(removal.after));
+        line[against] = serde_json::json!(1);
     }
     line["_aws"] = serde_json::json!({
         "Timestamp": now.timestamp_millis(),

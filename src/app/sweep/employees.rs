@@ -1,6 +1,6 @@
 //! Settling one page's employees: the same decision (under the account's local cutoff)
-//! and ledger write as a webhook for each, the record of each change the sweep found (and a rehire's warning), and the
-//! budget's cut.
+//! and ledger write as a webhook for each, the record of each change the sweep found
+//! (the lag on a move into `terminated` only; a rehire's warning), and the budget's cut.
 
 use super::CHECKPOINT_RESERVE;
 use super::account::{PageSettled, Progress, SweepRun};
@@ -11,7 +11,7 @@ use crate::domain::decision::{Decision, Policy, decide};
 use crate::domain::employee::Employee;
 use crate::domain::envelope::{Action, LinkedAccount};
 use crate::domain::ledger::{Change, Observation, Source};
-use crate::domain::webhook::Decided;
+use crate::domain::webhook::{Decided, termination_lag};
 use crate::telemetry::record::{
     HISTORICAL_MESSAGE, Severity, TERMINATED_MESSAGE, decision_message, log_decision,
 };
@@ -75,7 +75,7 @@ impl SweepRun<'_> {
             Ok(policy) => policy,
             Err(error) => return EmployeeSettled::Failed(SweepEnd::Ledger(error)),
         };
-        let decided = swept_decided(&policy, self.account, employee, self.now);
+        let mut decided = swept_decided(&policy, self.account, employee, self.now);
         let Some(mut observation) = Observation::from_decided(&decided, None) else {
             return EmployeeSettled::Quiet;
         };
@@ -109,6 +109,8 @@ impl SweepRun<'_> {
         progress.found += 1;
         if settled.entered_terminated() {
             progress.terminations += 1;
+            // The move's record alone carries the lag, as a webhook's does.
+            decided.termination_lag = termination_lag(&decided.verdict, self.now);
             log_decision(Severity::Warn, TERMINATED_MESSAGE, &decided, &record);
             if let Some(entry) = settled.own()
                 && self
@@ -139,7 +141,8 @@ pub(super) fn unsettled(failure: Unsettled) -> SweepEnd {
     }
 }
 
-/// The decision record's view of one swept employee.
+/// The decision record's view of one swept employee, without a lag: only the record of
+/// a move into `terminated` carries one.
 fn swept_decided(
     policy: &Policy,
     account: &str,
@@ -147,10 +150,6 @@ fn swept_decided(
     now: DateTime<Utc>,
 ) -> Decided {
     let verdict = decide(Action::Changed, &employee, now, policy);
-    let termination_lag = verdict
-        .effective_at
-        .filter(|at| verdict.decision == Decision::Terminated && *at <= now)
-        .map(|at| now - at);
     Decided {
         event: crate::domain::reconcile::RECONCILE_KIND.to_owned(),
         action: Action::Changed,
@@ -161,7 +160,7 @@ fn swept_decided(
         },
         verdict,
         key: None,
-        termination_lag,
+        termination_lag: None,
         sync_lag: None,
     }
 }

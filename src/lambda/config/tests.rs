@@ -541,3 +541,55 @@ fn a_bad_mode_or_limit_fails_init_and_unused_settings_are_said() {
     let config = with(DEPROVISION_MODE_VAR, "enforce").unwrap();
     assert_eq!(config.ignored, [ConfigWarning::DeprovisionWithoutTargets]);
 }
+
+#[test]
+fn the_access_removal_sla_is_a_day_unless_set() {
+    let config = Config::from_lookup(lookup(&[(SIGNATURE_KEY_VAR, "k")])).unwrap();
+    assert_eq!(config.access_removal_sla, TimeDelta::hours(24));
+}
+
+#[test]
+fn the_access_removal_sla_reads_seconds_minutes_hours_and_days_in_any_case() {
+    for (text, expected) in [
+        ("24h", TimeDelta::hours(24)),
+        ("90m", TimeDelta::minutes(90)),
+        ("1d", TimeDelta::days(1)),
+        ("3600", TimeDelta::hours(1)),
+        ("45s", TimeDelta::seconds(45)),
+        ("8H", TimeDelta::hours(8)),
+        (" 2d ", TimeDelta::days(2)),
+        ("365d", TimeDelta::days(365)),
+        ("1", TimeDelta::seconds(1)),
+    ] {
+        let config = with(ACCESS_REMOVAL_SLA_VAR, text).unwrap();
+        assert_eq!(config.access_removal_sla, expected, "{text:?}");
+    }
+}
+
+#[test]
+fn an_access_removal_sla_that_is_no_duration_stops_init_naming_the_variable() {
+    for text in [
+        "0",
+        "0h",
+        "-1h",
+        "+1h",
+        "1.5h",
+        "1h30m",
+        "24 h",
+        "h",
+        "24x",
+        "1w",
+        "366d",
+        "99999999999999999999",
+        "9223372036854775807d",
+    ] {
+        assert_eq!(
+            with(ACCESS_REMOVAL_SLA_VAR, text).err(),
+            Some(ConfigError::InvalidAccessRemovalSla),
+            "{text:?}"
+        );
+    }
+    let message = ConfigError::InvalidAccessRemovalSla.to_string();
+    assert!(message.starts_with(ACCESS_REMOVAL_SLA_VAR), "{message}");
+    assert!(message.contains("24h"), "{message}");
+}
