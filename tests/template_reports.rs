@@ -125,7 +125,7 @@ fn the_bucket_refuses_every_request_without_tls_on_itself_and_its_objects() {
         .unwrap();
     let deny = statements
         .iter()
-        .find(|s| s["Effect"] == Yaml::from("Deny"))
+        .find(|s| s["Effect"] == "Deny")
         .expect("a deny statement");
     assert_eq!(deny["Principal"], Yaml::from("*"));
     assert_eq!(deny["Action"], Yaml::from("s3:*"));
@@ -158,9 +158,7 @@ fn the_function_may_put_and_get_the_buckets_objects_and_nothing_else_in_s3() {
     let mut granted = BTreeSet::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         let text = serde_yaml_ng::to_string(&resource["Properties"]["Roles"]).unwrap();
-        if resource["Type"] != Yaml::from("AWS::IAM::Policy")
-            || !text.contains("DeprovisionFunctionRole")
-        {
+        if resource["Type"] != "AWS::IAM::Policy" || !text.contains("DeprovisionFunctionRole") {
             continue;
         }
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
