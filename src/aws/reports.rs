@@ -111,12 +111,15 @@ pub trait ReportStore: Send + Sync {
         bytes: &'a [u8],
         content_type: &'a str,
     ) -> BoxFuture<'a, Result<StoredReport, ReportError>>;
-    /// The newest version of the object `key`; [`ReportError::NotFound`] if there is none.
+    /// The newest version of the object `key`; [`ReportError::NotFound`] if there is none
+    /// (S3 answers [`ReportError::Denied`] instead to a role without `s3:ListBucket`, as
+    /// the template's is: a read-back follows a put, so it never asks for a missing key).
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ReportObject, ReportError>>;
 }
 
-/// Whether S3 would take `key`: 1 to 1,024 bytes, no control character. A key that
-/// fails is [`ReportError::Invalid`] without a call.
+/// Whether `key` is one to write: 1 to 1,024 bytes (S3's limit) and no control character
+/// (which S3's XML answers cannot carry). A key that fails is [`ReportError::Invalid`]
+/// without a call.
 pub fn valid_key(key: &str) -> bool {
     (1..=MAX_KEY_BYTES).contains(&key.len()) && !key.chars().any(char::is_control)
 }

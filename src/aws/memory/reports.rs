@@ -32,12 +32,21 @@ struct Bucket {
 pub struct MemoryReports {
     bucket: Mutex<Bucket>,
     calls: Mutex<Calls<ReportError>>,
+    /// A missing key reads as `denied`, as S3 answers a role without `s3:ListBucket`.
+    unlisted: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryReports {
     /// An empty bucket.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Answers a read of a missing key [`ReportError::Denied`], as S3 does for the
+    /// template's role, which may not list the bucket.
+    pub fn without_list_permission(&self) {
+        self.unlisted
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Every key that holds an object.
@@ -132,6 +141,11 @@ impl ReportStore for MemoryReports {
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ReportObject, ReportError>> {
+        let missing = if self.unlisted.load(std::sync::atomic::Ordering::Relaxed) {
+            ReportError::Denied
+        } else {
+            ReportError::NotFound
+        };
         self.call(move |bucket| {
             if !valid_key(key) {
                 return Err(ReportError::Invalid);
@@ -140,7 +154,7 @@ impl ReportStore for MemoryReports {
                 .objects
                 .get(key)
                 .and_then(|versions| versions.last())
-                .ok_or(ReportError::NotFound)?;
+                .ok_or(missing)?;
             Ok(ReportObject {
                 bytes: newest.bytes.clone(),
                 content_type: Some(newest.content_type.clone()),
@@ -207,6 +221,15 @@ mod tests {
             Err(ReportError::Invalid)
         );
         assert!(reports.keys().is_empty());
+    }
+
+    #[test]
+    fn without_the_list_permission_a_missing_key_reads_as_denied_and_a_present_one_reads() {
+        let reports = MemoryReports::new();
+        reports.without_list_permission();
+        assert_eq!(run(reports.get(KEY)), Err(ReportError::Denied));
+        run(reports.put(KEY, b"present", CSV)).unwrap();
+        assert_eq!(run(reports.get(KEY)).unwrap().bytes, b"present");
     }
 
     #[test]
