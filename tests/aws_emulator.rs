@@ -1372,3 +1372,151 @@ async fn an_accounts_local_cutoff_is_an_item_through_the_sdk_and_a_delivery_is_d
 fn attribute(value: &str) -> aws_sdk_dynamodb::types::AttributeValue {
     aws_sdk_dynamodb::types::AttributeValue::S(value.to_owned())
 }
+
+// ---------------------------------------------------------------------------------------
+// The report bucket: the access-removal reports written and read back through the SDK.
+
+/// A bucket of the test's own, made as the template makes it (versioned, Object Lock
+/// enabled, SSE-S3 by default), and an S3 client straight to the emulator configured as
+/// the function's is.
+async fn report_bucket(name: &str) -> (aws_sdk_s3::Client, String) {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule, VersioningConfiguration,
+    };
+    let client = aws_sdk_s3::Client::from_conf(merge_deprovision::aws::reports::s3_config(
+        &emulator_config(),
+    ));
+    let bucket = format!("{name}-{}", std::process::id());
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("the emulator creates the bucket");
+    client
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the emulator versions the bucket");
+    let by_default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()
+        .unwrap();
+    client
+        .put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(by_default)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("the emulator sets the bucket's encryption");
+    (client, bucket)
+}
+
+/// A report's bytes: a megabyte of every byte value, so that nothing is read as text.
+fn report_bytes(seed: u8) -> Vec<u8> {
+    (0..1_048_576u32).map(|i| (i % 251) as u8 ^ seed).collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn a_report_is_written_encrypted_and_read_back_byte_for_byte_and_a_rewrite_keeps_both_versions()
+ {
+    use merge_deprovision::aws::reports::{CSV, ReportError, ReportStore, SdkReports};
+    let (client, bucket) = report_bucket("reports").await;
+    let reports = SdkReports::from_config(&bucket, &emulator_config());
+    let key = "reports/2026-11/all/access-removal.csv";
+
+    let first = report_bytes(0);
+    let written = reports
+        .put(key, &first, CSV)
+        .await
+        .expect("the put succeeds");
+    assert_eq!(written.key, key);
+    let first_version = written
+        .version_id
+        .expect("a versioned bucket names the version");
+    let read = reports.get(key).await.expect("the object reads back");
+    assert!(
+        read.bytes == first,
+        "byte for byte ({} bytes read)",
+        read.bytes.len()
+    );
+    assert_eq!(read.content_type.as_deref(), Some(CSV));
+    assert_eq!(read.version_id.as_deref(), Some(first_version.as_str()));
+    let head = client
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256),
+        "encrypted at rest with S3's keys"
+    );
+
+    // Written again (a report asked for twice): the newest reads back, the first stays.
+    let second = report_bytes(0x5a);
+    let rewritten = reports.put(key, &second, CSV).await.unwrap();
+    let second_version = rewritten.version_id.unwrap();
+    assert_ne!(second_version, first_version);
+    let read = reports.get(key).await.unwrap();
+    assert!(read.bytes == second, "the newest version is read");
+    assert_eq!(read.version_id.as_deref(), Some(second_version.as_str()));
+    let kept = client
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .version_id(&first_version)
+        .send()
+        .await
+        .expect("the first version is kept");
+    let kept = kept.body.collect().await.unwrap().into_bytes();
+    assert!(
+        kept.as_ref() == first.as_slice(),
+        "the first version is unchanged"
+    );
+    let versions = client
+        .list_object_versions()
+        .bucket(&bucket)
+        .prefix(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions().len(), 2, "{versions:?}");
+
+    assert_eq!(
+        reports.get("reports/1999-01/all/access-removal.csv").await,
+        Err(ReportError::NotFound)
+    );
+    let elsewhere = SdkReports::from_config(format!("{bucket}-missing"), &emulator_config());
+    assert_eq!(
+        elsewhere.put(key, b"x", CSV).await,
+        Err(ReportError::NoBucket),
+        "a bucket that does not exist is the configuration's fault, said as such"
+    );
+}

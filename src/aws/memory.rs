@@ -6,7 +6,8 @@
 //! delete of a missing one is not found, an update replaces the whole schedule, and
 //! names, `at()` expressions, targets and inputs are validated as the service does; a
 //! schedule fires only when a test says so, and is then deleted. [`MemorySecrets`] reads
-//! like Secrets Manager and counts its reads.
+//! like Secrets Manager and counts its reads. [`MemoryReports`] behaves like a versioned
+//! S3 bucket: a put under an existing key keeps the old object as an older version.
 //!
 //! Faults can be scripted into each, calls can be slowed (to test deadlines), and calls
 //! can be made to yield a random number of times first, so that concurrent invocations
@@ -16,11 +17,13 @@
 
 mod deprovisioning;
 mod ledger;
+mod reports;
 mod scheduler;
 mod secrets;
 
 pub use deprovisioning::MemoryDeprovisionStore;
 pub use ledger::{MemoryLedger, Write};
+pub use reports::{MemoryReports, StoredObject};
 pub use scheduler::{MemorySchedules, StoredSchedule};
 pub use secrets::MemorySecrets;
 
