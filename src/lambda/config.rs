@@ -11,6 +11,8 @@ use chrono::TimeDelta;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use std::str::FromStr;
 
+mod report;
+pub use report::REPORT_BUCKET_VAR;
 mod sla;
 pub use sla::{
     ACCESS_REMOVAL_SLA_VAR, DEFAULT_ACCESS_REMOVAL_SLA_HOURS, MAX_ACCESS_REMOVAL_SLA_DAYS,
@@ -136,6 +138,9 @@ pub struct Config {
     /// How long after a termination takes effect its access must be gone
     /// (`ACCESS_REMOVAL_SLA`): what each removal is measured against.
     pub access_removal_sla: TimeDelta,
+    /// The bucket the access-removal reports are written to (`REPORT_BUCKET`); `None`
+    /// when reports are off.
+    pub report_bucket: Option<String>,
 }
 
 /// Where reconciliation reads Merge's API.
@@ -227,6 +232,12 @@ pub enum ConfigError {
          (as 3600, 90m, 24h or 1d), from 1 second to {MAX_ACCESS_REMOVAL_SLA_DAYS} days"
     )]
     InvalidAccessRemovalSla,
+    /// `REPORT_BUCKET` is not an S3 bucket name.
+    #[error(
+        "{REPORT_BUCKET_VAR} must be an S3 bucket's name: 3 to 63 lower-case letters, digits, \
+         . and -, starting and ending with a letter or digit"
+    )]
+    InvalidReportBucket,
     /// `POWERTOOLS_METRICS_NAMESPACE` is not a valid CloudWatch namespace.
     #[error(
         "{METRICS_NAMESPACE_VAR} must be 1 to 255 letters, digits or . - _ / # : and \
@@ -350,6 +361,7 @@ impl Config {
         let policy = policy(&vars)?;
         let historical_lookback = historical_lookback(&vars)?;
         let access_removal_sla = sla::access_removal_sla(&vars)?;
+        let report_bucket = report::report_bucket(&vars)?;
         let names = telemetry_names(&vars)?;
         let scheduling = scheduling(&vars)?;
         let ledger_table = ledger_table(&vars, scheduling.is_some())?;
@@ -381,6 +393,7 @@ impl Config {
             max_body_bytes,
             historical_lookback,
             access_removal_sla,
+            report_bucket,
         })
     }
 }
