@@ -33,9 +33,9 @@ tr[data-sla=open] td { background: #fff6db; }
 footer { margin-top: 1.5rem; font-size: .8rem; color: #444; }
 @media print {
   @page { size: landscape; margin: 1cm; }
-  body { margin: 0; font-size: 10px; }
+  body { margin: 0; font-size: 9pt; }
   .scroll { overflow: visible; }
-  table { font-size: 7px; }
+  table { font-size: 6.5pt; width: 100%; }
   th, td { white-space: normal; word-break: break-all; }
   thead { display: table-header-group; }
   tr { break-inside: avoid; }

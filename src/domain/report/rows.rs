@@ -330,12 +330,11 @@ impl<'a> Trail<'a> {
     }
 
     /// `key`'s latest termination at or before `at`.
-    fn latest(&self, key: &EmployeeKey, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    fn latest(&self, key: &'a EmployeeKey, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.terminations
-            .keys()
-            .filter(|(k, t)| *k == key && *t <= at)
-            .map(|(_, t)| *t)
-            .max()
+            .range((key, DateTime::<Utc>::MIN_UTC)..=(key, at))
+            .next_back()
+            .map(|((_, t), _)| *t)
     }
 }
 
