@@ -34,12 +34,20 @@ footer { margin-top: 1.5rem; font-size: .8rem; color: #444; }
 @media print {
   @page { size: landscape; margin: 1cm; }
   body { margin: 0; font-size: 9pt; }
+  #summary .figure { padding: .2rem .5rem; }
   .scroll { overflow: visible; }
-  table { font-size: 6.5pt; width: 100%; }
-  th, td { white-space: normal; word-break: break-all; }
-  thead { display: table-header-group; }
-  tr { break-inside: avoid; }
-  #histogram .fill, tr[data-sla] td, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  /* On paper each row is a card of labelled cells: thirty columns do not fit a page's
+     width, and a cell broken letter by letter cannot be read. */
+  table, tbody { display: block; }
+  thead { display: none; }
+  tr { display: grid; grid-template-columns: repeat(6, 1fr); gap: 0 .6rem; border: 1px solid #999;
+       margin: 0 0 .25rem; padding: .15rem .3rem; break-inside: avoid; }
+  td { display: block; border: 0; padding: 0; white-space: normal; overflow-wrap: anywhere; font-size: 7pt; }
+  td:empty { display: none; }
+  td::before { content: attr(data-column) ': '; color: #444; }
+  #histogram .fill, tr[data-sla] td, tr[data-sla] { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  tr[data-sla=missed] { background: #fde8e8; }
+  tr[data-sla=open] { background: #fff6db; }
 }
 ";
 
