@@ -701,3 +701,86 @@ fn a_period_holds_its_days_and_names_its_months() {
     assert_eq!(Period::between(day(12, 2), day(12, 1)), None);
     assert_eq!(Period::month(2026, 13), None);
 }
+
+#[test]
+fn an_outcome_of_a_termination_the_trail_does_not_hold_makes_no_row() {
+    let facts = vec![
+        outcome(
+            ACME,
+            "e1",
+            nov(2, 9, 0),
+            ("okta", None),
+            Outcome::Deactivated,
+            Trigger::Webhook,
+        ),
+        outcome(
+            ACME,
+            "e1",
+            nov(2, 9, 0),
+            ("okta", Some(nov(1, 1, 0))),
+            Outcome::Deactivated,
+            Trigger::Webhook,
+        ),
+        terminated(
+            ACME,
+            "e1",
+            nov(3, 9, 0),
+            Some(nov(3, 9, 0)),
+            Trigger::Webhook,
+        ),
+    ];
+    let report = build(&facts, &november(), None, sla(), as_of());
+    assert_eq!(report.rows.len(), 1);
+    assert_eq!(report.rows[0].status, Status::NotWorked);
+    assert_eq!(report.rows[0].target, None);
+}
+
+#[test]
+fn a_termination_recorded_twice_is_one_leaver_and_operator_actions_are_no_rows() {
+    let once = terminated(
+        ACME,
+        "e1",
+        nov(3, 9, 0),
+        Some(nov(3, 9, 0)),
+        Trigger::Webhook,
+    );
+    let facts = vec![once.clone(), once];
+    let report = build(&facts, &november(), None, sla(), as_of());
+    assert_eq!((report.summary.leavers, report.rows.len()), (1, 1));
+    let operators: Vec<Evidence> = month()
+        .into_iter()
+        .filter(|e| matches!(e.fact, Fact::Operator { .. }))
+        .collect();
+    assert!(!operators.is_empty());
+    assert!(
+        build(&operators, &november(), None, sla(), as_of())
+            .rows
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_historical_leaver_a_backfill_worked_is_exempt_with_the_backfills_outcome() {
+    let facts = vec![
+        historical("e1", nov(6, 3, 0), at(1, 31, 0, 0)),
+        outcome(
+            ACME,
+            "e1",
+            nov(20, 9, 0),
+            ("okta", Some(nov(6, 3, 0))),
+            Outcome::AlreadyInactive,
+            Trigger::Backfill,
+        ),
+    ];
+    let report = build(&facts, &november(), None, sla(), as_of());
+    let row = &report.rows[0];
+    assert_eq!(row.status, Status::Target(Outcome::AlreadyInactive));
+    assert_eq!(row.ended_by, Some(Trigger::Backfill));
+    assert!(row.lag.unwrap() > TimeDelta::days(290));
+    assert_eq!(row.verdict, Verdict::Exempt);
+    assert_eq!(
+        report.summary.worst_lag, None,
+        "an exempt row's lag is not measured"
+    );
+    assert_eq!(report.histogram().iter().map(|(_, n)| n).sum::<usize>(), 0);
+}
