@@ -18,6 +18,7 @@ mod lenient;
 pub mod now;
 pub mod outcome;
 pub mod reconcile;
+pub mod report;
 pub mod schedule;
 pub mod secret;
 pub mod signature;
