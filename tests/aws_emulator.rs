@@ -982,15 +982,15 @@ async fn a_move_into_terminated_and_its_waiting_note_are_one_transaction_through
     };
     let entry = transition(None, &observation, now).write.unwrap();
     // A lost race (the entry exists already) cancels the whole transaction: no note.
-    ledger.put(&entry, None).await.unwrap();
-    let lost = ledger.put_noting(&entry, None).await;
+    ledger.put(&entry, None, &[]).await.unwrap();
+    let lost = ledger.put_noting(&entry, None, &[]).await;
     assert_eq!(lost, Err(LedgerError::ConditionFailed));
     assert!(store.waiting().await.unwrap().is_empty());
     // One whose condition holds writes the entry and the note together.
     let mut again = entry.clone();
     again.revision = entry.revision + 1;
     ledger
-        .put_noting(&again, Some(entry.revision))
+        .put_noting(&again, Some(entry.revision), &[])
         .await
         .unwrap();
     assert_eq!(store.waiting().await.unwrap(), [(key.clone(), 1)]);
@@ -1041,7 +1041,7 @@ async fn who_shares_a_match_value_is_one_query_of_the_templates_index_through_th
         put(LINKED_ACCOUNT, "e4", Decision::Active, "sam@merge.dev"),
     ];
     for entry in &entries {
-        ledger.put(entry, None).await.unwrap();
+        ledger.put(entry, None, &[]).await.unwrap();
     }
     let mut found = ledger
         .sharing(LINKED_ACCOUNT, EmployeeField::WorkEmail, "alex@merge.dev")
@@ -1140,7 +1140,7 @@ async fn a_baseline_is_written_once_and_an_accounts_leavers_are_one_query_throug
         put(LINKED_ACCOUNT, "e3", Decision::Terminated),
         put("another-customer", "e4", Decision::Terminated),
     ] {
-        ledger.put(&entry, None).await.unwrap();
+        ledger.put(&entry, None, &[]).await.unwrap();
     }
     let mut leavers = ledger
         .terminated(LINKED_ACCOUNT)

@@ -11,6 +11,7 @@ use crate::app::stream::MIN_WORK;
 use crate::aws::ledger::LedgerError;
 use crate::domain::control::{Action, ControlDocument, Pause};
 use crate::domain::deprovision::{Mode, Pass, Targets, pending};
+use crate::domain::evidence::Trigger;
 use crate::domain::ledger::{EmployeeKey, Entry};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
@@ -72,7 +73,7 @@ pub async fn control(
     let worked = work_listed(
         effects,
         deprovisioner,
-        Pass::Termination,
+        (Pass::Termination, Some(Trigger::Resume)),
         facts,
         budget,
         now,

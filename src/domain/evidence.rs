@@ -5,8 +5,9 @@
 //! Nothing sensitive is kept: the identity fields the ledger's entry already carries, and
 //! the outcome as deprovisioning recorded it.
 
-use crate::domain::ledger::{EmployeeKey, Identity, Source};
-use crate::domain::outcome::Outcome;
+use crate::domain::decision::Decision;
+use crate::domain::ledger::{EmployeeKey, Entry, Identity, Learned, Source};
+use crate::domain::outcome::{Deprovisioning, Outcome};
 use chrono::{DateTime, Utc};
 
 /// What started a target's change: how the work reached the function.
@@ -144,3 +145,130 @@ pub enum Fact {
         run: Option<String>,
     },
 }
+
+/// The facts one ledger write makes, from the entry it replaces (`before`) and the one
+/// written (`after`): a termination that takes effect (a new `terminated_at`), a
+/// termination that ends, and each target whose outcome is new (another outcome, or
+/// another time). A write that changes none of these makes none: a redelivery, a mark
+/// of the `terminated` record, an identity corrected. The same write always makes the
+/// same facts, so a write planned again after a lost race carries what it now changes.
+pub fn of_write(before: Option<&Entry>, after: &Entry) -> Vec<Evidence> {
+    let mut facts = Vec::new();
+    let by = Trigger::of_source(after.changed_by);
+    let was_terminated = before.filter(|b| b.decision == Decision::Terminated);
+    if after.decision == Decision::Terminated
+        && let Some(terminated_at) = after.terminated_at
+        && was_terminated.is_none_or(|b| {
+            b.terminated_at != after.terminated_at || b.historical != after.historical
+        })
+    {
+        facts.push(terminated(after, terminated_at, by));
+    }
+    if after.decision != Decision::Terminated
+        && let Some(termination) = was_terminated.and_then(|b| b.terminated_at)
+    {
+        facts.push(Evidence {
+            key: after.key.clone(),
+            at: after.updated_at,
+            fact: Fact::Rehired { termination, by },
+        });
+    }
+    for (target, now) in &after.deprovisioning {
+        let then = before.and_then(|b| b.deprovisioning.get(target));
+        if then.is_some_and(|then| same_outcome(then, now)) {
+            continue;
+        }
+        facts.push(Evidence {
+            key: after.key.clone(),
+            at: now.at,
+            fact: Fact::Target {
+                target: target.clone(),
+                termination: now.termination,
+                outcome: now.outcome,
+                user: now.user.clone(),
+                run: now.run.clone(),
+                by: now.by.unwrap_or(by),
+            },
+        });
+    }
+    facts
+}
+
+/// True when two records of one target's outcome say the same: the same outcome, at the
+/// same time, for the same termination (a failure's count of attempts aside).
+fn same_outcome(then: &Deprovisioning, now: &Deprovisioning) -> bool {
+    (then.outcome, then.at, then.termination) == (now.outcome, now.at, now.termination)
+}
+
+/// The fact of `after`'s termination taking effect at `terminated_at`.
+fn terminated(after: &Entry, terminated_at: DateTime<Utc>, by: Trigger) -> Evidence {
+    let learned = after.learned.unwrap_or(Learned {
+        at: terminated_at,
+        by: after.changed_by,
+    });
+    Evidence {
+        key: after.key.clone(),
+        at: terminated_at,
+        fact: Fact::Terminated {
+            termination_date: after.termination_date,
+            effective_at: after.effective_at,
+            rule: None,
+            by,
+            learned_at: learned.at.min(terminated_at),
+            learned_by: Trigger::of_source(learned.by),
+            historical: after.historical,
+            identity: after.identity.clone(),
+        },
+    }
+}
+
+/// The termination a fact belongs to (its `terminated_at`), which files it: the
+/// termination's own instant for [`Fact::Terminated`], the one a rehire ended, the one
+/// a target's outcome was for; an operator's action (or an outcome recorded without its
+/// termination) by its own time.
+pub fn termination_of(evidence: &Evidence) -> DateTime<Utc> {
+    match &evidence.fact {
+        Fact::Terminated { .. } | Fact::Operator { .. } => evidence.at,
+        Fact::Rehired { termination, .. } => *termination,
+        Fact::Target { termination, .. } => termination.unwrap_or(evidence.at),
+    }
+}
+
+/// The month (`YYYY-MM`, UTC) a fact is filed under: its termination's.
+pub fn month_of(evidence: &Evidence) -> String {
+    termination_of(evidence).format("%Y-%m").to_string()
+}
+
+/// The fact's kind, as stored and reported.
+pub fn kind_of(fact: &Fact) -> &'static str {
+    match fact {
+        Fact::Terminated { .. } => "terminated",
+        Fact::Rehired { .. } => "rehired",
+        Fact::Target { .. } => "target",
+        Fact::Operator { .. } => "operator",
+    }
+}
+
+/// An operator's action on `linked_account_id` (or on none: every account), as a fact
+/// at `at`. The summary is cut to [`SUMMARY_LIMIT`] characters: it says what was asked
+/// and done, never a value of a secret or an employee's field beyond the ids.
+pub fn operator(
+    linked_account_id: Option<&str>,
+    action: &str,
+    summary: &str,
+    run: Option<&str>,
+    at: DateTime<Utc>,
+) -> Evidence {
+    Evidence {
+        key: EmployeeKey::new(linked_account_id, ""),
+        at,
+        fact: Fact::Operator {
+            action: action.to_owned(),
+            summary: summary.chars().take(SUMMARY_LIMIT).collect(),
+            run: run.map(str::to_owned),
+        },
+    }
+}
+
+/// The longest summary an operator's fact keeps, in characters.
+pub const SUMMARY_LIMIT: usize = 200;

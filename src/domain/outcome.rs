@@ -4,6 +4,7 @@
 //! The ledger holds these values and the deprovisioning rules read them, so they live
 //! apart from both.
 
+use crate::domain::evidence::Trigger;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -135,6 +136,10 @@ pub struct Deprovisioning {
     /// The invocation that made the change (its Lambda request id): what an undo of
     /// one run selects by.
     pub run: Option<String>,
+    /// What started this outcome (a webhook's termination, a release, an undo...): the
+    /// evidence trail's answer to "why then". `None` for an outcome recorded before it
+    /// was kept.
+    pub by: Option<Trigger>,
 }
 
 /// Per target name.
