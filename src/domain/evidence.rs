@@ -272,3 +272,206 @@ pub fn operator(
 
 /// The longest summary an operator's fact keeps, in characters.
 pub const SUMMARY_LIMIT: usize = 200;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ledger::{Identity, Observation, transition};
+    use chrono::{TimeDelta, TimeZone};
+    use proptest::prelude::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap() + TimeDelta::minutes(minute)
+    }
+
+    /// An entry of the employee with `decision`, terminated at `terminated` (minutes),
+    /// holding `outcomes` (target, outcome, minute).
+    fn entry(
+        decision: Decision,
+        terminated: Option<i64>,
+        outcomes: &[(&str, Outcome, i64)],
+    ) -> Entry {
+        let observation = Observation {
+            key: EmployeeKey::new(Some("a"), "e"),
+            decision,
+            reasons: String::new(),
+            termination_date: None,
+            effective_at: None,
+            version: Some(at(-60)),
+            removal: false,
+            identity: Identity {
+                work_email: Some("leaver@example.com".into()),
+                ..Identity::default()
+            },
+            source: Source::Webhook,
+            delivery_id: None,
+        };
+        let mut entry = transition(None, &observation, at(0)).write.unwrap();
+        entry.terminated_at = terminated.map(at);
+        for (target, outcome, minute) in outcomes {
+            entry.deprovisioning.insert(
+                (*target).to_owned(),
+                Deprovisioning {
+                    outcome: *outcome,
+                    at: at(*minute),
+                    termination: entry.terminated_at,
+                    attempts: 0,
+                    user: outcome.changed().then(|| format!("user-{target}")),
+                    run: Some("run-1".into()),
+                    by: Some(Trigger::Webhook),
+                },
+            );
+        }
+        entry
+    }
+
+    #[test]
+    fn a_move_into_terminated_is_a_termination_fact_learned_when_it_was_scheduled() {
+        let mut scheduled = entry(Decision::Scheduled, None, &[]);
+        scheduled.learned = Some(Learned {
+            at: at(-30),
+            by: Source::Webhook,
+        });
+        let mut fired = entry(Decision::Terminated, Some(5), &[]);
+        fired.changed_by = Source::Schedule;
+        fired.learned = scheduled.learned;
+        let facts = of_write(Some(&scheduled), &fired);
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts[0].at, at(5));
+        match &facts[0].fact {
+            Fact::Terminated {
+                by,
+                learned_at,
+                learned_by,
+                ..
+            } => assert_eq!(
+                (*by, *learned_at, *learned_by),
+                (Trigger::Timer, at(-30), Trigger::Webhook)
+            ),
+            other => panic!("a termination, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rehire_ends_the_termination_it_replaces_and_a_second_termination_is_another() {
+        let first = entry(Decision::Terminated, Some(0), &[]);
+        let mut rehired = entry(Decision::Active, None, &[]);
+        rehired.updated_at = at(60);
+        let ended = of_write(Some(&first), &rehired);
+        assert_eq!(
+            ended.iter().map(|e| &e.fact).collect::<Vec<_>>(),
+            [&Fact::Rehired {
+                termination: at(0),
+                by: Trigger::Webhook
+            }]
+        );
+        let second = entry(Decision::Terminated, Some(120), &[]);
+        let again = of_write(Some(&rehired), &second);
+        assert_eq!(again.len(), 1);
+        assert!(matches!(again[0].fact, Fact::Terminated { .. }));
+        assert_eq!(again[0].at, at(120));
+    }
+
+    #[test]
+    fn only_a_target_whose_outcome_is_new_is_a_fact_with_its_user_run_and_trigger() {
+        let before = entry(
+            Decision::Terminated,
+            Some(0),
+            &[
+                ("chat", Outcome::Deactivated, 5),
+                ("wiki", Outcome::Failed, 5),
+            ],
+        );
+        let after = entry(
+            Decision::Terminated,
+            Some(0),
+            &[
+                ("chat", Outcome::Deactivated, 5),
+                ("wiki", Outcome::Deleted, 9),
+            ],
+        );
+        let facts = of_write(Some(&before), &after);
+        assert_eq!(facts.len(), 1, "{facts:?}");
+        assert_eq!(
+            facts[0].fact,
+            Fact::Target {
+                target: "wiki".into(),
+                termination: Some(at(0)),
+                outcome: Outcome::Deleted,
+                user: Some("user-wiki".into()),
+                run: Some("run-1".into()),
+                by: Trigger::Webhook,
+            }
+        );
+        assert_eq!(facts[0].at, at(9));
+    }
+
+    #[test]
+    fn an_operators_summary_is_cut_short_and_its_employee_id_is_empty() {
+        let long = "x".repeat(SUMMARY_LIMIT * 2);
+        let fact = operator(Some("a"), "pause", &long, Some("run-9"), at(0));
+        assert_eq!(fact.key.employee_id, "");
+        assert_eq!(month_of(&fact), "2026-11");
+        match fact.fact {
+            Fact::Operator { summary, .. } => assert_eq!(summary.len(), SUMMARY_LIMIT),
+            other => panic!("an operator's fact, not {other:?}"),
+        }
+    }
+
+    fn decision() -> impl Strategy<Value = Decision> {
+        prop_oneof![
+            Just(Decision::Active),
+            Just(Decision::Scheduled),
+            Just(Decision::Terminated),
+            Just(Decision::Undetermined),
+        ]
+    }
+
+    fn outcomes() -> impl Strategy<Value = Vec<(usize, usize, i64)>> {
+        prop::collection::vec((0..3usize, 0..Outcome::ALL.len(), 0..4i64), 0..4)
+    }
+
+    /// An arbitrary entry from drawn parts.
+    fn drawn(decision: Decision, terminated: Option<i64>, parts: &[(usize, usize, i64)]) -> Entry {
+        const TARGETS: [&str; 3] = ["chat", "crm", "wiki"];
+        let outcomes: Vec<_> = parts
+            .iter()
+            .map(|(t, o, m)| (TARGETS[*t], Outcome::ALL[*o], *m))
+            .collect();
+        let terminated = terminated.filter(|_| decision == Decision::Terminated);
+        entry(decision, terminated, &outcomes)
+    }
+
+    proptest! {
+        #[test]
+        fn the_same_write_gives_the_same_facts_and_a_write_changing_nothing_gives_none(
+            before in (decision(), prop::option::of(0..3i64), outcomes()),
+            after in (decision(), prop::option::of(0..3i64), outcomes()),
+        ) {
+            let before = drawn(before.0, before.1, &before.2);
+            let after = drawn(after.0, after.1, &after.2);
+            prop_assert_eq!(of_write(Some(&before), &after), of_write(Some(&before), &after));
+            // The same entry written again (a mark, a new revision, a later time).
+            let mut same = before.clone();
+            same.revision += 1;
+            same.updated_at += TimeDelta::minutes(5);
+            same.announced = !same.announced;
+            prop_assert!(of_write(Some(&before), &same).is_empty());
+            // Each target whose outcome is new is one fact, and no other is.
+            let targets: Vec<_> = of_write(Some(&before), &after)
+                .into_iter()
+                .filter_map(|e| match e.fact {
+                    Fact::Target { target, .. } => Some(target),
+                    _ => None,
+                })
+                .collect();
+            let changed: Vec<_> = after
+                .deprovisioning
+                .iter()
+                .filter(|(t, d)| before.deprovisioning.get(*t).is_none_or(|b| !same_outcome(b, d)))
+                .map(|(t, _)| t.clone())
+                .collect();
+            prop_assert_eq!(targets, changed);
+        }
+    }
+}

@@ -329,3 +329,122 @@ impl SdkLedger {
         Ok(facts)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, hour, 0, 0).unwrap()
+    }
+
+    fn key() -> EmployeeKey {
+        EmployeeKey::new(Some("a1"), "e1")
+    }
+
+    fn every_kind() -> Vec<Evidence> {
+        let fact = |at, fact| Evidence {
+            key: key(),
+            at,
+            fact,
+        };
+        vec![
+            fact(
+                at(1),
+                Fact::Terminated {
+                    termination_date: Some(at(0)),
+                    effective_at: None,
+                    rule: Some("end_of_day Europe/Paris".into()),
+                    by: Trigger::Sweep,
+                    learned_at: at(0),
+                    learned_by: Trigger::Webhook,
+                    historical: true,
+                    identity: Identity {
+                        work_email: Some("leaver@example.com".into()),
+                        remote_id: Some("R-19".into()),
+                        ..Identity::default()
+                    },
+                },
+            ),
+            fact(
+                at(2),
+                Fact::Target {
+                    target: "chat".into(),
+                    termination: Some(at(1)),
+                    outcome: Outcome::Deactivated,
+                    user: Some("user-1".into()),
+                    run: Some("run-1".into()),
+                    by: Trigger::Release,
+                },
+            ),
+            fact(
+                at(3),
+                Fact::Rehired {
+                    termination: at(1),
+                    by: Trigger::Webhook,
+                },
+            ),
+            crate::domain::evidence::operator(Some("a1"), "pause", "all targets", None, at(4)),
+        ]
+    }
+
+    #[test]
+    fn every_kind_of_fact_survives_the_round_trip_through_its_item() {
+        for fact in every_kind() {
+            let item = evidence_to_item(&fact, Some(7));
+            assert_eq!(evidence_from_item(&item), Some(fact));
+            assert_eq!(item[PARTITION_KEY], s("#evidence#2026-11"));
+        }
+    }
+
+    #[test]
+    fn one_employees_keys_sort_by_termination_then_time_and_begin_with_the_account() {
+        let keys: Vec<_> = every_kind()[..3]
+            .iter()
+            .map(|e| evidence_sort_key(e, Some(7)))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert!(
+            keys.iter()
+                .all(|k| k.starts_with("a1#e1#2026-11-27T01:00:00.000000Z#"))
+        );
+        assert!(keys[1].ends_with("#target#chat#r0000000007"), "{}", keys[1]);
+        let operator = evidence_sort_key(&every_kind()[3], None);
+        assert!(operator.starts_with("a1##") && operator.ends_with("#operator#pause#-"));
+    }
+
+    #[test]
+    fn a_fact_is_filed_under_its_terminations_month_not_its_own() {
+        let mut late = every_kind()[1].clone();
+        late.at = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
+        assert_eq!(
+            evidence_to_item(&late, None)[PARTITION_KEY],
+            s("#evidence#2026-11")
+        );
+    }
+
+    #[test]
+    fn an_item_this_function_did_not_write_as_evidence_reads_as_none() {
+        let mut item = evidence_to_item(&every_kind()[1], None);
+        item.insert("outcome".into(), s("vanished"));
+        assert_eq!(evidence_from_item(&item), None);
+        let mut entry_partition = evidence_to_item(&every_kind()[1], None);
+        entry_partition.insert(PARTITION_KEY.into(), s("a1"));
+        assert_eq!(evidence_from_item(&entry_partition), None);
+        assert_eq!(evidence_from_item(&HashMap::new()), None);
+    }
+
+    #[test]
+    fn facts_beyond_one_transaction_are_written_first_in_transactions_of_their_own() {
+        let facts = vec![every_kind()[1].clone(); 250];
+        let (early, last) = split_facts(&facts, 2);
+        assert_eq!(last.len(), TRANSACTION_ITEMS - 2);
+        assert_eq!(early.iter().map(|c| c.len()).collect::<Vec<_>>(), [100, 52]);
+        let (early, last) = split_facts(&facts[..98], 2);
+        assert!(early.is_empty());
+        assert_eq!(last.len(), 98);
+    }
+}
