@@ -10,59 +10,9 @@ use crate::domain::ledger::{EmployeeKey, Entry, Identity, Learned, Source};
 use crate::domain::outcome::{Deprovisioning, Outcome};
 use chrono::{DateTime, Utc};
 
-/// What started a target's change: how the work reached the function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Trigger {
-    /// A Merge webhook delivery.
-    Webhook,
-    /// A timer that fired at a scheduled termination's effective time.
-    Timer,
-    /// A sweep of Merge's API (reconciliation).
-    Sweep,
-    /// A person, by hand (`merge-deprovision.deprovision-now`).
-    ByHand,
-    /// The release of held work (`merge-deprovision.release`, a recheck included).
-    Release,
-    /// A backfill (`merge-deprovision.backfill`).
-    Backfill,
-    /// An undo (`merge-deprovision.undo`).
-    Undo,
-    /// A resume (`merge-deprovision.resume`) working the waiting list.
-    Resume,
-}
+pub use crate::domain::outcome::Trigger;
 
 impl Trigger {
-    /// Every trigger.
-    pub const ALL: [Trigger; 8] = [
-        Trigger::Webhook,
-        Trigger::Timer,
-        Trigger::Sweep,
-        Trigger::ByHand,
-        Trigger::Release,
-        Trigger::Backfill,
-        Trigger::Undo,
-        Trigger::Resume,
-    ];
-
-    /// The name stored, reported and logged.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Webhook => "webhook",
-            Trigger::Timer => "timer",
-            Trigger::Sweep => "sweep",
-            Trigger::ByHand => "by_hand",
-            Trigger::Release => "release",
-            Trigger::Backfill => "backfill",
-            Trigger::Undo => "undo",
-            Trigger::Resume => "resume",
-        }
-    }
-
-    /// The trigger a stored name means.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-
     /// What an entry's move was started by, from the source that wrote it.
     pub fn of_source(source: Source) -> Self {
         match source {
