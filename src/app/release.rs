@@ -11,7 +11,7 @@ use crate::app::settle::Effects;
 use crate::app::stream::MIN_WORK;
 use crate::aws::ledger::LedgerError;
 use crate::domain::deprovision::{Mode, Pass};
-use crate::domain::evidence::Trigger;
+use crate::domain::evidence::{Trigger, operator};
 use crate::domain::ledger::EmployeeKey;
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
@@ -61,7 +61,22 @@ pub async fn release(
         return Release::DryRun;
     }
     match work_listed(effects, deprovisioner, (pass, None), facts, budget, now).await {
-        Ok(released) => Release::Released(released),
+        Ok(released) => {
+            let summary = format!(
+                "{}: {} released, {} still listed",
+                if pass == Pass::Recheck {
+                    "recheck"
+                } else {
+                    "release"
+                },
+                released.released,
+                released.remaining
+            );
+            let run = facts.function_request_id;
+            let fact = operator(None, "release", &summary, run, now);
+            effects.note_operator(fact, budget).await;
+            Release::Released(released)
+        }
         Err(error) => Release::Unlisted(error),
     }
 }

@@ -21,7 +21,7 @@ use crate::aws::scheduler::{
 };
 use crate::domain::baseline::classify;
 use crate::domain::decision::Decision;
-use crate::domain::evidence::of_write;
+use crate::domain::evidence::{Evidence, Fact, of_write};
 use crate::domain::ledger::{
     Change, EmployeeKey, Entry, Observation, Timer, Transition, announced, enters_current, fire,
     learned_after, transition,
@@ -227,6 +227,25 @@ impl Unsettled {
 }
 
 impl Effects {
+    /// Writes an operator's action as its fact, right after the action succeeded (its
+    /// writes are many, and span the ledger and deprovisioning's bookkeeping, so the
+    /// fact cannot share their transaction). A fact that cannot be written is a WARN:
+    /// the action stands, and its own records and answer still tell of it.
+    pub async fn note_operator(&self, fact: Evidence, budget: &Budget) {
+        let facts = [fact];
+        let written = budget
+            .run(self.ledger.put_evidence(&facts))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut));
+        if let (Err(error), Fact::Operator { action, .. }) = (written, &facts[0].fact) {
+            tracing::warn!(
+                action = action.as_str(),
+                error = error.kind(),
+                "operator action's evidence could not be written"
+            );
+        }
+    }
+
     async fn get(&self, key: &EmployeeKey, budget: &Budget) -> Result<Option<Entry>, LedgerError> {
         budget
             .run(self.ledger.get(key))
