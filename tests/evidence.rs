@@ -410,3 +410,135 @@ fn the_ledger_grant_reaches_the_evidence_partitions() {
         "no evidence partition is kept from the function"
     );
 }
+
+fn sample(path: &str) -> Value {
+    let path = format!("{}/events/{path}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The facts of `kind` among `facts`.
+fn of_kind<'a>(facts: &'a [Evidence], kind: &str) -> Vec<&'a Evidence> {
+    facts
+        .iter()
+        .filter(|e| merge_deprovision::domain::evidence::kind_of(&e.fact) == kind)
+        .collect()
+}
+
+/// An operator's fact: (action, summary, run).
+fn operated(evidence: &Evidence) -> (&str, &str, Option<&str>) {
+    match &evidence.fact {
+        Fact::Operator {
+            action,
+            summary,
+            run,
+        } => (action, summary, run.as_deref()),
+        other => panic!("an operator's fact, not {other:?}"),
+    }
+}
+
+#[test]
+fn deprovision_now_and_its_undo_are_facts_by_hand_and_by_undo_and_each_an_operators_action() {
+    let d = app();
+    let chat_user = d.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    d.scim.add(WIKI, EMAIL, &[EMAIL], None, true);
+    let hired = delivery("ACTIVE", None, "2026-11-26T04:12:09Z");
+    assert_eq!(invoke(&d, hired, "webhook-run-1", at(12, 0)), 200);
+    let now = direct(&sample("deprovision-now/by-id"));
+    assert_eq!(invoke(&d, now, "now-run", at(12, 10)), 200);
+    let undo = direct(&sample("undo/employee"));
+    assert_eq!(invoke(&d, undo, "undo-run", at(13, 0)), 200);
+
+    let facts = month(&d);
+    let terminations = of_kind(&facts, "terminated");
+    assert_eq!(terminations.len(), 1, "{facts:#?}");
+    assert_eq!(
+        terminated(terminations[0]),
+        (Trigger::ByHand, at(12, 10), Trigger::ByHand, false)
+    );
+    let targets: Vec<TargetFact> = of_kind(&facts, "target").into_iter().map(target).collect();
+    assert_eq!(targets.len(), 4, "{targets:#?}");
+    let chat: Vec<_> = targets.iter().filter(|t| t.0 == "chat").collect();
+    assert_eq!(
+        *chat[0],
+        (
+            "chat".into(),
+            Some(at(12, 10)),
+            Outcome::Deactivated,
+            Some(chat_user.clone()),
+            Some("now-run".into()),
+            Trigger::ByHand
+        )
+    );
+    assert_eq!(
+        *chat[1],
+        (
+            "chat".into(),
+            Some(at(12, 10)),
+            Outcome::Reactivated,
+            Some(chat_user),
+            Some("undo-run".into()),
+            Trigger::Undo
+        )
+    );
+    let operators: Vec<_> = of_kind(&facts, "operator")
+        .into_iter()
+        .map(operated)
+        .collect();
+    assert_eq!(operators.len(), 2, "{operators:#?}");
+    assert_eq!(
+        (operators[0].0, operators[0].2),
+        ("deprovision_now", Some("now-run"))
+    );
+    assert!(operators[0].1.contains(&employee()), "{}", operators[0].1);
+    assert_eq!((operators[1].0, operators[1].2), ("undo", Some("undo-run")));
+}
+
+#[test]
+fn a_pause_and_a_resume_are_operators_facts_and_the_resumed_work_is_started_by_the_resume() {
+    let d = app();
+    d.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    d.scim.add(WIKI, EMAIL, &[EMAIL], None, true);
+    let pause = direct(&sample("controls/pause"));
+    assert_eq!(invoke(&d, pause, "pause-run", at(11, 0)), 200);
+    let first = delivery("INACTIVE", Some("2026-11-20"), "2026-11-26T04:12:09Z");
+    assert_eq!(invoke(&d, first, "webhook-run-1", at(12, 0)), 200);
+    let batch = batch_of(&writes(&d)).expect("the move");
+    assert_eq!(invoke(&d, batch, "stream-run-1", at(12, 5)), 200);
+    let resume = direct(&sample("controls/resume"));
+    assert_eq!(invoke(&d, resume, "resume-run", at(13, 0)), 200);
+
+    let facts = month(&d);
+    let outcomes: Vec<_> = of_kind(&facts, "target")
+        .into_iter()
+        .map(target)
+        .map(|t| (t.0, t.2, t.5))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("chat".to_owned(), Outcome::Paused, Trigger::Webhook),
+            ("wiki".to_owned(), Outcome::Paused, Trigger::Webhook),
+            ("chat".to_owned(), Outcome::Deactivated, Trigger::Resume),
+            ("wiki".to_owned(), Outcome::Deactivated, Trigger::Resume),
+        ]
+    );
+    // No account named: filed under `-`, in the month's Query of every account.
+    let every = ready(d.ledger.evidence(MONTH, None)).unwrap();
+    let operators: Vec<_> = of_kind(&every, "operator")
+        .into_iter()
+        .map(operated)
+        .collect();
+    assert_eq!(
+        operators,
+        [
+            ("pause", "paused: every target", Some("pause-run")),
+            ("resume", "paused: none", Some("resume-run")),
+        ]
+    );
+    // The operator's free-text reason stays out of the trail.
+    assert!(
+        every
+            .iter()
+            .all(|e| !format!("{e:?}").contains("sales team"))
+    );
+}
