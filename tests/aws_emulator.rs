@@ -982,15 +982,15 @@ async fn a_move_into_terminated_and_its_waiting_note_are_one_transaction_through
     };
     let entry = transition(None, &observation, now).write.unwrap();
     // A lost race (the entry exists already) cancels the whole transaction: no note.
-    ledger.put(&entry, None).await.unwrap();
-    let lost = ledger.put_noting(&entry, None).await;
+    ledger.put(&entry, None, &[]).await.unwrap();
+    let lost = ledger.put_noting(&entry, None, &[]).await;
     assert_eq!(lost, Err(LedgerError::ConditionFailed));
     assert!(store.waiting().await.unwrap().is_empty());
     // One whose condition holds writes the entry and the note together.
     let mut again = entry.clone();
     again.revision = entry.revision + 1;
     ledger
-        .put_noting(&again, Some(entry.revision))
+        .put_noting(&again, Some(entry.revision), &[])
         .await
         .unwrap();
     assert_eq!(store.waiting().await.unwrap(), [(key.clone(), 1)]);
@@ -1041,7 +1041,7 @@ async fn who_shares_a_match_value_is_one_query_of_the_templates_index_through_th
         put(LINKED_ACCOUNT, "e4", Decision::Active, "sam@merge.dev"),
     ];
     for entry in &entries {
-        ledger.put(entry, None).await.unwrap();
+        ledger.put(entry, None, &[]).await.unwrap();
     }
     let mut found = ledger
         .sharing(LINKED_ACCOUNT, EmployeeField::WorkEmail, "alex@merge.dev")
@@ -1140,7 +1140,7 @@ async fn a_baseline_is_written_once_and_an_accounts_leavers_are_one_query_throug
         put(LINKED_ACCOUNT, "e3", Decision::Terminated),
         put("another-customer", "e4", Decision::Terminated),
     ] {
-        ledger.put(&entry, None).await.unwrap();
+        ledger.put(&entry, None, &[]).await.unwrap();
     }
     let mut leavers = ledger
         .terminated(LINKED_ACCOUNT)
@@ -1518,5 +1518,117 @@ async fn a_report_is_written_encrypted_and_read_back_byte_for_byte_and_a_rewrite
         elsewhere.put(key, b"x", CSV).await,
         Err(ReportError::NoBucket),
         "a bucket that does not exist is the configuration's fault, said as such"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn an_entry_and_its_facts_are_one_transaction_read_back_by_month_through_the_sdk() {
+    use merge_deprovision::aws::ledger::{Ledger, LedgerError, SdkLedger};
+    use merge_deprovision::domain::decision::Decision;
+    use merge_deprovision::domain::evidence::{Fact, Trigger, of_write, operator};
+    use merge_deprovision::domain::ledger::{
+        EmployeeKey, Identity, Observation, Source, transition,
+    };
+    use merge_deprovision::domain::outcome::{Deprovisioning, Outcome};
+    let client = dynamodb();
+    let table = table(&client, "evidence").await;
+    let ledger = SdkLedger::with_client(&table, client.clone());
+    let key = EmployeeKey::new(Some(LINKED_ACCOUNT), "0958cbc6-6040-430a-848e-aafacbadf4af");
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-26T05:00:00Z".parse().unwrap();
+    let observation = Observation {
+        key: key.clone(),
+        decision: Decision::Terminated,
+        reasons: String::new(),
+        termination_date: Some(now),
+        effective_at: Some(now),
+        version: None,
+        removal: false,
+        identity: Identity {
+            work_email: Some("leaver@merge.dev".into()),
+            ..Identity::default()
+        },
+        source: Source::Webhook,
+        delivery_id: None,
+    };
+    let entry = transition(None, &observation, now).write.unwrap();
+    let moved = of_write(None, &entry);
+    ledger.put_noting(&entry, None, &moved).await.unwrap();
+    // A target's outcome, a write of its own, and another account's termination.
+    let mut deactivated = entry.clone();
+    deactivated.revision += 1;
+    deactivated.deprovisioning.insert(
+        "chat".into(),
+        Deprovisioning {
+            outcome: Outcome::Deactivated,
+            at: now + chrono::TimeDelta::minutes(5),
+            termination: entry.terminated_at,
+            attempts: 0,
+            user: Some("user-1".into()),
+            run: Some("run-1".into()),
+            by: Some(Trigger::Webhook),
+        },
+    );
+    let outcome = of_write(Some(&entry), &deactivated);
+    ledger
+        .put(&deactivated, Some(entry.revision), &outcome)
+        .await
+        .unwrap();
+    let mut other = entry.clone();
+    other.key = EmployeeKey::new(Some("another-customer"), "e9");
+    ledger
+        .put(&other, None, &of_write(None, &other))
+        .await
+        .unwrap();
+    let paused = operator(None, "pause", "paused: every target", Some("run-2"), now);
+    ledger
+        .put_evidence(std::slice::from_ref(&paused))
+        .await
+        .unwrap();
+
+    let mine = ledger
+        .evidence("2026-11", Some(LINKED_ACCOUNT))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 2, "{mine:#?}");
+    assert_eq!(mine[0], moved[0]);
+    assert!(matches!(
+        mine[0].fact,
+        Fact::Terminated {
+            by: Trigger::Webhook,
+            ..
+        }
+    ));
+    assert_eq!(mine[1], outcome[0]);
+    let month = ledger.evidence("2026-11", None).await.unwrap();
+    assert_eq!(month.len(), 4, "both accounts, and the pause: {month:#?}");
+    assert!(month.contains(&paused));
+    assert!(ledger.evidence("2026-10", None).await.unwrap().is_empty());
+
+    // The same write made again over the entry it replaced: its fact's key is taken, so
+    // the whole transaction is refused and the entry stays as it was.
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(merge_deprovision::aws::ledger::to_item(&entry)))
+        .send()
+        .await
+        .expect("the entry put back as it was before the outcome");
+    let again = ledger
+        .put(&deactivated, Some(entry.revision), &outcome)
+        .await;
+    assert_eq!(again, Err(LedgerError::ConditionFailed));
+    let stored = ledger.get(&key).await.unwrap().unwrap();
+    assert!(
+        stored.deprovisioning.is_empty(),
+        "the entry write was refused with its fact"
+    );
+    assert_eq!(
+        ledger
+            .evidence("2026-11", Some(LINKED_ACCOUNT))
+            .await
+            .unwrap()
+            .len(),
+        2
     );
 }

@@ -109,12 +109,12 @@ fn a_move_into_terminated_and_its_note_stand_or_fall_together() {
     terminate(&d);
     let entry = d.ledger.entries()[&key()].clone();
     // A write whose condition does not hold notes nobody.
-    let lost = ready(ledger.put_noting(&entry, Some(entry.revision + 7)));
+    let lost = ready(ledger.put_noting(&entry, Some(entry.revision + 7), &[]));
     assert_eq!(lost, Err(LedgerError::ConditionFailed));
     assert!(store.waiting_keys().is_empty());
     assert!(ledger.entries().is_empty());
     // One that holds writes both.
-    ready(ledger.put_noting(&entry, None)).unwrap();
+    ready(ledger.put_noting(&entry, None, &[])).unwrap();
     assert_eq!(store.waiting_keys(), [key()]);
     assert_eq!(ledger.entries()[&key()].decision, Decision::Terminated);
 }

@@ -900,6 +900,7 @@ fn a_rehire_of_a_deprovisioned_leaver_found_by_a_sweep_says_to_restore_by_hand_o
             attempts: 0,
             user: None,
             run: None,
+            by: None,
         },
     );
     s.ledger.insert(entry);

@@ -12,6 +12,7 @@ use crate::app::stream::MIN_WORK;
 use crate::aws::ledger::{LedgerError, Reindexed};
 use crate::domain::backfill::{BackfillDocument, Candidate, candidates, scoped};
 use crate::domain::deprovision::Pass;
+use crate::domain::evidence::operator;
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -140,7 +141,26 @@ pub async fn backfill(
             worked.worked += 1;
         }
     }
+    let run = (facts.function_request_id, now);
+    noted(effects, document, &worked, run, budget).await;
     Backfilled::Worked(worked)
+}
+
+/// Writes the backfill's operator fact: what it worked, left and could not reach.
+async fn noted(
+    effects: &Effects,
+    document: &BackfillDocument,
+    worked: &Worked,
+    (run, now): (Option<&str>, DateTime<Utc>),
+    budget: &Budget,
+) {
+    let summary = format!(
+        "{} worked, {} left, {} unswept",
+        worked.worked, worked.remaining, worked.unswept
+    );
+    let account = Some(document.linked_account_id.as_str());
+    let fact = operator(account, "backfill", &summary, run, now);
+    effects.note_operator(fact, budget).await;
 }
 
 /// How a reindex ended.

@@ -11,6 +11,7 @@ use crate::app::stream::MIN_WORK;
 use crate::aws::ledger::LedgerError;
 use crate::domain::control::{Action, ControlDocument, Pause};
 use crate::domain::deprovision::{Mode, Pass, Targets, pending};
+use crate::domain::evidence::{Trigger, operator};
 use crate::domain::ledger::{EmployeeKey, Entry};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
@@ -64,6 +65,16 @@ pub async fn control(
         Ok(applied) => applied,
         Err(error) => return Controlled::Unavailable(error),
     };
+    if changed {
+        let fact = operator(
+            None,
+            document.action.as_str(),
+            &summary(&pause),
+            facts.function_request_id,
+            now,
+        );
+        effects.note_operator(fact, budget).await;
+    }
     if document.action == Action::Pause {
         return Controlled::Paused { pause, changed };
     }
@@ -72,7 +83,7 @@ pub async fn control(
     let worked = work_listed(
         effects,
         deprovisioner,
-        Pass::Termination,
+        (Pass::Termination, Some(Trigger::Resume)),
         facts,
         budget,
         now,
@@ -82,6 +93,19 @@ pub async fn control(
         pause,
         changed,
         worked,
+    }
+}
+
+/// What the pause now holds, in a few words: every target, these targets, or none. The
+/// operator's reason is free text, and stays in the pause's own item and records.
+fn summary(pause: &Pause) -> String {
+    match (pause.all, pause.targets.is_empty()) {
+        (true, _) => "paused: every target".to_owned(),
+        (false, true) => "paused: none".to_owned(),
+        (false, false) => {
+            let names: Vec<&str> = pause.targets.iter().map(String::as_str).collect();
+            format!("paused: {}", names.join(", "))
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::app::deprovision::{Deprovisioner, Worked};
 use crate::app::settle::{Effects, Settled, Unsettled};
 use crate::aws::ledger::LedgerError;
 use crate::domain::deprovision::{EmployeeField, Pass, field_value, normalised};
+use crate::domain::evidence::operator;
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
 use crate::domain::now::{NOW_KIND, Named, NowDocument, by_hand};
 use crate::telemetry::record::{RequestFacts, log_by_hand_termination};
@@ -88,6 +89,19 @@ pub async fn deprovision_now(
     let (worked, lines) = deprovisioner
         .work(effects, &key, Pass::ByHand, facts, budget, now)
         .await;
+    let summary = format!(
+        "employee {}: moved {moved}, {} targets worked",
+        key.employee_id,
+        worked.done.len()
+    );
+    let fact = operator(
+        key.linked_account(),
+        NOW_KIND_NAME,
+        &summary,
+        facts.function_request_id,
+        now,
+    );
+    effects.note_operator(fact, budget).await;
     Deprovisioned::Worked {
         entry: Box::new(entry),
         moved,
@@ -95,6 +109,9 @@ pub async fn deprovision_now(
         lines,
     }
 }
+
+/// The action's name in its operator's fact.
+const NOW_KIND_NAME: &str = "deprovision_now";
 
 /// The field the document named the employee by.
 fn named_by(document: &NowDocument) -> &'static str {

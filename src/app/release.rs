@@ -11,6 +11,7 @@ use crate::app::settle::Effects;
 use crate::app::stream::MIN_WORK;
 use crate::aws::ledger::LedgerError;
 use crate::domain::deprovision::{Mode, Pass};
+use crate::domain::evidence::{Trigger, operator};
 use crate::domain::ledger::EmployeeKey;
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
@@ -59,8 +60,23 @@ pub async fn release(
     if deprovisioner.mode() == Mode::DryRun {
         return Release::DryRun;
     }
-    match work_listed(effects, deprovisioner, pass, facts, budget, now).await {
-        Ok(released) => Release::Released(released),
+    match work_listed(effects, deprovisioner, (pass, None), facts, budget, now).await {
+        Ok(released) => {
+            let summary = format!(
+                "{}: {} released, {} still listed",
+                if pass == Pass::Recheck {
+                    "recheck"
+                } else {
+                    "release"
+                },
+                released.released,
+                released.remaining
+            );
+            let run = facts.function_request_id;
+            let fact = operator(None, "release", &summary, run, now);
+            effects.note_operator(fact, budget).await;
+            Release::Released(released)
+        }
         Err(error) => Release::Unlisted(error),
     }
 }
@@ -70,7 +86,7 @@ pub async fn release(
 pub(crate) async fn work_listed(
     effects: &Effects,
     deprovisioner: &Deprovisioner,
-    pass: Pass,
+    (pass, by): (Pass, Option<Trigger>),
     facts: &RequestFacts<'_>,
     budget: &Budget,
     now: DateTime<Utc>,
@@ -86,6 +102,7 @@ pub(crate) async fn work_listed(
             key,
             seen: *seen,
             pass,
+            by,
         };
         let (listed, outcomes, lines) =
             release_one(effects, deprovisioner, &one, facts, budget, now).await;
@@ -107,6 +124,8 @@ struct Listing<'a> {
     /// The note's count when listed: a note made meanwhile stays.
     seen: u64,
     pass: Pass,
+    /// What started the work, when the pass does not tell it (a resume's).
+    by: Option<Trigger>,
 }
 
 /// Whether an employee's work left it on the list.
@@ -131,7 +150,7 @@ async fn release_one(
 ) -> (Listed, Vec<&'static str>, Vec<String>) {
     let (key, seen) = (one.key, one.seen);
     let (worked, lines) = deprovisioner
-        .work(effects, key, one.pass, facts, budget, now)
+        .work_by(effects, key, (one.pass, one.by), facts, budget, now)
         .await;
     let outcomes = worked.done.iter().map(|d| d.outcome.as_str()).collect();
     let listed = if worked.waiting || worked.ledger_error.is_some() {

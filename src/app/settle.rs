@@ -21,9 +21,10 @@ use crate::aws::scheduler::{
 };
 use crate::domain::baseline::classify;
 use crate::domain::decision::Decision;
+use crate::domain::evidence::{Evidence, Fact, of_write};
 use crate::domain::ledger::{
     Change, EmployeeKey, Entry, Observation, Timer, Transition, announced, enters_current, fire,
-    transition,
+    learned_after, transition,
 };
 use crate::domain::schedule::{TimerPlan, timer_for, timer_name};
 use chrono::{DateTime, Utc};
@@ -226,6 +227,25 @@ impl Unsettled {
 }
 
 impl Effects {
+    /// Writes an operator's action as its fact, right after the action succeeded (its
+    /// writes are many, and span the ledger and deprovisioning's bookkeeping, so the
+    /// fact cannot share their transaction). A fact that cannot be written is a WARN:
+    /// the action stands, and its own records and answer still tell of it.
+    pub async fn note_operator(&self, fact: Evidence, budget: &Budget) {
+        let facts = [fact];
+        let written = budget
+            .run(self.ledger.put_evidence(&facts))
+            .await
+            .unwrap_or(Err(LedgerError::TimedOut));
+        if let (Err(error), Fact::Operator { action, .. }) = (written, &facts[0].fact) {
+            tracing::warn!(
+                action = action.as_str(),
+                error = error.kind(),
+                "operator action's evidence could not be written"
+            );
+        }
+    }
+
     async fn get(&self, key: &EmployeeKey, budget: &Budget) -> Result<Option<Entry>, LedgerError> {
         budget
             .run(self.ledger.get(key))
@@ -245,12 +265,15 @@ impl Effects {
         budget: &Budget,
     ) -> Result<(), LedgerError> {
         let expected = stored.map(|s| s.revision);
+        // The evidence this write makes goes in the same transaction: a change is never
+        // stored without its fact, nor a fact without its change.
+        let facts = of_write(stored, entry);
         // A historical termination owes no deprovisioning until a backfill asks: it is
         // on no list.
         let write = if enters_current(stored, entry) && self.note_terminations {
-            self.ledger.put_noting(entry, expected)
+            self.ledger.put_noting(entry, expected, &facts)
         } else {
-            self.ledger.put(entry, expected)
+            self.ledger.put(entry, expected, &facts)
         };
         // The write is given up early enough to leave time to read it back.
         let written = budget
@@ -323,6 +346,7 @@ impl Effects {
             let mut planned = plan(stored.as_ref());
             if let Some(write) = planned.write.as_mut() {
                 write.written_by = write_token();
+                write.learned = learned_after(stored.as_ref(), write);
             }
             let Some(write) = &planned.write else {
                 return Ok(settled(stored, planned, timer, touched));

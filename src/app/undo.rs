@@ -12,6 +12,7 @@ use crate::app::settle::{Effects, Unsettled};
 use crate::app::stream::MIN_WORK;
 use crate::aws::ledger::LedgerError;
 use crate::domain::deprovision::{Mode, Targets};
+use crate::domain::evidence::operator;
 use crate::domain::ledger::{Change, Entry, Identity, Transition};
 use crate::domain::undo::{Scope, UndoDocument, Undoable, Undone, chosen, plan, with_reactivated};
 use crate::scim::client::{Endpoint, ScimError};
@@ -115,6 +116,10 @@ pub async fn undo(
         step.work(u, &mut worked).await;
         done.push(worked);
     }
+    let summary = format!("{} changes worked, {remaining} left", done.len());
+    let account = Some(document.scope.linked_account_id());
+    let fact = operator(account, "undo", &summary, facts.function_request_id, now);
+    effects.note_operator(fact, budget).await;
     Undid::Worked { done, remaining }
 }
 

@@ -8,6 +8,7 @@ use crate::domain::baseline::Baseline;
 use crate::domain::cutoff::LocalCutoff;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{EmployeeField, Sharer};
+use crate::domain::evidence::Evidence;
 use crate::domain::ledger::{EmployeeKey, Entry};
 use crate::domain::reconcile::{SWEEP_SORT_KEY, SweepState};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -66,10 +67,16 @@ pub trait Ledger: Send + Sync {
     /// Writes `entry` if the stored entry has revision `expected` (`None`: if there is
     /// none) and a version no newer than the entry's; otherwise
     /// [`LedgerError::ConditionFailed`] and nothing changes.
+    ///
+    /// `facts` (the evidence the write makes, [`of_write`](crate::domain::evidence::of_write))
+    /// are written in the same transaction, each on the condition that its key is free:
+    /// the change and its evidence stand or fall together. Without facts it is one
+    /// `PutItem`, as the common write costs nothing more.
     fn put<'a>(
         &'a self,
         entry: &'a Entry,
         expected: Option<u64>,
+        facts: &'a [Evidence],
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
     /// As [`Ledger::put`], and in the same transaction notes the entry's employee as
     /// waiting for deprovisioning (the note's count raised, as
@@ -80,7 +87,20 @@ pub trait Ledger: Send + Sync {
         &'a self,
         entry: &'a Entry,
         expected: Option<u64>,
+        facts: &'a [Evidence],
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Writes facts that no entry write carries (an operator's action), each on the
+    /// condition that its key is free.
+    fn put_evidence<'a>(&'a self, facts: &'a [Evidence]) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Every fact filed under `month` (`YYYY-MM`, the month of its termination; an
+    /// operator's action, of its own time), of `linked_account_id` or of every account:
+    /// every page, in key order (by account, employee, termination, then time). An item
+    /// there that is not a fact this function wrote is [`LedgerError::Unreadable`].
+    fn evidence<'a>(
+        &'a self,
+        month: &'a str,
+        linked_account_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Evidence>, LedgerError>>;
     /// The sweep item of `linked_account_id`, read consistently, or `None`.
     fn get_sweep<'a>(
         &'a self,
@@ -176,10 +196,15 @@ pub struct Reindexed {
 }
 
 mod account;
+mod evidence;
 mod indexes;
 mod item;
 pub use account::{BASELINE_SORT_KEY, baseline_from_item, baseline_to_item};
 pub use account::{CUTOFF_SORT_KEY, cutoff_from_item, cutoff_to_item};
+pub use evidence::{
+    EVIDENCE_PREFIX, TRANSACTION_ITEMS, evidence_from_item, evidence_partition, evidence_sort_key,
+    evidence_to_item, split_facts,
+};
 pub use indexes::{MATCH_INDEXES, match_index};
 pub use item::{DEPROVISIONING, HISTORICAL, from_item, index_keys, to_item};
 
@@ -340,6 +365,39 @@ impl SdkLedger {
             .get_or_init(|| async { aws_sdk_dynamodb::Client::new(&sdk_config().await) })
             .await
     }
+
+    /// The entry's write as one transaction with its facts and, `noting`, the waiting
+    /// note (see [`Ledger::put_noting`]); facts beyond what one transaction holds are
+    /// written first ([`split_facts`]).
+    async fn put_with_facts(
+        &self,
+        entry: &Entry,
+        expected: Option<u64>,
+        facts: &[Evidence],
+        noting: bool,
+    ) -> Result<(), LedgerError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        let revision = Some(entry.revision);
+        let with_entry = self
+            .write_early(facts, revision, 1 + usize::from(noting))
+            .await?;
+        let (expression, values) = condition(entry, expected);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(entry)))
+            .condition_expression(expression)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(|_| LedgerError::Rejected("ValidationException".into()))?;
+        // The entry first: a cancelled transaction's first reason is its condition.
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if noting {
+            let note = crate::aws::deprovisioning::waiting_note(&self.table, &entry.key)?;
+            items.push(TransactWriteItem::builder().update(note).build());
+        }
+        items.extend(evidence::fact_puts(&self.table, with_entry, revision)?);
+        self.transact(items).await
+    }
 }
 
 impl Ledger for SdkLedger {
@@ -370,7 +428,11 @@ impl Ledger for SdkLedger {
         &'a self,
         entry: &'a Entry,
         expected: Option<u64>,
+        facts: &'a [Evidence],
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        if !facts.is_empty() {
+            return Box::pin(self.put_with_facts(entry, expected, facts, false));
+        }
         Box::pin(async move {
             let (expression, values) = condition(entry, expected);
             let mut call = self
@@ -391,28 +453,21 @@ impl Ledger for SdkLedger {
         &'a self,
         entry: &'a Entry,
         expected: Option<u64>,
+        facts: &'a [Evidence],
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
-        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-        Box::pin(async move {
-            let (expression, values) = condition(entry, expected);
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(entry)))
-                .condition_expression(expression)
-                .set_expression_attribute_values((!values.is_empty()).then_some(values))
-                .build()
-                .map_err(|_| LedgerError::Rejected("ValidationException".into()))?;
-            let note = crate::aws::deprovisioning::waiting_note(&self.table, &entry.key)?;
-            self.client()
-                .await
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put).build())
-                .transact_items(TransactWriteItem::builder().update(note).build())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(classify_transaction)
-        })
+        Box::pin(self.put_with_facts(entry, expected, facts, true))
+    }
+
+    fn put_evidence<'a>(&'a self, facts: &'a [Evidence]) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(self.write_evidence(facts))
+    }
+
+    fn evidence<'a>(
+        &'a self,
+        month: &'a str,
+        linked_account_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Evidence>, LedgerError>> {
+        Box::pin(self.query_evidence(month, linked_account_id))
     }
 
     fn get_sweep<'a>(
@@ -649,6 +704,7 @@ mod tests {
                 attempts: 2,
                 user: None,
                 run: None,
+                by: Some(crate::domain::evidence::Trigger::Webhook),
             },
         );
         entry.deprovisioning.insert(
@@ -660,6 +716,7 @@ mod tests {
                 attempts: 0,
                 user: Some("user-0001".into()),
                 run: Some("2c3b3a8e-run".into()),
+                by: None,
             },
         );
         assert_eq!(from_item(&to_item(&entry)), Some(entry));

@@ -167,6 +167,7 @@ pub fn leaver_of(target: &Target, value: &str, account: Option<&str>) -> Entry {
         written_by: String::new(),
         deprovisioning: Default::default(),
         historical: false,
+        learned: None,
     }
 }
 

@@ -483,6 +483,7 @@ pub fn with_outcome(entry: &Entry, target: &str, outcome: Outcome, now: DateTime
             },
             user: None,
             run: None,
+            by: None,
         },
     );
     written.updated_at = now;

@@ -174,6 +174,48 @@ pub struct Entry {
     /// ([`is_historical`](crate::domain::baseline::is_historical)). Recorded, counted,
     /// never announced for revocation nor deprovisioned but by a backfill.
     pub historical: bool,
+    /// When, and from which source, the function first learned of the current (or
+    /// pending) termination: set by the move into `scheduled` or `terminated` from
+    /// anything else, kept while the entry stays in either, cleared when it leaves
+    /// ([`learned_after`]). `None` for any other decision.
+    pub learned: Option<Learned>,
+}
+
+/// When the function first learned of a termination, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Learned {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Which source told it.
+    pub by: Source,
+}
+
+/// True for the decisions that hold a termination, pending or past.
+fn holds_termination(decision: Decision) -> bool {
+    matches!(decision, Decision::Scheduled | Decision::Terminated)
+}
+
+/// What `written` knows of when its termination was first learned, given what it
+/// replaces: kept from `stored` while the entry stays `scheduled` or `terminated`
+/// (a stored entry without it, written before it was kept, counts its own move),
+/// this write's own time and source when it moves into either from anything else, and
+/// nothing once it leaves them.
+pub fn learned_after(stored: Option<&Entry>, written: &Entry) -> Option<Learned> {
+    if !holds_termination(written.decision) {
+        return None;
+    }
+    match stored {
+        Some(stored) if holds_termination(stored.decision) => {
+            Some(stored.learned.unwrap_or(Learned {
+                at: stored.terminated_at.unwrap_or(stored.updated_at),
+                by: stored.changed_by,
+            }))
+        }
+        _ => Some(Learned {
+            at: written.updated_at,
+            by: written.changed_by,
+        }),
+    }
 }
 
 /// What a delivery (or a sweep) says about an employee, ready to compare with the ledger.
@@ -490,6 +532,10 @@ fn new_entry(incoming: &Observation, version: Option<DateTime<Utc>>, now: DateTi
         written_by: String::new(),
         deprovisioning: DeprovisioningMap::new(),
         historical: false,
+        learned: holds_termination(incoming.decision).then_some(Learned {
+            at: now,
+            by: incoming.source,
+        }),
     }
 }
 

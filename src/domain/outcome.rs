@@ -117,6 +117,62 @@ impl Outcome {
     }
 }
 
+/// What started a target's change: how the work reached the function. Defined here,
+/// beside the outcome that records it, and named by the evidence trail
+/// (as `evidence::Trigger`), which also maps a ledger source to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Trigger {
+    /// A Merge webhook delivery.
+    Webhook,
+    /// A timer that fired at a scheduled termination's effective time.
+    Timer,
+    /// A sweep of Merge's API (reconciliation).
+    Sweep,
+    /// A person, by hand (`merge-deprovision.deprovision-now`).
+    ByHand,
+    /// The release of held work (`merge-deprovision.release`, a recheck included).
+    Release,
+    /// A backfill (`merge-deprovision.backfill`).
+    Backfill,
+    /// An undo (`merge-deprovision.undo`).
+    Undo,
+    /// A resume (`merge-deprovision.resume`) working the waiting list.
+    Resume,
+}
+
+impl Trigger {
+    /// Every trigger.
+    pub const ALL: [Trigger; 8] = [
+        Trigger::Webhook,
+        Trigger::Timer,
+        Trigger::Sweep,
+        Trigger::ByHand,
+        Trigger::Release,
+        Trigger::Backfill,
+        Trigger::Undo,
+        Trigger::Resume,
+    ];
+
+    /// The name stored, reported and logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Webhook => "webhook",
+            Trigger::Timer => "timer",
+            Trigger::Sweep => "sweep",
+            Trigger::ByHand => "by_hand",
+            Trigger::Release => "release",
+            Trigger::Backfill => "backfill",
+            Trigger::Undo => "undo",
+            Trigger::Resume => "resume",
+        }
+    }
+
+    /// The trigger a stored name means.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
 /// One target's deprovisioning of one termination, as the ledger keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deprovisioning {
@@ -135,6 +191,10 @@ pub struct Deprovisioning {
     /// The invocation that made the change (its Lambda request id): what an undo of
     /// one run selects by.
     pub run: Option<String>,
+    /// What started this outcome (a webhook's termination, a release, an undo...): the
+    /// evidence trail's answer to "why then". `None` for an outcome recorded before it
+    /// was kept.
+    pub by: Option<Trigger>,
 }
 
 /// Per target name.

@@ -476,6 +476,7 @@ pub fn with_reactivated(
             attempts: 0,
             user: held.user.clone(),
             run: run.map(str::to_owned),
+            by: Some(crate::domain::evidence::Trigger::Undo),
         },
     );
     written.updated_at = now;

@@ -132,6 +132,7 @@ impl Twins {
             effects: &self.effects,
             key: &self.key,
             pass: Pass::Termination,
+            by: None,
             facts,
             budget,
             now: now(),

@@ -15,6 +15,7 @@ use crate::domain::decision::Decision;
 use crate::domain::deprovision::{
     Mode, Outcome, Pass, Target, Targets, may_record, pending, with_change, with_outcome,
 };
+use crate::domain::evidence::Trigger;
 use crate::domain::ledger::{Change, EmployeeKey, Entry, Transition};
 use crate::telemetry::record::RequestFacts;
 use chrono::{DateTime, Utc};
@@ -25,6 +26,9 @@ pub(super) struct Run<'a> {
     pub(super) effects: &'a Effects,
     pub(super) key: &'a EmployeeKey,
     pub(super) pass: Pass,
+    /// What started the work, when the pass does not tell it (a resume works in a
+    /// termination's pass).
+    pub(super) by: Option<Trigger>,
     pub(super) facts: &'a RequestFacts<'a>,
     pub(super) budget: &'a Budget,
     pub(super) now: DateTime<Utc>,
@@ -153,6 +157,29 @@ impl Deprovisioner {
             .await
     }
 
+    /// As [`Deprovisioner::work`], with each outcome recorded as started by `by` (a
+    /// resume's work, in a termination's pass).
+    pub async fn work_by(
+        &self,
+        effects: &Effects,
+        key: &EmployeeKey,
+        (pass, by): (Pass, Option<Trigger>),
+        facts: &RequestFacts<'_>,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> (Worked, Vec<String>) {
+        let run = Run {
+            effects,
+            key,
+            pass,
+            by,
+            facts,
+            budget,
+            now,
+        };
+        self.work_run(&run, None).await
+    }
+
     /// As [`Deprovisioner::work`], in the target named `only` when given (a backfill of
     /// one target); the employee stays listed while any target still waits.
     pub async fn work_in(
@@ -168,16 +195,23 @@ impl Deprovisioner {
             effects,
             key,
             pass,
+            by: None,
             facts,
             budget,
             now,
         };
-        let entry = match read_entry(&run).await {
+        self.work_run(&run, only).await
+    }
+
+    /// The work of [`Deprovisioner::work_in`], for `run`.
+    async fn work_run(&self, run: &Run<'_>, only: Option<&str>) -> (Worked, Vec<String>) {
+        let (key, pass, budget) = (run.key, run.pass, run.budget);
+        let entry = match read_entry(run).await {
             Read::Terminated(entry) => *entry,
             Read::NoLongerTerminated => return (Worked::default(), Vec::new()),
             Read::LedgerFailed(error) => return (ledger_failed(error), Vec::new()),
         };
-        let targets = self.targets_for(&run).await;
+        let targets = self.targets_for(run).await;
         let Some(scope) = crate::domain::backfill::scoped(&targets, only) else {
             return (Worked::default(), Vec::new());
         };
@@ -198,12 +232,12 @@ impl Deprovisioner {
         // the release (past the brake) targets nobody asked for.
         let seen = match pass {
             Pass::Backfill => None,
-            _ => match self.noting(&run).await {
+            _ => match self.noting(run).await {
                 Noted::Seen(seen) => Some(seen),
                 Noted::Failed(error) => return (ledger_failed(error), Vec::new()),
             },
         };
-        let progress = self.each_owed(&run, &entry, &owed).await;
+        let progress = self.each_owed(run, &entry, &owed).await;
         let end = ending(&progress, &targets);
         // A failed removal only leaves a note the next release takes off, so it is no
         // reason to retry.
@@ -363,14 +397,19 @@ impl Deprovisioner {
         change: (Option<&str>, Option<&str>),
     ) -> Recorded {
         let termination = worked_on.terminated_at;
+        let by = run.trigger(worked_on);
         let plan = |stored: Option<&Entry>| match stored {
             Some(stored)
                 if stored.decision == Decision::Terminated
                     && stored.terminated_at == termination
                     && may_record(stored, target, outcome, self.mode) =>
             {
+                let mut write = with_change(stored, target, outcome, change, run.now);
+                if let Some(recorded) = write.deprovisioning.get_mut(target) {
+                    recorded.by = Some(by);
+                }
                 Transition {
-                    write: Some(with_change(stored, target, outcome, change, run.now)),
+                    write: Some(write),
                     change: Change::Updated,
                 }
             }
@@ -392,6 +431,19 @@ impl Deprovisioner {
             Err(Unsettled::Ledger(error)) => Recorded::Failed(error),
             Err(Unsettled::Timer(_)) => Recorded::Failed(LedgerError::Unreachable),
         }
+    }
+}
+
+impl Run<'_> {
+    /// What started this work: the one it was given, or what its pass says (a
+    /// termination's pass: whatever moved the entry into `terminated`).
+    pub(super) fn trigger(&self, worked_on: &Entry) -> Trigger {
+        self.by.unwrap_or(match self.pass {
+            Pass::Termination => Trigger::of_source(worked_on.changed_by),
+            Pass::Release | Pass::Recheck => Trigger::Release,
+            Pass::Backfill => Trigger::Backfill,
+            Pass::ByHand => Trigger::ByHand,
+        })
     }
 }
 

@@ -7,7 +7,8 @@ use crate::domain::decision::Decision;
 use crate::domain::deprovision::{
     Deprovisioning, DeprovisioningMap, Outcome, field_value, index_key,
 };
-use crate::domain::ledger::{EmployeeKey, Entry, Identity, Source};
+use crate::domain::evidence::Trigger;
+use crate::domain::ledger::{EmployeeKey, Entry, Identity, Learned, Source};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -44,6 +45,10 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
     }
     if let Some(version) = entry.version {
         item.insert("version_us".into(), n(version.timestamp_micros()));
+    }
+    if let Some(learned) = entry.learned {
+        item.insert(LEARNED_AT.into(), s(to_rfc3339(learned.at)));
+        item.insert(LEARNED_BY.into(), s(learned.by.as_str()));
     }
     let identity = &entry.identity;
     let texts = [
@@ -89,6 +94,35 @@ pub fn index_keys(entry: &Entry) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The attribute holding when the current termination was first learned.
+pub const LEARNED_AT: &str = "learned_at";
+/// The attribute holding which source first told of it.
+pub const LEARNED_BY: &str = "learned_by";
+
+/// When the entry's termination was first learned, as the item holds it. An item
+/// written before it was kept, holding a termination, reads as learned by its own move:
+/// `terminated_at` (or, still `scheduled`, its last write) and the source that wrote it.
+fn read_learned(
+    item: &HashMap<String, AttributeValue>,
+    decision: Decision,
+    (terminated_at, updated_at, changed_by): (Option<DateTime<Utc>>, DateTime<Utc>, Source),
+) -> Option<Option<Learned>> {
+    if !matches!(decision, Decision::Scheduled | Decision::Terminated) {
+        return Some(None);
+    }
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    match (text(LEARNED_AT), text(LEARNED_BY)) {
+        (Some(at), Some(by)) => Some(Some(Learned {
+            at: stored_date(at)?,
+            by: Source::parse(by)?,
+        })),
+        _ => Some(Some(Learned {
+            at: terminated_at.unwrap_or(updated_at),
+            by: changed_by,
+        })),
+    }
+}
+
 /// The attribute marking a historical termination
 /// ([`Entry::historical`]): present only when true.
 pub const HISTORICAL: &str = "historical";
@@ -117,6 +151,9 @@ fn deprovisioning_item(map: &DeprovisioningMap) -> AttributeValue {
             }
             if let Some(run) = d.run.as_deref().filter(|r| !r.is_empty()) {
                 fields.insert("run".to_owned(), s(run));
+            }
+            if let Some(by) = d.by {
+                fields.insert("by".to_owned(), s(by.as_str()));
             }
             (target.clone(), AttributeValue::M(fields))
         })
@@ -147,6 +184,11 @@ fn read_deprovisioning(value: Option<&AttributeValue>) -> Option<DeprovisioningM
                 },
                 user: text("user").cloned(),
                 run: text("run").cloned(),
+                // Absent in an item written before it was kept.
+                by: match text("by") {
+                    None => None,
+                    Some(by) => Some(Trigger::parse(by)?),
+                },
             },
         );
     }
@@ -183,21 +225,25 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
                 .and_then(DateTime::from_timestamp_micros)?,
         ),
     };
+    let decision = Decision::parse(&text("decision")?)?;
+    let changed_by = Source::parse(&text("changed_by")?)?;
+    let (terminated_at, updated_at) = (date("terminated_at")?, date("updated_at")??);
+    let learned = read_learned(item, decision, (terminated_at, updated_at, changed_by))?;
     Some(Entry {
         key: EmployeeKey {
             linked_account_id: text(PARTITION_KEY)?,
             employee_id: text(SORT_KEY)?,
         },
-        decision: Decision::parse(&text("decision")?)?,
+        decision,
         reasons: text("reasons").unwrap_or_default(),
         termination_date: date("termination_date")?,
         effective_at: date("effective_at")?,
         version,
-        changed_by: Source::parse(&text("changed_by")?)?,
+        changed_by,
         delivery_id: text("delivery_id"),
         first_seen: date("first_seen")??,
-        updated_at: date("updated_at")??,
-        terminated_at: date("terminated_at")?,
+        updated_at,
+        terminated_at,
         identity: Identity {
             remote_id: text("remote_id"),
             employee_number: text("employee_number"),
@@ -222,5 +268,6 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
             None => false,
             Some(value) => *value.as_bool().ok()?,
         },
+        learned,
     })
 }

@@ -2,12 +2,13 @@
 //! their condition, the table's stream, and the sweep items.
 
 use super::{Calls, locked, pace};
-use crate::aws::ledger::{Ledger, LedgerError, Reindexed};
+use crate::aws::ledger::{Ledger, LedgerError, PARTITION_KEY, Reindexed, SORT_KEY};
 use crate::aws::scheduler::BoxFuture;
 use crate::domain::baseline::Baseline;
 use crate::domain::cutoff::LocalCutoff;
 use crate::domain::decision::Decision;
 use crate::domain::deprovision::{EmployeeField, Sharer, field_value, index_key};
+use crate::domain::evidence::Evidence;
 use crate::domain::ledger::{EmployeeKey, Entry};
 use crate::domain::reconcile::SweepState;
 use chrono::{DateTime, Utc};
@@ -48,7 +49,12 @@ pub struct MemoryLedger {
     /// Entries whose items carry no index keys (written before the indexes existed):
     /// in no index until rewritten or reindexed.
     unindexed: Mutex<std::collections::BTreeSet<EmployeeKey>>,
+    /// The evidence trail's items, by partition and sort key, as the table holds them.
+    evidence: Mutex<BTreeMap<(String, String), Item>>,
 }
+
+/// A stored item's attributes.
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
 impl MemoryLedger {
     /// An empty table.
@@ -158,6 +164,27 @@ impl MemoryLedger {
         locked(&self.cutoffs).clone()
     }
 
+    /// Every fact of the evidence trail, in key order (every month).
+    pub fn all_evidence(&self) -> Vec<Evidence> {
+        locked(&self.evidence)
+            .values()
+            .filter_map(crate::aws::ledger::evidence_from_item)
+            .collect()
+    }
+
+    /// Stores an item in an evidence partition directly, as if another writer had: what
+    /// a reader makes of an item it did not write.
+    pub fn insert_evidence_item(&self, item: Item) {
+        let key = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let at = (key(PARTITION_KEY), key(SORT_KEY));
+        locked(&self.evidence).insert(at, item);
+    }
+
     /// Every baseline item, by linked account.
     pub fn baselines(&self) -> BTreeMap<String, Baseline> {
         locked(&self.baselines).clone()
@@ -185,9 +212,17 @@ impl MemoryLedger {
         &self,
         entry: &Entry,
         expected: Option<u64>,
-        noting: bool,
+        (noting, facts): (bool, &[Evidence]),
     ) -> Result<(), LedgerError> {
         let mut entries = locked(&self.entries);
+        let mut evidence = locked(&self.evidence);
+        let revision = Some(entry.revision);
+        // As the real client splits a write's facts: those beyond one transaction first,
+        // each transaction all or nothing.
+        let (early, with_entry) = crate::aws::ledger::split_facts(facts, 1 + usize::from(noting));
+        for chunk in early {
+            commit_facts(&mut evidence, chunk, revision)?;
+        }
         let stored = entries.get(&entry.key);
         if !condition_holds(stored, entry, expected) {
             return Err(LedgerError::ConditionFailed);
@@ -198,6 +233,7 @@ impl MemoryLedger {
         let Some(item) = crate::aws::ledger::from_item(&crate::aws::ledger::to_item(entry)) else {
             return Err(LedgerError::Rejected("ValidationException".into()));
         };
+        commit_facts(&mut evidence, with_entry, revision)?;
         locked(&self.stream).push((stored.cloned(), item.clone()));
         locked(&self.unindexed).remove(&entry.key);
         entries.insert(entry.key.clone(), item);
@@ -213,6 +249,37 @@ impl MemoryLedger {
     }
 }
 
+/// Stores `facts` if every key is free, as one transaction of conditional puts: all or
+/// nothing.
+fn commit_facts(
+    evidence: &mut BTreeMap<(String, String), Item>,
+    facts: &[Evidence],
+    revision: Option<u64>,
+) -> Result<(), LedgerError> {
+    let items: Vec<Item> = facts
+        .iter()
+        .map(|f| crate::aws::ledger::evidence_to_item(f, revision))
+        .collect();
+    let key = |item: &Item| {
+        let text = |name: &str| item[name].as_s().cloned().unwrap_or_default();
+        (text(PARTITION_KEY), text(SORT_KEY))
+    };
+    let mut keys: Vec<_> = items.iter().map(key).collect();
+    keys.sort();
+    keys.dedup();
+    // A key taken, or two puts of one key (which DynamoDB refuses as a validation error).
+    if keys.len() < items.len() {
+        return Err(LedgerError::Rejected("ValidationException".into()));
+    }
+    if keys.iter().any(|k| evidence.contains_key(k)) {
+        return Err(LedgerError::ConditionFailed);
+    }
+    for item in items {
+        evidence.insert(key(&item), item);
+    }
+    Ok(())
+}
+
 impl MemoryLedger {
     /// A write as the table takes it: scripted faults first, then the condition, then a
     /// lost or slow answer.
@@ -220,7 +287,7 @@ impl MemoryLedger {
         &'a self,
         entry: &'a Entry,
         expected: Option<u64>,
-        noting: bool,
+        noting: (bool, &'a [Evidence]),
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
         let (failure, delay, yields) = locked(&self.calls).next();
         Box::pin(async move {
@@ -272,16 +339,48 @@ impl Ledger for MemoryLedger {
         &'a self,
         entry: &'a Entry,
         expected: Option<u64>,
+        facts: &'a [Evidence],
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
-        self.write(entry, expected, false)
+        self.write(entry, expected, (false, facts))
     }
 
     fn put_noting<'a>(
         &'a self,
         entry: &'a Entry,
         expected: Option<u64>,
+        facts: &'a [Evidence],
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
-        self.write(entry, expected, true)
+        self.write(entry, expected, (true, facts))
+    }
+
+    fn put_evidence<'a>(&'a self, facts: &'a [Evidence]) -> BoxFuture<'a, Result<(), LedgerError>> {
+        self.call(move || {
+            let mut evidence = locked(&self.evidence);
+            for chunk in facts.chunks(crate::aws::ledger::TRANSACTION_ITEMS) {
+                commit_facts(&mut evidence, chunk, None)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn evidence<'a>(
+        &'a self,
+        month: &'a str,
+        linked_account_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Evidence>, LedgerError>> {
+        self.call(move || {
+            let partition = crate::aws::ledger::evidence_partition(month);
+            let prefix = linked_account_id.map(|a| format!("{a}#"));
+            locked(&self.evidence)
+                .iter()
+                .filter(|((p, s), _)| {
+                    *p == partition && prefix.as_ref().is_none_or(|pre| s.starts_with(pre))
+                })
+                .map(|(_, item)| {
+                    crate::aws::ledger::evidence_from_item(item).ok_or(LedgerError::Unreadable)
+                })
+                .collect()
+        })
     }
 
     fn get_sweep<'a>(
