@@ -18,6 +18,7 @@ pub mod keys;
 pub mod now;
 pub mod reconcile;
 pub mod release;
+pub mod report;
 pub mod settle;
 pub mod stream;
 pub mod sweep;

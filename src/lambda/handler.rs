@@ -54,6 +54,12 @@ pub enum FiredError {
          MERGE_API_SECRET_ID, EMPLOYEE_LEDGER_TABLE and the schedule group"
     )]
     Reconcile,
+    /// A report could not be made: its evidence unread, or a form unwritten.
+    #[error("the access-removal report could not be made: {kind}")]
+    Report {
+        /// The failure's kind, as records name it.
+        kind: &'static str,
+    },
     /// The answer could not be serialised.
     #[error("the answer could not be serialised")]
     Serialise(#[from] serde_json::Error),
@@ -124,6 +130,9 @@ pub async fn answer_event(
     }
     if let Some(document) = crate::domain::now::read_now(body) {
         return Ok(undo::respond_to_now(app, request, document, now).await?);
+    }
+    if let Some(document) = crate::domain::report::read_report(body) {
+        return Ok(super::report::respond_to_report(app, request, document, now).await?);
     }
     if let Some(document) = crate::domain::cutoff::read_cutoff(body) {
         return Ok(super::cutoff::respond_to_cutoff(app, request, document, now).await?);

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod handler;
 pub mod http;
 pub mod logging;
+pub mod report;
 pub mod response;
 pub mod runtime_guard;
 pub mod runtime_init;

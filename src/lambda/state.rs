@@ -5,10 +5,12 @@
 use crate::app::cached_secret::CachedSecret;
 use crate::app::deprovision::Deprovisioner;
 use crate::app::keys::{KeyRing, Keys};
+use crate::app::report::Reports;
 use crate::app::settle::{Effects, Timers};
 use crate::app::sweep::{MergeSecrets, Reconciliation};
 use crate::aws::deprovisioning::SdkDeprovisionStore;
 use crate::aws::ledger::{Ledger, SdkLedger};
+use crate::aws::reports::{ReportStore, SdkReports};
 use crate::aws::scheduler::{Schedules, SdkSchedules};
 use crate::aws::secrets::SecretSource;
 use crate::domain::reconcile::parse_merge_secret;
@@ -17,7 +19,7 @@ use crate::lambda::config::{Config, KeySource, SIGNATURE_SECRET_VAR};
 use crate::lambda::config::{MERGE_API_BASE_URL_VAR, MERGE_API_SECRET_VAR};
 use crate::merge::client::MergeClient;
 use crate::scim::client::HttpScim;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -32,6 +34,7 @@ pub struct App {
     pub(crate) effects: Option<Effects>,
     pub(crate) deprovisioner: Option<Deprovisioner>,
     pub(crate) reconciliation: Option<Reconciliation>,
+    pub(crate) reports: Option<Reports>,
 }
 
 impl App {
@@ -124,6 +127,13 @@ impl App {
         self
     }
 
+    /// This state, writing reports to `store` (the in-memory twin, in tests and the
+    /// replay example), measured against the configured SLA.
+    pub fn with_reports(mut self, store: Arc<dyn ReportStore>, sla: TimeDelta) -> Self {
+        self.reports = Some(Reports { store, sla });
+        self
+    }
+
     /// This state, reconciling through `reconciliation` (a fake Merge API and a fixed
     /// secret, in tests and the replay example).
     pub fn with_reconciliation(mut self, reconciliation: Reconciliation) -> Self {
@@ -134,6 +144,10 @@ impl App {
     fn build(config: &Config, keys: Keys, effects: Option<Effects>) -> Self {
         App {
             reconciliation: None,
+            reports: config.report_bucket.as_ref().map(|bucket| Reports {
+                store: Arc::new(SdkReports::new(bucket)),
+                sla: config.access_removal_sla,
+            }),
             receiver: config.receiver(),
             keys,
             service: config.service.clone(),
