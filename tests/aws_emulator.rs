@@ -1632,3 +1632,76 @@ async fn an_entry_and_its_facts_are_one_transaction_read_back_by_month_through_t
         2
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: scripts/aws-emulator-check.sh"]
+async fn the_binary_writes_a_leavers_report_to_the_emulators_bucket_from_the_trail_in_its_table() {
+    let client = dynamodb();
+    let table = table(&client, "report-trail").await;
+    let (s3, bucket) = report_bucket("access-removal").await;
+    let proxy = AwsProxy::start(emulator()).await;
+    let api = RuntimeApi::start().await;
+    let endpoint = proxy.url();
+    let function = Function::spawn(
+        &std::path::PathBuf::from(env!("CARGO_BIN_EXE_merge-deprovision")),
+        &api,
+        &[
+            (
+                "MERGE_WEBHOOK_SIGNATURE_KEY",
+                merge_deprovision_samples::LOCAL_TEST_KEY,
+            ),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("EMPLOYEE_LEDGER_TABLE", &table),
+            ("REPORT_BUCKET", &bucket),
+        ],
+    );
+    let (status, _) = answer(
+        &api.invoke(&terminated("e-report", "2026-11-26T05:00:00Z"))
+            .await,
+    );
+    assert_eq!(status, 200, "the termination is recorded, with its fact");
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let document = json!({"kind": "merge-deprovision.report", "version": 1, "period": month});
+    let (status, body) = answer(&api.invoke(&document.to_string()).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["leavers"], 1, "{body}");
+    let objects = body["objects"]
+        .as_array()
+        .expect("the answer gives the objects");
+    assert_eq!(objects.len(), 3, "csv, json and html: {body}");
+    let mut forms = std::collections::BTreeMap::new();
+    for object in objects {
+        let key = object["key"].as_str().unwrap();
+        let read = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("the report is in the bucket");
+        assert_eq!(
+            read.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256),
+            "{key} is encrypted at rest"
+        );
+        let bytes = read.body.collect().await.unwrap().into_bytes();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(!text.contains(SENTINEL), "{key} carries no sensitive field");
+        forms.insert(object["form"].as_str().unwrap().to_owned(), text);
+    }
+    let report: Value = serde_json::from_str(&forms["json"]).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "one leaver, no target: one row");
+    assert_eq!(rows[0]["employee_id"], "e-report");
+    assert_eq!(rows[0]["learned_by"], "webhook", "{report}");
+    assert_eq!(
+        rows[0]["status"], "not_worked",
+        "no target covers it: {report}"
+    );
+    assert_eq!(forms["csv"].lines().count(), 2, "a header and the leaver");
+    assert!(forms["html"].contains("id=\"rows\""));
+    function.stop().await;
+}

@@ -542,3 +542,46 @@ fn a_pause_and_a_resume_are_operators_facts_and_the_resumed_work_is_started_by_t
             .all(|e| !format!("{e:?}").contains("sales team"))
     );
 }
+
+/// The metrics lines the handler answered `request` with at `now`, one JSON object each.
+fn metric_lines(
+    d: &DeprovisionApp,
+    request: lambda_http::Request,
+    now: DateTime<Utc>,
+) -> Vec<Value> {
+    let context = merge_deprovision_samples::lambda_context("stream-run", "merge-deprovision");
+    let request = request.with_lambda_context(context);
+    let (answered, _) = capture_logs(true, || ready(answer_event(&d.app, &request, now)));
+    let lines = answered
+        .expect("the handler answers")
+        .metrics
+        .unwrap_or_default();
+    lines
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a metrics line is JSON"))
+        .collect()
+}
+
+#[test]
+fn each_removal_is_measured_against_the_sla_from_the_terminations_effective_time() {
+    let d = app();
+    d.scim.add(CHAT, EMAIL, &[EMAIL], None, true);
+    d.scim.add(WIKI, EMAIL, &[EMAIL], None, true);
+    // Effective at midnight UTC on the 27th: worked 12 hours later, within a day.
+    let leaver = delivery("INACTIVE", Some("2026-11-27"), "2026-11-27T04:12:09Z");
+    assert_eq!(invoke(&d, leaver, "webhook-run", at(12, 0)), 200);
+    let batch = batch_of(&writes(&d)).expect("the move into terminated");
+    let lines = metric_lines(&d, batch, at(12, 0));
+    let removals: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line.get("AccessRemovalSeconds").is_some())
+        .collect();
+    assert_eq!(removals.len(), 2, "one removal a target: {lines:#?}");
+    for line in removals {
+        let day_start = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
+        let after = (at(12, 0) - day_start).num_seconds() as f64;
+        assert_eq!(line["AccessRemovalSeconds"], after, "{line}");
+        assert_eq!(line["AccessRemovalWithinSla"], 1, "{line}");
+        assert!(line.get("AccessRemovalMissedSla").is_none(), "{line}");
+    }
+}

@@ -86,6 +86,9 @@ pub struct Deprovisioner {
     paused: pause::PauseCache,
     /// The CloudWatch namespace of its metrics: the function's.
     pub namespace: String,
+    /// `ACCESS_REMOVAL_SLA`: each removal of access is measured against it in the
+    /// dashboard's SLA view.
+    pub access_removal_sla: chrono::TimeDelta,
 }
 
 impl Deprovisioner {
@@ -116,6 +119,7 @@ impl Deprovisioner {
             owners: attempt::Owners::default(),
             paused: pause::PauseCache::default(),
             namespace: crate::telemetry::metrics::DEFAULT_METRICS_NAMESPACE.to_owned(),
+            access_removal_sla: chrono::TimeDelta::hours(crate::domain::report::DEFAULT_SLA_HOURS),
         })
     }
 

@@ -35,6 +35,7 @@ pub struct App {
     pub(crate) deprovisioner: Option<Deprovisioner>,
     pub(crate) reconciliation: Option<Reconciliation>,
     pub(crate) reports: Option<Reports>,
+    pub(crate) access_removal_sla: TimeDelta,
 }
 
 impl App {
@@ -120,6 +121,7 @@ impl App {
     pub fn with_deprovisioner(mut self, deprovisioner: Deprovisioner) -> Self {
         let mut deprovisioner = deprovisioner;
         deprovisioner.namespace = self.metrics_namespace.clone();
+        deprovisioner.access_removal_sla = self.access_removal_sla;
         self.deprovisioner = Some(deprovisioner);
         if let Some(effects) = &mut self.effects {
             effects.note_terminations = true;
@@ -153,6 +155,7 @@ impl App {
             service: config.service.clone(),
             metrics_namespace: config.metrics_namespace.clone(),
             first_invocation: AtomicBool::new(true),
+            access_removal_sla: config.access_removal_sla,
             effects,
             deprovisioner: None,
         }

@@ -29,17 +29,6 @@ pub(super) fn pages(attempt: &Attempt, pass: Pass, attempts: Option<u32>) -> boo
     !retried || pass != Pass::Termination || attempts.unwrap_or(0) >= STREAM_ATTEMPTS
 }
 
-/// The `Deprovisioned` metric line of one target's outcome, without the SLA view.
-pub(super) fn metric_line(
-    namespace: &str,
-    attempt: &Attempt,
-    paging: bool,
-    facts: &RequestFacts<'_>,
-    now: DateTime<Utc>,
-) -> String {
-    removal_metric_line(namespace, attempt, paging, None, facts, now)
-}
-
 /// How one target's outcome stands against the access-removal SLA, when it removed the
 /// leaver's access (`deactivated`, `deleted`): from when the termination took effect
 /// (when the ledger learned of it, for a termination with no date) to `now`, and
@@ -51,13 +40,6 @@ pub(super) fn metric_line(
 /// this function did not make, met or missed by when it happened to look. None for a
 /// historical termination too: gone before the account was first seen, worked only by a
 /// backfill, it was never this function's to remove in time.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "called by the driver once the SLA reaches the deprovisioner"
-    )
-)]
 pub(super) fn access_removal(
     entry: &Entry,
     outcome: Outcome,
@@ -336,7 +318,8 @@ mod tests {
     fn the_line_without_the_sla_view_is_the_deprovisioned_count_alone() {
         let effective = now() - TimeDelta::hours(1);
         let attempt = Attempt::finished(Outcome::Deactivated);
-        let text = metric_line("N", &attempt, false, &RequestFacts::default(), now());
+        let facts = RequestFacts::default();
+        let text = removal_metric_line("N", &attempt, false, None, &facts, now());
         let line: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(line["Deprovisioned"], 1);
         assert!(line.get("AccessRemovalSeconds").is_none());

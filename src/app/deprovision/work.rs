@@ -5,7 +5,7 @@
 //! matches.
 
 use super::attempt::Attempt;
-use super::report::{log_outcome, metric_line, pages};
+use super::report::{access_removal, log_outcome, pages, removal_metric_line};
 use super::{Deprovisioner, Done, LEDGER_SHARE, Worked, warn_rehire};
 use crate::app::budget::Budget;
 use crate::app::cached_secret::Refresh;
@@ -375,7 +375,15 @@ impl Deprovisioner {
             .filter(|n| *n > 0);
         log_outcome(target, entry, &attempt, self.mode, attempts, run.facts);
         let paging = pages(&attempt, run.pass, attempts);
-        let line = metric_line(&self.namespace, &attempt, paging, run.facts, run.now);
+        let removal = access_removal(entry, attempt.outcome, self.access_removal_sla, run.now);
+        let line = removal_metric_line(
+            &self.namespace,
+            &attempt,
+            paging,
+            removal,
+            run.facts,
+            run.now,
+        );
         progress.lines.push(line);
         progress.done.push(Done {
             key: run.key.clone(),
