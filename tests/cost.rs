@@ -32,6 +32,8 @@ mod price {
     pub const SECRET_PER_MONTH: f64 = 0.40;
     pub const SECRETS_PER_10K_CALLS: f64 = 0.05;
     pub const DASHBOARD_PER_MONTH: f64 = 3.00;
+    pub const S3_PER_THOUSAND_PUTS: f64 = 0.005;
+    pub const S3_STANDARD_PER_GB_MONTH: f64 = 0.023;
     // DynamoDB on-demand, us-east-1, as published since on-demand throughput prices
     // were halved in November 2024 (not read again on the date above).
     pub const DYNAMODB_PER_MILLION_WRITE_UNITS: f64 = 0.625;
@@ -76,6 +78,10 @@ const SCIM_TARGETS: usize = 3;
 const ACCOUNT_SWEEPS: u64 = 60;
 /// The recurring schedule's firings a month, each fanning out.
 const FAN_OUTS: u64 = 30;
+/// The monthly access-removal report: one invocation fired by its schedule.
+const MONTHLY_REPORTS: u64 = 1;
+/// How many months of reports the bucket holds in the bound below.
+const REPORT_MONTHS_KEPT: u64 = 12;
 /// Employees Merge changed in a day, which an incremental sweep reads again (the
 /// overlap adds the hour before): the month's deliveries over 30 days, rounded up.
 const CHANGED_PER_DAY: usize = 20;
@@ -131,6 +137,71 @@ struct Measured {
     brake_writes: u64,
     /// Requests to Merge's API a month, by sweeps.
     merge_requests: u64,
+    /// The monthly report's three forms, rendered, in bytes.
+    report_bytes: u64,
+}
+
+/// The three forms of a month's report for the workload's leavers, each deactivated in
+/// every target, rendered by the function's own code.
+fn monthly_report_bytes() -> u64 {
+    use merge_deprovision::domain::evidence::{Evidence, Fact, Trigger};
+    use merge_deprovision::domain::ledger::{EmployeeKey, Identity};
+    use merge_deprovision::domain::outcome::Outcome;
+    use merge_deprovision::domain::report::{Form, Period, build};
+    let start: chrono::DateTime<chrono::Utc> = "2026-11-02T05:00:00Z".parse().unwrap();
+    let mut facts = Vec::new();
+    for n in 0..STREAM_INVOCATIONS {
+        let key = EmployeeKey::new(
+            Some("a3602c03-aba7-4d9d-a349-dbc338504092"),
+            &format!("{n:036}"),
+        );
+        let at = start + chrono::TimeDelta::hours(n as i64 * 13);
+        let identity = Identity {
+            work_email: Some(format!("leaver.{n}@example.com")),
+            display_full_name: Some(format!("Leaver Number {n}")),
+            remote_id: Some(format!("{n}")),
+            ..Identity::default()
+        };
+        facts.push(Evidence {
+            key: key.clone(),
+            at,
+            fact: Fact::Terminated {
+                termination_date: Some(at),
+                effective_at: Some(at),
+                rule: None,
+                by: Trigger::Webhook,
+                learned_at: at,
+                learned_by: Trigger::Webhook,
+                historical: false,
+                identity,
+            },
+        });
+        for target in 0..SCIM_TARGETS {
+            facts.push(Evidence {
+                key: key.clone(),
+                at: at + chrono::TimeDelta::seconds(5),
+                fact: Fact::Target {
+                    target: format!("app-{target}"),
+                    termination: Some(at),
+                    outcome: Outcome::Deactivated,
+                    user: Some(format!("user-{n}-{target}")),
+                    run: Some(format!("run-{n}")),
+                    by: Trigger::Webhook,
+                },
+            });
+        }
+    }
+    let period = Period::month(2026, 11).unwrap();
+    let as_of = "2026-12-01T00:30:00Z".parse().unwrap();
+    let report = build(&facts, &period, None, chrono::TimeDelta::hours(24), as_of);
+    assert_eq!(
+        report.rows.len(),
+        STREAM_INVOCATIONS as usize * SCIM_TARGETS
+    );
+    Form::ALL
+        .iter()
+        .map(|form| form.render(&report).len() as u64)
+        .sum()
 }
 
 /// DynamoDB's size of an item: the lengths of its attribute names and values.
@@ -161,6 +232,7 @@ fn measure() -> Measured {
         scim_calls: 0,
         brake_writes: 0,
         merge_requests: 0,
+        report_bytes: monthly_report_bytes(),
     };
     let count_ledger = |l: &LedgerApp, count: u64| -> (u64, u64) {
         let writes = l.ledger.writes().len() as u64;
@@ -391,7 +463,7 @@ fn usd(amount: f64) -> String {
 /// The cost table, computed from the measured inputs.
 fn table(m: &Measured) -> String {
     let deliveries: u64 = WORKLOAD.iter().map(|(_, n)| n).sum();
-    let firings = TERMINATION_FIRINGS + ACCOUNT_SWEEPS + FAN_OUTS;
+    let firings = TERMINATION_FIRINGS + ACCOUNT_SWEEPS + FAN_OUTS + MONTHLY_REPORTS;
     let streamed = STREAM_INVOCATIONS;
     let invocations = deliveries + firings + streamed;
     let series = m.datapoints.len();
@@ -410,8 +482,8 @@ fn table(m: &Measured) -> String {
             "Lambda requests".into(),
             format!(
                 "{invocations} ({deliveries} deliveries + {TERMINATION_FIRINGS} timers + \
-                 {ACCOUNT_SWEEPS} sweeps + {FAN_OUTS} fan-outs, all fired by schedules, + \
-                 {streamed} ledger stream batches)"
+                 {ACCOUNT_SWEEPS} sweeps + {FAN_OUTS} fan-outs + {MONTHLY_REPORTS} monthly \
+                 report, all fired by schedules, + {streamed} ledger stream batches)"
             ),
             invocations as f64 / 1e6 * price::LAMBDA_PER_MILLION_REQUESTS,
         ),
@@ -464,7 +536,8 @@ fn table(m: &Measured) -> String {
             "EventBridge Scheduler".into(),
             format!(
                 "{firings} firings: a timer per scheduled termination, a schedule per sweep, \
-                 the daily fan-out; creating, updating and deleting them is free"
+                 the daily fan-out, the monthly report; creating, updating and deleting them \
+                 is free"
             ),
             firings as f64 / 1e6 * price::SCHEDULER_PER_MILLION_INVOCATIONS,
         ),
@@ -543,6 +616,19 @@ fn table(m: &Measured) -> String {
             price::SECRET_PER_MONTH
                 + (ACCOUNT_SWEEPS + FAN_OUTS + WORKLOAD[3].1) as f64 / 1e4
                     * price::SECRETS_PER_10K_CALLS,
+        ),
+        (
+            "S3, the report bucket".into(),
+            format!(
+                "{} PUTs a month (the monthly report's CSV, JSON and HTML for \
+                 {STREAM_INVOCATIONS} leavers in {SCIM_TARGETS} targets: {} KB, rendered); \
+                 {REPORT_MONTHS_KEPT} months kept in S3 Standard, versioned, SSE-S3",
+                3 * MONTHLY_REPORTS,
+                m.report_bytes / 1_000
+            ),
+            (3 * MONTHLY_REPORTS) as f64 / 1e3 * price::S3_PER_THOUSAND_PUTS
+                + (REPORT_MONTHS_KEPT * m.report_bytes) as f64 / GB
+                    * price::S3_STANDARD_PER_GB_MONTH,
         ),
         (
             "CloudWatch dashboard".into(),
