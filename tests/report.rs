@@ -2,9 +2,11 @@
 //! against the in-memory twins: a month of leavers in two targets (met in both, held by
 //! the brake then released, rehired then terminated again, undone, historical, failed),
 //! with an October leaver and another account's beside them, gives a report whose every
-//! row is right in each form; the schedule's `previous-month` and the month asked for by
-//! name give the same bytes; no sensitive field nor token reaches any form; and a bad
-//! document, reports turned off or a failing bucket are refused or fail, naming a kind.
+//! row is right in each form; a leaver of the month's last evening is that month's, held
+//! work is open then exempt once rehired; the schedule's `previous-month` and the month
+//! asked for by name give the same bytes; no sensitive field nor token reaches any form;
+//! and a bad document, reports turned off or a failing bucket are refused or fail,
+//! naming a kind.
 
 mod support;
 
@@ -709,4 +711,81 @@ fn a_bucket_that_fails_fails_the_invocation_and_the_error_record_names_the_kind_
         assert!(!text.contains("SENTINEL"), "{text}");
         assert!(!text.contains("access-removal/"), "no object key: {text}");
     }
+}
+
+#[test]
+fn a_leaver_of_the_months_last_evening_worked_after_midnight_is_that_months_with_its_targets() {
+    let (d, reports) = app();
+    let (chat, wiki) = users(&d, MET);
+    leaves(&d, ACCOUNT, MET, "2026-11-30", nov(30, 23, 50));
+    let december = Utc.with_ymd_and_hms(2026, 12, 1, 0, 10, 0).unwrap();
+    stream(&d, "stream-after-midnight", december);
+    let (_, forms) = report(
+        &d,
+        &reports,
+        month_document(Some(ACCOUNT)),
+        first_of_december(),
+    );
+    let json: Value = serde_json::from_str(form(&forms, "json")).unwrap();
+    let rows: Vec<Row> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(read_row)
+        .collect();
+    // Due at the start of the 30th, ended 24 h 10 min later: missed, but November's.
+    let late = |target| Row {
+        sla: "missed".to_owned(),
+        ..ended(MET, target, nov(30, 23, 50), december, "webhook")
+    };
+    assert_eq!(rows, [late("chat"), late("wiki")]);
+    assert_eq!(json["rows"][0]["target_user_id"], chat.as_str());
+    assert_eq!(json["rows"][1]["target_user_id"], wiki.as_str());
+}
+
+#[test]
+fn held_work_never_released_is_open_within_the_sla_and_exempt_once_rehired_within_it() {
+    let (d, reports) = app();
+    users(&d, MET);
+    users(&d, HELD);
+    leaves(&d, ACCOUNT, MET, "2026-11-30", nov(30, 9, 0));
+    leaves(&d, ACCOUNT, HELD, "2026-11-30", nov(30, 9, 1));
+    stream(&d, "stream", nov(30, 9, 5));
+    let as_of = nov(30, 12, 0);
+    let (_, forms) = report(&d, &reports, month_document(Some(ACCOUNT)), as_of);
+    let json: Value = serde_json::from_str(form(&forms, "json")).unwrap();
+    let rows: Vec<Row> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(read_row)
+        .collect();
+    let held = |target| Row {
+        started_by: Some("webhook".to_owned()),
+        ..not_ended(HELD, Some(target), nov(30, 9, 1), "held", "open")
+    };
+    assert_eq!(rows[2..], [held("chat"), held("wiki")]);
+    assert_eq!(json["summary"]["open_items"], 2);
+    // Rehired the same day: no longer owed, whenever the report is made.
+    let rehire = delivery(ACCOUNT, HELD, "ACTIVE", None, nov(30, 13, 0));
+    assert_eq!(invoke(&d, rehire, "rehire", nov(30, 13, 0)).status, 200);
+    let (_, forms) = report(
+        &d,
+        &reports,
+        month_document(Some(ACCOUNT)),
+        first_of_december(),
+    );
+    let json: Value = serde_json::from_str(form(&forms, "json")).unwrap();
+    let rows: Vec<Row> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(read_row)
+        .collect();
+    let rehired = |target| Row {
+        rehired_at: Some(rfc(nov(30, 13, 0))),
+        ..not_ended(HELD, Some(target), nov(30, 9, 1), "rehired", "exempt")
+    };
+    assert_eq!(rows[2..], [rehired("chat"), rehired("wiki")]);
+    assert_eq!(json["summary"]["open_items"], 0);
 }
