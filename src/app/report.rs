@@ -11,6 +11,9 @@ use crate::domain::report::{Form, Period, Report, ReportDocument, build};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 
+/// The time kept back from reading the evidence for writing the forms.
+pub const WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Where reports go and what they are measured against.
 #[derive(Clone)]
 pub struct Reports {
@@ -111,13 +114,17 @@ async fn read_facts(
 ) -> Result<Vec<Evidence>, LedgerError> {
     let mut facts = Vec::new();
     for month in period.months() {
-        let read = budget.run(ledger.evidence(&month, account)).await;
+        // Reading gives up early enough to leave the puts their time: a report read in
+        // full but never written is the invocation lost.
+        let read = budget
+            .run_leaving(WRITE_TIME, ledger.evidence(&month, account))
+            .await;
         facts.extend(read.unwrap_or(Err(LedgerError::TimedOut))?);
     }
     Ok(facts)
 }
 
-/// `access-removal/<account or all>/<period>/<as of>.<form>`: a report made again for
+/// `access-removal/<account, or #all>/<period>/<as of>.<form>`: a report made again for
 /// the same period is a new object beside the earlier one, and the keys sort by period
 /// and then by when each was made.
 pub fn object_key(
@@ -126,7 +133,8 @@ pub fn object_key(
     as_of: DateTime<Utc>,
     form: Form,
 ) -> String {
-    let scope = account.unwrap_or("all");
+    // `#all` is no account's id: documents refuse an id starting with `#`.
+    let scope = account.unwrap_or("#all");
     let made = as_of.format("%Y-%m-%dT%H%M%SZ");
     format!(
         "access-removal/{scope}/{}/{made}.{}",

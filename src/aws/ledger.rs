@@ -292,6 +292,10 @@ pub fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> LedgerErro
         ) => LedgerError::Throttled,
         Some("AccessDeniedException" | "UnrecognizedClientException") => LedgerError::Denied,
         Some("InternalServerError" | "ServiceUnavailable") => LedgerError::Unreachable,
+        // An SDK retry of a transaction whose first attempt is still being applied, with
+        // the same idempotency token: it may yet commit, so the writer reads it back, as
+        // for a lost answer.
+        Some("TransactionInProgressException") => LedgerError::TimedOut,
         Some(code) => LedgerError::Rejected(code.to_owned()),
         None => LedgerError::Unreachable,
     }

@@ -148,10 +148,22 @@ pub fn s3_config(shared: &aws_config::SdkConfig) -> aws_sdk_s3::Config {
 }
 
 /// Whether objects are addressed by path (`endpoint/bucket/key`) rather than by the
-/// bucket's host name: when an endpoint URL is configured (`AWS_ENDPOINT_URL`, or a
-/// test's configuration), which an emulator on loopback needs.
+/// bucket's host name: when an endpoint URL is configured (`AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_S3`, or a test's configuration), which an emulator on loopback needs.
 pub fn path_style(shared: &aws_config::SdkConfig) -> bool {
-    shared.endpoint_url().is_some()
+    let s3_endpoint = shared
+        .service_config()
+        .and_then(|config| {
+            let key = aws_types::service_config::ServiceConfigKey::builder()
+                .service_id("S3")
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build()
+                .ok()?;
+            config.load_config(key)
+        })
+        .is_some();
+    shared.endpoint_url().is_some() || s3_endpoint
 }
 
 /// The AWS SDK behind [`ReportStore`], for one bucket. The client is built on first use,

@@ -221,6 +221,10 @@ async fn load_sdk_config() -> aws_config::SdkConfig {
         .build_https();
     let mut config = aws_config::SdkConfig::builder();
     config.set_endpoint_url(variable(GLOBAL_ENDPOINT));
+    // The SDK's variables for FIPS and dual-stack endpoints, as its own loader reads
+    // them: a deployment that asks for FIPS endpoints gets them.
+    config.set_use_fips(flag("AWS_USE_FIPS_ENDPOINT"));
+    config.set_use_dual_stack(flag("AWS_USE_DUALSTACK_ENDPOINT"));
     config
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(EnvironmentVariableRegionProvider::new().region().await)
@@ -247,6 +251,11 @@ async fn load_sdk_config() -> aws_config::SdkConfig {
 
 /// The variable naming one endpoint for every AWS service (a local emulator).
 const GLOBAL_ENDPOINT: &str = "AWS_ENDPOINT_URL";
+
+/// A boolean variable (`true` or `false`, in any case), `None` when unset or neither.
+fn flag(name: &str) -> Option<bool> {
+    variable(name).and_then(|value| value.trim().to_ascii_lowercase().parse().ok())
+}
 
 /// A variable's value, `None` when unset or empty.
 fn variable(name: &str) -> Option<String> {

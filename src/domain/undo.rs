@@ -134,6 +134,12 @@ pub enum ControlError {
     /// A field is longer than any id or value this function keeps.
     #[error("`{0}` must be at most 256 characters")]
     TooLong(&'static str),
+    /// An account id the table reserves (starting with `#`: the function's own
+    /// partitions) or that no id holds (`/`, a control character).
+    #[error(
+        "`{0}` must be a linked account's id: not starting with #, no / and no control character"
+    )]
+    NotAnAccount(&'static str),
     /// A field is not an RFC 3339 instant.
     #[error("`{0}` must be an RFC 3339 instant, as 2026-11-30T09:00:00Z")]
     BadInstant(&'static str),
@@ -193,7 +199,21 @@ pub fn text(value: Option<String>, field: &'static str) -> Result<Option<String>
 
 /// The linked account a document names.
 pub fn account(value: Option<String>) -> Result<String, ControlError> {
-    text(value, "linked_account_id")?.ok_or(ControlError::NoAccount)
+    account_text(value)?.ok_or(ControlError::NoAccount)
+}
+
+/// `linked_account_id`'s text when given: an id that can be a linked account's, never
+/// one of the table's own partitions (`#deprovision-brake`, `#evidence#...`), whose
+/// items a document would otherwise reach.
+pub fn account_text(value: Option<String>) -> Result<Option<String>, ControlError> {
+    const FIELD: &str = "linked_account_id";
+    let id = text(value, FIELD)?;
+    match &id {
+        Some(id) if id.starts_with('#') || id.contains('/') || id.chars().any(char::is_control) => {
+            Err(ControlError::NotAnAccount(FIELD))
+        }
+        _ => Ok(id),
+    }
 }
 
 fn instant(

@@ -4,7 +4,9 @@
 //! it held.
 
 use super::period::Period;
-use crate::domain::undo::{ControlError, FieldKind, MAX_FIELD, check_fields, kind_of, text};
+use crate::domain::undo::{
+    ControlError, FieldKind, MAX_FIELD, account_text, check_fields, kind_of, text,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -156,7 +158,7 @@ fn parse_report(body: &[u8]) -> Result<ReportDocument, ReportDocumentError> {
         "`kind`, `version`, `period`, `from`, `to`, `linked_account_id`, `forms`",
     )?;
     let shape: ReportShape = serde_json::from_slice(body).map_err(|_| ControlError::Shape)?;
-    let linked_account_id = text(shape.linked_account_id, "linked_account_id")?;
+    let linked_account_id = account_text(shape.linked_account_id)?;
     let period = match (
         text(shape.period, "period")?,
         date(shape.from, "from")?,

@@ -176,3 +176,21 @@ fn a_refusal_never_echoes_what_the_document_held() {
         assert!(!message.contains(secret), "{message}");
     }
 }
+
+#[test]
+fn an_account_id_that_names_one_of_the_tables_own_partitions_or_a_path_is_refused() {
+    for id in ["#evidence#2026-11", "#all", "a/b", "line\nbreak"] {
+        let refused = with(json!({"period": "2026-11", "linked_account_id": id}));
+        assert_eq!(
+            refused,
+            Err(ReportDocumentError::Field(ControlError::NotAnAccount(
+                "linked_account_id"
+            ))),
+            "{id:?}"
+        );
+        let message = refused.unwrap_err().to_string();
+        assert!(!message.contains(id), "{message}");
+    }
+    let accepted = with(json!({"period": "2026-11", "linked_account_id": ACCOUNT})).unwrap();
+    assert_eq!(accepted.linked_account_id.as_deref(), Some(ACCOUNT));
+}

@@ -215,3 +215,19 @@ fn a_reactivated_target_is_never_owed_again_for_its_termination_but_a_later_one_
         1
     );
 }
+
+#[test]
+fn an_operators_document_cannot_name_one_of_the_tables_own_partitions_as_its_account() {
+    use crate::domain::undo::account;
+    for id in ["#evidence#2026-11", "#deprovision-control", "a/b"] {
+        assert_eq!(
+            account(Some(id.to_owned())),
+            Err(ControlError::NotAnAccount("linked_account_id")),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        account(Some(" acct-1 ".to_owned())),
+        Ok("acct-1".to_owned())
+    );
+}
