@@ -1,6 +1,6 @@
 //! The termination decision: a pure function of the event's action, the Employee and now.
 
-use crate::domain::cutoff::{LocalCutoff, takes_effect};
+use crate::domain::cutoff::{Cutoff, LocalCutoff, takes_effect};
 use crate::domain::dates::{parse_bare_date, parse_hr_date};
 use crate::domain::employee::{Employee, EmploymentStatus, RawDate};
 use crate::domain::envelope::Action;
@@ -151,6 +151,36 @@ pub struct Verdict {
     /// When the termination date takes (or took) effect: the date (a date only: its
     /// local cutoff) plus the policy's offset. Absent when there is no readable date or a rehire superseded it.
     pub effective_at: Option<DateTime<Utc>>,
+    /// The rule that made `effective_at` from the date (see [`effective_rule`]): present
+    /// exactly when `effective_at` is.
+    pub effective_rule: Option<String>,
+}
+
+/// How a date became the instant it takes effect, as the ledger, the evidence and the
+/// report spell it: the local cutoff of a date only (`start of day,
+/// Australia/Melbourne`), or `the date's own time` for a date with a time or an offset;
+/// then the policy's offset, when there is one (`, +6 h`).
+pub fn effective_rule(bare: Option<LocalCutoff>, offset: TimeDelta) -> String {
+    let mut rule = match bare {
+        Some(local) => {
+            let day = match local.cutoff {
+                Cutoff::StartOfDay => "start of day",
+                Cutoff::EndOfDay => "end of day",
+            };
+            format!("{day}, {}", local.zone_name())
+        }
+        None => "the date's own time".to_owned(),
+    };
+    if !offset.is_zero() {
+        let sign = if offset < TimeDelta::zero() { '-' } else { '+' };
+        let seconds = offset.num_seconds().unsigned_abs();
+        if seconds % 3600 == 0 {
+            rule.push_str(&format!(", {sign}{} h", seconds / 3600));
+        } else {
+            rule.push_str(&format!(", {sign}{} min", seconds / 60));
+        }
+    }
+    rule
 }
 
 /// The termination date as the rules see it.
@@ -161,10 +191,12 @@ enum DateState {
     Passed {
         date: DateTime<Utc>,
         effective: DateTime<Utc>,
+        rule: String,
     },
     Future {
         date: DateTime<Utc>,
         effective: DateTime<Utc>,
+        rule: String,
     },
 }
 
@@ -179,12 +211,19 @@ enum DateState {
 /// or an `INACTIVE` the policy does not trust. `active` otherwise.
 pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &Policy) -> Verdict {
     let date = date_state(employee, now, policy);
-    let (termination_date, effective_at) = match date {
-        DateState::Passed { date, effective } | DateState::Future { date, effective } => {
-            (Some(date), Some(effective))
+    let (termination_date, effective_at, effective_rule) = match &date {
+        DateState::Passed {
+            date,
+            effective,
+            rule,
         }
-        DateState::Superseded(date) => (Some(date), None),
-        DateState::Absent | DateState::Unreadable => (None, None),
+        | DateState::Future {
+            date,
+            effective,
+            rule,
+        } => (Some(*date), Some(*effective), Some(rule.clone())),
+        DateState::Superseded(date) => (Some(*date), None, None),
+        DateState::Absent | DateState::Unreadable => (None, None, None),
     };
     let inactive = employee.employment_status == Some(EmploymentStatus::Inactive);
 
@@ -207,6 +246,7 @@ pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &
             reasons,
             termination_date,
             effective_at,
+            effective_rule,
         };
     }
 
@@ -234,6 +274,7 @@ pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &
             reasons,
             termination_date,
             effective_at,
+            effective_rule,
         };
     }
     if decision == Decision::Active {
@@ -251,6 +292,7 @@ pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &
         reasons,
         termination_date,
         effective_at,
+        effective_rule,
     }
 }
 
@@ -271,26 +313,31 @@ fn date_state(employee: &Employee, now: DateTime<Utc>, policy: &Policy) -> DateS
         .any(|hired| hired > termination);
     // A date only is a local day: it starts at the local cutoff. A date with a time or
     // an offset keeps the instant it names.
-    let start = match &employee.termination_date {
-        Some(RawDate::Text(text)) => parse_bare_date(text).map(|d| takes_effect(d, policy.local)),
+    let bare = match &employee.termination_date {
+        Some(RawDate::Text(text)) => parse_bare_date(text),
         _ => None,
-    }
-    .unwrap_or(termination);
-    // An offset that would leave chrono's range cannot be meant; the date stands as is.
-    let effective = start
-        .checked_add_signed(policy.effective_offset)
-        .unwrap_or(start);
+    };
+    let start = bare.map_or(termination, |d| takes_effect(d, policy.local));
+    // An offset that would leave chrono's range cannot be meant; the date stands as is,
+    // and the rule names no offset.
+    let (effective, applied) = match start.checked_add_signed(policy.effective_offset) {
+        Some(effective) => (effective, policy.effective_offset),
+        None => (start, TimeDelta::zero()),
+    };
+    let rule = effective_rule(bare.map(|_| policy.local), applied);
     if rehired {
         DateState::Superseded(termination)
     } else if effective <= now {
         DateState::Passed {
             date: termination,
             effective,
+            rule,
         }
     } else {
         DateState::Future {
             date: termination,
             effective,
+            rule,
         }
     }
 }

@@ -441,3 +441,103 @@ fn with_inactive_untrusted_removal_and_deletion_still_terminate() {
     assert_eq!(verdict.decision, Decision::Terminated);
     assert_eq!(verdict.reasons, vec![Reason::RemoteWasDeleted]);
 }
+
+#[test]
+fn a_date_only_termination_names_the_local_cutoff_that_made_its_instant() {
+    use crate::domain::cutoff::Cutoff;
+    let melbourne_start = local("Australia/Melbourne", Cutoff::StartOfDay);
+    let verdict = with_policy(&left_on("2026-11-27"), melbourne_start);
+    // Midnight starting the 27th in Melbourne (AEDT, +11) is 13:00Z on the 26th.
+    assert_eq!(verdict.effective_at, Some(instant("2026-11-26T13:00:00Z")));
+    assert_eq!(
+        verdict.effective_rule.as_deref(),
+        Some("start of day, Australia/Melbourne")
+    );
+    let new_york_end = local("America/New_York", Cutoff::EndOfDay);
+    let verdict = with_policy(&left_on("2026-11-27"), new_york_end);
+    assert_eq!(verdict.effective_at, Some(instant("2026-11-28T05:00:00Z")));
+    assert_eq!(
+        verdict.effective_rule.as_deref(),
+        Some("end of day, America/New_York")
+    );
+}
+
+#[test]
+fn the_default_cutoff_is_named_as_midnight_utc_and_an_offset_is_added_to_the_rule() {
+    assert_eq!(
+        changed(&left_on("2026-11-20")).effective_rule.as_deref(),
+        Some("start of day, UTC")
+    );
+    let verdict = with_policy(&left_on("2026-11-20"), offset(6));
+    assert_eq!(verdict.effective_at, Some(instant("2026-11-20T06:00:00Z")));
+    assert_eq!(
+        verdict.effective_rule.as_deref(),
+        Some("start of day, UTC, +6 h")
+    );
+    let verdict = with_policy(&left_on("2026-11-20"), offset(-2));
+    assert_eq!(
+        verdict.effective_rule.as_deref(),
+        Some("start of day, UTC, -2 h")
+    );
+}
+
+#[test]
+fn a_date_with_its_own_time_is_named_as_such_under_any_local_cutoff() {
+    use crate::domain::cutoff::Cutoff;
+    let melbourne_end = local("Australia/Melbourne", Cutoff::EndOfDay);
+    for raw in ["2026-11-27T10:00:00+11:00", "2026-11-27T18:30:00"] {
+        let verdict = with_policy(&left_on(raw), melbourne_end);
+        assert_eq!(
+            verdict.effective_rule.as_deref(),
+            Some("the date's own time"),
+            "{raw}"
+        );
+    }
+    let policy = Policy {
+        effective_offset: TimeDelta::hours(24),
+        ..melbourne_end
+    };
+    let verdict = with_policy(&left_on("2026-11-27T18:30:00Z"), policy);
+    assert_eq!(verdict.effective_at, Some(instant("2026-11-28T18:30:00Z")));
+    assert_eq!(
+        verdict.effective_rule.as_deref(),
+        Some("the date's own time, +24 h")
+    );
+}
+
+#[test]
+fn there_is_no_rule_without_an_effective_time() {
+    let inactive = Employee {
+        employment_status: Some(EmploymentStatus::Inactive),
+        ..Employee::default()
+    };
+    let rehired = Employee {
+        hire_date: rfc3339(now() - Duration::days(1)),
+        ..terminated_on(now() - Duration::days(2))
+    };
+    let unreadable = left_on("last friday");
+    for employee in [inactive, rehired, unreadable] {
+        let verdict = changed(&employee);
+        assert_eq!(verdict.effective_at, None, "{employee:?}");
+        assert_eq!(verdict.effective_rule, None, "{employee:?}");
+    }
+}
+
+#[test]
+fn an_offset_that_cannot_be_added_is_left_out_of_the_rule_as_it_is_of_the_instant() {
+    let policy = Policy {
+        effective_offset: TimeDelta::MAX,
+        ..Policy::default()
+    };
+    let verdict = with_policy(&left_on("2026-11-20"), policy);
+    assert_eq!(verdict.effective_at, Some(instant("2026-11-20T00:00:00Z")));
+    assert_eq!(verdict.effective_rule.as_deref(), Some("start of day, UTC"));
+}
+
+#[test]
+fn an_offset_of_minutes_is_named_in_minutes() {
+    assert_eq!(
+        effective_rule(None, TimeDelta::minutes(90)),
+        "the date's own time, +90 min"
+    );
+}
