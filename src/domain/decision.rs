@@ -174,7 +174,7 @@ pub fn effective_rule(bare: Option<LocalCutoff>, offset: TimeDelta) -> String {
     if !offset.is_zero() {
         let sign = if offset < TimeDelta::zero() { '-' } else { '+' };
         let seconds = offset.num_seconds().unsigned_abs();
-        if seconds % 3600 == 0 {
+        if seconds.is_multiple_of(3600) {
             rule.push_str(&format!(", {sign}{} h", seconds / 3600));
         } else {
             rule.push_str(&format!(", {sign}{} min", seconds / 60));
