@@ -247,6 +247,7 @@ mod tests {
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: Some(at(-60)),
             removal: false,
             identity: Identity {
