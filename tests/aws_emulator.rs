@@ -1598,11 +1598,12 @@ async fn an_entry_and_its_facts_are_one_transaction_read_back_by_month_through_t
     assert_eq!(mine.len(), 2, "{mine:#?}");
     assert_eq!(mine[0], moved[0]);
     assert!(matches!(
-        mine[0].fact,
+        &mine[0].fact,
         Fact::Terminated {
             by: Trigger::Webhook,
+            rule: Some(rule),
             ..
-        }
+        } if rule == "the date's own time"
     ));
     assert_eq!(mine[1], outcome[0]);
     let month = ledger.evidence("2026-11", None).await.unwrap();
