@@ -200,6 +200,27 @@ enum DateState {
     },
 }
 
+impl DateState {
+    /// What the verdict reports of the date: the date, when it takes effect, and by
+    /// which rule.
+    fn read(&self) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<String>) {
+        match self {
+            DateState::Passed {
+                date,
+                effective,
+                rule,
+            }
+            | DateState::Future {
+                date,
+                effective,
+                rule,
+            } => (Some(*date), Some(*effective), Some(rule.clone())),
+            DateState::Superseded(date) => (Some(*date), None, None),
+            DateState::Absent | DateState::Unreadable => (None, None, None),
+        }
+    }
+}
+
 /// Decides whether the employee is terminated, scheduled for termination, active, or
 /// cannot be determined.
 ///
@@ -211,20 +232,7 @@ enum DateState {
 /// or an `INACTIVE` the policy does not trust. `active` otherwise.
 pub fn decide(action: Action, employee: &Employee, now: DateTime<Utc>, policy: &Policy) -> Verdict {
     let date = date_state(employee, now, policy);
-    let (termination_date, effective_at, effective_rule) = match &date {
-        DateState::Passed {
-            date,
-            effective,
-            rule,
-        }
-        | DateState::Future {
-            date,
-            effective,
-            rule,
-        } => (Some(*date), Some(*effective), Some(rule.clone())),
-        DateState::Superseded(date) => (Some(*date), None, None),
-        DateState::Absent | DateState::Unreadable => (None, None, None),
-    };
+    let (termination_date, effective_at, effective_rule) = date.read();
     let inactive = employee.employment_status == Some(EmploymentStatus::Inactive);
 
     let mut reasons = Vec::new();
