@@ -974,6 +974,7 @@ async fn a_move_into_terminated_and_its_waiting_note_are_one_transaction_through
         reasons: String::new(),
         termination_date: Some(now),
         effective_at: Some(now),
+        effective_rule: None,
         version: None,
         removal: false,
         identity: Identity::default(),
@@ -1022,6 +1023,7 @@ async fn who_shares_a_match_value_is_one_query_of_the_templates_index_through_th
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: None,
             removal: false,
             identity: Identity {
@@ -1124,6 +1126,7 @@ async fn a_baseline_is_written_once_and_an_accounts_leavers_are_one_query_throug
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: None,
             removal: false,
             identity: Identity::default(),
@@ -1177,6 +1180,7 @@ async fn an_entry_written_before_the_match_indexes_is_reindexed_once_through_the
         reasons: String::new(),
         termination_date: None,
         effective_at: None,
+        effective_rule: None,
         version: None,
         removal: false,
         identity: Identity {
@@ -1542,6 +1546,7 @@ async fn an_entry_and_its_facts_are_one_transaction_read_back_by_month_through_t
         reasons: String::new(),
         termination_date: Some(now),
         effective_at: Some(now),
+        effective_rule: Some("the date's own time".into()),
         version: None,
         removal: false,
         identity: Identity {
@@ -1593,11 +1598,12 @@ async fn an_entry_and_its_facts_are_one_transaction_read_back_by_month_through_t
     assert_eq!(mine.len(), 2, "{mine:#?}");
     assert_eq!(mine[0], moved[0]);
     assert!(matches!(
-        mine[0].fact,
+        &mine[0].fact,
         Fact::Terminated {
             by: Trigger::Webhook,
+            rule: Some(rule),
             ..
-        }
+        } if rule == "the date's own time"
     ));
     assert_eq!(mine[1], outcome[0]);
     let month = ledger.evidence("2026-11", None).await.unwrap();

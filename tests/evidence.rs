@@ -240,10 +240,14 @@ fn a_termination_two_targets_a_rehire_and_a_second_termination_are_each_their_ow
         Fact::Terminated {
             termination_date,
             effective_at,
+            rule,
             ..
         } => {
             assert_eq!(*termination_date, entry.termination_date);
             assert_eq!(*effective_at, entry.effective_at);
+            // A date only, under the default cutoff: the start of the day in UTC.
+            assert_eq!(rule.as_deref(), Some("start of day, UTC"));
+            assert_eq!(*rule, entry.effective_rule);
         }
         other => panic!("a termination's fact, not {other:?}"),
     }

@@ -1181,6 +1181,8 @@ async fn leavers_recorded_before_scim_was_turned_on_are_worked_by_the_backfill_o
         reasons: "status_inactive,termination_date_passed".into(),
         termination_date: Some(now - chrono::TimeDelta::days(7)),
         effective_at: Some(now - chrono::TimeDelta::days(7)),
+        // An earlier deployment kept no rule.
+        effective_rule: None,
         version: Some(now - chrono::TimeDelta::days(6)),
         removal: false,
         identity: Identity {

@@ -273,6 +273,7 @@ mod tests {
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: None,
             removal: false,
             identity: Default::default(),

@@ -86,6 +86,7 @@ fn fired_decided(entry: &Entry, now: DateTime<Utc>) -> Decided {
             reasons: vec![Reason::TerminationDateReached],
             termination_date: entry.termination_date,
             effective_at: entry.effective_at,
+            effective_rule: entry.effective_rule.clone(),
         },
         key: None,
         // Negative when the timer fired before its time: an early firing must show.

@@ -665,6 +665,7 @@ mod tests {
             reasons: "termination_date_in_future".into(),
             termination_date: Some(Utc.with_ymd_and_hms(2099, 6, 30, 0, 0, 0).unwrap()),
             effective_at: Some(Utc.with_ymd_and_hms(2099, 6, 30, 0, 0, 0).unwrap()),
+            effective_rule: Some("start of day, UTC".into()),
             version: Some(
                 Utc.with_ymd_and_hms(2026, 11, 26, 4, 12, 9).unwrap()
                     + chrono::TimeDelta::microseconds(123_456),
@@ -735,6 +736,18 @@ mod tests {
         let mut expected = far.clone();
         expected.identity.username = None;
         assert_eq!(from_item(&item), Some(expected));
+    }
+
+    #[test]
+    fn an_item_written_before_the_rule_was_kept_reads_without_one() {
+        let mut item = to_item(&entry());
+        assert_eq!(item[item::EFFECTIVE_RULE], s("start of day, UTC"));
+        item.remove(item::EFFECTIVE_RULE);
+        let read = from_item(&item).unwrap();
+        assert_eq!(
+            (read.effective_rule, read.effective_at),
+            (None, entry().effective_at)
+        );
     }
 
     #[test]

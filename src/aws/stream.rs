@@ -189,6 +189,7 @@ mod tests {
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: Some(now),
             removal: false,
             identity: Identity {

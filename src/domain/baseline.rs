@@ -150,6 +150,7 @@ mod tests {
             reasons: String::new(),
             termination_date: effective,
             effective_at: effective,
+            effective_rule: None,
             version: Some(at(2026, 11, version)),
             removal: false,
             identity: Identity::default(),

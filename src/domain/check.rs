@@ -155,6 +155,7 @@ pub fn leaver_of(target: &Target, value: &str, account: Option<&str>) -> Entry {
         reasons: String::new(),
         termination_date: None,
         effective_at: None,
+        effective_rule: None,
         version: None,
         changed_by: Source::Webhook,
         delivery_id: None,

@@ -162,7 +162,7 @@ fn terminated(after: &Entry, terminated_at: DateTime<Utc>, by: Trigger) -> Evide
         fact: Fact::Terminated {
             termination_date: after.termination_date,
             effective_at: after.effective_at,
-            rule: None,
+            rule: after.effective_rule.clone(),
             by,
             learned_at: learned.at.min(terminated_at),
             learned_by: Trigger::of_source(learned.by),
@@ -247,6 +247,7 @@ mod tests {
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: Some(at(-60)),
             removal: false,
             identity: Identity {
@@ -300,6 +301,33 @@ mod tests {
             ),
             other => panic!("a termination, not {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_termination_fact_names_the_rule_that_made_its_effective_time() {
+        let mut scheduled = entry(Decision::Scheduled, None, &[]);
+        scheduled.effective_at = Some(at(5));
+        scheduled.effective_rule = Some("end of day, America/New_York".into());
+        let fired = Entry {
+            decision: Decision::Terminated,
+            terminated_at: Some(at(5)),
+            ..scheduled.clone()
+        };
+        match &of_write(Some(&scheduled), &fired)[0].fact {
+            Fact::Terminated {
+                effective_at, rule, ..
+            } => assert_eq!(
+                (*effective_at, rule.as_deref()),
+                (Some(at(5)), Some("end of day, America/New_York"))
+            ),
+            other => panic!("a termination, not {other:?}"),
+        }
+        // A termination with no effective time (a removal, an INACTIVE status) has none.
+        let removed = entry(Decision::Terminated, Some(0), &[]);
+        assert!(matches!(
+            &of_write(None, &removed)[0].fact,
+            Fact::Terminated { rule: None, .. }
+        ));
     }
 
     #[test]

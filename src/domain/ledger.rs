@@ -139,6 +139,10 @@ pub struct Entry {
     pub termination_date: Option<DateTime<Utc>>,
     /// When the termination takes or took effect.
     pub effective_at: Option<DateTime<Utc>>,
+    /// The rule that made `effective_at` (a local cutoff, the date's own time), from the
+    /// observation that set it; `None` when unknown (an entry written before it was kept,
+    /// a timer set before the ledger existed).
+    pub effective_rule: Option<String>,
     /// The Employee's `modified_at` this was decided from; `None` sorts before every
     /// instant.
     pub version: Option<DateTime<Utc>>,
@@ -231,6 +235,8 @@ pub struct Observation {
     pub termination_date: Option<DateTime<Utc>>,
     /// When the termination takes or took effect.
     pub effective_at: Option<DateTime<Utc>>,
+    /// The rule that made `effective_at`.
+    pub effective_rule: Option<String>,
     /// The Employee's readable `modified_at`.
     pub version: Option<DateTime<Utc>>,
     /// True for `Employee.removed` (or `deleted`).
@@ -271,6 +277,7 @@ impl Observation {
             reasons: join_reasons(&decided.verdict.reasons),
             termination_date: decided.verdict.termination_date,
             effective_at: decided.verdict.effective_at,
+            effective_rule: decided.verdict.effective_rule.clone(),
             version: decided.version(),
             removal: decided.action == Action::Removed,
             identity: Identity {
@@ -468,6 +475,7 @@ fn written(
             reasons: incoming.reasons.clone(),
             termination_date: incoming.termination_date,
             effective_at: incoming.effective_at,
+            effective_rule: incoming.effective_rule.clone(),
             version: Some(version),
             terminated_at: match (stored.decision, incoming.decision) {
                 (Decision::Terminated, Decision::Terminated) => stored.terminated_at,
@@ -520,6 +528,7 @@ fn new_entry(incoming: &Observation, version: Option<DateTime<Utc>>, now: DateTi
         reasons: incoming.reasons.clone(),
         termination_date: incoming.termination_date,
         effective_at: incoming.effective_at,
+        effective_rule: incoming.effective_rule.clone(),
         version,
         changed_by: incoming.source,
         delivery_id: incoming.delivery_id.clone(),
@@ -614,6 +623,8 @@ fn fire_legacy(
         reasons: TIMER_REASONS.to_owned(),
         termination_date: legacy.termination_date,
         effective_at: Some(timer.effective_at),
+        // Such a timer carried no rule.
+        effective_rule: None,
         version: timer.version,
         removal: false,
         identity: legacy.identity.clone(),

@@ -129,6 +129,9 @@ pub fn by_hand(stored: &Entry, now: DateTime<Utc>) -> Option<Entry> {
         decision: Decision::Terminated,
         reasons: BY_HAND_REASONS.to_owned(),
         effective_at: Some(now),
+        // Effective when a person said so: no cutoff made it, and the one a scheduled
+        // date had no longer applies.
+        effective_rule: None,
         changed_by: Source::ByHand,
         delivery_id: None,
         updated_at: now,
@@ -193,5 +196,30 @@ mod tests {
         for (extra, error) in refused {
             assert_eq!(base(extra.clone()), Err(error), "{extra}");
         }
+    }
+
+    #[test]
+    fn by_hand_the_termination_is_effective_now_under_no_cutoff_rule() {
+        use crate::domain::ledger::{EmployeeKey, Identity, Observation, transition};
+        let at = |day| DateTime::parse_from_rfc3339(day).unwrap().to_utc();
+        let scheduled = Observation {
+            key: EmployeeKey::new(Some("a"), "e"),
+            decision: Decision::Scheduled,
+            reasons: String::new(),
+            termination_date: Some(at("2026-12-31T00:00:00Z")),
+            effective_at: Some(at("2026-12-31T00:00:00Z")),
+            effective_rule: Some("start of day, UTC".into()),
+            version: Some(at("2026-11-20T08:00:00Z")),
+            removal: false,
+            identity: Identity::default(),
+            source: Source::Webhook,
+            delivery_id: None,
+        };
+        let now = at("2026-11-27T12:00:00Z");
+        let stored = transition(None, &scheduled, now).write.unwrap();
+        let moved = by_hand(&stored, now).unwrap();
+        assert_eq!(moved.decision, Decision::Terminated);
+        assert_eq!(moved.effective_at, Some(now));
+        assert_eq!(moved.effective_rule, None);
     }
 }

@@ -321,6 +321,7 @@ mod tests {
             reasons: "termination_date_in_future".into(),
             termination_date: Some(effective_at),
             effective_at: Some(effective_at),
+            effective_rule: None,
             version: Some(Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 15).unwrap()),
             removal: false,
             identity: Identity {

@@ -179,6 +179,7 @@ mod tests {
             reasons: "termination_date_passed".into(),
             termination_date: effective,
             effective_at: effective,
+            effective_rule: effective.map(|_| "the date's own time".into()),
             version: Some(learned),
             removal: false,
             identity: Identity::default(),

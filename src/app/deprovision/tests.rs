@@ -47,6 +47,7 @@ fn entry(decision: Decision, email: Option<&str>) -> Entry {
         reasons: String::new(),
         termination_date: Some(now() - TimeDelta::days(1)),
         effective_at: Some(now() - TimeDelta::days(1)),
+        effective_rule: None,
         version: None,
         removal: false,
         identity: Identity {
@@ -674,6 +675,7 @@ fn change(sequence: &str, new: Option<Decision>, old: Option<Decision>) -> Strea
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: None,
             removal: false,
             identity: Identity::default(),

@@ -100,6 +100,7 @@ fn overdue_decided(entry: &crate::domain::ledger::Entry, now: DateTime<Utc>) -> 
             reasons: vec![Reason::TerminationDateReached],
             termination_date: entry.termination_date,
             effective_at: entry.effective_at,
+            effective_rule: entry.effective_rule.clone(),
         },
         key: None,
         termination_lag: entry.effective_at.map(|effective| now - effective),

@@ -354,8 +354,8 @@ mod tests {
                 at(1),
                 Fact::Terminated {
                     termination_date: Some(at(0)),
-                    effective_at: None,
-                    rule: Some("end_of_day Europe/Paris".into()),
+                    effective_at: Some(at(0) + chrono::TimeDelta::hours(23)),
+                    rule: Some("end of day, Europe/Paris".into()),
                     by: Trigger::Sweep,
                     learned_at: at(0),
                     learned_by: Trigger::Webhook,

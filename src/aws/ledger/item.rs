@@ -46,6 +46,9 @@ pub fn to_item(entry: &Entry) -> HashMap<String, AttributeValue> {
     if let Some(version) = entry.version {
         item.insert("version_us".into(), n(version.timestamp_micros()));
     }
+    if let Some(rule) = entry.effective_rule.as_deref().filter(|r| !r.is_empty()) {
+        item.insert(EFFECTIVE_RULE.into(), s(rule));
+    }
     if let Some(learned) = entry.learned {
         item.insert(LEARNED_AT.into(), s(to_rfc3339(learned.at)));
         item.insert(LEARNED_BY.into(), s(learned.by.as_str()));
@@ -93,6 +96,10 @@ pub fn index_keys(entry: &Entry) -> Vec<(&'static str, String)> {
         })
         .collect()
 }
+
+/// The attribute holding the rule that made `effective_at`: absent in an item written
+/// before it was kept, which reads as `None`.
+pub const EFFECTIVE_RULE: &str = "effective_rule";
 
 /// The attribute holding when the current termination was first learned.
 pub const LEARNED_AT: &str = "learned_at";
@@ -238,6 +245,7 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
         reasons: text("reasons").unwrap_or_default(),
         termination_date: date("termination_date")?,
         effective_at: date("effective_at")?,
+        effective_rule: text(EFFECTIVE_RULE),
         version,
         changed_by,
         delivery_id: text("delivery_id"),

@@ -605,6 +605,7 @@ mod tests {
             reasons: String::new(),
             termination_date: None,
             effective_at: None,
+            effective_rule: None,
             version: Some(at(hour)),
             removal: false,
             identity: Identity::default(),

@@ -24,6 +24,7 @@ fn terminated(employee: &str, historical: bool) -> Entry {
         reasons: String::new(),
         termination_date: Some(at(2023, 3, 31)),
         effective_at: Some(at(2023, 3, 31)),
+        effective_rule: None,
         version: Some(at(2026, 11, 1)),
         removal: false,
         identity: Identity {

@@ -447,6 +447,7 @@ fn terminated() -> Entry {
         reasons: String::new(),
         termination_date: None,
         effective_at: None,
+        effective_rule: None,
         version: Some(now()),
         removal: false,
         identity: Identity::default(),

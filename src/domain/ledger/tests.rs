@@ -16,6 +16,8 @@ fn observed(decision: Decision, version: Option<DateTime<Utc>>) -> Observation {
         reasons: String::new(),
         termination_date: None,
         effective_at: (decision == Decision::Scheduled).then(|| at(23) + TimeDelta::days(30)),
+        effective_rule: (decision == Decision::Scheduled)
+            .then(|| "start of day, Europe/Paris".into()),
         version,
         removal: false,
         identity: Identity {
@@ -340,4 +342,56 @@ fn a_timer_from_before_the_ledger_terminates_an_employee_it_never_saw() {
     assert_eq!(fired.write.unwrap().decision, Decision::Terminated);
     let active = stored(Decision::Active, Some(at(2)));
     assert_eq!(fire(Some(&active), &timer, now()).change, Change::Outdated);
+}
+
+#[test]
+fn the_rule_is_set_with_the_effective_time_and_kept_while_the_entry_keeps_it() {
+    let pending = stored(Decision::Scheduled, Some(at(1)));
+    assert_eq!(
+        pending.effective_rule.as_deref(),
+        Some("start of day, Europe/Paris")
+    );
+    // A redelivery writes nothing: the stored rule stands.
+    let replay = transition(
+        Some(&pending),
+        &observed(Decision::Scheduled, Some(at(1))),
+        now(),
+    );
+    assert_eq!(replay.result(Some(&pending)), Some(&pending));
+    // An unreadable date keeps the termination, and with it its time and rule.
+    let kept = transition(
+        Some(&pending),
+        &observed(Decision::Undetermined, Some(at(2))),
+        now(),
+    )
+    .write
+    .unwrap();
+    assert_eq!(kept.effective_rule, pending.effective_rule);
+    // The timer's move keeps what the entry knew of the time it fired for.
+    let fired = fire(Some(&kept), &timer_for(&kept), now()).write.unwrap();
+    assert_eq!(fired.decision, Decision::Terminated);
+    assert_eq!(fired.effective_rule, pending.effective_rule);
+}
+
+#[test]
+fn a_rescheduling_takes_the_new_rule_and_a_rehire_clears_it() {
+    let pending = stored(Decision::Scheduled, Some(at(1)));
+    let mut later = observed(Decision::Scheduled, Some(at(1)));
+    later.effective_at = pending.effective_at.map(|t| t + TimeDelta::days(1));
+    later.effective_rule = Some("end of day, Europe/Paris".into());
+    let moved = transition(Some(&pending), &later, now()).write.unwrap();
+    assert_eq!(moved.effective_at, later.effective_at);
+    assert_eq!(
+        moved.effective_rule.as_deref(),
+        Some("end of day, Europe/Paris")
+    );
+    let rehired = transition(
+        Some(&moved),
+        &observed(Decision::Active, Some(at(2))),
+        now(),
+    )
+    .write
+    .unwrap();
+    assert_eq!(rehired.effective_at, None);
+    assert_eq!(rehired.effective_rule, None);
 }

@@ -281,6 +281,7 @@ fn a_scheduled_entry_is_overdue_only_fifteen_minutes_past_its_date() {
             reasons: String::new(),
             termination_date: Some(effective),
             effective_at: Some(effective),
+            effective_rule: None,
             version: Some(now() - TimeDelta::days(3)),
             removal: false,
             identity: Identity::default(),

@@ -15,6 +15,7 @@ fn terminated(account: &str, employee: &str) -> Entry {
         reasons: String::new(),
         termination_date: None,
         effective_at: Some(at(1)),
+        effective_rule: None,
         version: Some(at(1)),
         removal: false,
         identity: Identity::default(),
