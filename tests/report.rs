@@ -482,15 +482,15 @@ fn a_month_of_every_kind_of_leaver_gives_a_report_whose_every_row_is_right() {
             "{field}"
         );
     }
-    // The CSV: its header, then one line per row, in the same order (no cell here
-    // holds a comma or a quote).
+    // The CSV: its header, then one line per row, in the same order (the rule's cell
+    // holds a comma, so it is quoted; no cell holds a line break).
     let csv = form(&forms, "csv");
-    let lines: Vec<Vec<&str>> = csv
+    let lines: Vec<Vec<String>> = csv
         .split("\r\n")
         .filter(|l| !l.is_empty())
-        .map(|l| l.split(',').collect())
+        .map(csv_cells)
         .collect();
-    let column = |name: &str| lines[0].iter().position(|c| *c == name).expect(name);
+    let column = |name: &str| lines[0].iter().position(|c| c == name).expect(name);
     let (account, id, target) = (
         column("linked_account_id"),
         column("employee_id"),
@@ -500,10 +500,13 @@ fn a_month_of_every_kind_of_leaver_gives_a_report_whose_every_row_is_right() {
     for (cells, want) in lines[1..].iter().zip(&expected) {
         assert_eq!(cells.len(), lines[0].len(), "{cells:?}");
         assert_eq!(
-            (cells[account], cells[id]),
+            (cells[account].as_str(), cells[id].as_str()),
             (ACCOUNT, want.employee_id.as_str())
         );
         assert_eq!(cells[target], want.target.as_deref().unwrap_or(""));
+        if let Some(rule) = lines[0].iter().position(|c| c == "effective_rule") {
+            assert!(!cells[rule].contains('"'), "unquoted: {cells:?}");
+        }
     }
     // The page: one `tr` per row, each with its verdict and status.
     let page = page_rows(form(&forms, "html"));
@@ -788,4 +791,23 @@ fn held_work_never_released_is_open_within_the_sla_and_exempt_once_rehired_withi
     };
     assert_eq!(rows[2..], [rehired("chat"), rehired("wiki")]);
     assert_eq!(json["summary"]["open_items"], 0);
+}
+
+/// One CSV line's cells, RFC 4180: a quoted cell may hold commas and doubled quotes.
+fn csv_cells(line: &str) -> Vec<String> {
+    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cell)),
+            (c, _) => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
 }
