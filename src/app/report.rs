@@ -11,7 +11,7 @@ use crate::domain::report::{Form, Period, Report, ReportDocument, build};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 
-/// The time kept back from reading the evidence for writing the forms.
+/// The time kept back from reading the evidence for writing the forms, at most.
 pub const WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Where reports go and what they are measured against.
@@ -113,11 +113,13 @@ async fn read_facts(
     budget: &Budget,
 ) -> Result<Vec<Evidence>, LedgerError> {
     let mut facts = Vec::new();
+    // Reading gives up early enough to leave the puts their time (a report read in full
+    // but never written is the invocation lost): WRITE_TIME, or a third of what is left
+    // when the invocation has less.
+    let kept = WRITE_TIME.min(budget.left() / 3);
     for month in period.months() {
-        // Reading gives up early enough to leave the puts their time: a report read in
-        // full but never written is the invocation lost.
         let read = budget
-            .run_leaving(WRITE_TIME, ledger.evidence(&month, account))
+            .run_leaving(kept, ledger.evidence(&month, account))
             .await;
         facts.extend(read.unwrap_or(Err(LedgerError::TimedOut))?);
     }
